@@ -1,0 +1,1 @@
+"""Backends: each implements :class:`chatlens.chatapi.ChatAPI` for one kind of data source."""

@@ -1,0 +1,794 @@
+"""The embedded backend: a chat workspace in one SQLite file (WAL mode).
+
+A :class:`Workspace` holds accounts (each ``slack`` or ``ms_teams``, admin or not), their users, conversations,
+memberships, messages with parent links, and an event log. :meth:`Workspace.account` returns a
+:class:`SQLiteChatAPI` bound to one account, implementing the whole Chat API.
+
+Paging is keyset paging: a page token holds the sort key of the last object returned, so inserting or deleting
+rows between two pages never repeats or skips an object that existed throughout. Every write is one transaction
+that also appends its event, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..chatapi import (
+    DEFAULT_PAGE_SIZE,
+    ChatAPI,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+    iso_from_us,
+)
+from ..errors import InvalidRequest, NotFound
+from ..services import SERVICES, check_members_argument, check_operation
+
+__all__ = ["CONVERSATION_KINDS", "MAX_TEXT_LENGTH", "SQLiteChatAPI", "Workspace"]
+
+#: ``channel`` (public), ``private_channel``, ``direct`` (two people), ``group_direct`` (several people, no name).
+CONVERSATION_KINDS = ("channel", "private_channel", "direct", "group_direct")
+#: Slack's own limit on a message's text.
+MAX_TEXT_LENGTH = 40_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY, service TEXT NOT NULL, admin INTEGER NOT NULL DEFAULT 0,
+    name TEXT NOT NULL, user_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    account_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, email TEXT,
+    created INTEGER, updated INTEGER, is_bot INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
+    tz TEXT, raw TEXT,
+    PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (
+    account_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT, private INTEGER NOT NULL, kind TEXT NOT NULL,
+    created INTEGER NOT NULL, raw TEXT,
+    PRIMARY KEY (account_id, id)
+);
+CREATE INDEX IF NOT EXISTS conversations_order ON conversations (account_id, created, id);
+CREATE TABLE IF NOT EXISTS memberships (
+    account_id TEXT NOT NULL, conversation_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    PRIMARY KEY (account_id, conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    account_id TEXT NOT NULL, id TEXT NOT NULL, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL,
+    created INTEGER NOT NULL, text TEXT NOT NULL, parent TEXT NOT NULL DEFAULT '', modified INTEGER, raw TEXT,
+    PRIMARY KEY (account_id, id)
+);
+CREATE INDEX IF NOT EXISTS messages_order ON messages (account_id, conversation_id, created DESC, id DESC);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, type TEXT NOT NULL,
+    object_type TEXT NOT NULL, object_id TEXT NOT NULL, modified INTEGER NOT NULL, user_id TEXT,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_account ON events (account_id, seq);
+"""
+
+SCHEMA_VERSION = "1"
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(8).upper()
+
+
+def _loads(raw: str | None) -> Any:
+    return orjson.loads(raw) if raw else {}
+
+
+class Workspace:
+    """A SQLite chat workspace file holding one or more accounts.
+
+    Parameters
+    ----------
+    path
+        The database file; created (with its schema) if it does not exist.
+
+    Examples
+    --------
+    >>> ws = Workspace(":memory:")
+    >>> ws.add_account("T1", service="slack", name="Acme", user_id="U1")
+    >>> ws.add_users("T1", [{"id": "U1", "name": "ada"}])
+    >>> api = ws.account("T1")
+    >>> api.create_conversation(name="general")["name"]
+    'general'
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        # ":memory:" would give each thread its own empty database: share one connection instead.
+        self._shared: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        if self.path == ":memory:":
+            self._shared = self._connect()
+        # executescript commits on its own; every statement in the schema is idempotent.
+        self.db.executescript(_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');")
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=OFF")
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are not shared between threads)."""
+        if self._shared is not None:
+            return self._shared
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): everything in it lands, or nothing does."""
+        with self._lock if self._shared is not None else _nullcontext():
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = self._shared or getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+        self._local = threading.local()
+        self._shared = None
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.path!r}>"
+
+    # -- accounts -----------------------------------------------------------------------------------------
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account: ``{id, service, admin, name, user_id}``."""
+        rows = self.db.execute("SELECT id, service, admin, name, user_id FROM accounts ORDER BY id").fetchall()
+        return [dict(zip(("id", "service", "admin", "name", "user_id"), (*r[:2], bool(r[2]), *r[3:]))) for r in rows]
+
+    def account(self, account_id: str) -> SQLiteChatAPI:
+        """The Chat API of one account; :class:`NotFound` if there is no such account."""
+        row = self.db.execute("SELECT service, admin, user_id FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"account {account_id!r} does not exist in {self.path}")
+        return SQLiteChatAPI(self, account_id, service=row[0], admin=bool(row[1]), user_id=row[2])
+
+    def add_account(self, account_id: str, *, service: str, name: str, user_id: str, admin: bool = False) -> None:
+        """Create an account; ``user_id`` is the user the account acts as (the default message sender)."""
+        if service not in SERVICES:
+            raise ValueError(f"service must be one of {SERVICES}, got {service!r}")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO accounts (id, service, admin, name, user_id) VALUES (?, ?, ?, ?, ?)",
+                (account_id, service, int(admin), name, user_id),
+            )
+
+    # -- bulk loading (seeding, imports): no events, one transaction per call ------------------------------
+    def add_users(self, account_id: str, users: Iterable[dict[str, Any]]) -> None:
+        """Insert users: dicts with ``id, name`` and optionally ``email, created, updated (us), is_bot,
+        deleted, tz, raw``."""
+        rows = (
+            (
+                account_id,
+                u["id"],
+                u["name"],
+                u.get("email"),
+                u.get("created"),
+                u.get("updated"),
+                int(bool(u.get("is_bot"))),
+                int(bool(u.get("deleted"))),
+                u.get("tz"),
+                _dumps_or_none(u.get("raw")),
+            )
+            for u in users
+        )
+        with self.transaction() as db:
+            db.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def add_conversations(self, account_id: str, conversations: Iterable[dict[str, Any]]) -> None:
+        """Insert conversations: dicts with ``id, name, private, kind, created (us)``, optional ``raw`` and
+        ``members`` (a list of user ids)."""
+        convs = list(conversations)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        account_id,
+                        c["id"],
+                        c.get("name"),
+                        int(bool(c.get("private"))),
+                        c.get("kind", "channel"),
+                        c["created"],
+                        _dumps_or_none(c.get("raw")),
+                    )
+                    for c in convs
+                ],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO memberships VALUES (?, ?, ?)",
+                [(account_id, c["id"], u) for c in convs for u in c.get("members", ())],
+            )
+
+    def add_messages(self, account_id: str, messages: Iterable[tuple[Any, ...]]) -> int:
+        """Insert messages as tuples ``(id, conversation_id, sender_id, created_us, text, parent, modified_us,
+        raw_json)``; returns how many. Streams: the iterable is consumed in one transaction, never held whole."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
+                " raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((account_id, *m) for m in messages),
+            )
+            return db.total_changes - before
+
+    def count_messages(self, account_id: str | None = None) -> int:
+        """How many messages the workspace (or one account) holds."""
+        if account_id is None:
+            return self.db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        return self.db.execute("SELECT count(*) FROM messages WHERE account_id = ?", (account_id,)).fetchone()[0]
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _dumps_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+class SQLiteChatAPI(ChatAPI):
+    """The Chat API of one account of a :class:`Workspace`.
+
+    ``href_base`` is prefixed to every object's path (``chatlens serve`` sets it to its own URL); by default
+    ``href`` is the object's path on a Chat API server, e.g. ``/v1/accounts/T1/messaging/conversations/C1``.
+    """
+
+    def __init__(self, workspace: Workspace, account_id: str, *, service: str, admin: bool, user_id: str) -> None:
+        self.workspace = workspace
+        self.account_id = account_id
+        self.service = service
+        self.admin = admin
+        self.user_id = user_id
+        self.href_base = ""
+
+    @property
+    def identity(self) -> str:
+        return f"sqlite:{os.path.abspath(self.workspace.path)}#{self.account_id}"
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self.workspace.db
+
+    def _check(self, operation: str) -> None:
+        check_operation(self.rules, operation)
+
+    def _prefix(self) -> str:
+        return f"{self.href_base}/v1/accounts/{self.account_id}/messaging"
+
+    # -- object builders ----------------------------------------------------------------------------------
+    def _user(self, uid: str, name: str | None, email: str | None) -> dict[str, Any]:
+        return {"id": uid, "name": name if name is not None else uid, "email": email, "type": "user", "api": "team"}
+
+    def _users(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(ids))
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = ",".join("?" * len(chunk))
+            for uid, name, email in self._db.execute(
+                f"SELECT id, name, email FROM users WHERE account_id = ? AND id IN ({q})", (self.account_id, *chunk)
+            ):
+                found[uid] = self._user(uid, name, email)
+        # A sender with no user record (a deleted or foreign user) stays a placeholder, never dropped.
+        return {uid: found.get(uid) or self._user(uid, None, None) for uid in ids}
+
+    def _conversation(self, row: tuple[Any, ...], members: list[dict[str, Any]]) -> dict[str, Any]:
+        cid, name, private, _kind, created, raw = row
+        return {
+            "id": cid,
+            "private": bool(private),
+            "name": name,
+            "created": iso_from_us(created),
+            "members": members,
+            "type": "conversation",
+            "raw": _loads(raw),
+            "api": "messaging",
+            "href": f"{self._prefix()}/conversations/{cid}",
+        }
+
+    def _conversation_objects(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        q = ",".join("?" * len(ids))
+        members: dict[str, list[str]] = {cid: [] for cid in ids}
+        for cid, uid in self._db.execute(
+            f"SELECT conversation_id, user_id FROM memberships WHERE account_id = ? AND conversation_id IN ({q})"
+            " ORDER BY conversation_id, user_id",
+            (self.account_id, *ids),
+        ):
+            members[cid].append(uid)
+        users = self._users(u for ms in members.values() for u in ms)
+        return [self._conversation(r, [users[u] for u in members[r[0]]]) for r in rows]
+
+    def _message_objects(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        users = self._users(r[2] for r in rows)
+        prefix = self._prefix()
+        return [
+            {
+                "id": mid,
+                "conversation_id": cid,
+                "sender": users[sender],
+                "created": iso_from_us(created),
+                "modified": iso_from_us(modified) if modified is not None else None,
+                "text": text,
+                "parent": parent,
+                "type": "message",
+                "raw": _loads(raw),
+                "api": "messaging",
+                "href": f"{prefix}/messages/{mid}",
+            }
+            for mid, cid, sender, created, text, parent, modified, raw in rows
+        ]
+
+    @staticmethod
+    def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> dict[str, Any]:
+        return {
+            "count": len(objects),
+            "page": page,
+            "next_page": next_page,
+            "objects": objects,
+            "type": "object_list",
+            "api": "messaging",
+        }
+
+    # -- lookups ------------------------------------------------------------------------------------------
+    _CONV_COLS = "id, name, private, kind, created, raw"
+    _MSG_COLS = "id, conversation_id, sender_id, created, text, parent, modified, raw"
+
+    def _conversation_row(self, conversation_id: str) -> tuple[Any, ...]:
+        if not isinstance(conversation_id, str) or not conversation_id:
+            raise InvalidRequest(f"conversation_id: must be a non-empty string, got {conversation_id!r}")
+        row = self._db.execute(
+            f"SELECT {self._CONV_COLS} FROM conversations WHERE account_id = ? AND id = ?",
+            (self.account_id, conversation_id),
+        ).fetchone()
+        if row is None or not self._visible(row[3]):
+            raise NotFound(f"conversation {conversation_id!r} does not exist")
+        return row
+
+    def _visible(self, kind: str) -> bool:
+        return self.rules.lists_direct_conversations or kind not in ("direct", "group_direct")
+
+    def _message_row(self, message_id: str) -> tuple[Any, ...]:
+        if not isinstance(message_id, str) or not message_id:
+            raise InvalidRequest(f"message_id: must be a non-empty string, got {message_id!r}")
+        row = self._db.execute(
+            f"SELECT {self._MSG_COLS} FROM messages WHERE account_id = ? AND id = ?", (self.account_id, message_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"message {message_id!r} does not exist")
+        return row
+
+    def _member_ids(self, members: Any) -> list[str]:
+        if not isinstance(members, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"] for m in members
+        ):
+            raise InvalidRequest('members: must be a list of {"id": user_id} objects')
+        ids = list(dict.fromkeys(m["id"] for m in members))
+        known = self._users_exist(ids)
+        missing = [u for u in ids if u not in known]
+        if missing:
+            raise InvalidRequest(f"members: unknown user ids {missing}")
+        return ids
+
+    def _users_exist(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        q = ",".join("?" * len(ids))
+        return {
+            r[0]
+            for r in self._db.execute(
+                f"SELECT id FROM users WHERE account_id = ? AND id IN ({q})", (self.account_id, *ids)
+            )
+        }
+
+    def _event(self, db: sqlite3.Connection, type_: str, object_type: str, obj: dict[str, Any]) -> None:
+        db.execute(
+            "INSERT INTO events (account_id, type, object_type, object_id, modified, user_id, metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.account_id, type_, object_type, obj["id"], _now_us(), self.user_id, orjson.dumps(obj).decode()),
+        )
+
+    # -- conversations ------------------------------------------------------------------------------------
+    def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        self._check("list_conversations")
+        page_size = check_page_size(page_size)
+        hide = "" if self.rules.lists_direct_conversations else " AND kind NOT IN ('direct', 'group_direct')"
+        if page is None:
+            rows = self._db.execute(
+                f"SELECT {self._CONV_COLS} FROM conversations WHERE account_id = ?{hide} ORDER BY created, id LIMIT ?",
+                (self.account_id, page_size + 1),
+            ).fetchall()
+        else:
+            created, cid = _key(decode_page_token("conversations", page), (int, str))
+            rows = self._db.execute(
+                f"SELECT {self._CONV_COLS} FROM conversations WHERE account_id = ?{hide}"
+                " AND (created, id) > (?, ?) ORDER BY created, id LIMIT ?",
+                (self.account_id, created, cid, page_size + 1),
+            ).fetchall()
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        next_page = encode_page_token("conversations", [rows[-1][4], rows[-1][0]]) if more else None
+        return self._page(self._conversation_objects(rows), page, next_page)
+
+    def create_conversation(
+        self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
+    ) -> dict[str, Any]:
+        self._check("create_conversation")
+        check_members_argument(self.rules, members)
+        name = _check_name(name)
+        if not isinstance(private, bool):
+            raise InvalidRequest(f"private: must be true or false, got {private!r}")
+        member_ids = self._member_ids(members) if members is not None else [self.user_id]
+        cid = _new_id("C")
+        created = _now_us()
+        kind = "private_channel" if private else "channel"
+        with self.workspace.transaction() as db:
+            if db.execute(
+                "SELECT 1 FROM conversations WHERE account_id = ? AND name = ?", (self.account_id, name)
+            ).fetchone():
+                raise InvalidRequest(f"name: a conversation named {name!r} already exists")
+            raw = self._raw_conversation(cid, name, private, created)
+            db.execute(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.account_id, cid, name, int(private), kind, created, orjson.dumps(raw).decode()),
+            )
+            db.executemany("INSERT INTO memberships VALUES (?, ?, ?)", [(self.account_id, cid, u) for u in member_ids])
+            obj = self._conversation_objects([(cid, name, int(private), kind, created, orjson.dumps(raw))])[0]
+            self._event(db, "add", "conversation", obj)
+        return obj
+
+    def _raw_conversation(self, cid: str, name: str, private: bool, created: int) -> dict[str, Any]:
+        # The service's own object shape, so raw means the same whatever backend produced it.
+        if self.service == "slack":
+            return {
+                "id": cid,
+                "name": name,
+                "is_channel": True,
+                "is_group": False,
+                "is_im": False,
+                "is_mpim": False,
+                "is_private": private,
+                "is_archived": False,
+                "created": created // 1_000_000,
+                "creator": self.user_id,
+            }
+        return {
+            "id": cid,
+            "displayName": name,
+            "membershipType": "private" if private else "standard",
+            "createdDateTime": iso_from_us(created),
+        }
+
+    def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
+        self._check("retrieve_conversation")
+        return self._conversation_objects([self._conversation_row(conversation_id)])[0]
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        name: str | None = None,
+        private: bool | None = None,
+        members: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        self._check("update_conversation")
+        check_members_argument(self.rules, members)
+        if name is not None:
+            name = _check_name(name)
+        if private is not None and not isinstance(private, bool):
+            raise InvalidRequest(f"private: must be true or false, got {private!r}")
+        member_ids = self._member_ids(members) if members is not None else None
+        with self.workspace.transaction() as db:
+            row = self._conversation_row(conversation_id)
+            if (
+                name is not None
+                and db.execute(
+                    "SELECT 1 FROM conversations WHERE account_id = ? AND name = ? AND id != ?",
+                    (self.account_id, name, conversation_id),
+                ).fetchone()
+            ):
+                raise InvalidRequest(f"name: a conversation named {name!r} already exists")
+            raw = _loads(row[5])
+            if name is not None:
+                raw["name" if self.service == "slack" else "displayName"] = name
+            kind = row[3]
+            if private is not None and kind in ("channel", "private_channel"):
+                kind = "private_channel" if private else "channel"
+            db.execute(
+                "UPDATE conversations SET name = ?, private = ?, kind = ?, raw = ? WHERE account_id = ? AND id = ?",
+                (
+                    name if name is not None else row[1],
+                    int(private) if private is not None else row[2],
+                    kind,
+                    orjson.dumps(raw).decode(),
+                    self.account_id,
+                    conversation_id,
+                ),
+            )
+            if member_ids is not None:
+                db.execute(
+                    "DELETE FROM memberships WHERE account_id = ? AND conversation_id = ?",
+                    (self.account_id, conversation_id),
+                )
+                db.executemany(
+                    "INSERT INTO memberships VALUES (?, ?, ?)",
+                    [(self.account_id, conversation_id, u) for u in member_ids],
+                )
+            obj = self._conversation_objects([self._conversation_row(conversation_id)])[0]
+            self._event(db, "update", "conversation", obj)
+        return obj
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._check("delete_conversation")
+        with self.workspace.transaction() as db:
+            obj = self._conversation_objects([self._conversation_row(conversation_id)])[0]
+            key = (self.account_id, conversation_id)
+            db.execute("DELETE FROM messages WHERE account_id = ? AND conversation_id = ?", key)
+            db.execute("DELETE FROM memberships WHERE account_id = ? AND conversation_id = ?", key)
+            db.execute("DELETE FROM conversations WHERE account_id = ? AND id = ?", key)
+            self._event(db, "delete", "conversation", obj)
+
+    def list_members(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        self._check("list_members")
+        page_size = check_page_size(page_size)
+        self._conversation_row(conversation_id)
+        after = ""
+        if page is not None:
+            (after,) = _key(decode_page_token("members", page), (str,))
+        rows = self._db.execute(
+            "SELECT m.user_id, u.name, u.email FROM memberships m LEFT JOIN users u"
+            " ON u.account_id = m.account_id AND u.id = m.user_id"
+            " WHERE m.account_id = ? AND m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
+            (self.account_id, conversation_id, after, page_size + 1),
+        ).fetchall()
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        next_page = encode_page_token("members", [rows[-1][0]]) if more else None
+        return self._page([self._user(*r) for r in rows], page, next_page)
+
+    # -- messages -----------------------------------------------------------------------------------------
+    def list_messages(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        self._check("list_messages")
+        page_size = check_page_size(page_size)
+        self._conversation_row(conversation_id)
+        if page is None:
+            rows = self._db.execute(
+                f"SELECT {self._MSG_COLS} FROM messages WHERE account_id = ? AND conversation_id = ?"
+                " ORDER BY created DESC, id DESC LIMIT ?",
+                (self.account_id, conversation_id, page_size + 1),
+            ).fetchall()
+        else:
+            created, mid = _key(decode_page_token("messages", page), (int, str))
+            rows = self._db.execute(
+                f"SELECT {self._MSG_COLS} FROM messages WHERE account_id = ? AND conversation_id = ?"
+                " AND (created, id) < (?, ?) ORDER BY created DESC, id DESC LIMIT ?",
+                (self.account_id, conversation_id, created, mid, page_size + 1),
+            ).fetchall()
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        next_page = encode_page_token("messages", [rows[-1][3], rows[-1][0]]) if more else None
+        return self._page(self._message_objects(rows), page, next_page)
+
+    def create_message(
+        self,
+        conversation_id: str,
+        *,
+        text: str,
+        sender: str | None = None,
+        parent: str | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        self._check("create_message")
+        text = _check_text(text)
+        sender = self.user_id if sender is None else sender
+        if not isinstance(sender, str) or not sender:
+            raise InvalidRequest(f"sender: must be a user id, got {sender!r}")
+        if parent is not None and (not isinstance(parent, str)):
+            raise InvalidRequest(f"parent: must be a message id, got {parent!r}")
+        if raw is not None and not isinstance(raw, dict):
+            raise InvalidRequest(f"raw: must be a JSON object, got {type(raw).__name__}")
+        with self.workspace.transaction() as db:
+            self._conversation_row(conversation_id)
+            if not self._users_exist([sender]):
+                raise InvalidRequest(f"sender: unknown user id {sender!r}")
+            if parent:
+                prow = db.execute(
+                    "SELECT conversation_id FROM messages WHERE account_id = ? AND id = ?", (self.account_id, parent)
+                ).fetchone()
+                if prow is None or prow[0] != conversation_id:
+                    raise InvalidRequest(f"parent: message {parent!r} is not in conversation {conversation_id!r}")
+            mid = _new_id("M")
+            # Strictly increasing within the conversation, so "newest first" is never ambiguous for new posts.
+            last = db.execute(
+                "SELECT max(created) FROM messages WHERE account_id = ? AND conversation_id = ?",
+                (self.account_id, conversation_id),
+            ).fetchone()[0]
+            created = max(_now_us(), (last or 0) + 1)
+            raw = raw if raw is not None else self._raw_message(conversation_id, mid, sender, created, text, parent)
+            row = (mid, conversation_id, sender, created, text, parent or "", None, orjson.dumps(raw).decode())
+            db.execute(
+                "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
+                " raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.account_id, *row),
+            )
+            obj = self._message_objects([row])[0]
+            self._event(db, "add", "message", obj)
+        return obj
+
+    def _raw_message(
+        self, cid: str, mid: str, sender: str, created: int, text: str, parent: str | None
+    ) -> dict[str, Any]:
+        if self.service == "slack":
+            ts = f"{created // 1_000_000}.{created % 1_000_000:06d}"
+            raw: dict[str, Any] = {"type": "message", "user": sender, "text": text, "ts": ts}
+            if parent:
+                raw["thread_ts"] = parent
+            return raw
+        return {
+            "id": mid,
+            "replyToId": parent or None,
+            "messageType": "message",
+            "createdDateTime": iso_from_us(created),
+            "lastEditedDateTime": None,
+            "deletedDateTime": None,
+            "chatId": cid,
+            "from": {"user": {"id": sender}},
+            "body": {"contentType": "text", "content": text},
+            "mentions": [],
+        }
+
+    def retrieve_message(self, message_id: str) -> dict[str, Any]:
+        self._check("retrieve_message")
+        row = self._message_row(message_id)
+        self._conversation_row(row[1])  # a message of a hidden conversation is hidden too
+        return self._message_objects([row])[0]
+
+    def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
+        self._check("update_message")
+        text = _check_text(text)
+        with self.workspace.transaction() as db:
+            mid, cid, sender, created, _old, parent, _mod, raw_text = self._message_row(message_id)
+            modified = max(_now_us(), created + 1)
+            raw = _loads(raw_text)
+            if self.service == "slack":
+                raw["text"] = text
+                raw["edited"] = {"user": self.user_id, "ts": f"{modified // 1_000_000}.{modified % 1_000_000:06d}"}
+            else:
+                raw.setdefault("body", {})["content"] = text
+                raw["lastEditedDateTime"] = iso_from_us(modified)
+            raw_json = orjson.dumps(raw).decode()
+            db.execute(
+                "UPDATE messages SET text = ?, modified = ?, raw = ? WHERE account_id = ? AND id = ?",
+                (text, modified, raw_json, self.account_id, mid),
+            )
+            obj = self._message_objects([(mid, cid, sender, created, text, parent, modified, raw_json)])[0]
+            self._event(db, "update", "message", obj)
+        return obj
+
+    def delete_message(self, message_id: str) -> None:
+        self._check("delete_message")
+        with self.workspace.transaction() as db:
+            row = self._message_row(message_id)
+            obj = self._message_objects([row])[0]
+            db.execute("DELETE FROM messages WHERE account_id = ? AND id = ?", (self.account_id, message_id))
+            self._event(db, "delete", "message", obj)
+
+    # -- activity -----------------------------------------------------------------------------------------
+    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
+        self._check("list_events")
+        page_size = check_page_size(page_size)
+        after = _check_cursor(cursor)
+        rows = self._db.execute(
+            "SELECT seq, type, object_type, modified, user_id, metadata FROM events"
+            " WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (self.account_id, after, page_size),
+        ).fetchall()
+        last = rows[-1][0] if rows else after
+        remaining = self._db.execute(
+            "SELECT count(*) FROM events WHERE account_id = ? AND seq > ?", (self.account_id, last)
+        ).fetchone()[0]
+        objects = [
+            {
+                "id": str(seq),
+                "account": self.account_id,
+                "type": type_,
+                "object_type": object_type,
+                "modified": iso_from_us(modified),
+                "user_id": user_id,
+                "metadata": orjson.loads(metadata),
+            }
+            for seq, type_, object_type, modified, user_id, metadata in rows
+        ]
+        return {
+            "count": len(objects),
+            "cursor": str(last),
+            "remaining": remaining,
+            "objects": objects,
+            "type": "object_list",
+            "api": "messaging",
+        }
+
+    def latest_cursor(self) -> str:
+        self._check("list_events")
+        row = self._db.execute("SELECT max(seq) FROM events WHERE account_id = ?", (self.account_id,)).fetchone()
+        return str(row[0] or 0)
+
+
+def _key(values: list[Any], types: tuple[type, ...]) -> list[Any]:
+    if len(values) != len(types) or not all(isinstance(v, t) for v, t in zip(values, types)):
+        raise InvalidRequest("page: the page token is malformed")
+    return values
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest(f"name: must be a non-empty string, got {name!r}")
+    if len(name) > 80:
+        raise InvalidRequest(f"name: must be at most 80 characters, got {len(name)}")
+    return name
+
+
+def _check_text(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest(f"text: must be a non-empty string, got {text!r}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidRequest(f"text: must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}")
+    return text
+
+
+def _check_cursor(cursor: Any) -> int:
+    if cursor is None:
+        return 0
+    text = str(cursor)
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidRequest(f"cursor: {cursor!r} is not an event cursor")
+    return int(text)

@@ -1,0 +1,310 @@
+"""The Chat API: one interface, the Kloudless messaging operations, implemented by every backend.
+
+A backend object is bound to one account. Every operation takes and returns plain dicts in the Kloudless wire
+shape, so what a backend returns is exactly what ``chatlens serve`` sends and the HTTP client receives:
+
+- conversation: ``{id, private, name, created, members, type: "conversation", raw, api: "messaging", href}``
+- message: ``{id, conversation_id, sender, created, text, parent, type: "message", raw, api: "messaging", href}``
+- user (a member, Team API): ``{id, name, email, type: "user", api: "team", ...}``
+- list page: ``{count, page, next_page, objects, type: "object_list", api: "messaging"}``
+- events page: ``{count, cursor, remaining, objects, type: "object_list", api: "messaging"}``
+
+Orders, the same in every backend:
+
+- conversations: oldest first (``created``, then ``id``);
+- messages: **newest first** (``created`` descending, then ``id`` descending), as Slack and Graph list them;
+- members: by user ``id``;
+- events: in the order they happened (ascending cursor).
+
+``created`` is ISO 8601 UTC with microseconds and ``Z``; ``parent`` is ``""`` for a root message, else the id of
+the message replied to. ``page`` tokens are opaque strings, valid until the objects they point past are gone.
+"""
+
+from __future__ import annotations
+
+import base64
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from .errors import InvalidRequest, ServiceError
+from .services import ServiceRules, rules_for
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "ChatAPI",
+    "check_page_size",
+    "decode_page_token",
+    "encode_page_token",
+    "iso_from_us",
+    "iter_items",
+    "iter_pages",
+    "us_from_iso",
+]
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 1000
+
+Page = dict[str, Any]
+
+
+class ChatAPI(ABC):
+    """The Chat API operations for one account.
+
+    Subclasses set ``service`` (``"slack"`` or ``"ms_teams"``), ``account_id`` and ``admin``, and implement every
+    abstract method. :attr:`identity` names the data source (never a secret) and keys the loaders' cache.
+    """
+
+    service: str
+    account_id: str
+    admin: bool = False
+
+    @property
+    def rules(self) -> ServiceRules:
+        """The service's limits for this kind of account (see :mod:`chatlens.services`)."""
+        return rules_for(self.service, self.admin)
+
+    @property
+    def identity(self) -> str:
+        """A stable, secret-free name of this data source and account, e.g. ``sqlite:/path/demo.sqlite#T1``."""
+        return f"{type(self).__name__}#{self.account_id}"
+
+    # -- conversations ------------------------------------------------------------------------------------
+    @abstractmethod
+    def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> Page:
+        """One page of the account's conversations, oldest first."""
+
+    @abstractmethod
+    def create_conversation(
+        self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
+    ) -> dict[str, Any]:
+        """Create a conversation; ``members`` is a list of ``{"id": user_id}`` (refused on Slack)."""
+
+    @abstractmethod
+    def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """One conversation."""
+
+    @abstractmethod
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        name: str | None = None,
+        private: bool | None = None,
+        members: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Rename, change privacy, or set the member list (members not listed are removed; refused on Slack)."""
+
+    @abstractmethod
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Delete a conversation and its messages."""
+
+    @abstractmethod
+    def list_members(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> Page:
+        """One page of a conversation's members (Team API user objects), by user id."""
+
+    # -- messages -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def list_messages(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> Page:
+        """One page of a conversation's messages, replies included, newest first."""
+
+    @abstractmethod
+    def create_message(
+        self,
+        conversation_id: str,
+        *,
+        text: str,
+        sender: str | None = None,
+        parent: str | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Post a message (a reply when ``parent`` is given); ``sender`` defaults to the account's own user."""
+
+    @abstractmethod
+    def retrieve_message(self, message_id: str) -> dict[str, Any]:
+        """One message."""
+
+    @abstractmethod
+    def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
+        """Edit a message's text."""
+
+    @abstractmethod
+    def delete_message(self, message_id: str) -> None:
+        """Delete a message."""
+
+    # -- activity -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> Page:
+        """Events after ``cursor`` (all retained events when None), oldest first.
+
+        Returns ``{count, cursor, remaining, objects, type: "object_list", api: "messaging"}``; pass the returned
+        ``cursor`` to get what happens next. Event: ``{id, account, type ("add", "update", "delete"),
+        object_type ("conversation" or "message"), modified, user_id, metadata: <the object>}``.
+        """
+
+    @abstractmethod
+    def latest_cursor(self) -> str:
+        """The cursor of the newest event: :meth:`list_events` with it returns only what happens after now."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or files; the object is unusable afterwards."""
+
+    def __enter__(self) -> ChatAPI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.service} account {self.account_id!r}>"
+
+
+# -- shared validation and paging ---------------------------------------------------------------------------
+
+
+def check_page_size(page_size: Any) -> int:
+    """Validate ``page_size`` (1..1000) and return it as an int.
+
+    Examples
+    --------
+    >>> check_page_size(50)
+    50
+    >>> check_page_size(0)
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.InvalidRequest: page_size: must be an integer from 1 to 1000, got 0
+    """
+    bad = InvalidRequest(f"page_size: must be an integer from 1 to 1000, got {page_size!r}")
+    if isinstance(page_size, str) and page_size.strip().isdecimal() and len(page_size) < 10:
+        page_size = int(page_size)  # a query-string value
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise bad
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise bad
+    return page_size
+
+
+_TOKEN_PREFIX = "p1."
+
+
+def encode_page_token(kind: str, key: list[Any]) -> str:
+    """An opaque page token that resumes a ``kind`` listing after ``key`` (a keyset position)."""
+    body = orjson.dumps([kind, key])
+    return _TOKEN_PREFIX + base64.urlsafe_b64encode(body).rstrip(b"=").decode("ascii")
+
+
+def decode_page_token(kind: str, token: str) -> list[Any]:
+    """The keyset position a token from :func:`encode_page_token` holds; InvalidRequest for any other string."""
+    bad = InvalidRequest(f"page: {token!r} is not a page token issued for this {kind} listing")
+    if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX) or len(token) > 4096:
+        raise bad
+    data = token[len(_TOKEN_PREFIX) :]
+    try:
+        got_kind, key = orjson.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    except (ValueError, TypeError):
+        raise bad from None
+    if got_kind != kind or not isinstance(key, list):
+        raise bad
+    return key
+
+
+def iter_pages(list_op: Callable[..., Page], *args: Any, page_size: int = 100, **kwargs: Any) -> Iterator[Page]:
+    """Follow ``next_page`` from the first page to the last, yielding each page.
+
+    Stops after a page with no ``next_page``; raises :class:`ServiceError` if a server hands back a token it
+    already gave (it would loop forever) or an empty page that claims more follow.
+
+    Examples
+    --------
+    >>> import chatlens
+    >>> api = chatlens.connect("demo")
+    >>> first = next(iter_pages(api.list_conversations, page_size=2))
+    >>> first["count"], first["type"]
+    (2, 'object_list')
+    """
+    page: str | None = None
+    seen: set[str] = set()
+    while True:
+        result = list_op(*args, page_size=page_size, page=page, **kwargs)
+        yield result
+        next_page = result.get("next_page")
+        if not next_page:
+            return
+        if not result.get("objects"):
+            raise ServiceError(f"{_op_name(list_op)}: empty page with a next_page token; stopping to avoid a loop")
+        if next_page in seen:
+            raise ServiceError(f"{_op_name(list_op)}: the server repeated a page token; stopping to avoid a loop")
+        seen.add(next_page)
+        page = next_page
+
+
+def iter_items(
+    list_op: Callable[..., Page], *args: Any, page_size: int = 100, limit: int | None = None, **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    """Every object of a listing, following ``next_page`` to the end (or ``limit`` objects).
+
+    Examples
+    --------
+    >>> import chatlens
+    >>> api = chatlens.connect("demo")
+    >>> names = [c["name"] for c in iter_items(api.list_conversations, limit=2)]
+    >>> len(names)
+    2
+    """
+    if limit is not None and limit <= 0:
+        return
+    n = 0
+    for result in iter_pages(list_op, *args, page_size=page_size, **kwargs):
+        for obj in result["objects"]:
+            yield obj
+            n += 1
+            if limit is not None and n >= limit:
+                return
+
+
+def _op_name(op: Callable[..., Any]) -> str:
+    return getattr(op, "__name__", "listing")
+
+
+# -- time ---------------------------------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def iso_from_us(us: int) -> str:
+    """ISO 8601 UTC with microseconds and ``Z`` from microseconds since the epoch.
+
+    Examples
+    --------
+    >>> iso_from_us(1_700_000_000_123_456)
+    '2023-11-14T22:13:20.123456Z'
+    """
+    secs, frac = divmod(int(us), 1_000_000)
+    dt = datetime.fromtimestamp(secs, tz=UTC)
+    return f"{dt:%Y-%m-%dT%H:%M:%S}.{frac:06d}Z"
+
+
+def us_from_iso(value: str) -> int:
+    """Microseconds since the epoch from an ISO 8601 timestamp (a zone is required).
+
+    Examples
+    --------
+    >>> us_from_iso("2023-11-14T22:13:20.123456Z")
+    1700000000123456
+    """
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidRequest(f"created: {value!r} is not an ISO 8601 timestamp") from None
+    if dt.tzinfo is None:
+        raise InvalidRequest(f"created: {value!r} has no time zone")
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

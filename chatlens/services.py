@@ -1,0 +1,108 @@
+"""What each chat service allows, as data, in one place.
+
+The Kloudless Chat API documented limits per service; every backend (embedded, HTTP server, Slack, Teams) enforces
+them through :func:`check_operation` and :func:`check_members_argument`, so a rule is written once.
+
+- ``slack``: conversation create and update take no ``members``.
+- ``slack`` admin accounts: only list conversations, list messages, update and delete messages.
+- ``ms_teams`` admin accounts: listing conversations omits member-to-member private (direct) conversations.
+- ``ms_teams`` normal accounts: cannot list a conversation's messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InvalidRequest, PermissionDenied
+
+__all__ = ["OPERATIONS", "SERVICES", "ServiceRules", "check_members_argument", "check_operation", "rules_for"]
+
+SERVICES = ("slack", "ms_teams")
+
+#: Every operation of the Chat API interface, by its Python method name.
+OPERATIONS = (
+    "list_conversations",
+    "create_conversation",
+    "retrieve_conversation",
+    "update_conversation",
+    "delete_conversation",
+    "list_members",
+    "list_messages",
+    "create_message",
+    "retrieve_message",
+    "update_message",
+    "delete_message",
+    "list_events",
+)
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    """The limits one kind of account (service and admin flag) has."""
+
+    service: str
+    admin: bool
+    allowed: frozenset[str]
+    members_on_write: bool
+    lists_direct_conversations: bool
+    why: str  # the rule's text, quoted in errors
+
+
+_ALL = frozenset(OPERATIONS)
+
+_RULES = {
+    ("slack", False): ServiceRules(
+        "slack", False, _ALL, False, True, "Slack conversations take no members on create or update"
+    ),
+    ("slack", True): ServiceRules(
+        "slack",
+        True,
+        frozenset({"list_conversations", "list_messages", "update_message", "delete_message"}),
+        False,
+        True,
+        "Slack admin accounts may only list conversations, list messages, update and delete messages",
+    ),
+    ("ms_teams", False): ServiceRules(
+        "ms_teams",
+        False,
+        _ALL - {"list_messages"},
+        True,
+        True,
+        "Teams normal accounts cannot list conversation messages",
+    ),
+    ("ms_teams", True): ServiceRules(
+        "ms_teams",
+        True,
+        _ALL,
+        True,
+        False,
+        "Teams admin accounts do not list member-to-member private conversations",
+    ),
+}
+
+
+def rules_for(service: str, admin: bool) -> ServiceRules:
+    """The rules for an account of ``service`` (``"slack"`` or ``"ms_teams"``).
+
+    Examples
+    --------
+    >>> rules_for("slack", admin=True).allowed >= {"list_messages"}
+    True
+    """
+    try:
+        return _RULES[(service, bool(admin))]
+    except KeyError:
+        raise ValueError(f"service must be one of {SERVICES}, got {service!r}") from None
+
+
+def check_operation(rules: ServiceRules, operation: str) -> None:
+    """Raise :class:`PermissionDenied` if the account may not perform ``operation``."""
+    if operation not in rules.allowed:
+        kind = "admin" if rules.admin else "normal"
+        raise PermissionDenied(f"{operation} is not available on {rules.service} {kind} accounts: {rules.why}")
+
+
+def check_members_argument(rules: ServiceRules, members: object) -> None:
+    """Raise :class:`InvalidRequest` if ``members`` was given where the service refuses it."""
+    if members is not None and not rules.members_on_write:
+        raise InvalidRequest(f"members: not accepted on {rules.service}: {rules.why}")

@@ -1,0 +1,437 @@
+"""The Chat API contract: every backend, every operation, every paging edge, every service rule, exact shapes.
+
+Runs once per entry of ``BACKENDS`` (tests/contract/conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chatlens.chatapi import iter_items, iter_pages
+from chatlens.errors import InvalidRequest, NotFound, PermissionDenied
+
+PAGE_KEYS = {"count", "page", "next_page", "objects", "type", "api"}
+CONVERSATION_KEYS = {"id", "private", "name", "created", "members", "type", "raw", "api", "href"}
+MESSAGE_KEYS = {
+    "id",
+    "conversation_id",
+    "sender",
+    "created",
+    "modified",
+    "text",
+    "parent",
+    "type",
+    "raw",
+    "api",
+    "href",
+}
+USER_KEYS = {"id", "name", "email", "type", "api"}
+EVENTS_KEYS = {"count", "cursor", "remaining", "objects", "type", "api"}
+EVENT_KEYS = {"id", "account", "type", "object_type", "modified", "user_id", "metadata"}
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def check_page(page: dict) -> None:
+    assert set(page) == PAGE_KEYS
+    assert page["type"] == "object_list" and page["api"] == "messaging"
+    assert page["count"] == len(page["objects"])
+    assert page["next_page"] is None or isinstance(page["next_page"], str)
+
+
+def check_user(user: dict) -> None:
+    assert set(user) == USER_KEYS
+    assert user["type"] == "user" and user["api"] == "team"
+    assert isinstance(user["id"], str) and isinstance(user["name"], str)
+
+
+def check_conversation(conv: dict) -> None:
+    assert set(conv) == CONVERSATION_KEYS
+    assert conv["type"] == "conversation" and conv["api"] == "messaging"
+    assert isinstance(conv["id"], str) and isinstance(conv["private"], bool)
+    assert conv["name"] is None or isinstance(conv["name"], str)
+    assert ISO.match(conv["created"])
+    assert isinstance(conv["raw"], dict)
+    assert conv["href"].endswith(
+        f"/v1/accounts/{conv['href'].split('/accounts/')[1].split('/')[0]}/messaging/conversations/{conv['id']}"
+    )
+    for m in conv["members"]:
+        check_user(m)
+
+
+def check_message(msg: dict) -> None:
+    assert set(msg) == MESSAGE_KEYS
+    assert msg["type"] == "message" and msg["api"] == "messaging"
+    assert isinstance(msg["id"], str) and isinstance(msg["conversation_id"], str)
+    check_user(msg["sender"])
+    assert ISO.match(msg["created"])
+    assert msg["modified"] is None or ISO.match(msg["modified"])
+    assert isinstance(msg["text"], str) and isinstance(msg["parent"], str)
+    assert isinstance(msg["raw"], dict)
+    assert msg["href"].endswith(f"/messaging/messages/{msg['id']}")
+
+
+# -- conversations -------------------------------------------------------------------------------------------
+
+
+def test_list_conversations_shape_and_order(make_api):
+    api = make_api("slack")
+    page = api.list_conversations()
+    check_page(page)
+    assert page["page"] is None and page["next_page"] is None
+    for conv in page["objects"]:
+        check_conversation(conv)
+    assert [c["name"] for c in page["objects"]] == ["general", None]
+    general = page["objects"][0]
+    assert [m["id"] for m in general["members"]] == ["U1", "U2", "U3", "U4"]
+    assert general["members"][3]["name"] == "zoë"
+    assert general["created"] == "2026-01-05T08:00:00.000000Z"
+
+
+def test_create_retrieve_update_delete_conversation(make_api):
+    api = make_api("ms_teams")
+    conv = api.create_conversation(name="design", private=True, members=[{"id": "U1"}, {"id": "U3"}])
+    check_conversation(conv)
+    assert conv["name"] == "design" and conv["private"] is True
+    assert [m["id"] for m in conv["members"]] == ["U1", "U3"]
+    assert api.retrieve_conversation(conv["id"]) == conv
+    assert conv["id"] in {c["id"] for c in iter_items(api.list_conversations)}
+
+    updated = api.update_conversation(conv["id"], name="design-team", members=[{"id": "U3"}, {"id": "U4"}])
+    assert updated["name"] == "design-team"
+    assert [m["id"] for m in updated["members"]] == ["U3", "U4"]  # U1 removed, U4 added
+    assert api.retrieve_conversation(conv["id"]) == updated
+
+    api.delete_conversation(conv["id"])
+    with pytest.raises(NotFound, match=conv["id"]):
+        api.retrieve_conversation(conv["id"])
+    with pytest.raises(NotFound):
+        api.delete_conversation(conv["id"])
+
+
+def test_create_conversation_defaults(make_api):
+    api = make_api("slack")
+    conv = api.create_conversation(name="random")
+    assert conv["private"] is False
+    assert [m["id"] for m in conv["members"]] == ["U1"]  # the account's own user
+    assert api.update_conversation(conv["id"], name="random-2")["name"] == "random-2"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 5, "x" * 81])
+def test_create_conversation_bad_name(make_api, bad):
+    with pytest.raises(InvalidRequest, match="name"):
+        make_api("slack").create_conversation(name=bad)
+
+
+def test_create_conversation_duplicate_name(make_api):
+    api = make_api("slack")
+    with pytest.raises(InvalidRequest, match="name.*general"):
+        api.create_conversation(name="general")
+
+
+def test_slack_refuses_members_on_create_and_update(make_api):
+    api = make_api("slack")
+    with pytest.raises(InvalidRequest, match="members.*slack"):
+        api.create_conversation(name="x", members=[{"id": "U1"}])
+    conv = api.create_conversation(name="y")
+    with pytest.raises(InvalidRequest, match="members.*slack"):
+        api.update_conversation(conv["id"], members=[{"id": "U2"}])
+    assert [m["id"] for m in api.retrieve_conversation(conv["id"])["members"]] == ["U1"]
+
+
+@pytest.mark.parametrize("members", [[{"id": "NOPE"}], [{"name": "x"}], "U1", [{"id": 3}]])
+def test_bad_members(make_api, members):
+    with pytest.raises(InvalidRequest, match="members"):
+        make_api("ms_teams").create_conversation(name="z", members=members)
+
+
+def test_unknown_conversation(make_api):
+    api = make_api("slack")
+    for call in (
+        lambda: api.retrieve_conversation("CNOPE"),
+        lambda: api.update_conversation("CNOPE", name="a"),
+        lambda: api.delete_conversation("CNOPE"),
+        lambda: api.list_members("CNOPE"),
+        lambda: api.list_messages("CNOPE"),
+        lambda: api.create_message("CNOPE", text="hi"),
+    ):
+        with pytest.raises(NotFound, match="CNOPE"):
+            call()
+
+
+def test_list_members_paging(make_api):
+    api = make_api("slack")
+    pages = list(iter_pages(api.list_members, "CGEN", page_size=1))
+    assert len(pages) == 4
+    for p in pages:
+        check_page(p)
+        for u in p["objects"]:
+            check_user(u)
+    assert [u["id"] for p in pages for u in p["objects"]] == ["U1", "U2", "U3", "U4"]
+    assert pages[-1]["next_page"] is None
+
+
+# -- messages ------------------------------------------------------------------------------------------------
+
+
+def test_list_messages_shape_and_order(make_api):
+    api = make_api("slack")
+    page = api.list_messages("CGEN")
+    check_page(page)
+    for m in page["objects"]:
+        check_message(m)
+    assert [m["id"] for m in page["objects"]] == ["MG3", "MG2", "MG1"]  # newest first
+    reply = page["objects"][1]
+    assert reply["parent"] == "MG1" and reply["text"] == "hi ada 👋"
+    assert reply["sender"] == {"id": "U2", "name": "grace", "email": "grace@example.com", "type": "user", "api": "team"}
+    assert page["objects"][2]["parent"] == ""
+
+
+def test_message_lifecycle(make_api):
+    api = make_api("slack")
+    msg = api.create_message("CGEN", text="ship it 🚀")
+    check_message(msg)
+    assert msg["sender"]["id"] == "U1" and msg["parent"] == "" and msg["modified"] is None
+    assert api.retrieve_message(msg["id"]) == msg
+    assert api.list_messages("CGEN", page_size=1)["objects"][0]["id"] == msg["id"]
+
+    reply = api.create_message("CGEN", text="on it", sender="U3", parent=msg["id"])
+    assert reply["parent"] == msg["id"] and reply["sender"]["id"] == "U3"
+    assert reply["created"] > msg["created"]
+
+    edited = api.update_message(msg["id"], text="ship it now")
+    assert edited["text"] == "ship it now" and edited["modified"] is not None
+    assert edited["created"] == msg["created"]
+    assert api.retrieve_message(msg["id"]) == edited
+
+    api.delete_message(reply["id"])
+    with pytest.raises(NotFound, match=reply["id"]):
+        api.retrieve_message(reply["id"])
+    with pytest.raises(NotFound):
+        api.update_message(reply["id"], text="x")
+    with pytest.raises(NotFound):
+        api.delete_message(reply["id"])
+
+
+def test_raw_passes_through(make_api):
+    api = make_api("slack")
+    raw = {"type": "message", "ts": "1767600000.000100", "blocks": [{"type": "rich_text"}], "x": ["ü", 1, None]}
+    msg = api.create_message("CGEN", text="with raw", raw=raw)
+    assert msg["raw"] == raw
+    assert api.retrieve_message(msg["id"])["raw"] == raw
+
+
+@pytest.mark.parametrize("text", ["", "  \n", None, 42, "x" * 40_001])
+def test_bad_text(make_api, text):
+    api = make_api("slack")
+    with pytest.raises(InvalidRequest, match="text"):
+        api.create_message("CGEN", text=text)
+    with pytest.raises(InvalidRequest, match="text"):
+        api.update_message("MG1", text=text)
+
+
+def test_parent_must_be_in_the_conversation(make_api):
+    api = make_api("slack")
+    with pytest.raises(InvalidRequest, match="parent.*MD1"):
+        api.create_message("CGEN", text="x", parent="MD1")
+    with pytest.raises(InvalidRequest, match="parent.*NOPE"):
+        api.create_message("CGEN", text="x", parent="NOPE")
+
+
+def test_unknown_sender(make_api):
+    with pytest.raises(InvalidRequest, match="sender.*U99"):
+        make_api("slack").create_message("CGEN", text="x", sender="U99")
+
+
+def test_unknown_message(make_api):
+    api = make_api("slack")
+    with pytest.raises(NotFound, match="MNOPE"):
+        api.retrieve_message("MNOPE")
+
+
+def test_failed_write_leaves_nothing(make_api):
+    api = make_api("slack")
+    before = [m["id"] for m in iter_items(api.list_messages, "CGEN")]
+    cursor = api.latest_cursor()
+    with pytest.raises(InvalidRequest):
+        api.create_message("CGEN", text="x", parent="NOPE")
+    assert [m["id"] for m in iter_items(api.list_messages, "CGEN")] == before
+    assert api.list_events(cursor=cursor)["count"] == 0
+
+
+# -- paging --------------------------------------------------------------------------------------------------
+
+
+def _fill(api, n):
+    return [api.create_message("CGEN", text=f"m{i}")["id"] for i in range(n)]
+
+
+def test_paging_every_size(make_api):
+    api = make_api("slack")
+    ids = _fill(api, 23)
+    everything = [m["id"] for m in api.list_messages("CGEN", page_size=1000)["objects"]]
+    assert everything[:23] == ids[::-1]
+    assert len(everything) == 26
+    for size in (1, 2, 7, 26, 1000):
+        got = [m["id"] for m in iter_items(api.list_messages, "CGEN", page_size=size)]
+        assert got == everything, size
+    pages = list(iter_pages(api.list_messages, "CGEN", page_size=13))
+    assert [p["count"] for p in pages] == [13, 13]
+    assert pages[0]["page"] is None and pages[1]["page"] == pages[0]["next_page"]
+    assert pages[-1]["next_page"] is None
+
+
+def test_default_page_size_is_10(make_api):
+    api = make_api("slack")
+    _fill(api, 12)
+    page = api.list_messages("CGEN")
+    assert page["count"] == 10 and page["next_page"]
+
+
+@pytest.mark.parametrize("size", [0, -1, 1001, "abc", 2.5, None])
+def test_page_size_out_of_range(make_api, size):
+    api = make_api("slack")
+    for call in (
+        api.list_conversations,
+        lambda **kw: api.list_messages("CGEN", **kw),
+        lambda **kw: api.list_members("CGEN", **kw),
+    ):
+        with pytest.raises(InvalidRequest, match="page_size"):
+            call(page_size=size)
+
+
+@pytest.mark.parametrize("token", ["nonsense", "p1.", "p1.AAAA", "12", "p1.WyJtZW1iZXJzIixbIlUxIl1d"])
+def test_bad_page_token(make_api, token):
+    api = make_api("slack")
+    with pytest.raises(InvalidRequest, match="page"):
+        api.list_messages("CGEN", page=token)
+    with pytest.raises(InvalidRequest, match="page"):
+        api.list_conversations(page=token)
+
+
+def test_paging_while_inserting_and_deleting(make_api):
+    api = make_api("slack")
+    original = _fill(api, 30) + ["MG1", "MG2", "MG3"]
+    first = api.list_messages("CGEN", page_size=7)
+    seen = [m["id"] for m in first["objects"]]
+    new = _fill(api, 5)  # newer than everything: before the cursor, never listed in this walk
+    unseen = [m for m in original if m not in seen]
+    api.delete_message(unseen[3])
+    page = first["next_page"]
+    while page:
+        result = api.list_messages("CGEN", page_size=7, page=page)
+        seen += [m["id"] for m in result["objects"]]
+        page = result["next_page"]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == set(original) - {unseen[3]}
+    assert not set(new) & set(seen)
+
+
+def test_conversation_paging_while_creating(make_api):
+    api = make_api("ms_teams", admin=True)
+    for i in range(5):
+        api.create_conversation(name=f"c{i}")
+    first = api.list_conversations(page_size=2)
+    api.create_conversation(name="late")  # newest: lands at the end of the oldest-first order
+    rest = list(iter_items(lambda **kw: api.list_conversations(**kw), page_size=2))
+    names = [c["name"] for c in rest]
+    assert names == ["general", "c0", "c1", "c2", "c3", "c4", "late"]
+    assert [c["name"] for c in first["objects"]] == ["general", "c0"]
+
+
+# -- activity ------------------------------------------------------------------------------------------------
+
+
+def test_events_follow_activity(make_api):
+    api = make_api("slack")
+    cursor = api.latest_cursor()
+    assert api.list_events(cursor=cursor)["count"] == 0
+    conv = api.create_conversation(name="events")
+    msg = api.create_message(conv["id"], text="one")
+    api.update_message(msg["id"], text="two")
+    api.delete_message(msg["id"])
+    page = api.list_events(cursor=cursor, page_size=2)
+    assert set(page) == EVENTS_KEYS and page["count"] == 2 and page["remaining"] == 2
+    for e in page["objects"]:
+        assert set(e) == EVENT_KEYS and ISO.match(e["modified"])
+    rest = api.list_events(cursor=page["cursor"], page_size=100)
+    events = page["objects"] + rest["objects"]
+    assert rest["remaining"] == 0
+    assert [(e["type"], e["object_type"], e["metadata"]["id"]) for e in events] == [
+        ("add", "conversation", conv["id"]),
+        ("add", "message", msg["id"]),
+        ("update", "message", msg["id"]),
+        ("delete", "message", msg["id"]),
+    ]
+    assert events[2]["metadata"]["text"] == "two"
+    assert api.list_events(cursor=rest["cursor"])["count"] == 0
+
+
+def test_events_are_per_account(make_api):
+    a, b = make_api("slack"), make_api("slack")
+    cursor = b.latest_cursor()
+    a.create_message("CGEN", text="only in a")
+    assert b.list_events(cursor=cursor)["count"] == 0
+
+
+@pytest.mark.parametrize("cursor", ["-1", "abc", "1.5"])
+def test_bad_cursor(make_api, cursor):
+    with pytest.raises(InvalidRequest, match="cursor"):
+        make_api("slack").list_events(cursor=cursor)
+
+
+# -- service rules -------------------------------------------------------------------------------------------
+
+
+def test_slack_admin_rules(make_api):
+    api = make_api("slack", admin=True)
+    assert {c["id"] for c in api.list_conversations()["objects"]} == {"CGEN", "DM12"}
+    assert api.list_messages("CGEN")["count"] == 3
+    assert api.update_message("MG1", text="edited by admin")["text"] == "edited by admin"
+    api.delete_message("MG3")
+    assert [m["id"] for m in api.list_messages("CGEN")["objects"]] == ["MG2", "MG1"]
+    refused = [
+        lambda: api.create_conversation(name="x"),
+        lambda: api.retrieve_conversation("CGEN"),
+        lambda: api.update_conversation("CGEN", name="x"),
+        lambda: api.delete_conversation("CGEN"),
+        lambda: api.list_members("CGEN"),
+        lambda: api.create_message("CGEN", text="x"),
+        lambda: api.retrieve_message("MG1"),
+        lambda: api.list_events(),
+    ]
+    for call in refused:
+        with pytest.raises(PermissionDenied, match="Slack admin accounts may only"):
+            call()
+
+
+def test_teams_normal_cannot_list_messages(make_api):
+    api = make_api("ms_teams")
+    with pytest.raises(PermissionDenied, match="Teams normal accounts cannot list conversation messages"):
+        api.list_messages("CGEN")
+    assert api.retrieve_message("MG1")["id"] == "MG1"  # the other operations work
+    assert api.create_message("CGEN", text="hello")["text"] == "hello"
+
+
+def test_teams_admin_hides_direct_conversations(make_api):
+    api = make_api("ms_teams", admin=True)
+    assert [c["id"] for c in iter_items(api.list_conversations)] == ["CGEN"]
+    with pytest.raises(NotFound):
+        api.retrieve_conversation("DM12")
+    assert api.list_messages("CGEN")["count"] == 3
+
+
+def test_teams_normal_lists_direct_conversations(make_api):
+    assert [c["id"] for c in make_api("ms_teams").list_conversations()["objects"]] == ["CGEN", "DM12"]
+
+
+def test_accounts_are_isolated(make_api):
+    a, b = make_api("slack"), make_api("slack")
+    conv = a.create_conversation(name="only-a")
+    with pytest.raises(NotFound):
+        b.retrieve_conversation(conv["id"])
+    msg = a.create_message("CGEN", text="secret")
+    with pytest.raises(NotFound):
+        b.retrieve_message(msg["id"])
+    assert msg["id"] not in {m["id"] for m in iter_items(b.list_messages, "CGEN")}
