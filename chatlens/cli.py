@@ -1,0 +1,109 @@
+"""The ``chatlens`` command: a thin layer over the library's functions.
+
+- ``chatlens`` / ``chatlens summary [--account NAME]``: the account's conversations with message and member counts
+- ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N]``: the wire protocol server
+- ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import ChatError
+
+__all__ = ["main"]
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from .accounts import connect
+    from .chatapi import iter_items
+
+    api = connect(args.account, account=args.account_id)
+    rows = []
+    for conv in iter_items(api.list_conversations, page_size=1000):
+        if "list_messages" in api.rules.allowed:
+            n = sum(p["count"] for p in _pages(api.list_messages, conv["id"]))
+        else:
+            n = None
+        rows.append((conv["name"] or "(direct)", conv["id"], "private" if conv["private"] else "public",
+                     len(conv["members"]), n))
+    print(f"{api.account_id} ({api.service}): {len(rows)} conversations")
+    width = max([len(r[0]) for r in rows] + [12])
+    print(f"{'conversation':<{width}}  {'id':<24} {'access':<8} {'members':>7} {'messages':>9}")
+    for name, cid, access, members, n in rows:
+        shown = "n/a" if n is None else f"{n:,}"
+        print(f"{name:<{width}}  {cid:<24} {access:<8} {members:>7} {shown:>9}")
+    total = sum(r[4] or 0 for r in rows)
+    print(f"{'total':<{width}}  {'':<24} {'':<8} {'':>7} {total:>9,}")
+    return 0
+
+
+def _pages(op, *args):
+    from .chatapi import iter_pages
+
+    return iter_pages(op, *args, page_size=1000)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import run_server
+
+    return run_server(db=args.db, account=args.account, host=args.host, port=args.port, rate_limit=args.rate_limit)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from . import cache
+
+    if args.cache_command == "info":
+        print(cache.format_cache_info(cache.cache_info()))
+    else:
+        removed = cache.clear_cache(args.account)
+        print(f"removed {removed} cached dataset(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatlens", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+
+    summary = sub.add_parser("summary", help="list an account's conversations with message and member counts")
+    summary.add_argument("--account", default="demo", help="account name from the accounts file (default: demo)")
+    summary.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
+    summary.set_defaults(func=_summary)
+
+    serve = sub.add_parser("serve", help="serve a workspace or account over the Kloudless wire protocol")
+    serve.add_argument("--db", default=None, help="a SQLite workspace file (default: the demo workspace)")
+    serve.add_argument("--account", default=None, help="serve a named account from the accounts file instead")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second per token (default: off)")
+    serve.set_defaults(func=_serve)
+
+    cache = sub.add_parser("cache", help="inspect or clear the loaders' cache")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    cache_sub.add_parser("info", help="what is cached, per account")
+    clear = cache_sub.add_parser("clear", help="remove cached data (all, or one account)")
+    clear.add_argument("account", nargs="?", default=None)
+    cache.set_defaults(func=_cache)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``chatlens`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["summary", *(argv or [])])
+    try:
+        return args.func(args)
+    except (ChatError, ValueError, FileNotFoundError) as exc:
+        print(f"chatlens: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("chatlens: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
