@@ -1,0 +1,197 @@
+"""Microsoft Graph (Teams) objects -> Chat API objects: ids, times, text and users, shared by the Graph backend
+and importers.
+
+Ids are stateless and reversible (a prefix naming kind and version, then base64url of the Graph keys), because a
+Graph channel reply cannot be fetched as ``/messages/{replyId}``: its chatlens id must carry its parent's id.
+
+- chat conversation: ``tc1.<b64 ["19:...@thread.v2"]>``
+- channel conversation: ``tt1.<b64 [team_id, channel_id]>``
+- message: ``tm1.<b64 [conversation_id, message_id, reply_to_id or ""]>``
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from typing import Any
+
+import orjson
+
+from ..chatapi import iso_from_us, us_from_iso
+from ..errors import InvalidRequest
+
+__all__ = [
+    "chat_conversation_id",
+    "channel_conversation_id",
+    "parse_conversation_id",
+    "message_id",
+    "parse_message_id",
+    "html_to_text",
+    "graph_time_us",
+    "BadGraphObject",
+    "user_object",
+    "message_from_graph",
+]
+
+
+class BadGraphObject(ValueError):
+    """A Graph object that cannot be normalised (e.g. a malformed timestamp); the message says which and why."""
+
+
+def _encode(prefix: str, parts: list[str]) -> str:
+    return prefix + base64.urlsafe_b64encode(orjson.dumps(parts)).rstrip(b"=").decode("ascii")
+
+
+def _decode(prefix: str, value: Any, n: int, field: str) -> list[str]:
+    bad = InvalidRequest(f"{field}: {value!r} is not a Teams {field.replace('_', ' ')} issued by chatlens")
+    if not isinstance(value, str) or not value.startswith(prefix) or len(value) > 2048:
+        raise bad
+    body = value[len(prefix) :]
+    try:
+        parts = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, TypeError):
+        raise bad from None
+    if not isinstance(parts, list) or len(parts) != n or not all(isinstance(p, str) for p in parts):
+        raise bad
+    return parts
+
+
+def chat_conversation_id(chat_id: str) -> str:
+    """The chatlens id of a Graph chat.
+
+    Examples
+    --------
+    >>> cid = chat_conversation_id("19:abc@thread.v2")
+    >>> parse_conversation_id(cid)
+    ('chat', '19:abc@thread.v2')
+    """
+    return _encode("tc1.", [chat_id])
+
+
+def channel_conversation_id(team_id: str, channel_id: str) -> str:
+    """The chatlens id of a team channel.
+
+    Examples
+    --------
+    >>> parse_conversation_id(channel_conversation_id("team-1", "19:x@thread.tacv2"))
+    ('channel', 'team-1', '19:x@thread.tacv2')
+    """
+    return _encode("tt1.", [team_id, channel_id])
+
+
+def parse_conversation_id(conversation_id: str) -> tuple[str, ...]:
+    """``("chat", chat_id)`` or ``("channel", team_id, channel_id)``; InvalidRequest for anything else."""
+    if isinstance(conversation_id, str) and conversation_id.startswith("tc1."):
+        return ("chat", *_decode("tc1.", conversation_id, 1, "conversation_id"))
+    return ("channel", *_decode("tt1.", conversation_id, 2, "conversation_id"))
+
+
+def message_id(conversation_id: str, graph_id: str, reply_to: str | None = None) -> str:
+    """The chatlens id of a Graph chatMessage (a channel reply carries its parent's id).
+
+    Examples
+    --------
+    >>> mid = message_id(chat_conversation_id("19:abc@thread.v2"), "1616964509832")
+    >>> parse_message_id(mid)[1:]
+    ('1616964509832', '')
+    """
+    return _encode("tm1.", [conversation_id, graph_id, reply_to or ""])
+
+
+def parse_message_id(value: str) -> tuple[str, str, str]:
+    """``(conversation_id, graph_message_id, reply_to_id or "")``; InvalidRequest for anything else."""
+    cid, gid, reply_to = _decode("tm1.", value, 3, "message_id")
+    return cid, gid, reply_to
+
+
+_BLOCK = re.compile(r"<\s*(br|/p|/div|/li)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_NEWLINES = re.compile(r"\n\s*\n+")
+
+
+def html_to_text(content: str) -> str:
+    """Plain text of a Teams HTML body: tags dropped, ``<at>`` mentions kept as the name, entities decoded.
+
+    Examples
+    --------
+    >>> html_to_text('<div><at id="0">Megan Bowen</at>&nbsp;can you check <b>this</b>?</div>')
+    'Megan Bowen can you check this?'
+    """
+    text = _BLOCK.sub("\n", content or "")
+    text = _TAG.sub("", text)
+    text = html.unescape(text).replace("\xa0", " ")
+    text = _SPACES.sub(" ", text)
+    text = _NEWLINES.sub("\n", text)
+    return "\n".join(line.strip() for line in text.strip().split("\n"))
+
+
+def graph_time_us(value: Any, *, what: str) -> int:
+    """Microseconds since the epoch from a Graph timestamp; :class:`BadGraphObject` naming ``what`` if malformed.
+
+    Examples
+    --------
+    >>> graph_time_us("2021-03-28T20:48:29.832Z", what="created")
+    1616964509832000
+    >>> graph_time_us("2021-03-1706:47:05.123Z", what="message 1615943825123 createdDateTime")
+    Traceback (most recent call last):
+    ...
+    chatlens.backends._teams.BadGraphObject: message 1615943825123 createdDateTime: '2021-03-1706:47:05.123Z' is not...
+    """
+    try:
+        return us_from_iso(value)
+    except InvalidRequest:
+        raise BadGraphObject(f"{what}: {value!r} is not an ISO 8601 timestamp") from None
+
+
+def user_object(user_id: str, display_name: str | None = None, email: str | None = None) -> dict[str, Any]:
+    """A Team API user object for a Graph identity."""
+    return {"id": user_id, "name": display_name or user_id, "email": email, "type": "user", "api": "team"}
+
+
+def _sender(msg: dict[str, Any]) -> dict[str, Any]:
+    sender = msg.get("from") or {}
+    user = sender.get("user") if isinstance(sender, dict) else None
+    if isinstance(user, dict) and user.get("id"):
+        return user_object(user["id"], user.get("displayName"))
+    app = sender.get("application") if isinstance(sender, dict) else None
+    if isinstance(app, dict) and app.get("id"):
+        return user_object(app["id"], app.get("displayName"))
+    # System events have no sender; keep them, attributed to their initiator where Graph names one.
+    initiator = ((msg.get("eventDetail") or {}).get("initiator") or {}).get("user") or {}
+    if initiator.get("id"):
+        return user_object(initiator["id"], initiator.get("displayName"))
+    return user_object("system", "system")
+
+
+def message_from_graph(msg: dict[str, Any], conversation_id: str, href_prefix: str = "") -> dict[str, Any]:
+    """A Chat API message from a Graph chatMessage; the Graph object becomes ``raw``.
+
+    ``text`` is the body as plain text (HTML bodies keep their HTML in ``raw``); ``parent`` is the chatlens id of
+    ``replyToId``'s message. Raises :class:`BadGraphObject` for a malformed timestamp.
+    """
+    gid = str(msg.get("id") or "")
+    if not gid:
+        raise BadGraphObject("a chatMessage without an id")
+    created = graph_time_us(msg.get("createdDateTime"), what=f"message {gid} createdDateTime")
+    edited = msg.get("lastEditedDateTime")
+    modified = graph_time_us(edited, what=f"message {gid} lastEditedDateTime") if edited else None
+    body = msg.get("body") or {}
+    content = body.get("content") or ""
+    text = html_to_text(content) if body.get("contentType") == "html" else content
+    reply_to = msg.get("replyToId") or ""
+    mid = message_id(conversation_id, gid, reply_to)
+    return {
+        "id": mid,
+        "conversation_id": conversation_id,
+        "sender": _sender(msg),
+        "created": iso_from_us(created),
+        "modified": iso_from_us(modified) if modified is not None else None,
+        "text": text,
+        "parent": message_id(conversation_id, reply_to) if reply_to else "",
+        "type": "message",
+        "raw": msg,
+        "api": "messaging",
+        "href": f"{href_prefix}/messages/{mid}",
+    }
