@@ -19,9 +19,10 @@ A literal ``token = "..."`` is refused, so a token cannot end up in a file that 
 
 from __future__ import annotations
 
+import importlib
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,19 @@ import platformdirs
 
 from .chatapi import ChatAPI
 
-__all__ = ["config_path", "connect", "list_accounts", "register_account_type"]
+__all__ = ["config_path", "connect", "list_accounts", "token_from_env"]
 
 DEMO = "demo"
 
-# type name -> factory(config) -> ChatAPI; later backends register themselves here.
-_FACTORIES: dict[str, Callable[[Mapping[str, Any]], ChatAPI]] = {}
-
-
-def register_account_type(name: str, factory: Callable[[Mapping[str, Any]], ChatAPI]) -> None:
-    """Make ``type = name`` usable in the accounts file (used by backends, not by users)."""
-    _FACTORIES[name] = factory
+# Account types besides "sqlite": type -> (module, factory name). A factory takes the account's config (with
+# the token already resolved from token_env) and returns a ChatAPI. Imported lazily so `import chatlens` stays
+# light, and so backends never import this module (they sit below it).
+_FACTORIES: dict[str, tuple[str, str]] = {
+    "http": ("chatlens.backends.http", "from_config"),
+    "slack": ("chatlens.backends.slack", "from_config"),
+    "ms_teams": ("chatlens.backends.teams", "from_config"),
+    "slack_export": ("chatlens.backends.slack_export", "from_config"),
+}
 
 
 def config_path() -> Path:
@@ -121,12 +124,15 @@ def connect(name: str | Mapping[str, Any] | None = None, *, account: str | None 
         ws = Workspace(Path(str(path)).expanduser())
         acct = config.get("account") or _only_account(ws, label)
         return ws.account(acct)
-    factory = _FACTORIES.get(kind)
-    if factory is None:
-        _load_backend(kind)
-        factory = _FACTORIES.get(kind)
-    if factory is None:
+    if kind not in _FACTORIES:
         raise ValueError(f"{label}: unknown account type {kind!r} (known: sqlite, {', '.join(sorted(_FACTORIES))})")
+    if "token_env" in config:
+        config["token"] = token_from_env(config, label)
+    module, attr = _FACTORIES[kind]
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ModuleNotFoundError, AttributeError):
+        raise ValueError(f"{label}: account type {kind!r} is not available in this version of chatlens") from None
     return factory(config)
 
 
@@ -135,18 +141,6 @@ def _only_account(ws: Any, label: str) -> str:
     if len(ids) != 1:
         raise ValueError(f"{label}: the workspace holds accounts {ids}; say which with account = ...")
     return ids[0]
-
-
-def _load_backend(kind: str) -> None:
-    # Backends register their account type on import; import lazily so `import chatlens` stays light.
-    modules = {"http": "http", "slack": "slack", "ms_teams": "teams", "slack_export": "slack_export"}
-    if kind in modules:
-        import importlib
-
-        try:
-            importlib.import_module(f"chatlens.backends.{modules[kind]}")
-        except ModuleNotFoundError:
-            pass
 
 
 def token_from_env(config: Mapping[str, Any], label: str = "account") -> str:
