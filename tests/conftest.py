@@ -13,10 +13,18 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["TQDM_DISABLE"] = "1"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def demo_db_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the session's demo workspace lives; generated on first use (read-only: copy before writing)."""
-    return tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    """Where the session's demo workspace lives; generated on first use (read-only: copy before writing).
+
+    Session-scoped and autouse so that even module- and session-scoped fixtures never touch the developer's own
+    cache, config or demo files."""
+    home = tmp_path_factory.mktemp("session-home")
+    path = home / "demo.sqlite"
+    os.environ["CHATLENS_DEMO_DB"] = str(path)
+    os.environ["CHATLENS_CACHE_DIR"] = str(home / "cache")
+    os.environ["CHATLENS_CONFIG"] = str(home / "accounts.toml")
+    return path
 
 
 @pytest.fixture(autouse=True)

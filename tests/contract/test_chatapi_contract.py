@@ -312,7 +312,7 @@ def test_bad_page_token(make_api, token):
 
 def test_paging_while_inserting_and_deleting(make_api):
     api = make_api("slack")
-    original = _fill(api, 30) + ["MG1", "MG2", "MG3"]
+    original = [*_fill(api, 30), "MG1", "MG2", "MG3"]
     first = api.list_messages("CGEN", page_size=7)
     seen = [m["id"] for m in first["objects"]]
     new = _fill(api, 5)  # newer than everything: before the cursor, never listed in this walk
