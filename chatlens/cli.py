@@ -27,8 +27,15 @@ def _summary(args: argparse.Namespace) -> int:
             n = sum(p["count"] for p in _pages(api.list_messages, conv["id"]))
         else:
             n = None
-        rows.append((conv["name"] or "(direct)", conv["id"], "private" if conv["private"] else "public",
-                     len(conv["members"]), n))
+        rows.append(
+            (
+                conv["name"] or "(direct)",
+                conv["id"],
+                "private" if conv["private"] else "public",
+                len(conv["members"]),
+                n,
+            )
+        )
     print(f"{api.account_id} ({api.service}): {len(rows)} conversations")
     width = max([len(r[0]) for r in rows] + [12])
     print(f"{'conversation':<{width}}  {'id':<24} {'access':<8} {'members':>7} {'messages':>9}")
