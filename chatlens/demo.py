@@ -359,7 +359,8 @@ def _account_messages(
             botmask = mask & (rng.random(n_roots) < 0.08)
             sender[botmask] = np.array(bots, dtype=object)[rng.integers(0, len(bots), botmask.sum())]
     tzs = np.array([by_id[s]["tz"] for s in sender])
-    created = _local_times(rng, n_roots, tzs)
+    # Leave room below the window's end for the microsecond lifts that make times unique.
+    created = np.minimum(_local_times(rng, n_roots, tzs), END.value // 1000 - 1 - n)
     roots = pd.DataFrame(
         {"conv": conv_idx, "sender": sender, "created": created, "parent_row": -1, "thread_row": np.arange(n_roots)}
     )
