@@ -71,8 +71,27 @@ def sqlite_backend(request: pytest.FixtureRequest, ws: Workspace, account_id: st
     return ws.account(account_id)
 
 
+@pytest.fixture(scope="session")
+def contract_server(contract_ws: Workspace):
+    """``chatlens serve`` over the contract workspace, on a free loopback port, for the whole session."""
+    from chatlens.server import ServerThread
+
+    with ServerThread(contract_ws.account) as server:
+        yield server
+
+
+def http_backend(request: pytest.FixtureRequest, ws: Workspace, account_id: str) -> ChatAPI:
+    from chatlens.backends.http import HttpChatAPI
+
+    server = request.getfixturevalue("contract_server")
+    api = HttpChatAPI(server.url, account_id, server.issue(account_id), retries=0)
+    request.addfinalizer(api.close)
+    return api
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Workspace, str], ChatAPI]] = {
     "sqlite": sqlite_backend,
+    "http": http_backend,  # client -> chatlens serve -> SQLite, over real HTTP on loopback
 }
 
 

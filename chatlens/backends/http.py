@@ -1,0 +1,338 @@
+"""The HTTP client backend: the Chat API against any server speaking the Kloudless wire protocol.
+
+One ``requests.Session`` (pooled connections, timeouts) with retries mounted through urllib3's ``Retry``:
+
+- GET, PATCH (same body) and DELETE are retried on 429, 502, 503, 504, dropped connections and connect errors,
+  with exponential backoff and jitter, honouring ``Retry-After`` (capped);
+- POST is retried only when the server certainly did not process it: a 429, or a connection refused before the
+  request was sent. A POST that failed any other way raises, so a message is never created twice.
+
+``raise_on_status=False`` lets the final response reach :func:`raise_for_status`, the one place where status codes
+become chatlens exceptions. The token lives only in the session's auth object, whose repr hides it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size
+from ..errors import InvalidRequest, ServiceError, error_from_status
+
+__all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "from_config"]
+
+log = logging.getLogger("chatlens.http")
+
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+class ChatRetry(Retry):
+    """urllib3 ``Retry`` that may retry a POST only on 429 (a refused connection is always safe to retry)."""
+
+    DEFAULT_ALLOWED_METHODS = frozenset({"GET", "HEAD", "PATCH", "DELETE", "PUT", "OPTIONS"})
+
+    def __init__(self, *args: Any, max_retry_after: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> ChatRetry:
+        new = super().new(**kw)
+        new.max_retry_after = self.max_retry_after
+        return new
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() == "POST":
+            # The server answered 429 before doing anything: the one status after which a POST is safe to resend.
+            return status_code == 429 and bool(self.total)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.max_retry_after)
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Adds the bearer token to each request; its repr never shows the token."""
+
+    def __init__(self, token: str) -> None:
+        self.__token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.__token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<bearer token hidden>"
+
+
+def raise_for_status(response: requests.Response, what: str) -> None:
+    """Raise the chatlens exception for an error response; ``what`` names the request (method and path).
+
+    Examples
+    --------
+    >>> r = requests.Response()
+    >>> r.status_code, r._content = 404, b'{"status_code": 404, "error_code": "not_found", "message": "gone"}'
+    >>> raise_for_status(r, "GET /v1/accounts/a/messaging/messages/m")
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.NotFound: GET /v1/accounts/a/messaging/messages/m -> 404 not_found: gone
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        code = str(body.get("error_code") or "")
+        message = str(body.get("message") or response.reason or "")
+        request_id = body.get("id")
+    else:
+        code, message, request_id = "", f"non-JSON error body ({len(response.content)} bytes)", None
+    retry_after = None
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            retry_after = float(header)
+        except ValueError:
+            retry_after = None
+    err = error_from_status(status, "", error_code=code or None, id=request_id, retry_after=retry_after)
+    err.message = f"{what} -> {status} {err.error_code}: {message}"
+    err.args = (err.message,)
+    raise err
+
+
+class HttpChatAPI(ChatAPI):
+    """The Chat API of one account on a wire-protocol server (e.g. ``chatlens serve``).
+
+    Parameters
+    ----------
+    base_url
+        The server, e.g. ``http://127.0.0.1:8765`` (with or without ``/v1``).
+    account_id
+        The account, or ``"me"`` for the token's own account.
+    token
+        The bearer token; never shown in reprs, errors or logs.
+    timeout
+        ``(connect, read)`` seconds.
+    retries
+        How many retries a request may take in all.
+    backoff_factor, max_retry_after
+        Backoff between retries (seconds, doubled each time, with jitter) and the cap on ``Retry-After``.
+
+    Examples
+    --------
+    >>> from chatlens.server import ServerThread
+    >>> from chatlens.backends.sqlite import Workspace
+    >>> from chatlens.demo import demo_workspace_path
+    >>> with ServerThread(Workspace(demo_workspace_path()).account) as server:
+    ...     api = HttpChatAPI(server.url, "acme-slack", server.issue("acme-slack"))
+    ...     (api.service, api.list_conversations(page_size=2)["count"])
+    ('slack', 2)
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        account_id: str,
+        token: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 5,
+        backoff_factor: float = 0.5,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        if not isinstance(token, str) or not token:
+            raise ValueError("token: a non-empty bearer token is required")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url: expected http(s)://host[:port], got {base_url!r}")
+        root = base_url.rstrip("/")
+        self.base_url = root[: -len("/v1")] if root.endswith("/v1") else root
+        self.account_id = account_id
+        self.timeout = timeout
+        self._info: dict[str, Any] | None = None
+        retry = ChatRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            backoff_factor=backoff_factor,
+            backoff_max=30,
+            backoff_jitter=backoff_factor,
+            status_forcelist=RETRY_STATUSES,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+            max_retry_after=max_retry_after,
+        )
+        self.session = requests.Session()
+        self.session.auth = _BearerAuth(token)
+        self.session.headers.update(
+            {"Accept": "application/json", "X-Kloudless-Raw-Data": "true", "User-Agent": "chatlens"}
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._prefix = f"{self.base_url}/v1/accounts/{quote(account_id, safe='')}"
+
+    # -- transport --------------------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
+        url = self._prefix + path
+        what = f"{method} {urlsplit(url).path}"
+        data = orjson.dumps(json) if json is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        try:
+            response = self.session.request(
+                method, url, params=params, data=data, headers=headers, timeout=self.timeout
+            )
+        except requests.exceptions.RetryError as exc:
+            raise ServiceError(f"{what}: gave up after retries ({type(exc).__name__})") from None
+        except requests.exceptions.RequestException as exc:
+            hint = " (the request may or may not have been applied)" if method == "POST" else ""
+            raise ServiceError(f"{what}: connection failed: {type(exc).__name__}{hint}") from None
+        raise_for_status(response, what)
+        if response.status_code == 204 or method == "DELETE":
+            return None
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise ServiceError(
+                f"{what} -> {response.status_code}: the body is not complete JSON ({len(response.content)} bytes)"
+            ) from None
+
+    def _account_info(self) -> dict[str, Any]:
+        if self._info is None:
+            info = self._request("GET", "")
+            if not isinstance(info, dict) or info.get("service") not in ("slack", "ms_teams"):
+                raise ServiceError(f"GET /v1/accounts/{self.account_id}: not a Chat API account object")
+            self._info = info
+        return self._info
+
+    @property
+    def service(self) -> str:  # type: ignore[override]
+        return self._account_info()["service"]
+
+    @property
+    def admin(self) -> bool:  # type: ignore[override]
+        return bool(self._account_info().get("admin"))
+
+    @property
+    def identity(self) -> str:
+        return f"http:{self.base_url}#{self.account_id}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"<HttpChatAPI {self.base_url} account {self.account_id!r}>"
+
+    @staticmethod
+    def _paging(page_size: int, page: str | None) -> dict[str, Any]:
+        # Checked here too: requests would silently drop page_size=None and the server would use its default.
+        params: dict[str, Any] = {"page_size": check_page_size(page_size)}
+        if page is not None:
+            params["page"] = page
+        return params
+
+    @staticmethod
+    def _id(value: Any, field: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise InvalidRequest(f"{field}: must be a non-empty string, got {value!r}")
+        return quote(value, safe="")
+
+    # -- conversations ----------------------------------------------------------------------------------------
+    def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        return self._request("GET", "/messaging/conversations", params=self._paging(page_size, page))
+
+    def create_conversation(
+        self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "private": private}
+        if members is not None:
+            body["members"] = members
+        return self._request("POST", "/messaging/conversations", json=body)
+
+    def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}")
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        name: str | None = None,
+        private: bool | None = None,
+        members: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        body = {k: v for k, v in (("name", name), ("private", private), ("members", members)) if v is not None}
+        path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}"
+        return self._request("PATCH", path, json=body)
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._request("DELETE", f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}")
+
+    def list_members(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}/members"
+        return self._request("GET", path, params=self._paging(page_size, page))
+
+    # -- messages ---------------------------------------------------------------------------------------------
+    def list_messages(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}/messages"
+        return self._request("GET", path, params=self._paging(page_size, page))
+
+    def create_message(
+        self,
+        conversation_id: str,
+        *,
+        text: str,
+        sender: str | None = None,
+        parent: str | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text}
+        for key, value in (("sender", sender), ("parent", parent), ("raw", raw)):
+            if value is not None:
+                body[key] = value
+        path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}/messages"
+        return self._request("POST", path, json=body)
+
+    def retrieve_message(self, message_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/messaging/messages/{self._id(message_id, 'message_id')}")
+
+    def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
+        return self._request("PATCH", f"/messaging/messages/{self._id(message_id, 'message_id')}", json={"text": text})
+
+    def delete_message(self, message_id: str) -> None:
+        self._request("DELETE", f"/messaging/messages/{self._id(message_id, 'message_id')}")
+
+    # -- activity ---------------------------------------------------------------------------------------------
+    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
+        params: dict[str, Any] = {"page_size": check_page_size(page_size)}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return self._request("GET", "/events", params=params)
+
+    def latest_cursor(self) -> str:
+        return str(self._request("GET", "/events/latest")["cursor"])
+
+
+def from_config(config: Mapping[str, Any]) -> HttpChatAPI:
+    """An :class:`HttpChatAPI` from an accounts-file table (``base_url``, ``account``; ``token`` resolved from
+    ``token_env`` by :func:`chatlens.connect`)."""
+    for key in ("base_url", "token"):
+        if not config.get(key):
+            raise ValueError(f"http account: {key if key != 'token' else 'token_env'} is required")
+    return HttpChatAPI(str(config["base_url"]), str(config.get("account") or "me"), str(config["token"]))
