@@ -92,6 +92,10 @@ def _loads(raw: str | None) -> Any:
     return orjson.loads(raw) if raw else {}
 
 
+def _fragment(raw: str | None) -> Any:
+    return orjson.Fragment(raw) if raw else {}
+
+
 class Workspace:
     """A SQLite chat workspace file holding one or more accounts.
 
@@ -283,6 +287,9 @@ class SQLiteChatAPI(ChatAPI):
         self.admin = admin
         self.user_id = user_id
         self.href_base = ""
+        # Set by the server: raw comes back as orjson.Fragment (the stored JSON, unparsed), which orjson.dumps
+        # embeds as-is. It saves a parse and a re-serialisation of every message on the listing hot path.
+        self.raw_as_json_fragment = False
 
     @property
     def identity(self) -> str:
@@ -347,6 +354,7 @@ class SQLiteChatAPI(ChatAPI):
     def _message_objects(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         users = self._users(r[2] for r in rows)
         prefix = self._prefix()
+        raw_of = _fragment if self.raw_as_json_fragment else _loads
         return [
             {
                 "id": mid,
@@ -357,7 +365,7 @@ class SQLiteChatAPI(ChatAPI):
                 "text": text,
                 "parent": parent,
                 "type": "message",
-                "raw": _loads(raw),
+                "raw": raw_of(raw),
                 "api": "messaging",
                 "href": f"{prefix}/messages/{mid}",
             }

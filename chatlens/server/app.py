@@ -247,6 +247,8 @@ def create_app(
         api = resolve_account(owner)
         if hasattr(api, "href_base"):
             api.href_base = (public_url or str(request.base_url)).rstrip("/")
+        if hasattr(api, "raw_as_json_fragment"):
+            api.raw_as_json_fragment = True  # the response is serialised by orjson, which embeds fragments
         return api
 
     async def body(request: Request) -> dict[str, Any]:
