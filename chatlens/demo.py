@@ -174,7 +174,8 @@ def _guid(rng: np.random.Generator) -> str:
 
 
 def _slug(name: str) -> str:
-    return "".join(c for c in name.lower().replace(" ", ".") if c.isascii() and (c.isalnum() or c == "."))
+    slug = "".join(c for c in name.lower().replace(" ", ".") if c.isascii() and (c.isalnum() or c == "."))
+    return slug.strip(".")
 
 
 def _make_users(rng: np.random.Generator, service: str) -> list[dict[str, Any]]:
@@ -275,7 +276,8 @@ def _make_conversations(rng: np.random.Generator, service: str, users: list[dict
                 raw["user"] = members[1]
                 shown = None
             else:
-                shown = name if kind != "group_direct" else "mpdm-" + "--".join(m.lower() for m in members[:3]) + "-1"
+                handles = [u["raw"]["name"] for u in users if u["id"] in members[:3]]
+                shown = name if kind != "group_direct" else "mpdm-" + "--".join(handles) + "-1"
                 raw |= {
                     "name": shown,
                     "topic": {"value": "", "creator": "", "last_set": 0},
@@ -354,7 +356,7 @@ def _account_messages(
         sender[mask] = np.array(people, dtype=object)[rng.permutation(len(people))][
             rng.choice(len(people), size=mask.sum(), p=w / w.sum())
         ]
-        if conv["name"] in ("engineering",):
+        if (conv["name"] or "").lower() == "engineering":
             bots = [m for m in conv["members"] if by_id[m]["is_bot"]]
             botmask = mask & (rng.random(n_roots) < 0.08)
             sender[botmask] = np.array(bots, dtype=object)[rng.integers(0, len(bots), botmask.sum())]
