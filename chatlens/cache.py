@@ -1,0 +1,259 @@
+"""The loaders' on-disk cache: Parquet files per account and conversation, a manifest, atomic writes and a lock.
+
+Layout, under :func:`cache_root` (``CHATLENS_CACHE_DIR``, else ``platformdirs.user_cache_dir("chatlens")``)::
+
+    v1/<hash of the account identity>/
+        manifest.json              identity, service, per-conversation state, events cursor
+        conversations.parquet
+        members.parquet
+        messages/<hash of conversation id>.parquet
+        .lock
+
+An account is keyed by its backend's ``identity`` (e.g. ``sqlite:/path#acme-slack`` or
+``http:http://host:8765#acme-slack``), never by a token, so two accounts never share files and nothing secret is
+written. Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after
+each conversation completes, so an interrupted load keeps what finished. A file that cannot be read, or whose rows
+disagree with the manifest, is reported with a warning and treated as absent (the loader fetches it again).
+
+This module knows frames and identity strings only; it never imports a backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import platformdirs
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+from .schema import SCHEMA_VERSION
+
+__all__ = ["AccountCache", "cache_root", "cache_info", "format_cache_info", "clear_cache", "CacheWarning"]
+
+LAYOUT = "v1"
+
+
+class CacheWarning(UserWarning):
+    """A cache file was unreadable or inconsistent and will be fetched again."""
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where cached data lives: ``cache_dir``, else ``CHATLENS_CACHE_DIR``, else the user cache directory.
+
+    Examples
+    --------
+    >>> cache_root("/tmp/x").as_posix()
+    '/tmp/x/v1'
+    """
+    base = cache_dir or os.environ.get("CHATLENS_CACHE_DIR") or platformdirs.user_cache_dir("chatlens")
+    return Path(base).expanduser() / LAYOUT
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write via ``write(tmp_path)``, fsync, then rename over ``path``: readers see the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class AccountCache:
+    """The cached data of one account (by identity). No I/O happens until a method is called.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = AccountCache("sqlite:/demo#acme", cache_dir=tempfile.mkdtemp())
+    >>> cache.manifest()["conversations"]
+    {}
+    """
+
+    def __init__(self, identity: str, *, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        if not identity:
+            raise ValueError("identity: an account identity is required to key the cache")
+        self.identity = identity
+        self.path = cache_root(cache_dir) / _digest(identity)
+
+    def __repr__(self) -> str:
+        return f"<AccountCache {self.identity!r} at {self.path}>"
+
+    @contextmanager
+    def lock(self, timeout: float = 600) -> Iterator[None]:
+        """Exclusive use of this account's cache across processes (loads and refreshes take it)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path / ".lock"), timeout=timeout):
+            yield
+
+    # -- manifest ---------------------------------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        """The manifest; a fresh one if absent, unreadable or from another schema version."""
+        fresh = {
+            "identity": self.identity,
+            "schema_version": SCHEMA_VERSION,
+            "conversations": {},
+            "events_cursor": None,
+            "fetched_at": None,
+        }
+        path = self.path / "manifest.json"
+        if not path.exists():
+            return fresh
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            warnings.warn(f"chatlens cache: {path} is unreadable; fetching again", CacheWarning, stacklevel=3)
+            return fresh
+        if data.get("schema_version") != SCHEMA_VERSION or data.get("identity") != self.identity:
+            return fresh
+        return data
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        body = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        _atomic_write(self.path / "manifest.json", lambda tmp: Path(tmp).write_bytes(body))
+
+    # -- frames -----------------------------------------------------------------------------------------------
+    def _file(self, name: str) -> Path:
+        return self.path / name
+
+    def message_file(self, conversation_id: str) -> Path:
+        return self.path / "messages" / f"{_digest(conversation_id)}.parquet"
+
+    def write_frame(self, path: Path, frame: pd.DataFrame) -> None:
+        """Write a frame as Parquet (zstd), atomically."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+    def read_frame(
+        self, path: Path, *, rows: int | None = None, columns: list[str] | None = None
+    ) -> pd.DataFrame | None:
+        """A cached frame, or None (with a :class:`CacheWarning`) if it is missing, unreadable, or its row count
+        differs from ``rows``."""
+        if not path.exists():
+            if rows is not None:
+                warnings.warn(f"chatlens cache: {path} is missing; fetching again", CacheWarning, stacklevel=3)
+            return None
+        try:
+            table = pq.read_table(path, columns=columns)
+        except (OSError, pa.ArrowException, ValueError) as exc:
+            warnings.warn(
+                f"chatlens cache: {path} is unreadable ({type(exc).__name__}); fetching again",
+                CacheWarning,
+                stacklevel=3,
+            )
+            return None
+        if rows is not None and table.num_rows != rows:
+            warnings.warn(
+                f"chatlens cache: {path} holds {table.num_rows} rows, the manifest says {rows}; fetching again",
+                CacheWarning,
+                stacklevel=3,
+            )
+            return None
+        return table.to_pandas()
+
+    def write_named(self, name: str, frame: pd.DataFrame) -> None:
+        self.write_frame(self._file(f"{name}.parquet"), frame)
+
+    def read_named(self, name: str) -> pd.DataFrame | None:
+        return self.read_frame(self._file(f"{name}.parquet"))
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file()) if self.path.exists() else 0
+
+    def clear(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _accounts(cache_dir: str | os.PathLike[str] | None = None) -> list[tuple[Path, dict[str, Any]]]:
+    root = cache_root(cache_dir)
+    found = []
+    for folder in sorted(root.glob("*")) if root.exists() else []:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {"identity": f"(unreadable: {folder.name})", "conversations": {}}
+        found.append((folder, manifest))
+    return found
+
+
+def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """One row per cached account: identity, conversations, messages, bytes, last fetched.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache_info(tempfile.mkdtemp()).columns.tolist()
+    ['identity', 'conversations', 'messages', 'bytes', 'fetched_at', 'path']
+    """
+    rows = []
+    for folder, manifest in _accounts(cache_dir):
+        convs = manifest.get("conversations", {})
+        rows.append(
+            {
+                "identity": manifest.get("identity"),
+                "conversations": len(convs),
+                "messages": sum(int(c.get("rows", 0)) for c in convs.values()),
+                "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+                "fetched_at": manifest.get("fetched_at"),
+                "path": str(folder),
+            }
+        )
+    return pd.DataFrame(rows, columns=["identity", "conversations", "messages", "bytes", "fetched_at", "path"])
+
+
+def format_cache_info(info: pd.DataFrame) -> str:
+    """``cache_info()`` as a short text table for the command line."""
+    if info.empty:
+        return f"the chatlens cache at {cache_root()} is empty"
+    lines = [f"{'account':<60} {'conversations':>13} {'messages':>10} {'MB':>8}  fetched"]
+    for row in info.itertuples():
+        lines.append(
+            f"{str(row.identity)[:60]:<60} {row.conversations:>13} {row.messages:>10,} "
+            f"{row.bytes / 1e6:>8.1f}  {row.fetched_at or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def clear_cache(account: str | None = None, *, cache_dir: str | os.PathLike[str] | None = None) -> int:
+    """Remove cached data: everything, or the accounts whose identity equals ``account`` or ends with
+    ``#account``. Returns how many accounts were removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> clear_cache(cache_dir=tempfile.mkdtemp())
+    0
+    """
+    removed = 0
+    for folder, manifest in _accounts(cache_dir):
+        identity = str(manifest.get("identity", ""))
+        if account is None or identity == account or identity.endswith(f"#{account}"):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def now_iso() -> str:
+    """The current time, for ``fetched_at`` bookkeeping only (never used in analyses)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,152 @@
+"""The tidy DataFrames chatlens produces: every column, its dtype and meaning, declared once.
+
+Loaders build frames with :func:`empty_frame` / :func:`coerce_frame`, tests check them with :func:`check_frame`, and
+the docs print :data:`COLUMNS`. Conventions: one row per object; ids are strings; repeated strings are categoricals;
+free text is an Arrow string; times are ``datetime64[us, UTC]``; missing values are ``<NA>`` / ``NaT``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = ["COLUMNS", "SCHEMA_VERSION", "dtype_of", "empty_frame", "coerce_frame", "check_frame", "describe_columns"]
+
+SCHEMA_VERSION = 1
+
+_STR = pd.ArrowDtype(pa.string())
+_CAT = "category"
+_TIME = pd.DatetimeTZDtype(unit="us", tz="UTC")
+_BOOL = "bool"
+_INT = "Int64"
+_LIST = pd.ArrowDtype(pa.list_(pa.string()))
+
+#: frame kind -> column -> (dtype, meaning)
+COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
+    "conversations": {
+        "account": (_CAT, "the account id the conversation belongs to"),
+        "service": (_CAT, '"slack" or "ms_teams"'),
+        "id": (_STR, "conversation id"),
+        "name": (_STR, "the conversation's name; <NA> for direct conversations"),
+        "label": (_STR, "a readable name: the name, or 'dm: ' and the members' names for direct conversations"),
+        "private": (_BOOL, "whether the conversation is private"),
+        "kind": (_CAT, '"channel", "private_channel", "direct" (two people) or "group_direct"'),
+        "created": (_TIME, "when the conversation was created (UTC)"),
+        "member_count": (_INT, "how many members it has"),
+    },
+    "members": {
+        "account": (_CAT, "the account id"),
+        "conversation_id": (_CAT, "the conversation"),
+        "user_id": (_CAT, "the member's user id"),
+        "name": (_CAT, "the member's name"),
+        "email": (_STR, "the member's email, <NA> where the service gives none"),
+    },
+    "messages": {
+        "account": (_CAT, "the account id"),
+        "service": (_CAT, '"slack" or "ms_teams"'),
+        "conversation_id": (_CAT, "the conversation the message is in"),
+        "conversation_name": (_CAT, "the conversation's label (see conversations.label)"),
+        "id": (_STR, "message id, unique within the account"),
+        "sender_id": (_CAT, "the sender's user id (bots and unknown users included, never dropped)"),
+        "sender_name": (_CAT, "the sender's name as the service gives it"),
+        "created": (_TIME, "when the message was posted (UTC)"),
+        "modified": (_TIME, "when it was last edited (UTC); NaT if never"),
+        "text": (_STR, "the text: Slack mrkdwn as sent; Teams HTML bodies as plain text"),
+        "parent": (_STR, "the id of the message replied to; <NA> for a root message"),
+        "thread_id": (
+            _STR,
+            "the root of the message's reply chain (its own id for a root, or when its parent is "
+            "not in the loaded data)",
+        ),
+        "is_reply": (_BOOL, "whether parent is set"),
+        "edited": (_BOOL, "whether the message was edited"),
+        "is_bot": (_BOOL, "sent by a bot or an app (Slack bot_message/bot_id, Teams application senders)"),
+        "is_system": (_BOOL, "a system event: joins, leaves, topic and name changes, Teams system messages"),
+        "subtype": (_STR, "the service's message subtype (Slack subtype, Teams messageType if not 'message')"),
+        "mentions": (_LIST, "user ids @mentioned, parsed from the service's markup (Slack <@U..>, Teams mentions)"),
+        "raw": (_STR, "the service's object as JSON text; only with raw=True"),
+    },
+}
+
+
+def dtype_of(kind: str, column: str) -> Any:
+    """The declared dtype of a column.
+
+    Examples
+    --------
+    >>> str(dtype_of("messages", "created"))
+    'datetime64[us, UTC]'
+    """
+    return COLUMNS[kind][column][0]
+
+
+def _columns(kind: str, raw: bool) -> list[str]:
+    if kind not in COLUMNS:
+        raise ValueError(f"kind must be one of {sorted(COLUMNS)}, got {kind!r}")
+    return [c for c in COLUMNS[kind] if raw or c != "raw"]
+
+
+def empty_frame(kind: str, *, raw: bool = False) -> pd.DataFrame:
+    """An empty frame of ``kind`` with every column and dtype.
+
+    Examples
+    --------
+    >>> empty_frame("messages").dtypes["is_reply"]
+    dtype('bool')
+    """
+    return pd.DataFrame({c: pd.Series([], dtype=dtype_of(kind, c)) for c in _columns(kind, raw)})
+
+
+def coerce_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> pd.DataFrame:
+    """``frame`` with exactly the declared columns, in order, cast to the declared dtypes (a new frame).
+
+    Examples
+    --------
+    >>> df = coerce_frame(pd.DataFrame({"account": ["a"], "conversation_id": ["C1"], "user_id": ["U1"],
+    ...                                 "name": ["ada"], "email": [None]}), "members")
+    >>> df.dtypes["user_id"].name, bool(df["email"].isna().all())
+    ('category', True)
+    """
+    columns = _columns(kind, raw)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{kind} frame lacks columns {missing}")
+    out = {}
+    for c in columns:
+        dtype = dtype_of(kind, c)
+        series = frame[c]
+        if str(series.dtype) != str(dtype):
+            series = series.astype(dtype)
+        out[c] = series
+    return pd.DataFrame(out, index=frame.index)
+
+
+def check_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> None:
+    """Raise ``ValueError`` naming every column whose presence, order or dtype differs from the declaration."""
+    columns = _columns(kind, raw)
+    if list(frame.columns) != columns:
+        raise ValueError(f"{kind} frame columns {list(frame.columns)} != declared {columns}")
+    wrong = [
+        f"{c}: {frame[c].dtype} (want {dtype_of(kind, c)})"
+        for c in columns
+        if str(frame[c].dtype) != str(pd.Series([], dtype=dtype_of(kind, c)).dtype)
+        and not (dtype_of(kind, c) == _CAT and isinstance(frame[c].dtype, pd.CategoricalDtype))
+    ]
+    if wrong:
+        raise ValueError(f"{kind} frame has wrong dtypes: {'; '.join(wrong)}")
+
+
+def describe_columns(kind: str) -> pd.DataFrame:
+    """The documentation table of a frame kind: column, dtype, meaning.
+
+    Examples
+    --------
+    >>> describe_columns("members")["column"].tolist()
+    ['account', 'conversation_id', 'user_id', 'name', 'email']
+    """
+    return pd.DataFrame(
+        [(c, str(pd.Series([], dtype=d).dtype), m) for c, (d, m) in COLUMNS[kind].items()],
+        columns=["column", "dtype", "meaning"],
+    )
