@@ -436,7 +436,8 @@ def _fetch_many(
         pending = {pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count): cid for cid in ids}
         while pending:
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
+            # Successes first: a failure in the same batch must not cost the conversations that did finish.
+            for future in sorted(done, key=lambda f: f.exception() is not None):
                 cid = pending.pop(future)
                 frame = future.result()
                 out[cid] = frame

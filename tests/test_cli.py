@@ -51,3 +51,16 @@ def test_console_entry_point_runs():
     )
     assert proc.returncode == 0, proc.stderr
     assert "acme-slack" in proc.stdout
+
+
+def test_cache_info_and_clear_commands(capsys):
+    from chatlens.loaders import load_messages
+
+    assert main(["cache", "info"]) == 0
+    assert "is empty" in capsys.readouterr().out
+    load_messages("demo", ["general"], progress=False)
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "#acme-slack" in out and "sqlite:" in out
+    assert main(["cache", "clear", "acme-slack"]) == 0
+    assert "removed 1 cached dataset(s)" in capsys.readouterr().out

@@ -1,0 +1,360 @@
+"""Loaders: exact frames from small workspaces, dtypes, filters, the cache, refresh, resume, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chatlens.backends.sqlite import SQLiteChatAPI, Workspace
+from chatlens.cache import AccountCache, CacheWarning, cache_info, clear_cache
+from chatlens.errors import PermissionDenied, RateLimited
+from chatlens.loaders import load_conversations, load_members, load_messages
+from chatlens.schema import check_frame
+
+T0 = 1_767_600_000_000_000
+
+
+class Counting(SQLiteChatAPI):
+    """The embedded backend, counting calls; optionally failing on the Nth list_messages call."""
+
+    calls: Counter
+    fail_at: int | None = None
+    fail_with: BaseException | None = None
+    rate_limit_every_first: bool = False
+
+    def _count(self, name: str) -> None:
+        self.calls[name] += 1
+
+    def list_conversations(self, **kw):
+        self._count("list_conversations")
+        return super().list_conversations(**kw)
+
+    def list_members(self, conversation_id, **kw):
+        self._count("list_members")
+        return super().list_members(conversation_id, **kw)
+
+    def list_messages(self, conversation_id, **kw):
+        self._count("list_messages")
+        self._count(f"list_messages:{conversation_id}")
+        if self.fail_at is not None and self.calls["list_messages"] == self.fail_at:
+            raise self.fail_with
+        if self.rate_limit_every_first and self.calls[f"rl:{conversation_id}:{kw.get('page')}"] == 0:
+            self.calls[f"rl:{conversation_id}:{kw.get('page')}"] += 1
+            raise RateLimited("slow down", retry_after=0.01)
+        return super().list_messages(conversation_id, **kw)
+
+    def list_events(self, **kw):
+        self._count("list_events")
+        return super().list_events(**kw)
+
+
+def counting(ws: Workspace, account: str) -> Counting:
+    api = ws.account(account)
+    api.__class__ = Counting
+    api.calls = Counter()
+    return api
+
+
+def small_workspace(path: Path) -> Workspace:
+    ws = Workspace(path)
+    ws.add_account("S", service="slack", name="s", user_id="U1")
+    ws.add_users("S", [{"id": "U1", "name": "ada"}, {"id": "U2", "name": "zoë"}, {"id": "U3", "name": "bot"}])
+    ws.add_conversations(
+        "S",
+        [
+            {
+                "id": "C1",
+                "name": "general",
+                "private": False,
+                "kind": "channel",
+                "created": T0,
+                "members": ["U1", "U2"],
+                "raw": {"id": "C1", "is_channel": True},
+            },
+            {
+                "id": "C2",
+                "name": "empty",
+                "private": False,
+                "kind": "channel",
+                "created": T0 + 1,
+                "members": ["U1"],
+                "raw": {},
+            },
+            {
+                "id": "D1",
+                "name": None,
+                "private": True,
+                "kind": "direct",
+                "created": T0 + 2,
+                "members": ["U1", "U2"],
+                "raw": {"id": "D1", "is_im": True},
+            },
+        ],
+    )
+    h = 3_600_000_000
+    ws.add_messages(
+        "S",
+        [
+            ("m1", "C1", "U1", T0 + 1 * h, "hello <@U2> and <@U3|bot>", "", None, '{"text": "hello"}'),
+            ("m2", "C1", "U2", T0 + 2 * h, "hi ada", "m1", None, "{}"),
+            ("m3", "C1", "U1", T0 + 3 * h, "how are you?", "m2", T0 + 4 * h, '{"edited": {"ts": "1"}}'),
+            ("m4", "C1", "U2", T0 + 5 * h, "fine, Ça va 🎉", "m3", None, "{}"),
+            ("m5", "C1", "U2", T0 + 6 * h, "orphan", "gone", None, "{}"),
+            ("m6", "C1", "U3", T0 + 7 * h, "deployed", "", None, '{"subtype": "bot_message", "bot_id": "B1"}'),
+            ("m7", "C1", "U2", T0 + 8 * h, "<@U2> has joined", "", None, '{"subtype": "channel_join"}'),
+            ("d1", "D1", "U2", T0 + 9 * h, "psst", "", None, "{}"),
+        ],
+    )
+    ws.add_account("T", service="ms_teams", name="t", user_id="A", admin=True)
+    ws.add_users("T", [{"id": "A", "name": "Ann"}, {"id": "B", "name": "Bob"}])
+    ws.add_conversations(
+        "T",
+        [
+            {
+                "id": "ch",
+                "name": "General",
+                "private": False,
+                "kind": "channel",
+                "created": T0,
+                "members": ["A", "B"],
+                "raw": {"membershipType": "standard"},
+            }
+        ],
+    )
+    ws.add_messages(
+        "T",
+        [
+            (
+                "t1",
+                "ch",
+                "A",
+                T0 + h,
+                "Bob look",
+                "",
+                None,
+                '{"messageType": "message", "from": {"user": {"id": "A"}}, "mentions": [{"id": 0, "mentionText": "Bob",'
+                ' "mentioned": {"user": {"id": "B", "displayName": "Bob"}}}]}',
+            ),
+            (
+                "t2",
+                "ch",
+                "B",
+                T0 + 2 * h,
+                "Bob joined",
+                "",
+                None,
+                '{"messageType": "systemEventMessage", "from": null}',
+            ),
+            (
+                "t3",
+                "ch",
+                "B",
+                T0 + 3 * h,
+                "build ok",
+                "t1",
+                None,
+                '{"messageType": "message", "from": {"application": {"id": "B"}, "user": null}}',
+            ),
+        ],
+    )
+    return ws
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    return small_workspace(tmp_path / "w.sqlite")
+
+
+def test_exact_slack_frame(ws):
+    frame = load_messages(ws.account("S"), progress=False)
+    check_frame(frame, "messages")
+    df = frame.set_index("id")
+    assert df.loc["m4", "thread_id"] == "m1"  # chain m4 -> m3 -> m2 -> m1
+    assert df.loc["m5", "thread_id"] == "m5"  # its parent is missing: its own root
+    assert df.loc["m5", "parent"] == "gone" and df.loc["m5", "is_reply"]
+    assert list(df.loc["m1", "mentions"]) == ["U2", "U3"]
+    assert df.loc["m3", "edited"] and not df.loc["m2", "edited"]
+    assert df.loc["m6", "is_bot"] and not df.loc["m1", "is_bot"]
+    assert df.loc["m7", "is_system"] and df.loc["m7", "subtype"] == "channel_join"
+    assert df.loc["m4", "text"] == "fine, Ça va 🎉"
+    assert df.loc["d1", "conversation_name"] == "dm: zoë"
+    assert df.loc["m1", "created"] == pd.Timestamp("2026-01-05T09:00:00Z")
+    assert list(df.index) == ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "d1"]  # by conversation, then time
+
+
+def test_exact_teams_frame(ws):
+    df = load_messages(ws.account("T"), progress=False).set_index("id")
+    assert list(df.loc["t1", "mentions"]) == ["B"]
+    assert df.loc["t2", "is_system"] and df.loc["t2", "subtype"] == "systemEventMessage"
+    assert df.loc["t3", "is_bot"] and df.loc["t3", "thread_id"] == "t1"
+    assert set(df["service"]) == {"ms_teams"}
+
+
+def test_dtypes_and_empty_results(ws):
+    api = ws.account("S")
+    full = load_messages(api, progress=False)
+    check_frame(full, "messages")
+    empty = load_messages(api, ["empty"], progress=False)
+    check_frame(empty, "messages")
+    assert empty.empty
+    none_in_range = load_messages(api, since="2030-01-01", progress=False)
+    check_frame(none_in_range, "messages")
+    assert none_in_range.empty
+    with_raw = load_messages(api, raw=True, progress=False)
+    check_frame(with_raw, "messages", raw=True)
+    assert '"bot_id"' in with_raw.set_index("id").loc["m6", "raw"]
+    check_frame(load_conversations(api, progress=False), "conversations")
+    check_frame(load_members(api, progress=False), "members")
+
+
+def test_filters(ws):
+    api = ws.account("S")
+    assert set(load_messages(api, ["C1"], progress=False)["conversation_id"]) == {"C1"}
+    assert set(load_messages(api, "general", progress=False)["conversation_id"]) == {"C1"}
+    with pytest.raises(ValueError, match="nope"):
+        load_messages(api, ["nope"], progress=False)
+    window = load_messages(api, since="2026-01-05T10:00:00Z", until=pd.Timestamp("2026-01-05T13:00:01"), progress=False)
+    assert window["id"].tolist() == ["m2", "m3", "m4"]
+    assert window.set_index("id").loc["m2", "thread_id"] == "m1"  # roots resolved before filtering
+
+
+def test_members_and_conversations(ws):
+    members = load_members(ws.account("S"), progress=False)
+    assert sorted(zip(members["conversation_id"], members["user_id"])) == [
+        ("C1", "U1"),
+        ("C1", "U2"),
+        ("C2", "U1"),
+        ("D1", "U1"),
+        ("D1", "U2"),
+    ]
+    convs = load_conversations(ws.account("S"), progress=False).set_index("id")
+    assert convs.loc["D1", "kind"] == "direct" and convs.loc["C1", "member_count"] == 2
+
+
+def test_refused_by_service_rules_before_any_work(tmp_path):
+    ws = Workspace(tmp_path / "t.sqlite")
+    ws.add_account("N", service="ms_teams", name="n", user_id="A")
+    api = counting(ws, "N")
+    with pytest.raises(PermissionDenied, match="Teams normal accounts cannot list conversation messages"):
+        load_messages(api, progress=False)
+    assert sum(api.calls.values()) == 0
+
+
+def test_second_load_makes_no_request(ws):
+    api = counting(ws, "S")
+    first = load_messages(api, progress=False)
+    assert api.calls["list_messages"] >= 3
+    api.calls.clear()
+    again = load_messages(api, progress=False)
+    assert sum(api.calls.values()) == 0
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_refresh_sees_new_edited_and_deleted_messages(ws):
+    api = counting(ws, "S")
+    load_messages(api, progress=False)
+    api.create_message("C1", text="brand new", parent="m1")
+    api.update_message("m2", text="hi ada (edited)")
+    api.delete_message("m6")
+    api.calls.clear()
+    refreshed = load_messages(api, refresh=True, progress=False)
+    fresh = load_messages(ws.account("S"), cache=False, progress=False)
+    pd.testing.assert_frame_equal(refreshed, fresh)
+    assert "brand new" in set(refreshed["text"]) and "m6" not in set(refreshed["id"])
+    assert refreshed.set_index("id").loc["m2", "edited"]
+    # incremental: one page per conversation (stopping at the first known message), not a re-listing
+    assert api.calls["list_messages"] == 3
+    assert load_messages(api, progress=False).equals(refreshed)  # and the cache holds the refreshed state
+
+
+def test_full_refresh_refetches_everything(ws):
+    api = counting(ws, "S")
+    load_messages(api, progress=False)
+    api.calls.clear()
+    load_messages(api, refresh="full", progress=False)
+    assert api.calls["list_messages"] == 3
+
+
+def test_interrupted_load_resumes_with_the_rest(ws):
+    api = counting(ws, "S")
+    api.fail_at, api.fail_with = 2, KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        load_messages(api, progress=False, max_workers=1)
+    done = AccountCache(api.identity).manifest()["conversations"]
+    assert len(done) == 1
+    api.fail_at = None
+    api.calls.clear()
+    resumed = load_messages(api, progress=False)
+    assert api.calls["list_messages"] == 2  # only the two that had not finished
+    pd.testing.assert_frame_equal(resumed, load_messages(ws.account("S"), cache=False, progress=False))
+
+
+def test_rate_limits_are_waited_out(ws):
+    api = counting(ws, "S")
+    api.rate_limit_every_first = True
+    df = load_messages(api, progress=False)
+    assert len(df) == 8
+
+
+def test_corrupted_cache_file_is_reported_and_refetched(ws):
+    api = counting(ws, "S")
+    expected = load_messages(api, progress=False)
+    path = AccountCache(api.identity).message_file("C1")
+    path.write_bytes(path.read_bytes()[:100])
+    api.calls.clear()
+    with pytest.warns(CacheWarning, match=r"\.parquet is unreadable"):
+        again = load_messages(api, progress=False)
+    pd.testing.assert_frame_equal(again, expected)
+    assert api.calls["list_messages:C1"] == 1 and api.calls["list_messages:D1"] == 0
+
+
+def test_cache_info_and_clear(ws):
+    load_messages(ws.account("S"), progress=False)
+    load_messages(ws.account("T"), progress=False)
+    info = cache_info()
+    assert len(info) == 2 and set(info["messages"]) == {8, 3}
+    assert clear_cache("T") == 1
+    assert cache_info()["identity"].str.endswith("#S").all()
+    assert clear_cache() == 1 and cache_info().empty
+
+
+def _load_in_process(path: str, cache_dir: str) -> int:
+    os.environ["CHATLENS_CACHE_DIR"] = cache_dir
+    return len(load_messages(Workspace(path).account("acme-slack"), progress=False))
+
+
+def test_two_processes_loading_the_same_account(demo_db, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        counts = pool.starmap(_load_in_process, [(str(demo_db), str(tmp_path / "c"))] * 2)
+    expected = load_messages(Workspace(demo_db).account("acme-slack"), cache=False, progress=False)
+    assert counts == [len(expected)] * 2
+    os.environ["CHATLENS_CACHE_DIR"] = str(tmp_path / "c")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        cached = load_messages(Workspace(demo_db).account("acme-slack"), progress=False)
+    pd.testing.assert_frame_equal(cached, expected)
+    assert len(list((tmp_path / "c").rglob("*.tmp"))) == 0
+
+
+def test_http_backend_loads_the_same_frame_and_caches_no_token(demo_db):
+    from chatlens.backends.http import HttpChatAPI
+    from chatlens.server import ServerThread
+
+    local = load_messages(Workspace(demo_db).account("acme-teams"), cache=False, progress=False)
+    with ServerThread(Workspace(demo_db).account) as server:
+        token = server.issue("acme-teams")
+        remote = HttpChatAPI(server.url, "acme-teams", token)
+        df = load_messages(remote, progress=False)
+        load_members(remote, progress=False)
+    pd.testing.assert_frame_equal(df, local)
+    root = Path(os.environ["CHATLENS_CACHE_DIR"])
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert files
+    assert not [p for p in files if token.encode() in p.read_bytes()]
