@@ -228,9 +228,10 @@ def format_cache_info(info: pd.DataFrame) -> str:
         return f"the chatlens cache at {cache_root()} is empty"
     lines = [f"{'account':<60} {'conversations':>13} {'messages':>10} {'MB':>8}  fetched"]
     for row in info.itertuples():
+        name = str(row.identity)
+        name = name if len(name) <= 60 else "…" + name[-59:]  # the account id sits at the end: keep it
         lines.append(
-            f"{str(row.identity)[:60]:<60} {row.conversations:>13} {row.messages:>10,} "
-            f"{row.bytes / 1e6:>8.1f}  {row.fetched_at or '-'}"
+            f"{name:<60} {row.conversations:>13} {row.messages:>10,} {row.bytes / 1e6:>8.1f}  {row.fetched_at or '-'}"
         )
     return "\n".join(lines)
 

@@ -61,6 +61,6 @@ def test_cache_info_and_clear_commands(capsys):
     load_messages("demo", ["general"], progress=False)
     assert main(["cache", "info"]) == 0
     out = capsys.readouterr().out
-    assert "#acme-slack" in out and "sqlite:" in out
+    assert "demo.sqlite#acme-slack" in out
     assert main(["cache", "clear", "acme-slack"]) == 0
     assert "removed 1 cached dataset(s)" in capsys.readouterr().out
