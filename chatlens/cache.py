@@ -145,11 +145,9 @@ class AccountCache:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
-    def read_frame(
-        self, path: Path, *, rows: int | None = None, columns: list[str] | None = None
-    ) -> pd.DataFrame | None:
-        """A cached frame, or None (with a :class:`CacheWarning`) if it is missing, unreadable, or its row count
-        differs from ``rows``."""
+    def read_table(self, path: Path, *, rows: int | None = None, columns: list[str] | None = None) -> pa.Table | None:
+        """A cached file as an Arrow table, or None (with a :class:`CacheWarning`) if it is missing, unreadable,
+        or its row count differs from ``rows``."""
         if not path.exists():
             if rows is not None:
                 warnings.warn(f"chatlens cache: {path} is missing; fetching again", CacheWarning, stacklevel=3)
@@ -170,13 +168,14 @@ class AccountCache:
                 stacklevel=3,
             )
             return None
-        return table.to_pandas()
+        return table
 
     def write_named(self, name: str, frame: pd.DataFrame) -> None:
         self.write_frame(self._file(f"{name}.parquet"), frame)
 
     def read_named(self, name: str) -> pd.DataFrame | None:
-        return self.read_frame(self._file(f"{name}.parquet"))
+        table = self.read_table(self._file(f"{name}.parquet"))
+        return None if table is None else table.to_pandas()
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file()) if self.path.exists() else 0

@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Literal
 
+import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from ._links import resolve_chains
@@ -30,7 +32,7 @@ from .accounts import connect
 from .cache import AccountCache, now_iso
 from .chatapi import ChatAPI, iter_items
 from .errors import PermissionDenied, RateLimited
-from .schema import coerce_frame, empty_frame
+from .schema import coerce_frame, dtype_of, empty_frame
 
 __all__ = ["load_conversations", "load_members", "load_messages", "iter_messages", "MAX_RATE_LIMIT_WAITS"]
 
@@ -63,8 +65,9 @@ _SLACK_SYSTEM = frozenset(
         "bot_remove",
     }
 )
-# Columns stored per conversation in the cache; the rest are derived when frames are assembled.
-_STORED = [
+# What a page yields per message, and what the cache stores per conversation: the page's columns plus the
+# derived ones, computed once when a conversation is saved so that a warm load is only a read and a concat.
+_FETCHED = [
     "id",
     "sender_id",
     "sender_name",
@@ -78,6 +81,24 @@ _STORED = [
     "mentions",
     "raw",
 ]
+_STORED = [
+    "id",
+    "sender_id",
+    "sender_name",
+    "created",
+    "modified",
+    "text",
+    "parent",
+    "thread_id",
+    "is_reply",
+    "edited",
+    "is_bot",
+    "is_system",
+    "subtype",
+    "mentions",
+    "raw",
+]
+_ARROW_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 
 
 # -- account and rate limits ---------------------------------------------------------------------------------
@@ -145,7 +166,7 @@ def iter_messages(account: ChatAPI | str | None, conversation_id: str) -> Iterat
 
 def _message_columns(objects: Iterable[dict[str, Any]], service: str) -> dict[str, list[Any]]:
     """One pass over message dicts into column lists (the only per-message Python work of a load)."""
-    cols: dict[str, list[Any]] = {c: [] for c in _STORED}
+    cols: dict[str, list[Any]] = {c: [] for c in _FETCHED}
     teams = service == "ms_teams"
     for m in objects:
         raw = m.get("raw") or {}
@@ -179,15 +200,31 @@ def _message_columns(objects: Iterable[dict[str, Any]], service: str) -> dict[st
 
 
 def _stored_frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
-    """Column lists -> the cached per-conversation frame (dtypes of the schema, times parsed vectorised)."""
-    frame = pd.DataFrame(cols, columns=_STORED)
+    """Column lists -> the cached per-conversation frame (schema dtypes, times parsed vectorised, sorted, with
+    reply chains resolved)."""
+    frame = pd.DataFrame(cols, columns=_FETCHED)
     frame["created"] = pd.to_datetime(frame["created"], format="ISO8601", utc=True).astype("datetime64[us, UTC]")
     frame["modified"] = pd.to_datetime(frame["modified"], format="ISO8601", utc=True).astype("datetime64[us, UTC]")
     for c in ("id", "text", "parent", "subtype", "raw"):
-        frame[c] = frame[c].astype("string[pyarrow]")
+        frame[c] = frame[c].astype(dtype_of("messages", c))
     for c in ("is_bot", "is_system"):
         frame[c] = frame[c].astype(bool)
-    return frame
+    for c in ("sender_id", "sender_name"):
+        frame[c] = frame[c].astype("category")
+    frame["mentions"] = pd.array(frame["mentions"].tolist(), dtype=_ARROW_LIST)
+    return _finish(frame)
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort a conversation's frame by (created, id) and derive thread_id, is_reply and edited."""
+    frame = frame.sort_values(["created", "id"], kind="stable", ignore_index=True)
+    root, _depth, _missing = resolve_chains(
+        frame["id"].to_numpy(dtype=object), frame["parent"].to_numpy(dtype=object, na_value=None)
+    )
+    frame["thread_id"] = pd.array(frame["id"].to_numpy(dtype=object)[root], dtype=dtype_of("messages", "thread_id"))
+    frame["is_reply"] = frame["parent"].notna().to_numpy()
+    frame["edited"] = frame["modified"].notna().to_numpy()
+    return frame[_STORED]
 
 
 def _fetch_conversation(
@@ -197,7 +234,7 @@ def _fetch_conversation(
     on_page: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Every message of a conversation (or only those newer than ``stop_after`` = (created, id))."""
-    cols: dict[str, list[Any]] = {c: [] for c in _STORED}
+    cols: dict[str, list[Any]] = {c: [] for c in _FETCHED}
     page = None
     service = api.service
     while True:
@@ -210,7 +247,7 @@ def _fetch_conversation(
         else:
             done = False
         part = _message_columns(objects, service)
-        for c in _STORED:
+        for c in _FETCHED:
             cols[c].extend(part[c])
         if on_page is not None:
             on_page(len(objects))
@@ -403,12 +440,22 @@ def load_messages(
         load_conversations(api, cache=cache, refresh=bool(refresh), progress=progress, cache_dir=cache_dir),
         conversations,
     )
-    ids = convs["id"].astype(str).tolist()
+    ids = sorted(convs["id"].astype(str).tolist())
+    # In-process backends are pure Python: threads would only contend for the GIL.
+    workers = max_workers if getattr(api, "parallel_fetch", True) else 1
+    columns = None if raw else [c for c in _STORED if c != "raw"]
     if not cache:
-        parts = _fetch_many(api, ids, progress=progress, max_workers=max_workers)
+        fetched = _fetch_many(api, ids, progress=progress, max_workers=workers)
+        tables = {cid: _table(frame) for cid, frame in fetched.items()}
     else:
-        parts = _load_cached(api, ids, refresh=refresh, progress=progress, max_workers=max_workers, cache_dir=cache_dir)
-    return _assemble(api, convs, parts, since=since, until=until, raw=raw)
+        tables = _load_cached(
+            api, ids, refresh=refresh, progress=progress, max_workers=workers, cache_dir=cache_dir, columns=columns
+        )
+    return _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw)
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _fetch_many(
@@ -455,21 +502,26 @@ def _fetch_many(
 
 
 def _load_cached(
-    api: ChatAPI, ids: list[str], *, refresh: Refresh, progress: bool, max_workers: int, cache_dir: str | None
-) -> dict[str, pd.DataFrame]:
+    api: ChatAPI,
+    ids: list[str],
+    *,
+    refresh: Refresh,
+    progress: bool,
+    max_workers: int,
+    cache_dir: str | None,
+    columns: list[str] | None,
+) -> dict[str, pa.Table]:
     store = AccountCache(api.identity, cache_dir=cache_dir)
-    parts: dict[str, pd.DataFrame] = {}
     if not refresh:
-        manifest = store.manifest()
-        parts = _read_cached(store, manifest, ids)
-        if len(parts) == len(ids):
-            return parts  # everything cached: no request at all
+        tables = _read_cached(store, store.manifest(), ids, columns)
+        if len(tables) == len(ids):
+            return tables  # everything cached: no request at all
     with store.lock():
         manifest = store.manifest()
         if refresh == "full":
             manifest["conversations"] = {}
             manifest["events_cursor"] = None
-        parts = _read_cached(store, manifest, ids)
+        tables = _read_cached(store, manifest, ids, None)
         can_follow = "list_events" in api.rules.allowed
         if can_follow and manifest.get("events_cursor") is None:
             # Taken before fetching, so anything that changes during the load is replayed next time.
@@ -478,68 +530,81 @@ def _load_cached(
 
         def save(cid: str, frame: pd.DataFrame) -> None:
             store.write_frame(store.message_file(cid), frame)
-            newest = frame.loc[frame["created"].idxmax()] if len(frame) else None
             manifest["conversations"][cid] = {
                 "rows": len(frame),
-                "newest": [
-                    newest["created"].isoformat().replace("+00:00", "Z") if newest is not None else "",
-                    str(newest["id"]) if newest is not None else "",
-                ],
+                "newest": list(_newest_key(frame)),
                 "fetched_at": now_iso(),
             }
             manifest["fetched_at"] = now_iso()
             store.write_manifest(manifest)
+            tables[cid] = _table(frame)
 
-        missing = [cid for cid in ids if cid not in parts]
-        parts.update(_fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save))
+        missing = [cid for cid in ids if cid not in tables]
+        _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save)
         if refresh is True:
             known = [cid for cid in ids if cid not in missing]
-            stop = {cid: _newest_key(parts[cid]) for cid in known}
+            stop = {cid: tuple(manifest["conversations"][cid]["newest"]) for cid in known}
             new = _fetch_many(api, known, progress=progress, max_workers=max_workers, stop_after=stop)
-            changed = {cid: _upsert(parts[cid], frame) for cid, frame in new.items() if len(frame)}
+            frames = _Frames(tables)
+            changed = {cid: _upsert(frames[cid], frame) for cid, frame in new.items() if len(frame)}
             if can_follow:
-                changed = _replay_events(api, store, manifest, parts, changed, ids)
+                changed = _replay_events(api, store, manifest, frames, changed)
             for cid, frame in changed.items():
-                parts[cid] = frame
                 save(cid, frame)
-    return parts
+    if columns is not None:
+        tables = {cid: t.select(columns) for cid, t in tables.items()}
+    return tables
+
+
+class _Frames(dict):
+    """Cached tables as pandas frames, converted only when a refresh needs one."""
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        super().__init__()
+        self.tables = tables
+
+    def __missing__(self, cid: str) -> pd.DataFrame:
+        frame = self[cid] = _to_pandas(self.tables[cid])
+        return frame
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self.tables
 
 
 def _newest_key(frame: pd.DataFrame) -> tuple[str, str]:
     if not len(frame):
         return ("", "")
-    i = frame["created"].to_numpy().argmax()
-    created = frame["created"].iloc[i]
-    return (created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), str(frame["id"].iloc[i]))
+    last = frame.iloc[-1]  # frames are sorted by (created, id)
+    return (last["created"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), str(last["id"]))
 
 
-def _read_cached(store: AccountCache, manifest: dict[str, Any], ids: list[str]) -> dict[str, pd.DataFrame]:
-    parts = {}
+def _read_cached(
+    store: AccountCache, manifest: dict[str, Any], ids: list[str], columns: list[str] | None
+) -> dict[str, pa.Table]:
+    tables = {}
     for cid in ids:
         entry = manifest["conversations"].get(cid)
         if entry is None:
             continue
-        frame = store.read_frame(store.message_file(cid), rows=int(entry["rows"]))
-        if frame is None:
-            del manifest["conversations"][cid]  # reported by read_frame; fetched again below
+        table = store.read_table(store.message_file(cid), rows=int(entry["rows"]), columns=columns)
+        if table is None:
+            del manifest["conversations"][cid]  # reported by read_table; fetched again below
             continue
-        parts[cid] = frame
-    return parts
+        tables[cid] = table
+    return tables
 
 
 def _upsert(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``new`` rows added or replacing rows of the same id."""
+    """``frame`` with ``new`` rows added or replacing rows of the same id, re-sorted and re-threaded."""
     kept = frame[~frame["id"].isin(new["id"])]
-    return pd.concat([kept, new], ignore_index=True) if len(kept) else new.reset_index(drop=True)
+    merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    for c in ("sender_id", "sender_name"):
+        merged[c] = merged[c].astype(str).astype("category")
+    return _finish(merged)
 
 
 def _replay_events(
-    api: ChatAPI,
-    store: AccountCache,
-    manifest: dict[str, Any],
-    parts: dict[str, pd.DataFrame],
-    changed: dict[str, pd.DataFrame],
-    ids: list[str],
+    api: ChatAPI, store: AccountCache, manifest: dict[str, Any], frames: _Frames, changed: dict[str, pd.DataFrame]
 ) -> dict[str, pd.DataFrame]:
     """Apply message edits and deletions from the activity feed since the stored cursor."""
     cursor = manifest.get("events_cursor")
@@ -549,7 +614,7 @@ def _replay_events(
         page = _patiently(api.list_events, cursor=cursor, page_size=PAGE_SIZE)
         for event in page["objects"]:
             obj = event.get("metadata") or {}
-            if event.get("object_type") != "message" or obj.get("conversation_id") not in parts:
+            if event.get("object_type") != "message" or obj.get("conversation_id") not in frames:
                 continue
             cid = obj["conversation_id"]
             if event["type"] == "delete":
@@ -562,50 +627,64 @@ def _replay_events(
         if not page["objects"] or not page.get("remaining"):
             break
     for cid in set(upserts) | set(deletes):
-        frame = changed.get(cid, parts[cid])
+        frame = changed.get(cid)
+        if frame is None:
+            frame = frames[cid]
         if upserts.get(cid):
             # The latest version of each object wins: later events come later in the list.
             latest = {o["id"]: o for o in upserts[cid]}
             frame = _upsert(frame, _stored_frame(_message_columns(latest.values(), api.service)))
         if deletes.get(cid):
-            frame = frame[~frame["id"].isin(list(deletes[cid]))].reset_index(drop=True)
+            frame = _finish(frame[~frame["id"].isin(list(deletes[cid]))])
         changed[cid] = frame
     manifest["events_cursor"] = cursor
     store.write_manifest(manifest)
     return changed
 
 
+def _arrow_types(t: pa.DataType) -> Any:
+    # Strings and lists stay Arrow-backed (no copy into Python objects); times and bools become numpy dtypes.
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_list(t):
+        return pd.ArrowDtype(t)
+    return None
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    if "mentions" in table.column_names:
+        # Parquet names a list's items "element", pandas' Arrow dtype "item": same data, one declared type.
+        i = table.column_names.index("mentions")
+        table = table.set_column(i, "mentions", table.column(i).cast(pa.list_(pa.string())))
+    return table.to_pandas(types_mapper=_arrow_types)
+
+
 def _assemble(
-    api: ChatAPI, convs: pd.DataFrame, parts: dict[str, pd.DataFrame], *, since: Any, until: Any, raw: bool
+    api: ChatAPI, convs: pd.DataFrame, parts: list[tuple[str, pa.Table]], *, since: Any, until: Any, raw: bool
 ) -> pd.DataFrame:
-    frames = [f.assign(conversation_id=cid) for cid, f in parts.items() if len(f)]
-    if not frames:
+    parts = [(cid, t) for cid, t in parts if t.num_rows]
+    if not parts:
         return empty_frame("messages", raw=raw)
-    frame = pd.concat(frames, ignore_index=True)
+    # Concatenated in conversation-id order, each already sorted by (created, id): the frame comes out sorted.
+    table = pa.concat_tables([t for _, t in parts], promote_options="permissive")
+    frame = _to_pandas(table)
     labels = dict(zip(convs["id"].astype(str), convs["label"].astype(str)))
-    frame["account"] = api.account_id
-    frame["service"] = api.service
-    frame["conversation_name"] = frame["conversation_id"].map(labels)
-    frame = frame.sort_values(["conversation_id", "created", "id"], kind="stable", ignore_index=True)
-    # Threads are resolved on the whole conversation before any date filter, so a reply keeps its true root.
-    root, _depth, _missing = resolve_chains(
-        frame["id"].to_numpy(dtype=object), frame["parent"].to_numpy(dtype=object, na_value=None)
+    ids = [cid for cid, _ in parts]
+    codes = np.repeat(np.arange(len(parts)), [t.num_rows for _, t in parts])
+    frame["conversation_id"] = pd.Categorical.from_codes(codes, categories=ids)
+    frame["conversation_name"] = (
+        pd.Categorical.from_codes(codes, categories=[labels[c] for c in ids], validate=False)
+        if len(set(labels[c] for c in ids)) == len(ids)
+        else pd.Categorical([labels[c] for c in ids])[codes]
     )
-    frame["thread_id"] = frame["id"].to_numpy(dtype=object)[root]
-    frame["is_reply"] = frame["parent"].notna().to_numpy()
-    frame["edited"] = frame["modified"].notna().to_numpy()
-    frame["mentions"] = pd.array(frame["mentions"].map(list).tolist(), dtype=pd.ArrowDtype(_list_type()))
+    frame["account"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.account_id])
+    frame["service"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.service])
     if since is not None:
-        frame = frame[frame["created"] >= _utc(since, "since")]
+        frame = frame[(frame["created"] >= _utc(since, "since")).to_numpy()]
     if until is not None:
-        frame = frame[frame["created"] < _utc(until, "until")]
+        frame = frame[(frame["created"] < _utc(until, "until")).to_numpy()]
+    for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
+        # Only the categories present, so group-bys and plots never show people or places with no rows.
+        frame[c] = frame[c].cat.remove_unused_categories()
     return coerce_frame(frame.reset_index(drop=True), "messages", raw=raw)
-
-
-def _list_type() -> Any:
-    import pyarrow as pa
-
-    return pa.list_(pa.string())
 
 
 def _utc(value: Any, name: str) -> pd.Timestamp:

@@ -291,6 +291,9 @@ class SQLiteChatAPI(ChatAPI):
         # embeds as-is. It saves a parse and a re-serialisation of every message on the listing hot path.
         self.raw_as_json_fragment = False
 
+    #: In-process and pure Python: loaders gain nothing from fetching its conversations on threads.
+    parallel_fetch = False
+
     @property
     def identity(self) -> str:
         return f"sqlite:{os.path.abspath(self.workspace.path)}#{self.account_id}"
