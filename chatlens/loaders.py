@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from tqdm.auto import tqdm
 
 from ._links import resolve_chains
 from .accounts import connect
-from .cache import AccountCache, now_iso
+from .cache import AccountCache, CacheWarning, now_iso
 from .chatapi import ChatAPI, iter_items
 from .errors import PermissionDenied, RateLimited
 from .schema import coerce_frame, dtype_of, empty_frame
@@ -587,6 +588,13 @@ def _read_cached(
         if entry is None:
             continue
         table = store.read_table(store.message_file(cid), rows=int(entry["rows"]), columns=columns)
+        if table is not None and not set(columns or _STORED) <= set(table.column_names):
+            warnings.warn(
+                f"chatlens cache: {store.message_file(cid)} lacks columns of this version; fetching again",
+                CacheWarning,
+                stacklevel=3,
+            )
+            table = None
         if table is None:
             del manifest["conversations"][cid]  # reported by read_table; fetched again below
             continue

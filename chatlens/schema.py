@@ -14,7 +14,8 @@ import pyarrow as pa
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "dtype_of", "empty_frame", "coerce_frame", "check_frame", "describe_columns"]
 
-SCHEMA_VERSION = 1
+# Bump when the frames or the cache layout change: caches of another version are fetched again, never misread.
+SCHEMA_VERSION = 2
 
 _STR = pd.ArrowDtype(pa.string())
 _CAT = "category"

@@ -358,3 +358,18 @@ def test_http_backend_loads_the_same_frame_and_caches_no_token(demo_db):
     files = [p for p in root.rglob("*") if p.is_file()]
     assert files
     assert not [p for p in files if token.encode() in p.read_bytes()]
+
+
+def test_a_cache_missing_columns_is_refetched_not_misread(ws):
+    import pyarrow.parquet as pq
+
+    api = counting(ws, "S")
+    expected = load_messages(api, progress=False)
+    path = AccountCache(api.identity).message_file("C1")
+    table = pq.read_table(path)
+    pq.write_table(table.drop_columns(["thread_id"]), path)
+    api.calls.clear()
+    with pytest.warns(CacheWarning, match="C1|lacks columns|unreadable"):
+        again = load_messages(api, progress=False)
+    pd.testing.assert_frame_equal(again, expected)
+    assert api.calls["list_messages:C1"] == 1
