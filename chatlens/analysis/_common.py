@@ -1,0 +1,55 @@
+"""What every analysis does first: pick the messages it counts, and put times in the reader's zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+REQUIRED = ("id", "sender_id", "created")
+
+
+def select(
+    messages: pd.DataFrame,
+    *,
+    include_bots: bool = False,
+    include_system: bool = False,
+    since: Any = None,
+    until: Any = None,
+    required: tuple[str, ...] = REQUIRED,
+) -> pd.DataFrame:
+    """The messages an analysis counts: bots and system events left out unless asked for, and only those created
+    in ``[since, until)``. Never modifies ``messages``."""
+    if not isinstance(messages, pd.DataFrame):
+        raise TypeError(f"messages must be a DataFrame (from chatlens.load_messages), got {type(messages).__name__}")
+    missing = [c for c in required if c not in messages.columns]
+    if missing:
+        raise ValueError(f"messages lacks columns {missing}; expected the frame chatlens.load_messages returns")
+    keep = pd.Series(True, index=messages.index)
+    if not include_bots and "is_bot" in messages.columns:
+        keep &= ~messages["is_bot"].astype(bool)
+    if not include_system and "is_system" in messages.columns:
+        keep &= ~messages["is_system"].astype(bool)
+    created = messages["created"]
+    if since is not None:
+        keep &= created >= to_utc(since, "since")
+    if until is not None:
+        keep &= created < to_utc(until, "until")
+    return messages[keep.to_numpy()]
+
+
+def to_utc(value: Any, name: str) -> pd.Timestamp:
+    """A timestamp in UTC (naive values are taken as UTC); ValueError naming ``name`` if it is not a time."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a date or time") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
+    """``created`` in the zone ``tz`` (DST-aware), as a tz-aware Series."""
+    try:
+        return messages["created"].dt.tz_convert(tz)
+    except Exception as exc:  # noqa: BLE001 - pandas raises several types for unknown zones
+        raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None

@@ -1,0 +1,179 @@
+"""Members posting: per period, trailing windows (DAU/WAU/MAU), new versus returning, and cohort retention.
+
+Everything here counts *posting* members (people who sent at least one message counted by the analysis): message
+data cannot see readers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._common import local_times, select
+
+__all__ = ["active_members", "dau_wau_mau", "new_vs_returning", "cohort_retention"]
+
+
+def active_members(
+    messages: pd.DataFrame,
+    *,
+    freq: str = "D",
+    tz: str = "UTC",
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.Series:
+    """Distinct members posting per calendar period (zeros for empty periods).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": list("abc"), "sender_id": ["u", "u", "v"],
+    ...                   "created": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-03"], utc=True)})
+    >>> active_members(m).tolist()
+    [1, 0, 1]
+    """
+    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    if picked.empty:
+        return pd.Series([], index=pd.DatetimeIndex([], tz=tz, name="period"), dtype="int64", name="members")
+    frame = pd.DataFrame({"period": local_times(picked, tz), "member": picked["sender_id"].astype(str).to_numpy()})
+    counts = frame.groupby(pd.Grouper(key="period", freq=freq))["member"].nunique()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=counts.index.freq or freq, name="period")
+    return counts.reindex(full, fill_value=0).astype("int64").rename("members")
+
+
+def _member_days(picked: pd.DataFrame, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """(every local day from first to last, member codes, day positions) of each distinct (member, day)."""
+    days = local_times(picked, tz).dt.normalize()
+    pairs = pd.DataFrame({"m": picked["sender_id"].astype(str).to_numpy(), "d": days.to_numpy()}).drop_duplicates()
+    calendar = pd.date_range(days.min(), days.max(), freq="D", tz=tz, name="day")
+    codes, _ = pd.factorize(pairs["m"])
+    # Local midnights can be 23 or 25 hours apart across DST: position by calendar date, not by elapsed time.
+    pos = calendar.get_indexer(
+        pd.DatetimeIndex(pairs["d"]).tz_localize(None).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    )
+    return calendar, codes, pos
+
+
+def dau_wau_mau(
+    messages: pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    windows: tuple[int, int, int] = (1, 7, 28),
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """Members posting in the trailing 1, 7 and 28 days (the Slack admin dashboard's windows), per local day.
+
+    Columns ``dau``, ``wau``, ``mau`` and ``stickiness`` (dau / mau). A day's windows end with that day; windows
+    reaching before the first message count only what is loaded.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": list("abc"), "sender_id": ["u", "v", "u"],
+    ...                   "created": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-09"], utc=True)})
+    >>> t = dau_wau_mau(m)
+    >>> t.loc["2026-01-08", ["dau", "wau", "mau"]].tolist()
+    [0, 1, 2]
+    """
+    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    columns = ["dau", "wau", "mau", "stickiness"]
+    if picked.empty:
+        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], tz=tz, name="day"))
+    calendar, codes, pos = _member_days(picked, tz)
+    n_days, n_members = len(calendar), int(codes.max()) + 1
+    active = np.zeros((n_members, n_days + 1), dtype=np.int32)
+    active[codes, pos + 1] = 1
+    cum = active.cumsum(axis=1)  # cum[:, d + 1] = active days up to and including day d
+    out = {}
+    for name, w in zip(("dau", "wau", "mau"), windows):
+        hi = np.arange(1, n_days + 1)
+        lo = np.maximum(hi - w, 0)
+        out[name] = ((cum[:, hi] - cum[:, lo]) > 0).sum(axis=0).astype("int64")
+    table = pd.DataFrame(out, index=calendar)
+    table["stickiness"] = (table["dau"] / table["mau"].where(table["mau"] > 0)).astype("float64")
+    return table
+
+
+def _periods(picked: pd.DataFrame, freq: str, tz: str) -> pd.Series:
+    local = local_times(picked, tz).dt.tz_localize(None)
+    return local.dt.to_period(freq)
+
+
+def new_vs_returning(
+    messages: pd.DataFrame,
+    *,
+    freq: str = "M",
+    tz: str = "UTC",
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """Per period: members posting, of whom ``new`` (first post in the loaded data falls in this period) and
+    ``returning`` (posted in an earlier period).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": list("abc"), "sender_id": ["u", "u", "v"],
+    ...                   "created": pd.to_datetime(["2026-01-05", "2026-02-01", "2026-02-02"], utc=True)})
+    >>> new_vs_returning(m).to_dict("list")
+    {'members': [1, 2], 'new': [1, 1], 'returning': [0, 1]}
+    """
+    picked = select(messages, include_bots=include_bots, include_system=include_system)
+    if picked.empty:
+        return pd.DataFrame(columns=["members", "new", "returning"], dtype="int64")
+    frame = pd.DataFrame(
+        {"p": _periods(picked, freq, tz).to_numpy(), "m": picked["sender_id"].astype(str).to_numpy()}
+    ).drop_duplicates()
+    first = frame.groupby("m")["p"].transform("min")
+    frame["new"] = frame["p"] == first
+    table = frame.groupby("p").agg(members=("m", "size"), new=("new", "sum"))
+    table["returning"] = table["members"] - table["new"]
+    full = pd.period_range(table.index.min(), table.index.max(), freq=table.index.freq, name="period")
+    return table.reindex(full, fill_value=0).astype("int64")
+
+
+def cohort_retention(
+    messages: pd.DataFrame,
+    *,
+    freq: str = "M",
+    tz: str = "UTC",
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """Share of each cohort (members by period of first post) posting k periods later; column 0 is 1.0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": list("abcd"), "sender_id": ["u", "v", "u", "v"],
+    ...                   "created": pd.to_datetime(["2026-01-05", "2026-01-06", "2026-02-01", "2026-03-01"],
+    ...                                             utc=True)})
+    >>> cohort_retention(m).iloc[0].tolist()
+    [1.0, 0.5, 0.5]
+    """
+    picked = select(messages, include_bots=include_bots, include_system=include_system)
+    if picked.empty:
+        return pd.DataFrame(dtype="float64")
+    frame = pd.DataFrame(
+        {"p": _periods(picked, freq, tz).to_numpy(), "m": picked["sender_id"].astype(str).to_numpy()}
+    ).drop_duplicates()
+    frame["cohort"] = frame.groupby("m")["p"].transform("min")
+    frame["k"] = (frame["p"] - frame["cohort"]).map(lambda offset: offset.n).astype("int64")
+    counts = frame.groupby(["cohort", "k"]).size().unstack("k", fill_value=0)
+    sizes = counts[0]
+    table = counts.div(sizes, axis=0)
+    table.columns.name = "periods_later"
+    table.index.name = "cohort"
+    # Periods after the last loaded one have not happened yet: leave them empty, not zero.
+    last = frame["p"].max()
+    for cohort in table.index:
+        horizon = (last - cohort).n
+        table.loc[cohort, [k for k in table.columns if k > horizon]] = np.nan
+    return table.astype("float64")

@@ -1,0 +1,78 @@
+"""Activity timelines: messages per period, overall or by conversation or member, in any time zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ._common import local_times, select
+
+__all__ = ["activity_timeline"]
+
+_BY = {"conversation": "conversation_name", "member": "sender_name"}
+
+
+def activity_timeline(
+    messages: pd.DataFrame,
+    *,
+    freq: str = "D",
+    by: str | None = None,
+    tz: str = "UTC",
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """Messages per period, gaps filled with zeros.
+
+    Parameters
+    ----------
+    messages
+        The frame from :func:`chatlens.load_messages`.
+    freq
+        Any pandas frequency (``"h"``, ``"D"``, ``"W"``, ``"MS"`` ...); periods are calendar periods in ``tz``.
+    by
+        None for one column ``messages``; ``"conversation"``, ``"member"`` or any column name for one column per
+        value.
+    tz
+        The zone periods are cut in (a "day" is the local calendar day, DST included).
+    since, until, include_bots, include_system
+        Which messages count (bots and system events are left out by default).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by period start (tz-aware), one int column per group, every period from the first to the last.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": ["a", "b", "c"], "sender_id": ["u", "v", "u"],
+    ...                   "created": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 11:00", "2026-01-03 09:00"],
+    ...                                             utc=True)})
+    >>> activity_timeline(m)["messages"].tolist()
+    [2, 0, 1]
+    """
+    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    column = _BY.get(by, by) if by is not None else None
+    if column is not None and column not in picked.columns:
+        raise ValueError(f"by: {by!r} is not 'conversation', 'member' or a column of messages")
+    local = local_times(picked, tz)
+    if picked.empty:
+        return pd.DataFrame(
+            index=pd.DatetimeIndex([], tz=tz, name="period"),
+            columns=pd.Index([] if column else ["messages"]),
+            dtype="int64",
+        )
+    keys: list[Any] = [pd.Grouper(key="period", freq=freq)]
+    frame = pd.DataFrame({"period": local})
+    if column is not None:
+        frame["group"] = picked[column].astype(str).to_numpy()
+        keys.append("group")
+    counts = frame.groupby(keys, observed=True).size()
+    table = counts.unstack("group", fill_value=0) if column is not None else counts.to_frame("messages")
+    full = pd.date_range(table.index.min(), table.index.max(), freq=table.index.freq or freq, name="period")
+    table = table.reindex(full, fill_value=0).astype("int64")
+    table.columns.name = by
+    return table
