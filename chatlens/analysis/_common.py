@@ -51,5 +51,5 @@ def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
     """``created`` in the zone ``tz`` (DST-aware), as a tz-aware Series."""
     try:
         return messages["created"].dt.tz_convert(tz)
-    except Exception as exc:  # noqa: BLE001 - pandas raises several types for unknown zones
+    except Exception as exc:
         raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None
