@@ -61,14 +61,17 @@ def resolve_chains(
     missing = has_parent & (pos < 0)
     jump = np.where(pos >= 0, pos, np.arange(n))
     dist = (pos >= 0).astype(np.int64)
-    # Each round doubles the distance covered, so ceil(log2(n)) + 1 rounds reach every root; more means a cycle.
+    is_root = pos < 0
+    # Each round doubles the distance covered, so ceil(log2(n)) + 1 rounds reach every root. Done means every
+    # pointer lands on a message without a parent: on a cycle, pointers can settle on themselves, which is not done.
     for _ in range(max(1, int(np.ceil(np.log2(max(n, 2))))) + 2):
-        nxt = jump[jump]
-        if np.array_equal(nxt, jump):
+        if is_root[jump].all():
             return jump, dist, missing
         dist = dist + dist[jump]
-        jump = nxt
-    stuck = np.flatnonzero(jump[jump] != jump)
+        jump = jump[jump]
+    if is_root[jump].all():
+        return jump, dist, missing
+    stuck = np.flatnonzero(~is_root[jump])
     # Messages on the cycle itself are those that reach themselves again.
     on_cycle = [int(i) for i in stuck if _reaches_itself(int(i), pos)]
     raise ReplyCycleError([str(ids[i]) for i in (on_cycle or stuck.tolist())])
