@@ -1,0 +1,223 @@
+"""Plots of the analyses: each takes a frame (or graph), draws on ``ax`` (a new figure only when none is given),
+labels axes with units and returns the Axes. matplotlib is imported inside each function, so the rest of chatlens
+works without it. Plots stay readable with many conversations or members by showing the top N and "other".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import (
+    activity_timeline,
+    dau_wau_mau,
+    hour_weekday_table,
+    interaction_graph,
+    reply_times,
+    thread_depth,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "plot_timeline",
+    "plot_active_members",
+    "plot_rhythm",
+    "plot_thread_depth",
+    "plot_reply_times",
+    "plot_interaction_graph",
+    "top_n",
+]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def top_n(table: pd.DataFrame, n: int, *, other: str = "other") -> pd.DataFrame:
+    """Keep the ``n`` columns with the largest totals and sum the rest into one ``other`` column.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": [5, 5], "b": [1, 0], "c": [2, 2]})
+    >>> top_n(t, 1).columns.tolist(), top_n(t, 1)["other"].tolist()
+    (['a', 'other'], [3, 2])
+    """
+    if table.shape[1] <= n:
+        return table
+    order = table.sum().sort_values(ascending=False).index
+    kept = table[order[:n]].copy()
+    kept[other] = table[order[n:]].sum(axis=1)
+    return kept
+
+
+def plot_timeline(
+    messages: pd.DataFrame,
+    *,
+    freq: str = "W",
+    by: str | None = None,
+    tz: str = "UTC",
+    top: int = 8,
+    ax: Axes | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Messages per period as lines (one per group with ``by``, top ``top`` groups and "other").
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> ax = plot_timeline(load_messages("demo", ["general"], progress=False), freq="W")
+    >>> ax.get_ylabel()
+    'messages per W'
+    """
+    table = activity_timeline(messages, freq=freq, by=by, tz=tz, **kwargs)
+    table = top_n(table, top) if by is not None else table
+    ax = _axes(ax)
+    for column in table.columns:
+        ax.plot(table.index, table[column].to_numpy(), label=str(column))
+    ax.set_xlabel(f"period start ({tz})")
+    ax.set_ylabel(f"messages per {freq}")
+    ax.set_title("Activity" + (f" by {by}" if by else ""))
+    if by is not None:
+        ax.legend(loc="upper left", fontsize="small", ncols=2)
+    return ax
+
+
+def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Members posting in the trailing 1, 7 and 28 days, per day.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> ax = plot_active_members(load_messages("demo", ["general"], progress=False))
+    >>> [line.get_label() for line in ax.lines]
+    ['1 day', '7 days', '28 days']
+    """
+    table = dau_wau_mau(messages, tz=tz, **kwargs)
+    ax = _axes(ax)
+    for column, label in (("dau", "1 day"), ("wau", "7 days"), ("mau", "28 days")):
+        ax.plot(table.index, table[column].to_numpy(), label=label)
+    ax.set_xlabel(f"day ({tz})")
+    ax.set_ylabel("members posting (trailing window)")
+    ax.set_title("Members posting")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def plot_rhythm(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Heatmap of messages by weekday and hour in ``tz``.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> ax = plot_rhythm(load_messages("demo", ["general"], progress=False), tz="Europe/Berlin")
+    >>> ax.images[0].get_array().shape
+    (7, 24)
+    """
+    table = hour_weekday_table(messages, tz=tz, **kwargs)
+    ax = _axes(ax, (10, 3.5))
+    image = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(7), table.index)
+    ax.set_xticks(range(0, 24, 2), [str(h) for h in range(0, 24, 2)])
+    ax.set_xlabel(f"hour of day ({tz})")
+    ax.set_ylabel("weekday")
+    ax.set_title("Weekly rhythm")
+    ax.figure.colorbar(image, ax=ax, label="messages")
+    return ax
+
+
+def plot_thread_depth(messages: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Bar chart: how many messages sit at each depth of their reply chain (0 = root).
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> ax = plot_thread_depth(load_messages("demo", ["general"], progress=False))
+    >>> ax.get_xlabel()
+    'depth (parent links to the root)'
+    """
+    counts = thread_depth(messages, warn=False)["depth"].value_counts().sort_index()
+    ax = _axes(ax, (6, 4))
+    ax.bar(counts.index.to_numpy(), counts.to_numpy())
+    ax.set_yscale("log")
+    ax.set_xlabel("depth (parent links to the root)")
+    ax.set_ylabel("messages (log scale)")
+    ax.set_title("Thread depth")
+    return ax
+
+
+def plot_reply_times(messages: pd.DataFrame, *, bins: int = 40, ax: Axes | None = None, **kwargs: Any) -> Axes:
+    """Histogram of reply times (to other people's messages), in hours on a log axis, median marked.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> ax = plot_reply_times(load_messages("demo", ["general"], progress=False))
+    >>> ax.get_xscale()
+    'log'
+    """
+    times = reply_times(messages, **kwargs)
+    hours = times.loc[~times["self_reply"], "reply_time"].dt.total_seconds().to_numpy() / 3600
+    hours = hours[hours > 0]
+    ax = _axes(ax, (7, 4))
+    if len(hours):
+        edges = np.logspace(np.log10(hours.min()), np.log10(hours.max()), bins + 1)
+        edges[0], edges[-1] = hours.min(), hours.max()  # rounding in logspace would drop the extreme values
+        ax.hist(hours, bins=edges)
+        median = float(np.median(hours))
+        ax.axvline(median, color="black", linestyle="--", label=f"median {median:.2f} h")
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_xscale("log")
+    ax.set_xlabel("time to reply (hours, log scale)")
+    ax.set_ylabel("replies")
+    ax.set_title("Reply times")
+    return ax
+
+
+def plot_interaction_graph(
+    data: pd.DataFrame | nx.DiGraph,
+    *,
+    top: int = 60,
+    labels: int = 15,
+    seed: int = 0,
+    ax: Axes | None = None,
+) -> Axes:
+    """The interaction network: the ``top`` members by messages, node size by messages, edge width by weight, the
+    ``labels`` most central members named. Takes messages or a graph from ``interaction_graph``.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> ax = plot_interaction_graph(load_messages("demo", ["general"], progress=False), top=10)
+    >>> len(ax.collections) >= 1
+    True
+    """
+    import networkx as nx
+
+    graph = data if isinstance(data, nx.Graph) else interaction_graph(data)
+    keep = sorted(graph.nodes, key=lambda m: (-graph.nodes[m].get("messages", 0), str(m)))[:top]
+    sub = graph.subgraph(keep)
+    ax = _axes(ax, (8, 8))
+    ax.set_axis_off()
+    ax.set_title(f"Who replies to and mentions whom (top {len(keep)} members)")
+    if sub.number_of_nodes() == 0:
+        return ax
+    pos = nx.spring_layout(sub, seed=seed, weight="weight")
+    size = np.array([sub.nodes[m].get("messages", 0) for m in sub.nodes], dtype=float)
+    weights = np.array([d.get("weight", 1) for _, _, d in sub.edges(data=True)], dtype=float)
+    width = 0.3 + 3 * weights / weights.max() if len(weights) else []
+    nx.draw_networkx_edges(sub, pos, ax=ax, width=width, alpha=0.3, arrows=False)
+    nx.draw_networkx_nodes(sub, pos, ax=ax, node_size=30 + 600 * size / max(size.max(), 1), alpha=0.85)
+    rank = nx.pagerank(sub, weight="weight") if sub.number_of_edges() else {m: 0 for m in sub.nodes}
+    named = sorted(rank, key=lambda m: -rank[m])[:labels]
+    nx.draw_networkx_labels(sub, pos, labels={m: sub.nodes[m].get("name", m) for m in named}, ax=ax, font_size=8)
+    return ax
