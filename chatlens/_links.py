@@ -3,10 +3,14 @@ over messages. Used by the loaders (``thread_id``) and the thread analyses (dept
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["ReplyCycleError", "resolve_chains"]
+__all__ = ["ReplyCycleError", "resolve_chains", "take_ids"]
 
 
 class ReplyCycleError(ValueError):
@@ -18,15 +22,28 @@ class ReplyCycleError(ValueError):
         super().__init__(f"parent links form a cycle through {len(ids)} message(s): {shown}")
 
 
-def resolve_chains(
-    ids: pd.Series | np.ndarray, parents: pd.Series | np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _arrow_strings(values: Any) -> pa.Array:
+    """Strings as one Arrow array (no copy for Arrow-backed pandas data; nulls kept)."""
+    if isinstance(values, pd.Series | pd.Index):
+        values = values.array
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(pd.Series(values, dtype=object).astype("string"), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    return arr
+
+
+def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Root position, depth and missing-parent flag of every message.
 
     Parameters
     ----------
     ids
-        Message ids, unique.
+        Message ids, unique (any array-like of strings; Arrow-backed data is used without copying).
     parents
         Each message's parent id; null or ``""`` for a root.
 
@@ -48,17 +65,24 @@ def resolve_chains(
     >>> root.tolist(), depth.tolist(), missing.tolist()
     ([0, 0, 0, 3], [0, 1, 2, 0], [False, False, False, True])
     """
-    ids = pd.Index(np.asarray(ids, dtype=object))
-    if not ids.is_unique:
-        dupes = ids[ids.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"message ids must be unique; repeated: {dupes}")
-    parent_values = pd.Series(np.asarray(parents, dtype=object))
-    has_parent = parent_values.notna().to_numpy() & (parent_values.fillna("").to_numpy() != "")
-    n = len(ids)
-    pos = np.full(n, -1, dtype=np.int64)
-    if has_parent.any():
-        pos[has_parent] = ids.get_indexer(parent_values[has_parent].to_numpy())
-    missing = has_parent & (pos < 0)
+    id_arr = _arrow_strings(ids)
+    parent_arr = _arrow_strings(parents)
+    n = len(id_arr)
+    if len(parent_arr) != n:
+        raise ValueError(f"ids and parents differ in length ({n} and {len(parent_arr)})")
+    if id_arr.null_count or len(pc.unique(id_arr)) != n:  # unique() is several times faster than count_distinct
+        counts = pc.value_counts(id_arr).to_pandas()
+        dupes = [c["values"] for c in counts if c["counts"] > 1][:5]
+        raise ValueError(f"message ids must be unique and present; repeated: {dupes}")
+    # A C++ hash lookup: where each parent id sits among the ids (null where absent or no parent).
+    found = pc.index_in(parent_arr, value_set=id_arr)
+    pos = found.to_numpy(zero_copy_only=False) if found.null_count == 0 else found.fill_null(-1).to_numpy()
+    pos = pos.astype(np.int64, copy=False)
+    named = (
+        pc.and_(pc.is_valid(parent_arr), pc.not_equal(parent_arr, "")).fill_null(False).to_numpy(zero_copy_only=False)
+    )
+    missing = named & (pos < 0)
+    pos = np.where(named, pos, -1)
     jump = np.where(pos >= 0, pos, np.arange(n))
     dist = (pos >= 0).astype(np.int64)
     is_root = pos < 0
@@ -74,7 +98,7 @@ def resolve_chains(
     stuck = np.flatnonzero(~is_root[jump])
     # Messages on the cycle itself are those that reach themselves again.
     on_cycle = [int(i) for i in stuck if _reaches_itself(int(i), pos)]
-    raise ReplyCycleError([str(ids[i]) for i in (on_cycle or stuck.tolist())])
+    raise ReplyCycleError([id_arr[i].as_py() for i in (on_cycle or stuck.tolist())])
 
 
 def _reaches_itself(i: int, pos: np.ndarray) -> bool:
@@ -85,3 +109,8 @@ def _reaches_itself(i: int, pos: np.ndarray) -> bool:
         if j == i:
             return True
     return False
+
+
+def take_ids(ids: Any, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The ids at ``positions`` as an Arrow-backed string array (for root ids)."""
+    return pd.array(_arrow_strings(ids).take(pa.array(positions)), dtype=pd.ArrowDtype(pa.string()))

@@ -53,3 +53,9 @@ def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
         return messages["created"].dt.tz_convert(tz)
     except Exception as exc:
         raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None
+
+
+def micros(times: pd.Series) -> Any:
+    """Microseconds since the epoch as int64, without materialising Timestamp objects (``to_numpy()`` on a
+    tz-aware column would)."""
+    return times.astype("datetime64[us, UTC]").array.asi8

@@ -14,14 +14,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._links import ReplyCycleError, resolve_chains
-from ._common import select
+from .._links import ReplyCycleError, resolve_chains, take_ids
+from ._common import micros, select, to_utc
 
 __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "MissingParentWarning"]
 
 
 class MissingParentWarning(UserWarning):
     """Some messages name a parent that is not in the frame; they were treated as roots."""
+
+
+def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    parents = messages["parent"] if "parent" in messages else pd.Series([None] * len(messages), dtype="string")
+    root, depth, missing = resolve_chains(messages["id"], parents)
+    if warn and missing.any():
+        shown = ", ".join(repr(str(i)) for i in messages["id"].to_numpy()[missing][:5])
+        warnings.warn(
+            f"{int(missing.sum())} message(s) reply to a message not in the frame and count as roots: "
+            f"{shown}{' ...' if missing.sum() > 5 else ''}",
+            MissingParentWarning,
+            stacklevel=3,
+        )
+    return root, depth, missing
 
 
 def thread_depth(messages: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
@@ -35,19 +49,10 @@ def thread_depth(messages: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
     >>> thread_depth(m)[["root", "depth"]].values.tolist()
     [['a', 0], ['a', 1], ['a', 2]]
     """
-    ids = messages["id"].astype(str).to_numpy(dtype=object)
-    parents = messages["parent"].to_numpy(dtype=object, na_value=None) if "parent" in messages else [None] * len(ids)
-    root, depth, missing = resolve_chains(ids, parents)
-    if warn and missing.any():
-        shown = ", ".join(repr(i) for i in ids[missing][:5])
-        warnings.warn(
-            f"{int(missing.sum())} message(s) reply to a message not in the frame and count as roots: "
-            f"{shown}{' ...' if missing.sum() > 5 else ''}",
-            MissingParentWarning,
-            stacklevel=2,
-        )
+    root, depth, missing = _chains(messages, warn)
     return pd.DataFrame(
-        {"root": ids[root], "depth": depth.astype("int64"), "missing_parent": missing}, index=messages.index
+        {"root": take_ids(messages["id"], root), "depth": depth.astype("int64"), "missing_parent": missing},
+        index=messages.index,
     )
 
 
@@ -80,70 +85,56 @@ def thread_table(
     '0 days 01:00:00'
     """
     picked = select(messages, include_bots=include_bots, include_system=include_system)
-    links = thread_depth(picked)
-    frame = pd.DataFrame(
-        {
-            "thread_id": links["root"].to_numpy(),
-            "depth": links["depth"].to_numpy(),
-            "sender": picked["sender_id"].astype(str).to_numpy(),
-            "created": picked["created"].to_numpy(),
-            "conversation_id": (
-                picked["conversation_id"].astype(str).to_numpy()
-                if "conversation_id" in picked
-                else np.full(len(picked), "", dtype=object)
-            ),
-            "is_root": (links["depth"] == 0).to_numpy(),
-        }
-    )
-    roots = frame[frame["is_root"]].set_index("thread_id")
-    grouped = frame.groupby("thread_id", sort=False)
+    root, depth, _missing = _chains(picked, warn=True)
+    n = len(picked)
+    roots = np.flatnonzero(depth == 0)
+    k = len(roots)
+    # Threads are keyed by integer position, never by id strings: every statistic is a bincount or ufunc.at.
+    thread = np.full(n, -1, dtype=np.int64)
+    thread[roots] = np.arange(k)
+    t = thread[root]
+    sender, _ = pd.factorize(picked["sender_id"])
+    created = micros(picked["created"])
+    size = np.bincount(t, minlength=k)
+    deepest = np.zeros(k, dtype=np.int64)
+    np.maximum.at(deepest, t, depth)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.maximum.at(last, t, created)
+    pairs = pd.unique(t * (int(sender.max(initial=0)) + 1) + sender)  # hash-based: no sort
+    participants = np.bincount(pairs // (int(sender.max(initial=0)) + 1), minlength=k)
+    others = (depth > 0) & (sender != sender[root])
+    first = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(first, t[others], created[others])
+    unanswered = first == np.iinfo(np.int64).max
+    started = created[roots]
+    as_time = lambda us: pd.to_datetime(us, unit="us", utc=True)  # noqa: E731
+    first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
     table = pd.DataFrame(
         {
-            "conversation_id": roots["conversation_id"],
-            "root_sender_id": roots["sender"],
-            "started": roots["created"],
-        }
-    )
-    table["last_activity"] = grouped["created"].max()
-    table["size"] = grouped.size()
-    table["replies"] = table["size"] - 1
-    table["depth"] = grouped["depth"].max()
-    table["participants"] = grouped["sender"].nunique()
-    others = frame[
-        ~frame["is_root"].to_numpy()
-        & (frame["sender"].to_numpy() != table["root_sender_id"].reindex(frame["thread_id"]).to_numpy())
-    ]
-    table["first_reply_at"] = others.groupby("thread_id")["created"].min().reindex(table.index)
-    table["duration"] = table["last_activity"] - table["started"]
-    table["time_to_first_reply"] = table["first_reply_at"] - table["started"]
-    table["unanswered"] = table["first_reply_at"].isna()
-    table.index.name = "thread_id"
-    if since is not None or until is not None:
-        starts = select(
-            table.reset_index().rename(
-                columns={"started": "created", "thread_id": "id", "root_sender_id": "sender_id"}
+            "conversation_id": (
+                picked["conversation_id"].to_numpy()[roots]
+                if "conversation_id" in picked
+                else np.full(k, "", dtype=object)
             ),
-            include_bots=True,
-            include_system=True,
-            since=since,
-            until=until,
-        )
-        table = table.loc[starts["id"].to_numpy()]
-    columns = [
-        "conversation_id",
-        "root_sender_id",
-        "started",
-        "last_activity",
-        "duration",
-        "size",
-        "replies",
-        "depth",
-        "participants",
-        "first_reply_at",
-        "time_to_first_reply",
-        "unanswered",
-    ]
-    return table[columns].sort_values("started", kind="stable")
+            "root_sender_id": picked["sender_id"].to_numpy()[roots],
+            "started": as_time(started),
+            "last_activity": as_time(last),
+            "duration": pd.to_timedelta(last - started, unit="us"),
+            "size": size,
+            "replies": size - 1,
+            "depth": deepest,
+            "participants": participants,
+            "first_reply_at": first_at,
+            "time_to_first_reply": first_at - as_time(started),
+            "unanswered": unanswered,
+        },
+        index=pd.Index(take_ids(picked["id"], roots), name="thread_id"),
+    )
+    if since is not None:
+        table = table[(table["started"] >= to_utc(since, "since")).to_numpy()]
+    if until is not None:
+        table = table[(table["started"] < to_utc(until, "until")).to_numpy()]
+    return table.sort_values("started", kind="stable")
 
 
 def reply_times(
@@ -181,7 +172,7 @@ def reply_times(
             "sender_id": replies["sender_id"].astype(str).to_numpy(),
             "parent_sender_id": by_id["sender_id"].astype(str).to_numpy()[found],
             "created": replies["created"].to_numpy(),
-            "reply_time": replies["created"].to_numpy() - by_id["created"].to_numpy()[found],
+            "reply_time": pd.to_timedelta(micros(replies["created"]) - micros(by_id["created"])[found], unit="us"),
         }
     )
     out["self_reply"] = out["sender_id"] == out["parent_sender_id"]
