@@ -1,6 +1,7 @@
 """The ``chatlens`` command: a thin layer over the library's functions.
 
 - ``chatlens`` / ``chatlens summary [--account NAME]``: the account's conversations with message and member counts
+- ``chatlens report [--account NAME] [--since ... --until ...] [--tz ...] [--out report.html]``: the HTML report
 - ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N]``: the wire protocol server
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
 """
@@ -53,6 +54,28 @@ def _pages(op, *args):
     return iter_pages(op, *args, page_size=1000)
 
 
+def _report(args: argparse.Namespace) -> int:
+    import time
+
+    from .accounts import connect
+    from .report import report
+
+    t0 = time.perf_counter()
+    api = connect(args.account, account=args.account_id)
+    path = report(
+        api,
+        conversations=args.conversations,
+        since=args.since,
+        until=args.until,
+        tz=args.tz,
+        out=args.out,
+        include_text=args.include_text,
+        progress=not args.quiet,
+    )
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import run_server
 
@@ -78,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--account", default="demo", help="account name from the accounts file (default: demo)")
     summary.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
     summary.set_defaults(func=_summary)
+
+    rep = sub.add_parser("report", help="write a self-contained HTML engagement report")
+    rep.add_argument("--account", default="demo", help="account name from the accounts file (default: demo)")
+    rep.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
+    rep.add_argument("--conversations", nargs="*", default=None, help="conversation names or ids (default: all)")
+    rep.add_argument("--since", default=None, help="period start (default: 28 days before --until)")
+    rep.add_argument("--until", default=None, help="period end, exclusive (default: end of the last complete day)")
+    rep.add_argument("--tz", default="UTC", help="time zone for days, hours and weeks (default: UTC)")
+    rep.add_argument("--out", default="report.html", help="output file (default: report.html)")
+    rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.set_defaults(func=_report)
 
     serve = sub.add_parser("serve", help="serve a workspace or account over the Kloudless wire protocol")
     serve.add_argument("--db", default=None, help="a SQLite workspace file (default: the demo workspace)")

@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 
+_PERIOD_NAMES = {"h": "hour", "D": "day", "W": "week", "MS": "month", "ME": "month", "M": "month", "QS": "quarter"}
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4)) -> Axes:
     if ax is not None:
         return ax
@@ -77,7 +80,7 @@ def plot_timeline(
     >>> from chatlens.loaders import load_messages
     >>> ax = plot_timeline(load_messages("demo", ["general"], progress=False), freq="W")
     >>> ax.get_ylabel()
-    'messages per W'
+    'messages per week'
     """
     table = activity_timeline(messages, freq=freq, by=by, tz=tz, **kwargs)
     table = top_n(table, top) if by is not None else table
@@ -85,7 +88,7 @@ def plot_timeline(
     for column in table.columns:
         ax.plot(table.index, table[column].to_numpy(), label=str(column))
     ax.set_xlabel(f"period start ({tz})")
-    ax.set_ylabel(f"messages per {freq}")
+    ax.set_ylabel(f"messages per {_PERIOD_NAMES.get(freq, freq)}")
     ax.set_title("Activity" + (f" by {by}" if by else ""))
     if by is not None:
         ax.legend(loc="upper left", fontsize="small", ncols=2)

@@ -40,10 +40,12 @@ def member_summary(
     grouped = picked.groupby(senders.to_numpy(), sort=False)
     table = pd.DataFrame({"messages": grouped.size()})
     table["name"] = grouped["sender_name"].first().astype(str) if "sender_name" in picked else table.index.to_series()
-    threads = thread_table(picked, **options)
+    # Threads resolve on the whole frame (a reply keeps its root even if that falls before `since`), then are
+    # picked by their start.
+    threads = thread_table(messages, since=since, until=until, **options)
     started = threads[threads["replies"] > 0].groupby("root_sender_id").size()
     table["threads_started"] = started.reindex(table.index, fill_value=0)
-    replies = reply_times(picked, **options)
+    replies = reply_times(messages, since=since, until=until, **options)  # parents may predate `since`
     replies = replies[~replies["self_reply"]]
     table["replies_given"] = replies.groupby("sender_id").size().reindex(table.index, fill_value=0)
     table["replies_received"] = replies.groupby("parent_sender_id").size().reindex(table.index, fill_value=0)
@@ -98,7 +100,7 @@ def conversation_summary(
         grouped["conversation_name"].first().astype(str) if "conversation_name" in picked else table.index.to_series()
     )
     table["members_posting"] = grouped["sender_id"].nunique()
-    threads = thread_table(picked, **options).groupby("conversation_id")
+    threads = thread_table(messages, since=since, until=until, **options).groupby("conversation_id")
     table["threads"] = threads.size().reindex(table.index, fill_value=0)
     answered = threads["unanswered"].agg(lambda s: int((~s).sum())).reindex(table.index, fill_value=0)
     table["unanswered"] = table["threads"] - answered

@@ -1,0 +1,85 @@
+"""The engagement report: its figures, escaping of everything untrusted, self-containment, the command."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from chatlens.analysis._common import select
+from chatlens.cli import main
+from chatlens.loaders import load_messages
+from chatlens.report import build_report, render_report, report
+
+
+@pytest.fixture(scope="module")
+def messages():
+    return load_messages("demo", progress=False)
+
+
+def test_key_figures_match_the_analyses(messages):
+    data = build_report(messages, since="2026-07-01", until="2026-07-29", plots=False)
+    figures = {f["name"]: f for f in data.figures}
+    now = select(messages, since="2026-07-01", until="2026-07-29")
+    before = select(messages, since="2026-06-03", until="2026-07-01")
+    assert figures["messages"]["value"] == len(now) and figures["messages"]["previous"] == len(before)
+    assert figures["members posting"]["value"] == now["sender_id"].nunique()
+    assert figures["messages"]["change"] == pytest.approx((len(now) - len(before)) / len(before))
+    assert data.left_out["bot messages"] == int(
+        select(messages, since="2026-07-01", until="2026-07-29", include_bots=True, include_system=True)["is_bot"].sum()
+    )
+
+
+def test_default_period_is_the_last_28_complete_days(messages):
+    data = build_report(messages, plots=False)
+    assert data.until == pd.Timestamp("2026-07-31T00:00:00Z")  # the last day, July 31, is not complete
+    assert data.until - data.since == pd.Timedelta(days=28)
+
+
+def test_untrusted_text_and_names_are_escaped():
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    m = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "parent": [None, None],
+            "sender_id": ["u", "v"],
+            "sender_name": [hostile, "ok"],
+            "conversation_id": ["C", "C"],
+            "conversation_name": [hostile, hostile],
+            "text": [hostile, "fine"],
+            "created": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 11:00"], utc=True),
+            "is_bot": False,
+            "is_system": False,
+            "mentions": [[], []],
+        }
+    )
+    html = render_report(build_report(m, account=hostile, since="2025-12-31", until="2026-01-02", include_text=True))
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+
+
+def test_demo_report_is_self_contained_and_escapes_the_demo_script_message(tmp_path, messages):
+    assert messages["text"].str.contains("<script>").any()  # the demo carries one, to prove this
+    path = report(out=tmp_path / "r.html", since="2026-01-01", until="2026-08-01", include_text=True, progress=False)
+    html = path.read_text(encoding="utf-8")
+    assert "<script" not in html.lower().replace("&lt;script", "")
+    assert not re.search(r'(src|href)="(?!data:)', html)  # nothing to fetch: every image is inline
+    assert html.count("data:image/png;base64,") == 5
+    assert "Key figures" in html and "Unanswered threads" in html
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_text_is_left_out_unless_asked(tmp_path, messages):
+    data = build_report(messages, plots=False)
+    assert "text" not in data.unanswered.columns
+    sample = str(messages["text"].iloc[100])
+    assert sample not in render_report(data)
+
+
+def test_report_command(tmp_path, capsys):
+    out = tmp_path / "team.html"
+    assert main(["report", "--out", str(out), "--quiet", "--tz", "Europe/Berlin"]) == 0
+    assert out.exists() and "wrote" in capsys.readouterr().out
+    assert main(["report", "--since", "2026-08-01", "--until", "2026-07-01", "--out", str(out), "--quiet"]) == 2
+    assert "since" in capsys.readouterr().err
