@@ -42,3 +42,28 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Heavier layers load on first use, so `import chatlens` stays quick and the Chat API needs no pandas.
+_LAZY = {
+    "load_conversations": "chatlens.loaders",
+    "load_members": "chatlens.loaders",
+    "load_messages": "chatlens.loaders",
+    "iter_messages": "chatlens.loaders",
+    "analysis": "chatlens",
+    "plotting": "chatlens",
+    "report": "chatlens.reports",
+    "serve": "chatlens.server",
+}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name not in _LAZY:
+        raise AttributeError(f"module 'chatlens' has no attribute {name!r}")
+    module = _LAZY[name]
+    if module == "chatlens":
+        return importlib.import_module(f"chatlens.{name}")
+    if name == "serve":
+        return importlib.import_module(module).ServerThread
+    return getattr(importlib.import_module(module), name)

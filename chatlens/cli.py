@@ -58,7 +58,7 @@ def _report(args: argparse.Namespace) -> int:
     import time
 
     from .accounts import connect
-    from .report import report
+    from .reports import report
 
     t0 = time.perf_counter()
     api = connect(args.account, account=args.account_id)

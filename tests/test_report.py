@@ -10,7 +10,7 @@ import pytest
 from chatlens.analysis._common import select
 from chatlens.cli import main
 from chatlens.loaders import load_messages
-from chatlens.report import build_report, render_report, report
+from chatlens.reports import build_report, render_report, report
 
 
 @pytest.fixture(scope="module")

@@ -208,7 +208,7 @@ def render_report(data: ReportData) -> str:
     >>> "<script>" in html, "&lt;script&gt;" in html
     (False, True)
     """
-    env = Environment(loader=PackageLoader("chatlens.report", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("chatlens.reports", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["value"] = lambda row: _fmt_value(row["name"], row["value"])
     env.filters["previous"] = lambda row: _fmt_value(row["name"], row["previous"])
     env.filters["change"] = _fmt_change

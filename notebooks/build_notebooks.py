@@ -1,0 +1,94 @@
+"""Write and execute the example notebooks, committing their outputs (nbval then checks every later run).
+
+    python notebooks/build_notebooks.py
+
+Each notebook runs on the demo workspace with a temporary cache, a fixed period and progress bars off, so its
+outputs are the same on every machine. Plot cells assign their Axes (``ax = plot_...``) rather than ending with
+``;``: nbval runs cells without history, where IPython's semicolon rule does not apply.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+# A temporary cache and demo location, so the notebook leaves nothing behind and runs the same everywhere.
+import os, tempfile
+os.environ.setdefault("CHATLENS_CACHE_DIR", tempfile.mkdtemp())
+os.environ.setdefault("CHATLENS_DEMO_DB", os.path.join(tempfile.mkdtemp(), "demo.sqlite"))
+os.environ["TQDM_DISABLE"] = "1"
+%matplotlib inline
+import pandas as pd
+pd.set_option("display.width", 120)
+import chatlens"""
+
+NOTEBOOKS = {
+    "01_quick_start.ipynb": [
+        ("markdown", "# chatlens quick start\n\nConnect to the bundled demo workspace, load its messages into a "
+                     "tidy DataFrame, and draw the first charts."),
+        ("code", SETUP),
+        ("code", 'api = chatlens.connect()  # the demo workspace, Slack account "acme-slack"\napi'),
+        ("code", 'conversations = chatlens.load_conversations(api, progress=False)\n'
+                 'conversations[["label", "kind", "private", "member_count"]]'),
+        ("markdown", "One row per message, with documented columns and real dtypes:"),
+        ("code", 'messages = chatlens.load_messages(api, progress=False)\nmessages.dtypes'),
+        ("code", 'len(messages), messages["created"].min(), messages["created"].max()'),
+        ("code", 'messages[["conversation_name", "sender_name", "created", "is_reply", "thread_id"]].head()'),
+        ("markdown", "Messages per week by conversation, and the weekly rhythm in Berlin time:"),
+        ("code", 'ax = chatlens.plotting.plot_timeline(messages, freq="W", by="conversation", top=5)'),
+        ("code", 'ax = chatlens.plotting.plot_rhythm(messages, tz="Europe/Berlin")'),
+        ("markdown", "Who drives the conversation:"),
+        ("code", 'chatlens.analysis.member_summary(messages, since="2026-07-01", until="2026-08-01")'
+                 '[["name", "messages", "replies_given", "replies_received", "active_days"]].head(8)'),
+        ("markdown", "Bad input gets a clear error:"),
+        ("code", 'chatlens.load_messages(api, ["no-such-channel"], progress=False)', ["raises-exception"]),
+    ],
+    "02_threads_and_reply_times.ipynb": [
+        ("markdown", "# Threads and reply times\n\nThread structure, how fast people answer, and which "
+                     "questions are still waiting."),
+        ("code", SETUP),
+        ("code", 'messages = chatlens.load_messages("demo", progress=False)\n'
+                 'threads = chatlens.analysis.thread_table(messages)\n'
+                 'threads[["size", "replies", "depth", "participants", "unanswered"]].describe().round(2)'),
+        ("code", 'chatlens.analysis.thread_depth(messages, warn=False)["depth"].value_counts().sort_index()'),
+        ("code", 'answered = threads[~threads["unanswered"]]\n'
+                 'answered["time_to_first_reply"].dt.total_seconds().div(3600).quantile([0.5, 0.9]).round(2)'),
+        ("code", 'ax = chatlens.plotting.plot_reply_times(messages)'),
+        ("code", 'chatlens.analysis.conversation_summary(messages)'
+                 '[["name", "threads", "reply_rate", "unanswered"]].round(3)'),
+    ],
+}
+
+
+def build(name: str, cells: list) -> None:
+    nb = nbformat.v4.new_notebook()
+    for cell in cells:
+        kind, source, *tags = cell
+        new = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        if tags:
+            new.metadata["tags"] = tags[0]
+        nb.cells.append(new)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"CHATLENS_CACHE_DIR": os.path.join(tmp, "cache"), "CHATLENS_DEMO_DB": os.path.join(tmp, "d.sqlite")}
+        os.environ.update(env)
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp}},
+                       allow_errors=False).execute()
+    for cell in nb.cells:  # volatile metadata out, outputs kept
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, HERE / name)
+    print(f"wrote {name}")
+
+
+if __name__ == "__main__":
+    wanted = sys.argv[1:] or list(NOTEBOOKS)
+    for name in wanted:
+        build(name, NOTEBOOKS[name])
