@@ -35,3 +35,14 @@ def test_environment_yml_lists_every_dependency():
     names = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in wanted}
     missing = [n for n in sorted(names) if not re.search(rf"^\s*-\s*{re.escape(n)}\b", env, flags=re.M | re.I)]
     assert not missing, f"environment.yml lacks {missing}"
+
+
+def test_layers_are_kept():
+    """The import-linter contracts in .importlinter: data flows one way, analyses stay pure."""
+    import subprocess
+    import sys
+
+    tool = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(tool)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "0 broken" in result.stdout
