@@ -52,6 +52,7 @@ _LAZY = {
     "analysis": "chatlens",
     "plotting": "chatlens",
     "report": "chatlens.reports",
+    "dashboard": "chatlens.widgets",
     "serve": "chatlens.server",
 }
 

@@ -65,6 +65,72 @@ NOTEBOOKS = {
         ("code", 'chatlens.analysis.conversation_summary(messages)'
                  '[["name", "threads", "reply_rate", "unanswered"]].round(3)'),
     ],
+    "03_interaction_network.ipynb": [
+        ("markdown", "# The interaction network\n\nWho replies to and mentions whom, who connects the team, and "
+                     "which groups form. Export to Gephi with `write_graph`."),
+        ("code", SETUP),
+        ("code", 'messages = chatlens.load_messages("demo", progress=False)\n'
+                 'graph = chatlens.analysis.interaction_graph(messages, since="2026-06-01", until="2026-08-01")\n'
+                 'graph.number_of_nodes(), graph.number_of_edges()'),
+        ("code", 'chatlens.analysis.centrality(graph).head(8).round(3)'),
+        ("code", 'chatlens.analysis.communities(graph, seed=0).value_counts().sort_index()'),
+        ("code", 'ax = chatlens.plotting.plot_interaction_graph(graph, top=30, seed=0)'),
+        ("code", 'import tempfile, os\npath = os.path.join(tempfile.mkdtemp(), "team.gexf")\n'
+                 'chatlens.analysis.write_graph(graph, path)\nos.path.getsize(path) > 0'),
+    ],
+    "04_chat_api.ipynb": [
+        ("markdown", "# The Chat API through `chatlens serve`\n\nServe a copy of the demo workspace over the "
+                     "Kloudless wire protocol on this machine, then create a conversation, post, reply, edit and "
+                     "delete through the HTTP client. (The token stays in a variable: never print it.)"),
+        ("code", SETUP),
+        ("code", 'import shutil\nfrom chatlens.backends.http import HttpChatAPI\n'
+                 'from chatlens.backends.sqlite import Workspace\nfrom chatlens.demo import demo_workspace_path\n'
+                 'copy = os.path.join(tempfile.mkdtemp(), "workspace.sqlite")\n'
+                 'shutil.copyfile(demo_workspace_path(), copy)\n'
+                 'server = chatlens.serve(Workspace(copy).account).start()\n'
+                 'api = HttpChatAPI(server.url, "acme-teams", server.issue("acme-teams"))\n'
+                 'api.service, api.admin'),
+        ("code", 'conv = api.create_conversation(name="launch-review", private=True,\n'
+                 '                               members=[{"id": m["id"]} for m in '
+                 'api.list_conversations(page_size=1)["objects"][0]["members"][:3]])\n'
+                 '{k: conv[k] for k in ("name", "private", "type", "api")}, len(conv["members"])'),
+        ("code", 'post = api.create_message(conv["id"], text="Launch review at 3pm? 🚀")\n'
+                 'reply = api.create_message(conv["id"], text="Works for me", parent=post["id"])\n'
+                 'reply["parent"] == post["id"], reply["sender"]["name"]'),
+        ("code", 'edited = api.update_message(post["id"], text="Launch review moved to 4pm 🚀")\n'
+                 'edited["text"], edited["modified"] is not None'),
+        ("code", 'api.delete_message(reply["id"])\n'
+                 '[m["text"] for m in chatlens.iter_items(api.list_messages, conv["id"])]'),
+        ("code", 'api.retrieve_message(reply["id"])', ["raises-exception"]),
+        ("code", 'events = api.list_events(cursor="0", page_size=1000)["objects"]\n'
+                 '[(e["type"], e["object_type"]) for e in events][-5:]'),
+        ("code", 'server.stop()'),
+    ],
+    "05_dashboard.ipynb": [
+        ("markdown", "# The dashboard\n\nPick an account, conversations, dates, a time zone and whether bots "
+                     "count; the tabs redraw what depends on each choice."),
+        ("code", SETUP),
+        ("code", 'board = chatlens.dashboard()\nboard', ["nbval-ignore-output"]),
+        ("code", 'board.account.value = "demo:acme-slack"\nboard.tz.value = "Europe/Berlin"\n'
+                 'board.conversations.options[:4]', ["nbval-ignore-output"]),
+        ("code", 'board.state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), '
+                 'until=pd.Timestamp("2026-08-01", tz="UTC"))\n'
+                 '{k: v for k, v in board.state.overview().items() if k not in ("first", "last")}'),
+    ],
+    "06_engagement_report.ipynb": [
+        ("markdown", "# A team engagement report\n\nThe figures `chatlens report` puts in its HTML file, for "
+                     "July 2026 against June, and the file itself."),
+        ("code", SETUP),
+        ("code", 'from chatlens.reports import build_report, render_report\n'
+                 'messages = chatlens.load_messages("demo", progress=False)\n'
+                 'data = build_report(messages, account="acme-slack", since="2026-07-01", until="2026-07-31", '
+                 'plots=False)\n'
+                 'pd.DataFrame(data.figures).set_index("name").round(3)'),
+        ("code", 'data.members[["name", "messages", "replies_given", "replies_received"]]'),
+        ("code", 'data.unanswered[["conversation", "author", "waiting (days)"]].head()'),
+        ("code", 'path = chatlens.report(out=os.path.join(tempfile.mkdtemp(), "team.html"), since="2026-07-01", '
+                 'until="2026-07-31", progress=False)\npath.name, path.read_text(encoding="utf-8").count("<img")'),
+    ],
 }
 
 

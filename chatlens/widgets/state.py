@@ -1,0 +1,147 @@
+"""The dashboard's state: what is picked, and the tables that follow from it. No widgets here, so tests (and
+other front ends) drive it directly; the view in :mod:`chatlens.widgets.view` only reflects it.
+
+Each part of the dashboard depends on some choices; :meth:`DashboardState.update` returns the parts whose inputs
+changed, so the view redraws only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..analysis import (
+    activity_timeline,
+    conversation_summary,
+    dau_wau_mau,
+    hour_weekday_table,
+    interaction_graph,
+    member_summary,
+    thread_table,
+)
+from ..analysis._common import select
+
+__all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
+
+PARTS = ("overview", "timeline", "active", "rhythm", "threads", "network", "members")
+# Which choices each part reads: a change redraws only the parts that read it.
+DEPENDS_ON = {
+    "overview": {"account", "conversations", "since", "until", "include_bots"},
+    "timeline": {"account", "conversations", "since", "until", "include_bots", "tz"},
+    "active": {"account", "conversations", "since", "until", "include_bots", "tz"},
+    "rhythm": {"account", "conversations", "since", "until", "include_bots", "tz"},
+    "threads": {"account", "conversations", "since", "until", "include_bots"},
+    "network": {"account", "conversations", "since", "until", "include_bots"},
+    "members": {"account", "conversations", "since", "until", "include_bots", "tz"},
+}
+CHOICES = ("account", "conversations", "since", "until", "tz", "include_bots")
+
+
+@dataclass
+class DashboardState:
+    """Choices and derived tables.
+
+    Parameters
+    ----------
+    load
+        ``account name -> messages frame``; injected so tests pass a fake. Called once per account.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"id": ["a"], "sender_id": ["u"], "sender_name": ["Ada"], "parent": [None],
+    ...                       "conversation_id": ["C"], "conversation_name": ["general"], "is_bot": [False],
+    ...                       "is_system": [False], "mentions": [[]],
+    ...                       "created": pd.to_datetime(["2026-01-01"], utc=True)})
+    >>> state = DashboardState(load=lambda name: frame)
+    >>> sorted(state.update(account="demo"))[:2]
+    ['active', 'members']
+    >>> state.overview()["messages"]
+    1
+    """
+
+    load: Callable[[str], pd.DataFrame]
+    account: str | None = None
+    conversations: tuple[str, ...] = ()
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+    tz: str = "UTC"
+    include_bots: bool = False
+    error: str | None = None
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def update(self, **choices: Any) -> set[str]:
+        """Apply choices; returns the parts to redraw. A failure (an account that cannot be reached, a bad
+        date) sets :attr:`error` to a readable message instead of raising."""
+        unknown = set(choices) - set(CHOICES)
+        if unknown:
+            raise TypeError(f"unknown dashboard choices {sorted(unknown)}; expected some of {CHOICES}")
+        changed = {k for k, v in choices.items() if getattr(self, k) != v}
+        for key, value in choices.items():
+            setattr(self, key, tuple(value) if key == "conversations" else value)
+        self.error = None
+        try:
+            if "account" in changed and self.account is not None and self.account not in self._frames:
+                self._frames[self.account] = self.load(self.account)
+            if self.account is not None and select(self.messages(), **self._opts()).empty:
+                self.error = "No messages in the chosen conversations and dates."
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+        return {part for part, needs in DEPENDS_ON.items() if needs & changed}
+
+    # -- data -------------------------------------------------------------------------------------------------
+    def all_messages(self) -> pd.DataFrame:
+        if self.account is None or self.account not in self._frames:
+            raise LookupError("pick an account first")
+        return self._frames[self.account]
+
+    def conversation_counts(self) -> pd.Series:
+        """Messages per conversation label, for the picker."""
+        counts = self.all_messages()["conversation_name"].astype(str).value_counts()
+        return counts.sort_index()
+
+    def messages(self) -> pd.DataFrame:
+        """The account's messages in the chosen conversations (all when none is chosen); dates and bots are
+        applied by each analysis."""
+        frame = self.all_messages()
+        if self.conversations:
+            frame = frame[frame["conversation_name"].astype(str).isin(self.conversations).to_numpy()]
+        return frame
+
+    def _opts(self) -> dict[str, Any]:
+        return {"since": self.since, "until": self.until, "include_bots": self.include_bots}
+
+    # -- parts ------------------------------------------------------------------------------------------------
+    def overview(self) -> dict[str, Any]:
+        picked = select(self.messages(), **self._opts())
+        threads = thread_table(self.messages(), **self._opts())
+        return {
+            "messages": len(picked),
+            "members posting": int(picked["sender_id"].nunique()),
+            "conversations": int(picked["conversation_id"].nunique()),
+            "threads": len(threads),
+            "unanswered threads": int(threads["unanswered"].sum()),
+            "first": picked["created"].min(),
+            "last": picked["created"].max(),
+        }
+
+    def timeline(self) -> pd.DataFrame:
+        return activity_timeline(self.messages(), freq="W", by="conversation", tz=self.tz, **self._opts())
+
+    def active(self) -> pd.DataFrame:
+        return dau_wau_mau(self.messages(), tz=self.tz, **self._opts())
+
+    def rhythm(self) -> pd.DataFrame:
+        return hour_weekday_table(self.messages(), tz=self.tz, **self._opts())
+
+    def threads(self) -> pd.DataFrame:
+        return conversation_summary(self.messages(), **self._opts())
+
+    def network(self) -> Any:
+        return interaction_graph(self.messages(), **self._opts())
+
+    def members(self) -> pd.DataFrame:
+        return member_summary(self.messages(), tz=self.tz, **self._opts())

@@ -1,0 +1,163 @@
+"""The dashboard's view: ipywidgets over a :class:`~chatlens.widgets.state.DashboardState`.
+
+Controls: account, a searchable multi-select of conversations with message counts, a date range, a time zone and
+whether bots count. Tabs: overview, timeline, members posting, rhythm, threads, network, members. A change
+redraws only the tabs that depend on it; errors appear as a message inside the dashboard.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from .state import PARTS, DashboardState
+
+__all__ = ["Dashboard"]
+
+ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+]
+TITLES = {
+    "overview": "Overview",
+    "timeline": "Timeline",
+    "active": "Members posting",
+    "rhythm": "Rhythm",
+    "threads": "Threads",
+    "network": "Network",
+    "members": "Members",
+}
+
+
+class Dashboard:
+    """The widget dashboard. Display it in a notebook as the last expression of a cell, or ``dashboard.widget``.
+
+    Parameters
+    ----------
+    accounts
+        Account names to choose from.
+    load
+        ``account name -> messages frame``.
+    """
+
+    def __init__(self, accounts: list[str], load: Callable[[str], pd.DataFrame]) -> None:
+        import ipywidgets as w
+
+        self.state = DashboardState(load=load)
+        self.drawn: dict[str, int] = dict.fromkeys(PARTS, 0)  # how often each tab was drawn (tests read it)
+        self.account = w.Dropdown(options=accounts, value=None, description="Account")
+        self.search = w.Text(placeholder="filter conversations", description="Search")
+        self.conversations = w.SelectMultiple(options=[], rows=8, description="Conversations")
+        self.since = w.DatePicker(description="From")
+        self.until = w.DatePicker(description="Until")
+        self.tz = w.Dropdown(options=ZONES, value="UTC", description="Time zone")
+        self.bots = w.Checkbox(value=False, description="Count bots")
+        self.message = w.HTML()
+        self.outputs = {part: w.Output() for part in PARTS}
+        self.tabs = w.Tab(children=[self.outputs[p] for p in PARTS])
+        for i, part in enumerate(PARTS):
+            self.tabs.set_title(i, TITLES[part])
+        controls = w.VBox(
+            [
+                self.account,
+                self.search,
+                self.conversations,
+                w.HBox([self.since, self.until]),
+                w.HBox([self.tz, self.bots]),
+            ]
+        )
+        self.widget = w.VBox([controls, self.message, self.tabs])
+        self._labels: dict[str, str] = {}
+        self.account.observe(self._on_account, names="value")
+        self.search.observe(lambda _: self._fill_conversations(), names="value")
+        for control in (self.conversations, self.since, self.until, self.tz, self.bots):
+            control.observe(self._on_choice, names="value")
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- events -----------------------------------------------------------------------------------------------
+    def _on_account(self, change: dict[str, Any]) -> None:
+        self.message.value = "<i>Loading…</i>"
+        parts = self.state.update(account=change["new"], conversations=())
+        if self.state.error is None or self.state.account in self.state._frames:
+            self._fill_conversations()
+        self._redraw(parts)
+
+    def _fill_conversations(self) -> None:
+        try:
+            counts = self.state.conversation_counts()
+        except LookupError:
+            return
+        needle = self.search.value.strip().lower()
+        self._labels = {f"{name} ({n:,})": name for name, n in counts.items() if needle in name.lower()}
+        self.conversations.options = list(self._labels)
+
+    def _on_choice(self, _: Any) -> None:
+        def day(value: Any) -> pd.Timestamp | None:
+            return None if value is None else pd.Timestamp(value).tz_localize(self.tz.value)
+
+        until = day(self.until.value)
+        parts = self.state.update(
+            conversations=tuple(self._labels[o] for o in self.conversations.value),
+            since=day(self.since.value),
+            until=until + pd.Timedelta(days=1) if until is not None else None,  # the "until" day is included
+            tz=self.tz.value,
+            include_bots=self.bots.value,
+        )
+        self._redraw(parts)
+
+    # -- drawing ----------------------------------------------------------------------------------------------
+    def _redraw(self, parts: set[str]) -> None:
+        error = self.state.error
+        self.message.value = "" if error is None else f'<b style="color:#b42318">{html.escape(error)}</b>'
+        for part in PARTS:
+            if part not in parts:
+                continue
+            out = self.outputs[part]
+            out.clear_output(wait=True)
+            if error is not None:
+                continue
+            self.drawn[part] += 1
+            with out:
+                try:
+                    self._draw(part)
+                except Exception as exc:
+                    from IPython.display import HTML, display
+
+                    display(HTML(f"<b>Could not draw {TITLES[part]}:</b> {html.escape(str(exc))}"))
+
+    def _draw(self, part: str) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from .. import plotting as P
+
+        s = self.state
+        opts = {"since": s.since, "until": s.until, "include_bots": s.include_bots}
+        if part == "overview":
+            display(pd.Series(s.overview(), name="value").to_frame())
+        elif part == "timeline":
+            P.plot_timeline(s.messages(), freq="W", by="conversation", tz=s.tz, **opts)
+        elif part == "active":
+            P.plot_active_members(s.messages(), tz=s.tz, **opts)
+        elif part == "rhythm":
+            P.plot_rhythm(s.messages(), tz=s.tz, **opts)
+        elif part == "threads":
+            display(s.threads())
+        elif part == "network":
+            P.plot_interaction_graph(s.network(), top=40)
+        elif part == "members":
+            display(s.members())
+        if plt.get_fignums():
+            plt.show()

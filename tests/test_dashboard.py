@@ -1,0 +1,104 @@
+"""The dashboard, driven as a user would (setting widget values) without a browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from chatlens.analysis._common import select
+from chatlens.loaders import load_messages
+from chatlens.widgets import dashboard
+from chatlens.widgets.state import DashboardState
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return {"slack": load_messages("demo", progress=False)}
+
+
+@pytest.fixture
+def loads(frames):
+    calls = []
+
+    def load(name):
+        calls.append(name)
+        if name == "broken":
+            raise ConnectionError("server at 127.0.0.1:9 refused the connection")
+        return frames["slack"]
+
+    load.calls = calls
+    return load
+
+
+def test_state_computes_what_the_choices_say(loads, frames):
+    state = DashboardState(load=loads)
+    parts = state.update(account="slack")
+    assert parts == {"overview", "timeline", "active", "rhythm", "threads", "network", "members"}
+    everything = state.overview()["messages"]
+    state.update(conversations=("general",))
+    general = select(frames["slack"][frames["slack"]["conversation_name"] == "general"])
+    assert state.overview()["messages"] == len(general) < everything
+    state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), until=pd.Timestamp("2026-07-08", tz="UTC"))
+    week = select(general, since="2026-07-01", until="2026-07-08")
+    assert state.overview()["messages"] == len(week)
+    assert state.update(account="slack") == set()
+    assert loads.calls == ["slack"]  # loaded once
+
+
+def test_only_dependent_parts_redraw(loads):
+    state = DashboardState(load=loads)
+    state.update(account="slack")
+    assert state.update(tz="Asia/Tokyo") == {"timeline", "active", "rhythm", "members"}
+    assert state.update(include_bots=True) == {
+        "overview",
+        "timeline",
+        "active",
+        "rhythm",
+        "threads",
+        "network",
+        "members",
+    }
+    with pytest.raises(TypeError, match="colour"):
+        state.update(colour="red")
+
+
+def test_errors_become_messages(loads):
+    state = DashboardState(load=loads)
+    state.update(account="broken")
+    assert state.error == "ConnectionError: server at 127.0.0.1:9 refused the connection"
+    state.update(account="slack", since=pd.Timestamp("2030-01-01", tz="UTC"))
+    assert state.error == "No messages in the chosen conversations and dates."
+
+
+def test_view_driven_through_its_widgets(loads):
+    board = dashboard(["slack", "broken"], load=loads)
+    board.account.value = "slack"
+    assert any(o.startswith("general (") for o in board.conversations.options)
+    board.search.value = "eng"
+    assert board.conversations.options == tuple(o for o in board.conversations.options if "eng" in o)
+    assert len(board.conversations.options) == 1
+    before = dict(board.drawn)
+    board.conversations.value = board.conversations.options[:1]
+    assert all(board.drawn[p] == before[p] + 1 for p in before)
+    assert board.state.conversations == ("engineering",)
+    before = dict(board.drawn)
+    board.tz.value = "Europe/Berlin"
+    redrawn = {p for p in before if board.drawn[p] > before[p]}
+    assert redrawn == {"timeline", "active", "rhythm", "members"}
+    board.since.value = dt.date(2026, 7, 1)
+    board.until.value = dt.date(2026, 7, 7)  # inclusive in the view: until midnight after July 7
+    assert board.state.until == pd.Timestamp("2026-07-08", tz="Europe/Berlin")
+    assert board.message.value == ""
+
+
+def test_view_shows_errors_escaped(loads):
+    board = dashboard(["slack", "broken"], load=loads)
+    board.account.value = "broken"
+    assert "ConnectionError" in board.message.value and "127.0.0.1:9" in board.message.value
+    board.state.error = None
+    board.state.update(account="slack")
+    board.state.error = "<script>alert(1)</script>"
+    board._redraw(set())
+    assert "<script>" not in board.message.value and "&lt;script&gt;" in board.message.value
