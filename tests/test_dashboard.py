@@ -102,3 +102,12 @@ def test_view_shows_errors_escaped(loads):
     board.state.error = "<script>alert(1)</script>"
     board._redraw(set())
     assert "<script>" not in board.message.value and "&lt;script&gt;" in board.message.value
+
+
+def test_unanswered_threads_show_their_text(loads, frames):
+    state = DashboardState(load=loads)
+    state.update(account="slack", conversations=("random",))
+    waiting = state.unanswered()
+    assert list(waiting.columns) == ["started", "conversation", "author", "text"]
+    assert len(waiting) == 10 and set(waiting["conversation"]) == {"random"}
+    assert waiting["started"].tolist() == sorted(waiting["started"], reverse=True)

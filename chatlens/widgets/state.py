@@ -140,6 +140,22 @@ class DashboardState:
     def threads(self) -> pd.DataFrame:
         return conversation_summary(self.messages(), **self._opts())
 
+    def unanswered(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` most recent threads nobody else has answered, with the start of their text."""
+        threads = thread_table(self.messages(), **self._opts())
+        waiting = threads[threads["unanswered"]].sort_values("started").tail(n).iloc[::-1]
+        frame = self.messages()
+        by_id = frame.set_index(frame["id"].astype(str))
+        ids = waiting.index.astype(str)
+        return pd.DataFrame(
+            {
+                "started": waiting["started"].dt.tz_convert(self.tz).dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+                "conversation": by_id["conversation_name"].astype(str).reindex(ids).to_numpy(),
+                "author": by_id["sender_name"].astype(str).reindex(ids).to_numpy(),
+                "text": by_id["text"].astype(str).reindex(ids).str.slice(0, 120).to_numpy(),
+            }
+        )
+
     def network(self) -> Any:
         return interaction_graph(self.messages(), **self._opts())
 

@@ -139,7 +139,7 @@ class Dashboard:
 
     def _draw(self, part: str) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import display
+        from IPython.display import HTML, display
 
         from .. import plotting as P
 
@@ -155,6 +155,8 @@ class Dashboard:
             P.plot_rhythm(s.messages(), tz=s.tz, **opts)
         elif part == "threads":
             display(s.threads())
+            display(HTML("<h4>Waiting for an answer</h4>"))
+            display(s.unanswered())  # pandas escapes HTML in cells: message text stays text
         elif part == "network":
             P.plot_interaction_graph(s.network(), top=40)
         elif part == "members":
