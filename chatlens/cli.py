@@ -3,6 +3,7 @@
 - ``chatlens`` / ``chatlens summary [--account NAME]``: the account's conversations with message and member counts
 - ``chatlens report [--account NAME] [--since ... --until ...] [--tz ...] [--out report.html]``: the HTML report
 - ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N]``: the wire protocol server
+- ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
 """
 
@@ -76,6 +77,21 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from .importers import import_slack_export
+
+    counts = import_slack_export(
+        args.path, args.db, account_id=args.account_id, replace=args.replace, progress=not args.quiet
+    )
+    print(
+        f"imported {counts['messages']:,} messages in {counts['conversations']} conversations "
+        f"({counts['users']} users) into {args.db} as account {counts['account']}"
+    )
+    for problem in counts["problems"]:
+        print(f"  problem: {problem}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import run_server
 
@@ -121,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
     serve.add_argument("--rate-limit", type=float, default=None, help="requests per second per token (default: off)")
     serve.set_defaults(func=_serve)
+
+    imp = sub.add_parser("import", help="copy an export into a SQLite workspace")
+    imp_sub = imp.add_subparsers(dest="import_kind", required=True)
+    slack = imp_sub.add_parser("slack-export", help="a Slack workspace export (.zip or folder)")
+    slack.add_argument("path")
+    slack.add_argument("--db", default="chat.sqlite", help="the workspace file (default: chat.sqlite)")
+    slack.add_argument("--account-id", default=None, help="account id (default: the export's team id)")
+    slack.add_argument("--replace", action="store_true", help="replace an account of the same id")
+    slack.add_argument("--quiet", action="store_true", help="no progress bar")
+    slack.set_defaults(func=_import)
 
     cache = sub.add_parser("cache", help="inspect or clear the loaders' cache")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True)

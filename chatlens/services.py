@@ -106,3 +106,20 @@ def check_members_argument(rules: ServiceRules, members: object) -> None:
     """Raise :class:`InvalidRequest` if ``members`` was given where the service refuses it."""
     if members is not None and not rules.members_on_write:
         raise InvalidRequest(f"members: not accepted on {rules.service}: {rules.why}")
+
+
+#: The operations a read-only source (an export archive) supports.
+READ_OPERATIONS = frozenset(
+    {"list_conversations", "retrieve_conversation", "list_members", "list_messages", "retrieve_message"}
+)
+
+
+def read_only_rules(service: str, why: str) -> ServiceRules:
+    """Rules for a read-only source of ``service``: the read operations only, refused writes quoting ``why``.
+
+    Examples
+    --------
+    >>> "create_message" in read_only_rules("slack", "exports are read-only").allowed
+    False
+    """
+    return ServiceRules(service, False, READ_OPERATIONS, False, True, why)

@@ -25,6 +25,9 @@ import os, tempfile
 os.environ.setdefault("CHATLENS_CACHE_DIR", tempfile.mkdtemp())
 os.environ.setdefault("CHATLENS_DEMO_DB", os.path.join(tempfile.mkdtemp(), "demo.sqlite"))
 os.environ["TQDM_DISABLE"] = "1"
+import warnings
+# The default font has no CJK glyphs: such names draw as boxes in figures (tables show them properly).
+warnings.filterwarnings("ignore", message="Glyph .* missing from font")
 %matplotlib inline
 import pandas as pd
 pd.set_option("display.width", 120)
@@ -150,6 +153,9 @@ def build(name: str, cells: list) -> None:
                        allow_errors=False).execute()
     for cell in nb.cells:  # volatile metadata out, outputs kept
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":  # the error itself, not this machine's file paths
+                output["traceback"] = [f"{output['ename']}: {output['evalue']}"]
     nbformat.write(nb, HERE / name)
     print(f"wrote {name}")
 

@@ -1,0 +1,140 @@
+"""Slack objects -> Chat API objects, shared by the Slack export backend, the importer and a Web API backend.
+
+Ids: a conversation is its Slack channel id; a message is ``"<channel>-<ts>"`` (``ts`` is unique within a channel
+and exact as a string, so the id is stable and reversible). ``thread_ts`` becomes ``parent`` (the thread's root)
+for replies. Users missing from the user list (USLACKBOT, bots, departed accounts) become placeholder users: their
+messages are never dropped. Access tokens that old exports embedded in file URLs are redacted from ``raw``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..chatapi import iso_from_us
+from ..errors import InvalidRequest
+
+__all__ = [
+    "message_id",
+    "parse_message_id",
+    "ts_to_us",
+    "user_object",
+    "conversation_object",
+    "message_object",
+    "redact_tokens",
+    "conversation_kind",
+]
+
+_TS = re.compile(r"^\d{1,12}\.\d{1,6}$")
+_TOKEN = re.compile(r"(?<=[?&])(t|token)=xox[a-z]-[A-Za-z0-9-]+")
+
+
+def ts_to_us(ts: str) -> int:
+    """Microseconds since the epoch from a Slack ``ts``, exactly (no float rounding).
+
+    Examples
+    --------
+    >>> ts_to_us("1512085950.000216")
+    1512085950000216
+    """
+    seconds, _, frac = str(ts).partition(".")
+    return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
+
+
+def message_id(channel: str, ts: str) -> str:
+    """The chatlens id of a Slack message.
+
+    Examples
+    --------
+    >>> message_id("C024BE91L", "1512085950.000216")
+    'C024BE91L-1512085950.000216'
+    """
+    return f"{channel}-{ts}"
+
+
+def parse_message_id(value: Any) -> tuple[str, str]:
+    """``(channel, ts)`` of a chatlens Slack message id; InvalidRequest naming ``message_id`` otherwise."""
+    if isinstance(value, str) and "-" in value:
+        channel, ts = value.rsplit("-", 1)
+        if channel and _TS.match(ts):
+            return channel, ts
+    raise InvalidRequest(f"message_id: {value!r} is not a Slack message id (channel-ts)")
+
+
+def redact_tokens(value: Any) -> Any:
+    """``value`` with any ``t=xox...``/``token=xox...`` URL parameter replaced by ``REDACTED`` (recursively).
+
+    Examples
+    --------
+    >>> redact_tokens({"url": "https://files.slack.com/a.js?t=xoxe-1-2-abc"})
+    {'url': 'https://files.slack.com/a.js?t=REDACTED'}
+    """
+    if isinstance(value, str):
+        return _TOKEN.sub(lambda m: f"{m.group(1)}=REDACTED", value) if "xox" in value else value
+    if isinstance(value, dict):
+        return {k: redact_tokens(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_tokens(v) for v in value]
+    return value
+
+
+def user_object(user_id: str, users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A Team API user for a Slack user id; a placeholder (name = id) when the user list lacks it."""
+    raw = users.get(user_id) or {}
+    profile = raw.get("profile") or {}
+    name = profile.get("display_name") or raw.get("real_name") or profile.get("real_name") or raw.get("name")
+    return {"id": user_id, "name": name or user_id, "email": profile.get("email"), "type": "user", "api": "team"}
+
+
+def conversation_kind(raw: dict[str, Any], default: str) -> str:
+    if raw.get("is_im"):
+        return "direct"
+    if raw.get("is_mpim"):
+        return "group_direct"
+    return default
+
+
+def conversation_object(
+    raw: dict[str, Any], kind: str, users: dict[str, dict[str, Any]], href_prefix: str
+) -> dict[str, Any]:
+    """A Chat API conversation from a channels/groups/mpims/dms.json entry (``created`` as int or string)."""
+    cid = raw["id"]
+    members = raw.get("members") or ([raw["user"]] if raw.get("user") else [])
+    return {
+        "id": cid,
+        "private": kind != "channel",
+        "name": None if kind == "direct" else raw.get("name"),
+        "created": iso_from_us(int(float(raw.get("created") or 0)) * 1_000_000),
+        "members": [user_object(u, users) for u in sorted(members)],
+        "type": "conversation",
+        "raw": redact_tokens(raw),
+        "api": "messaging",
+        "href": f"{href_prefix}/conversations/{cid}",
+    }
+
+
+def message_object(
+    raw: dict[str, Any], channel: str, users: dict[str, dict[str, Any]], href_prefix: str
+) -> dict[str, Any]:
+    """A Chat API message from a Slack message object."""
+    ts = str(raw["ts"])
+    sender_id = raw.get("user") or raw.get("bot_id") or raw.get("username") or "unknown"
+    sender = user_object(sender_id, users)
+    if sender["name"] == sender_id and raw.get("username"):
+        sender["name"] = raw["username"]  # bots name themselves per message
+    thread_ts = raw.get("thread_ts")
+    edited = (raw.get("edited") or {}).get("ts")
+    mid = message_id(channel, ts)
+    return {
+        "id": mid,
+        "conversation_id": channel,
+        "sender": sender,
+        "created": iso_from_us(ts_to_us(ts)),
+        "modified": iso_from_us(ts_to_us(edited)) if edited else None,
+        "text": raw.get("text") or "",
+        "parent": message_id(channel, thread_ts) if thread_ts and thread_ts != ts else "",
+        "type": "message",
+        "raw": redact_tokens(raw),
+        "api": "messaging",
+        "href": f"{href_prefix}/messages/{mid}",
+    }

@@ -1,0 +1,325 @@
+"""A read-only backend over a standard Slack workspace export: a .zip or its unpacked folder.
+
+Layout read: ``users.json`` (or ``org_users.json``), ``channels.json`` (public), ``groups.json`` (private),
+``mpims.json``, ``dms.json``, and one folder per conversation (channels and groups by name, direct messages by
+id) of ``YYYY-MM-DD.json`` arrays. Replies sit in the day file of their own ``ts``; threads are grouped by
+``thread_ts``.
+
+Scale: the archive is never loaded whole. On first use of a conversation its day files are read once to build an
+index of ``(ts, day file)`` pairs (a few bytes a message); pages then parse only the day files they touch, through
+a small cache. Because day files may be cut in a non-UTC zone, order comes from the index (sorted by ``ts``), not
+from file names. A missing or malformed file is reported by name (a warning, and in :attr:`problems`) and the
+rest still loads. Every write and the activity feed raise :class:`~chatlens.errors.PermissionDenied`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import threading
+import warnings
+import zipfile
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size, decode_page_token, encode_page_token
+from ..errors import InvalidRequest, NotFound
+from ..services import ServiceRules, check_operation, read_only_rules
+from . import _slack
+
+__all__ = ["SlackExportChatAPI", "ExportProblemWarning", "from_config"]
+
+_LISTS = (
+    ("channels.json", "channel"),
+    ("groups.json", "private_channel"),
+    ("mpims.json", "group_direct"),
+    ("dms.json", "direct"),
+)
+READ_ONLY = "Slack export archives are read-only"
+
+
+class ExportProblemWarning(UserWarning):
+    """A file of the export is missing or malformed; the rest still loads."""
+
+
+@dataclass
+class _Index:
+    """One conversation's messages, newest first: ts, its day file, sort key, and ts -> position."""
+
+    stamps: list[str]
+    files: list[str]
+    keys: list[int]
+    position: dict[str, int]
+
+
+class _Source:
+    """Files of a zip or a folder by relative name; thread-safe reads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        if path.is_dir():
+            self._zip = None
+            self._names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*.json"))
+        elif zipfile.is_zipfile(path):
+            self._zip = zipfile.ZipFile(path)
+            names = [n for n in self._zip.namelist() if n.endswith(".json")]
+            # Some exports nest everything in one top folder: strip it so names look the same as a folder's.
+            tops = {n.split("/", 1)[0] for n in names if "/" in n}
+            root_files = [n for n in names if "/" not in n]
+            self._prefix = (tops.pop() + "/") if not root_files and len(tops) == 1 else ""
+            self._names = sorted(n[len(self._prefix) :] for n in names)
+        else:
+            raise FileNotFoundError(f"{path} is neither a Slack export folder nor a .zip file")
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def read(self, name: str) -> bytes:
+        if self._zip is None:
+            return (self.path / name).read_bytes()
+        with self._lock:
+            return self._zip.read(self._prefix + name)
+
+
+class SlackExportChatAPI(ChatAPI):
+    """The Chat API, read-only, over a Slack export.
+
+    Parameters
+    ----------
+    path
+        The export's .zip file or unpacked folder.
+    account_id
+        The account id to report; default: the team id found in the users file, else the file's name.
+    """
+
+    service = "slack"
+    admin = False
+
+    def __init__(self, path: str | os.PathLike[str], *, account_id: str | None = None) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._source = _Source(self.path)
+        self.problems: list[str] = []
+        self.href_base = ""
+        users = (
+            self._json_list("org_users.json") if "org_users.json" in self._names() else self._json_list("users.json")
+        )
+        self.users = {u["id"]: u for u in users if isinstance(u, dict) and u.get("id")}
+        team = next((u.get("team_id") for u in self.users.values() if u.get("team_id")), None)
+        self.account_id = account_id or team or self.path.stem
+        self._conversations: dict[str, tuple[dict[str, Any], str, str]] = {}  # id -> (raw, kind, folder)
+        for filename, kind in _LISTS:
+            for raw in self._json_list(filename, required=filename == "channels.json"):
+                if isinstance(raw, dict) and raw.get("id"):
+                    folder = raw["id"] if kind == "direct" else (raw.get("name") or raw["id"])
+                    self._conversations[raw["id"]] = (raw, _slack.conversation_kind(raw, kind), folder)
+        self._order = sorted(
+            self._conversations, key=lambda c: (int(float(self._conversations[c][0].get("created") or 0)), c)
+        )
+        self._days: dict[str, list[str]] = {}
+        for name in self._names():
+            folder, _, day = name.rpartition("/")
+            if folder and day[:4].isdigit():
+                self._days.setdefault(folder, []).append(name)
+        self._index: dict[str, _Index] = {}
+        self._index_lock = threading.Lock()
+        self._cache: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    @property
+    def rules(self) -> ServiceRules:
+        return read_only_rules("slack", READ_ONLY)
+
+    @property
+    def identity(self) -> str:
+        return f"slack-export:{self.path}"
+
+    def __repr__(self) -> str:
+        return f"<SlackExportChatAPI {self.path.name} account {self.account_id!r}>"
+
+    def _names(self) -> list[str]:
+        return self._source.names()
+
+    def _problem(self, message: str) -> None:
+        self.problems.append(message)
+        warnings.warn(f"Slack export {self.path.name}: {message}", ExportProblemWarning, stacklevel=3)
+
+    def _json_list(self, name: str, *, required: bool = False) -> list[Any]:
+        if name not in self._names():
+            if required:
+                self._problem(f"{name} is missing")
+            return []
+        try:
+            data = orjson.loads(self._source.read(name))
+        except orjson.JSONDecodeError as exc:
+            self._problem(f"{name} is not valid JSON ({exc.msg}); skipped")
+            return []
+        if not isinstance(data, list):
+            self._problem(f"{name} does not hold a JSON array; skipped")
+            return []
+        return data
+
+    def _prefix(self) -> str:
+        return f"{self.href_base}/v1/accounts/{self.account_id}/messaging"
+
+    def _conversation(self, conversation_id: str) -> tuple[dict[str, Any], str, str]:
+        found = self._conversations.get(conversation_id) if isinstance(conversation_id, str) else None
+        if found is None:
+            raise NotFound(f"conversation {conversation_id!r} does not exist in {self.path.name}")
+        return found
+
+    def _day(self, name: str) -> dict[str, dict[str, Any]]:
+        """A day file's messages by ts (cached: pages near each other share files)."""
+        with self._index_lock:
+            if name in self._cache:
+                self._cache.move_to_end(name)
+                return self._cache[name]
+        messages = {str(m["ts"]): m for m in self._json_list(name) if isinstance(m, dict) and m.get("ts")}
+        with self._index_lock:
+            self._cache[name] = messages
+            while len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        return messages
+
+    def _message_index(self, conversation_id: str) -> _Index:
+        index = self._index.get(conversation_id)
+        if index is not None:
+            return index
+        _raw, _kind, folder = self._conversation(conversation_id)
+        files = sorted(self._days.get(folder, []))
+        triples = []
+        for i, name in enumerate(files):
+            triples.extend((_slack.ts_to_us(ts), ts, i) for ts in self._day(name))
+        triples.sort(reverse=True)  # newest first, by exact time, whatever day file holds each message
+        index = _Index(
+            stamps=[ts for _, ts, _ in triples],
+            files=[files[i] for _, _, i in triples],
+            keys=[-us for us, _, _ in triples],
+            position={ts: k for k, (_, ts, _) in enumerate(triples)},
+        )
+        with self._index_lock:
+            self._index[conversation_id] = index
+        return index
+
+    # -- reads ------------------------------------------------------------------------------------------------
+    def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        check_operation(self.rules, "list_conversations")
+        page_size = check_page_size(page_size)
+        start = 0
+        if page is not None:
+            (after,) = decode_page_token("conversations", page)
+            if after not in self._conversations:
+                raise InvalidRequest(f"page: conversation {after!r} of the token is not in this export")
+            start = self._order.index(after) + 1
+        ids = self._order[start : start + page_size]
+        more = start + page_size < len(self._order)
+        objects = [self.retrieve_conversation(cid) for cid in ids]
+        return self._page(objects, page, encode_page_token("conversations", [ids[-1]]) if more and ids else None)
+
+    def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
+        check_operation(self.rules, "retrieve_conversation")
+        raw, kind, _folder = self._conversation(conversation_id)
+        return _slack.conversation_object(raw, kind, self.users, self._prefix())
+
+    def list_members(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        check_operation(self.rules, "list_members")
+        page_size = check_page_size(page_size)
+        members = self.retrieve_conversation(conversation_id)["members"]
+        after = decode_page_token("members", page)[0] if page is not None else ""
+        rest = [m for m in members if m["id"] > after]
+        chunk = rest[:page_size]
+        more = len(rest) > page_size
+        return self._page(chunk, page, encode_page_token("members", [chunk[-1]["id"]]) if more else None)
+
+    def list_messages(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        check_operation(self.rules, "list_messages")
+        page_size = check_page_size(page_size)
+        index = self._message_index(conversation_id)
+        start = 0
+        if page is not None:
+            (after,) = decode_page_token("messages", page)
+            if not isinstance(after, str) or not after.replace(".", "").isdigit():
+                raise InvalidRequest("page: the page token is malformed")
+            # Newest first: resume at the first message strictly older than the token's.
+            start = bisect.bisect_right(index.keys, -_slack.ts_to_us(after))
+        chosen = range(start, min(start + page_size, len(index.stamps)))
+        objects = [
+            _slack.message_object(
+                self._day(index.files[i])[index.stamps[i]], conversation_id, self.users, self._prefix()
+            )
+            for i in chosen
+        ]
+        more = start + page_size < len(index.stamps)
+        next_page = encode_page_token("messages", [index.stamps[chosen[-1]]]) if more and len(chosen) else None
+        return self._page(objects, page, next_page)
+
+    def retrieve_message(self, message_id: str) -> dict[str, Any]:
+        check_operation(self.rules, "retrieve_message")
+        channel, ts = _slack.parse_message_id(message_id)
+        if channel not in self._conversations:
+            raise NotFound(f"message {message_id!r} does not exist")
+        index = self._message_index(channel)
+        k = index.position.get(ts)
+        if k is None:
+            raise NotFound(f"message {message_id!r} does not exist")
+        return _slack.message_object(self._day(index.files[k])[ts], channel, self.users, self._prefix())
+
+    @staticmethod
+    def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> dict[str, Any]:
+        return {
+            "count": len(objects),
+            "page": page,
+            "next_page": next_page,
+            "objects": objects,
+            "type": "object_list",
+            "api": "messaging",
+        }
+
+    # -- refused ----------------------------------------------------------------------------------------------
+    def _refuse(self, operation: str) -> Any:
+        check_operation(self.rules, operation)
+        raise AssertionError("unreachable: read-only rules refuse every write")
+
+    def create_conversation(self, *, name: str, private: bool = False, members: Any = None) -> dict[str, Any]:
+        return self._refuse("create_conversation")
+
+    def update_conversation(
+        self, conversation_id: str, *, name: Any = None, private: Any = None, members: Any = None
+    ) -> dict[str, Any]:
+        return self._refuse("update_conversation")
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._refuse("delete_conversation")
+
+    def create_message(
+        self, conversation_id: str, *, text: str, sender: Any = None, parent: Any = None, raw: Any = None
+    ) -> dict[str, Any]:
+        return self._refuse("create_message")
+
+    def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
+        return self._refuse("update_message")
+
+    def delete_message(self, message_id: str) -> None:
+        self._refuse("delete_message")
+
+    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
+        return self._refuse("list_events")
+
+    def latest_cursor(self) -> str:
+        return self._refuse("list_events")
+
+
+def from_config(config: Mapping[str, Any]) -> SlackExportChatAPI:
+    """A :class:`SlackExportChatAPI` from an accounts-file table (``path``, optional ``account``)."""
+    if not config.get("path"):
+        raise ValueError("slack_export account: path (the export's .zip or folder) is required")
+    return SlackExportChatAPI(str(config["path"]), account_id=config.get("account"))
