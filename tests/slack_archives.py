@@ -72,7 +72,7 @@ def sample_export() -> dict[str, Any]:
         ],
         "groups.json": [{"id": "G1", "name": "secret", "created": T, "members": ["U1", "U2"], "is_private": True}],
         "dms.json": [{"id": "D1", "created": T, "members": ["U1", "U2"], "is_im": True}],
-        "general/2026-01-05.json": day1 + [{"type": "message", "user": "U2", "text": "late", "ts": late}],
+        "general/2026-01-05.json": [*day1, {"type": "message", "user": "U2", "text": "late", "ts": late}],
         "general/2026-01-06.json": day2,
         "general/2026-01-07.json": b"[{not json",
         "secret/2026-01-05.json": [{"type": "message", "user": "U2", "text": "psst", "ts": ts(5)}],
