@@ -1,74 +1,68 @@
 """The backends the contract suite runs against.
 
-Each entry of :data:`BACKENDS` turns a fresh account of the contract workspace into a Chat API object of that
-backend. Every backend added to chatlens is added here and must pass the suite unchanged.
+Each entry of :data:`BACKENDS` says how to get a fresh, seeded account (tests/contract/seed.py) on that backend,
+which services it can serve, which optional capabilities it has, and how the seed's keys map to its ids. Every
+backend added to chatlens is added here and must pass the suite unchanged; a test that needs a service or a
+capability a backend lacks is skipped for it, and ``test_unsupported_operations_are_refused`` checks that
+what it cannot do raises the documented error.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from chatlens.backends.sqlite import Workspace
 from chatlens.chatapi import ChatAPI
+from chatlens.services import SERVICES
 
-T0 = 1_767_600_000_000_000  # 2026-01-05T08:00:00Z in microseconds
-USERS = [
-    {"id": "U1", "name": "ada", "email": "ada@example.com"},
-    {"id": "U2", "name": "grace", "email": "grace@example.com"},
-    {"id": "U3", "name": "linus", "email": "linus@example.com"},
-    {"id": "U4", "name": "zoë", "email": "zoe@example.com"},
-    {"id": "U5", "name": "deploy-bot", "email": None, "is_bot": True},
-]
+from . import seed
+
+#: Optional capabilities: ``events`` (the activity feed), ``any_sender`` (post as a user other than the account's
+#: own), ``raw_write`` (a ``raw`` given on create is stored as given).
+FEATURES = frozenset({"events", "any_sender", "raw_write"})
 _counter = itertools.count(1)
 
 
+class _Identity(dict):
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How the suite reaches one backend."""
+
+    make: Callable[[pytest.FixtureRequest, str, bool], ChatAPI]  # (request, service, admin) -> fresh seeded account
+    services: frozenset[str] = frozenset(SERVICES)
+    features: frozenset[str] = FEATURES
+    ids: Mapping[str, str] = field(default_factory=_Identity)  # seed key -> this backend's id
+    default_admin: bool = False  # the account kind generic tests use (Teams normal accounts cannot list messages)
+
+
 def seed_account(ws: Workspace, service: str, admin: bool) -> str:
-    """A new account with five users, a channel ``general`` with three messages (one a reply) and a direct
-    conversation with one message; returns its id."""
+    """A new account of the seed in ``ws``; returns its id."""
     aid = f"{service}-{'admin' if admin else 'user'}-{next(_counter)}"
-    ws.add_account(aid, service=service, admin=admin, name=aid, user_id="U1")
-    ws.add_users(aid, USERS)
-    ws.add_conversations(
-        aid,
-        [
-            {
-                "id": "CGEN",
-                "name": "general",
-                "private": False,
-                "kind": "channel",
-                "created": T0,
-                "members": ["U1", "U2", "U3", "U4"],
-                "raw": {"id": "CGEN", "name": "general"},
-            },
-            {
-                "id": "DM12",
-                "name": None,
-                "private": True,
-                "kind": "direct",
-                "created": T0 + 1,
-                "members": ["U1", "U2"],
-                "raw": {"id": "DM12", "is_im": True},
-            },
-        ],
-    )
+    ws.add_account(aid, service=service, admin=admin, name=aid, user_id=seed.SELF)
+    ws.add_users(aid, seed.USERS)
+    ws.add_conversations(aid, [{**c, "raw": {"id": c["id"], "name": c["name"]}} for c in seed.CONVERSATIONS])
     ws.add_messages(
         aid,
         [
-            ("MG1", "CGEN", "U1", T0 + 10, "hello <@U2>", "", None, '{"text": "hello <@U2>"}'),
-            ("MG2", "CGEN", "U2", T0 + 20, "hi ada 👋", "MG1", None, '{"text": "hi"}'),
-            ("MG3", "CGEN", "U3", T0 + 30, "release at 5", "", None, "{}"),
-            ("MD1", "DM12", "U2", T0 + 40, "psst", "", None, "{}"),
+            (key, conv, sender, created, text, parent, None, "{}")
+            for key, conv, sender, created, text, parent in seed.MESSAGES
         ],
     )
     return aid
 
 
-def sqlite_backend(request: pytest.FixtureRequest, ws: Workspace, account_id: str) -> ChatAPI:
-    return ws.account(account_id)
+@pytest.fixture(scope="session")
+def contract_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("contract") / "contract.sqlite")
 
 
 @pytest.fixture(scope="session")
@@ -80,32 +74,61 @@ def contract_server(contract_ws: Workspace):
         yield server
 
 
-def http_backend(request: pytest.FixtureRequest, ws: Workspace, account_id: str) -> ChatAPI:
+def _sqlite(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI:
+    ws = request.getfixturevalue("contract_ws")
+    return ws.account(seed_account(ws, service, admin))
+
+
+def _http(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI:
     from chatlens.backends.http import HttpChatAPI
 
-    server = request.getfixturevalue("contract_server")
+    ws, server = request.getfixturevalue("contract_ws"), request.getfixturevalue("contract_server")
+    account_id = seed_account(ws, service, admin)
     api = HttpChatAPI(server.url, account_id, server.issue(account_id), retries=0)
     request.addfinalizer(api.close)
     return api
 
 
-BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Workspace, str], ChatAPI]] = {
-    "sqlite": sqlite_backend,
-    "http": http_backend,  # client -> chatlens serve -> SQLite, over real HTTP on loopback
+BACKENDS: dict[str, Backend] = {
+    "sqlite": Backend(_sqlite),
+    "http": Backend(_http),  # client -> chatlens serve -> SQLite, over real HTTP on loopback
 }
 
 
-@pytest.fixture(scope="session")
-def contract_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return Workspace(tmp_path_factory.mktemp("contract") / "contract.sqlite")
-
-
 @pytest.fixture(params=sorted(BACKENDS))
-def make_api(request: pytest.FixtureRequest, contract_ws: Workspace) -> Callable[..., Any]:
-    """``make_api(service="slack", admin=False)``: a fresh, seeded account on the backend under test."""
-    backend = BACKENDS[request.param]
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKENDS[request.param]
 
-    def factory(service: str = "slack", admin: bool = False) -> ChatAPI:
-        return backend(request, contract_ws, seed_account(contract_ws, service, admin))
+
+@pytest.fixture
+def make_api(request: pytest.FixtureRequest, backend: Backend) -> Callable[..., Any]:
+    """``make_api(service=None, admin=None)``: a fresh, seeded account on the backend under test.
+
+    With no service, the backend's first service (``slack`` where it serves it); a service the backend does not
+    serve skips the test."""
+
+    def factory(service: str | None = None, admin: bool | None = None) -> ChatAPI:
+        service = service or ("slack" if "slack" in backend.services else min(backend.services))
+        if service not in backend.services:
+            pytest.skip(f"this backend serves {sorted(backend.services)}, not {service}")
+        return backend.make(request, service, backend.default_admin if admin is None else admin)
 
     return factory
+
+
+@pytest.fixture
+def M(backend: Backend) -> Mapping[str, str]:
+    """Seed key -> the backend's id (``M["MG1"]``)."""
+    return backend.ids
+
+
+@pytest.fixture
+def need(backend: Backend) -> Callable[[str], None]:
+    """``need("events")`` skips the test where the backend lacks that capability."""
+
+    def check(feature: str) -> None:
+        assert feature in FEATURES, feature
+        if feature not in backend.features:
+            pytest.skip(f"this backend has no {feature!r} capability")
+
+    return check

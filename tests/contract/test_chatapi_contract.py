@@ -11,6 +11,7 @@ import pytest
 
 from chatlens.chatapi import iter_items, iter_pages
 from chatlens.errors import InvalidRequest, NotFound, PermissionDenied
+from chatlens.services import OPERATIONS
 
 PAGE_KEYS = {"count", "page", "next_page", "objects", "type", "api"}
 CONVERSATION_KEYS = {"id", "private", "name", "created", "members", "type", "raw", "api", "href"}
@@ -76,7 +77,7 @@ def check_message(msg: dict) -> None:
 
 
 def test_list_conversations_shape_and_order(make_api):
-    api = make_api("slack")
+    api = make_api(admin=False)
     page = api.list_conversations()
     check_page(page)
     assert page["page"] is None and page["next_page"] is None
@@ -111,7 +112,7 @@ def test_create_retrieve_update_delete_conversation(make_api):
 
 
 def test_create_conversation_defaults(make_api):
-    api = make_api("slack")
+    api = make_api()
     conv = api.create_conversation(name="random")
     assert conv["private"] is False
     assert [m["id"] for m in conv["members"]] == ["U1"]  # the account's own user
@@ -121,17 +122,17 @@ def test_create_conversation_defaults(make_api):
 @pytest.mark.parametrize("bad", ["", "   ", None, 5, "x" * 81])
 def test_create_conversation_bad_name(make_api, bad):
     with pytest.raises(InvalidRequest, match="name"):
-        make_api("slack").create_conversation(name=bad)
+        make_api().create_conversation(name=bad)
 
 
 def test_create_conversation_duplicate_name(make_api):
-    api = make_api("slack")
+    api = make_api()
     with pytest.raises(InvalidRequest, match="name.*general"):
         api.create_conversation(name="general")
 
 
 def test_slack_refuses_members_on_create_and_update(make_api):
-    api = make_api("slack")
+    api = make_api()
     with pytest.raises(InvalidRequest, match="members.*slack"):
         api.create_conversation(name="x", members=[{"id": "U1"}])
     conv = api.create_conversation(name="y")
@@ -146,23 +147,23 @@ def test_bad_members(make_api, members):
         make_api("ms_teams").create_conversation(name="z", members=members)
 
 
-def test_unknown_conversation(make_api):
-    api = make_api("slack")
+def test_unknown_conversation(make_api, M):
+    api = make_api()
     for call in (
-        lambda: api.retrieve_conversation("CNOPE"),
-        lambda: api.update_conversation("CNOPE", name="a"),
-        lambda: api.delete_conversation("CNOPE"),
-        lambda: api.list_members("CNOPE"),
-        lambda: api.list_messages("CNOPE"),
-        lambda: api.create_message("CNOPE", text="hi"),
+        lambda: api.retrieve_conversation(M["CNOPE"]),
+        lambda: api.update_conversation(M["CNOPE"], name="a"),
+        lambda: api.delete_conversation(M["CNOPE"]),
+        lambda: api.list_members(M["CNOPE"]),
+        lambda: api.list_messages(M["CNOPE"]),
+        lambda: api.create_message(M["CNOPE"], text="hi"),
     ):
-        with pytest.raises(NotFound, match="CNOPE"):
+        with pytest.raises(NotFound, match=re.escape(M["CNOPE"])):
             call()
 
 
-def test_list_members_paging(make_api):
-    api = make_api("slack")
-    pages = list(iter_pages(api.list_members, "CGEN", page_size=1))
+def test_list_members_paging(make_api, M):
+    api = make_api()
+    pages = list(iter_pages(api.list_members, M["CGEN"], page_size=1))
     assert len(pages) == 4
     for p in pages:
         check_page(p)
@@ -175,29 +176,29 @@ def test_list_members_paging(make_api):
 # -- messages ------------------------------------------------------------------------------------------------
 
 
-def test_list_messages_shape_and_order(make_api):
-    api = make_api("slack")
-    page = api.list_messages("CGEN")
+def test_list_messages_shape_and_order(make_api, M):
+    api = make_api()
+    page = api.list_messages(M["CGEN"])
     check_page(page)
     for m in page["objects"]:
         check_message(m)
-    assert [m["id"] for m in page["objects"]] == ["MG3", "MG2", "MG1"]  # newest first
+    assert [m["id"] for m in page["objects"]] == [M["MG3"], M["MG2"], M["MG1"]]  # newest first
     reply = page["objects"][1]
-    assert reply["parent"] == "MG1" and reply["text"] == "hi ada 👋"
+    assert reply["parent"] == M["MG1"] and reply["text"] == "hi ada 👋"
     assert reply["sender"] == {"id": "U2", "name": "grace", "email": "grace@example.com", "type": "user", "api": "team"}
     assert page["objects"][2]["parent"] == ""
 
 
-def test_message_lifecycle(make_api):
-    api = make_api("slack")
-    msg = api.create_message("CGEN", text="ship it 🚀")
+def test_message_lifecycle(make_api, M):
+    api = make_api()
+    msg = api.create_message(M["CGEN"], text="ship it 🚀")
     check_message(msg)
     assert msg["sender"]["id"] == "U1" and msg["parent"] == "" and msg["modified"] is None
     assert api.retrieve_message(msg["id"]) == msg
-    assert api.list_messages("CGEN", page_size=1)["objects"][0]["id"] == msg["id"]
+    assert api.list_messages(M["CGEN"], page_size=1)["objects"][0]["id"] == msg["id"]
 
-    reply = api.create_message("CGEN", text="on it", sender="U3", parent=msg["id"])
-    assert reply["parent"] == msg["id"] and reply["sender"]["id"] == "U3"
+    reply = api.create_message(M["CGEN"], text="on it", parent=msg["id"])
+    assert reply["parent"] == msg["id"] and reply["sender"]["id"] == "U1"
     assert reply["created"] > msg["created"]
 
     edited = api.update_message(msg["id"], text="ship it now")
@@ -214,113 +215,123 @@ def test_message_lifecycle(make_api):
         api.delete_message(reply["id"])
 
 
-def test_raw_passes_through(make_api):
-    api = make_api("slack")
+def test_create_message_as_another_sender(make_api, M, need):
+    need("any_sender")
+    api = make_api()
+    reply = api.create_message(M["CGEN"], text="on it", sender="U3", parent=M["MG1"])
+    assert reply["sender"]["id"] == "U3" and api.retrieve_message(reply["id"])["sender"]["name"] == "linus"
+
+
+def test_raw_passes_through(make_api, M, need):
+    need("raw_write")
+    api = make_api()
     raw = {"type": "message", "ts": "1767600000.000100", "blocks": [{"type": "rich_text"}], "x": ["ü", 1, None]}
-    msg = api.create_message("CGEN", text="with raw", raw=raw)
+    msg = api.create_message(M["CGEN"], text="with raw", raw=raw)
     assert msg["raw"] == raw
     assert api.retrieve_message(msg["id"])["raw"] == raw
 
 
 @pytest.mark.parametrize("text", ["", "  \n", None, 42, "x" * 40_001])
-def test_bad_text(make_api, text):
-    api = make_api("slack")
+def test_bad_text(make_api, M, text):
+    api = make_api()
     with pytest.raises(InvalidRequest, match="text"):
-        api.create_message("CGEN", text=text)
+        api.create_message(M["CGEN"], text=text)
     with pytest.raises(InvalidRequest, match="text"):
-        api.update_message("MG1", text=text)
+        api.update_message(M["MG1"], text=text)
 
 
-def test_parent_must_be_in_the_conversation(make_api):
-    api = make_api("slack")
-    with pytest.raises(InvalidRequest, match="parent.*MD1"):
-        api.create_message("CGEN", text="x", parent="MD1")
-    with pytest.raises(InvalidRequest, match="parent.*NOPE"):
-        api.create_message("CGEN", text="x", parent="NOPE")
+def test_parent_must_be_in_the_conversation(make_api, M):
+    api = make_api()
+    with pytest.raises(InvalidRequest, match="parent.*" + re.escape(M["MD1"])):
+        api.create_message(M["CGEN"], text="x", parent=M["MD1"])
+    with pytest.raises(InvalidRequest, match="parent.*" + re.escape(M["NOPE"])):
+        api.create_message(M["CGEN"], text="x", parent=M["NOPE"])
 
 
-def test_unknown_sender(make_api):
+def test_unknown_sender(make_api, M, need):
+    need("any_sender")
     with pytest.raises(InvalidRequest, match="sender.*U99"):
-        make_api("slack").create_message("CGEN", text="x", sender="U99")
+        make_api().create_message(M["CGEN"], text="x", sender="U99")
 
 
-def test_unknown_message(make_api):
-    api = make_api("slack")
-    with pytest.raises(NotFound, match="MNOPE"):
-        api.retrieve_message("MNOPE")
+def test_unknown_message(make_api, M):
+    api = make_api()
+    with pytest.raises(NotFound, match=re.escape(M["MNOPE"])):
+        api.retrieve_message(M["MNOPE"])
 
 
-def test_failed_write_leaves_nothing(make_api):
-    api = make_api("slack")
-    before = [m["id"] for m in iter_items(api.list_messages, "CGEN")]
-    cursor = api.latest_cursor()
+def test_failed_write_leaves_nothing(make_api, M, backend):
+    api = make_api()
+    before = [m["id"] for m in iter_items(api.list_messages, M["CGEN"])]
+    cursor = api.latest_cursor() if "events" in backend.features else None
     with pytest.raises(InvalidRequest):
-        api.create_message("CGEN", text="x", parent="NOPE")
-    assert [m["id"] for m in iter_items(api.list_messages, "CGEN")] == before
-    assert api.list_events(cursor=cursor)["count"] == 0
+        api.create_message(M["CGEN"], text="x", parent=M["NOPE"])
+    assert [m["id"] for m in iter_items(api.list_messages, M["CGEN"])] == before
+    if cursor is not None:
+        assert api.list_events(cursor=cursor)["count"] == 0
 
 
 # -- paging --------------------------------------------------------------------------------------------------
 
 
-def _fill(api, n):
-    return [api.create_message("CGEN", text=f"m{i}")["id"] for i in range(n)]
+def _fill(api, M, n):
+    return [api.create_message(M["CGEN"], text=f"m{i}")["id"] for i in range(n)]
 
 
-def test_paging_every_size(make_api):
-    api = make_api("slack")
-    ids = _fill(api, 23)
-    everything = [m["id"] for m in api.list_messages("CGEN", page_size=1000)["objects"]]
+def test_paging_every_size(make_api, M):
+    api = make_api()
+    ids = _fill(api, M, 23)
+    everything = [m["id"] for m in api.list_messages(M["CGEN"], page_size=1000)["objects"]]
     assert everything[:23] == ids[::-1]
     assert len(everything) == 26
     for size in (1, 2, 7, 26, 1000):
-        got = [m["id"] for m in iter_items(api.list_messages, "CGEN", page_size=size)]
+        got = [m["id"] for m in iter_items(api.list_messages, M["CGEN"], page_size=size)]
         assert got == everything, size
-    pages = list(iter_pages(api.list_messages, "CGEN", page_size=13))
+    pages = list(iter_pages(api.list_messages, M["CGEN"], page_size=13))
     assert [p["count"] for p in pages] == [13, 13]
     assert pages[0]["page"] is None and pages[1]["page"] == pages[0]["next_page"]
     assert pages[-1]["next_page"] is None
 
 
-def test_default_page_size_is_10(make_api):
-    api = make_api("slack")
-    _fill(api, 12)
-    page = api.list_messages("CGEN")
+def test_default_page_size_is_10(make_api, M):
+    api = make_api()
+    _fill(api, M, 12)
+    page = api.list_messages(M["CGEN"])
     assert page["count"] == 10 and page["next_page"]
 
 
 @pytest.mark.parametrize("size", [0, -1, 1001, "abc", 2.5, None])
-def test_page_size_out_of_range(make_api, size):
-    api = make_api("slack")
+def test_page_size_out_of_range(make_api, M, size):
+    api = make_api()
     for call in (
         api.list_conversations,
-        lambda **kw: api.list_messages("CGEN", **kw),
-        lambda **kw: api.list_members("CGEN", **kw),
+        lambda **kw: api.list_messages(M["CGEN"], **kw),
+        lambda **kw: api.list_members(M["CGEN"], **kw),
     ):
         with pytest.raises(InvalidRequest, match="page_size"):
             call(page_size=size)
 
 
 @pytest.mark.parametrize("token", ["nonsense", "p1.", "p1.AAAA", "12", "p1.WyJtZW1iZXJzIixbIlUxIl1d"])
-def test_bad_page_token(make_api, token):
-    api = make_api("slack")
+def test_bad_page_token(make_api, M, token):
+    api = make_api()
     with pytest.raises(InvalidRequest, match="page"):
-        api.list_messages("CGEN", page=token)
+        api.list_messages(M["CGEN"], page=token)
     with pytest.raises(InvalidRequest, match="page"):
         api.list_conversations(page=token)
 
 
-def test_paging_while_inserting_and_deleting(make_api):
-    api = make_api("slack")
-    original = [*_fill(api, 30), "MG1", "MG2", "MG3"]
-    first = api.list_messages("CGEN", page_size=7)
+def test_paging_while_inserting_and_deleting(make_api, M):
+    api = make_api()
+    original = [*_fill(api, M, 30), M["MG1"], M["MG2"], M["MG3"]]
+    first = api.list_messages(M["CGEN"], page_size=7)
     seen = [m["id"] for m in first["objects"]]
-    new = _fill(api, 5)  # newer than everything: before the cursor, never listed in this walk
+    new = _fill(api, M, 5)  # newer than everything: before the cursor, never listed in this walk
     unseen = [m for m in original if m not in seen]
     api.delete_message(unseen[3])
     page = first["next_page"]
     while page:
-        result = api.list_messages("CGEN", page_size=7, page=page)
+        result = api.list_messages(M["CGEN"], page_size=7, page=page)
         seen += [m["id"] for m in result["objects"]]
         page = result["next_page"]
     assert len(seen) == len(set(seen))
@@ -343,8 +354,9 @@ def test_conversation_paging_while_creating(make_api):
 # -- activity ------------------------------------------------------------------------------------------------
 
 
-def test_events_follow_activity(make_api):
-    api = make_api("slack")
+def test_events_follow_activity(make_api, need):
+    need("events")
+    api = make_api()
     cursor = api.latest_cursor()
     assert api.list_events(cursor=cursor)["count"] == 0
     conv = api.create_conversation(name="events")
@@ -368,37 +380,39 @@ def test_events_follow_activity(make_api):
     assert api.list_events(cursor=rest["cursor"])["count"] == 0
 
 
-def test_events_are_per_account(make_api):
-    a, b = make_api("slack"), make_api("slack")
+def test_events_are_per_account(make_api, M, need):
+    need("events")
+    a, b = make_api(), make_api()
     cursor = b.latest_cursor()
-    a.create_message("CGEN", text="only in a")
+    a.create_message(M["CGEN"], text="only in a")
     assert b.list_events(cursor=cursor)["count"] == 0
 
 
 @pytest.mark.parametrize("cursor", ["-1", "abc", "1.5"])
-def test_bad_cursor(make_api, cursor):
+def test_bad_cursor(make_api, cursor, need):
+    need("events")
     with pytest.raises(InvalidRequest, match="cursor"):
-        make_api("slack").list_events(cursor=cursor)
+        make_api().list_events(cursor=cursor)
 
 
 # -- service rules -------------------------------------------------------------------------------------------
 
 
-def test_slack_admin_rules(make_api):
+def test_slack_admin_rules(make_api, M):
     api = make_api("slack", admin=True)
-    assert {c["id"] for c in api.list_conversations()["objects"]} == {"CGEN", "DM12"}
-    assert api.list_messages("CGEN")["count"] == 3
-    assert api.update_message("MG1", text="edited by admin")["text"] == "edited by admin"
-    api.delete_message("MG3")
-    assert [m["id"] for m in api.list_messages("CGEN")["objects"]] == ["MG2", "MG1"]
+    assert {c["id"] for c in api.list_conversations()["objects"]} == {M["CGEN"], M["DM12"]}
+    assert api.list_messages(M["CGEN"])["count"] == 3
+    assert api.update_message(M["MG1"], text="edited by admin")["text"] == "edited by admin"
+    api.delete_message(M["MG3"])
+    assert [m["id"] for m in api.list_messages(M["CGEN"])["objects"]] == [M["MG2"], M["MG1"]]
     refused = [
         lambda: api.create_conversation(name="x"),
-        lambda: api.retrieve_conversation("CGEN"),
-        lambda: api.update_conversation("CGEN", name="x"),
-        lambda: api.delete_conversation("CGEN"),
-        lambda: api.list_members("CGEN"),
-        lambda: api.create_message("CGEN", text="x"),
-        lambda: api.retrieve_message("MG1"),
+        lambda: api.retrieve_conversation(M["CGEN"]),
+        lambda: api.update_conversation(M["CGEN"], name="x"),
+        lambda: api.delete_conversation(M["CGEN"]),
+        lambda: api.list_members(M["CGEN"]),
+        lambda: api.create_message(M["CGEN"], text="x"),
+        lambda: api.retrieve_message(M["MG1"]),
         lambda: api.list_events(),
     ]
     for call in refused:
@@ -406,32 +420,61 @@ def test_slack_admin_rules(make_api):
             call()
 
 
-def test_teams_normal_cannot_list_messages(make_api):
-    api = make_api("ms_teams")
+def test_teams_normal_cannot_list_messages(make_api, M):
+    api = make_api("ms_teams", admin=False)
     with pytest.raises(PermissionDenied, match="Teams normal accounts cannot list conversation messages"):
-        api.list_messages("CGEN")
-    assert api.retrieve_message("MG1")["id"] == "MG1"  # the other operations work
-    assert api.create_message("CGEN", text="hello")["text"] == "hello"
+        api.list_messages(M["CGEN"])
+    assert api.retrieve_message(M["MG1"])["id"] == M["MG1"]  # the other operations work
+    assert api.create_message(M["CGEN"], text="hello")["text"] == "hello"
 
 
-def test_teams_admin_hides_direct_conversations(make_api):
+def test_teams_admin_hides_direct_conversations(make_api, M):
     api = make_api("ms_teams", admin=True)
-    assert [c["id"] for c in iter_items(api.list_conversations)] == ["CGEN"]
+    assert [c["id"] for c in iter_items(api.list_conversations)] == [M["CGEN"]]
     with pytest.raises(NotFound):
-        api.retrieve_conversation("DM12")
-    assert api.list_messages("CGEN")["count"] == 3
+        api.retrieve_conversation(M["DM12"])
+    assert api.list_messages(M["CGEN"])["count"] == 3
 
 
-def test_teams_normal_lists_direct_conversations(make_api):
-    assert [c["id"] for c in make_api("ms_teams").list_conversations()["objects"]] == ["CGEN", "DM12"]
+def test_teams_normal_lists_direct_conversations(make_api, M):
+    assert [c["id"] for c in make_api("ms_teams", admin=False).list_conversations()["objects"]] == [
+        M["CGEN"],
+        M["DM12"],
+    ]
 
 
-def test_accounts_are_isolated(make_api):
-    a, b = make_api("slack"), make_api("slack")
+def test_accounts_are_isolated(make_api, M):
+    a, b = make_api(), make_api()
     conv = a.create_conversation(name="only-a")
     with pytest.raises(NotFound):
         b.retrieve_conversation(conv["id"])
-    msg = a.create_message("CGEN", text="secret")
+    msg = a.create_message(M["CGEN"], text="secret")
     with pytest.raises(NotFound):
         b.retrieve_message(msg["id"])
-    assert msg["id"] not in {m["id"] for m in iter_items(b.list_messages, "CGEN")}
+    assert msg["id"] not in {m["id"] for m in iter_items(b.list_messages, M["CGEN"])}
+
+
+def test_unsupported_operations_are_refused(make_api, M, backend):
+    """What a backend cannot do on its service raises PermissionDenied naming the operation, never half-works."""
+    api = make_api()
+    calls = {
+        "list_conversations": lambda: api.list_conversations(),
+        "create_conversation": lambda: api.create_conversation(name="refused"),
+        "retrieve_conversation": lambda: api.retrieve_conversation(M["CGEN"]),
+        "update_conversation": lambda: api.update_conversation(M["CGEN"], name="refused"),
+        "delete_conversation": lambda: api.delete_conversation(M["CGEN"]),
+        "list_members": lambda: api.list_members(M["CGEN"]),
+        "list_messages": lambda: api.list_messages(M["CGEN"]),
+        "create_message": lambda: api.create_message(M["CGEN"], text="refused"),
+        "retrieve_message": lambda: api.retrieve_message(M["MG1"]),
+        "update_message": lambda: api.update_message(M["MG1"], text="refused"),
+        "delete_message": lambda: api.delete_message(M["MG1"]),
+        "list_events": lambda: api.list_events(),
+    }
+    assert set(calls) == set(OPERATIONS)
+    if "events" in backend.features:
+        assert "list_events" in api.rules.allowed
+    for operation in sorted(set(OPERATIONS) - api.rules.allowed):
+        with pytest.raises(PermissionDenied, match=operation):
+            calls[operation]()
+    assert api.retrieve_message(M["MG1"])["text"] == "hello <@U2>"  # nothing refused was applied
