@@ -37,7 +37,11 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "ChatAPI",
+    "MAX_NAME_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "check_name",
     "check_page_size",
+    "check_text",
     "decode_page_token",
     "encode_page_token",
     "iso_from_us",
@@ -48,6 +52,9 @@ __all__ = [
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
+#: Slack's limits, which every backend applies so a conversation or message is portable between services.
+MAX_NAME_LENGTH = 80
+MAX_TEXT_LENGTH = 40_000
 
 Page = dict[str, Any]
 
@@ -190,6 +197,42 @@ def check_page_size(page_size: Any) -> int:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise bad
     return page_size
+
+
+def check_name(name: Any) -> str:
+    """Validate a conversation name (a non-blank string of at most 80 characters) and return it.
+
+    Examples
+    --------
+    >>> check_name("design")
+    'design'
+    >>> check_name("  ")
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.InvalidRequest: name: must be a non-empty string, got '  '
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest(f"name: must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidRequest(f"name: must be at most {MAX_NAME_LENGTH} characters, got {len(name)}")
+    return name
+
+
+def check_text(text: Any) -> str:
+    """Validate a message text (a non-blank string of at most 40,000 characters) and return it.
+
+    Examples
+    --------
+    >>> check_text(42)
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.InvalidRequest: text: must be a non-empty string, got 42
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest(f"text: must be a non-empty string, got {text!r}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidRequest(f"text: must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}")
+    return text
 
 
 _TOKEN_PREFIX = "p1."

@@ -25,8 +25,11 @@ import orjson
 
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
+    MAX_TEXT_LENGTH,
     ChatAPI,
+    check_name,
     check_page_size,
+    check_text,
     decode_page_token,
     encode_page_token,
     iso_from_us,
@@ -38,8 +41,6 @@ __all__ = ["CONVERSATION_KINDS", "MAX_TEXT_LENGTH", "SQLiteChatAPI", "Workspace"
 
 #: ``channel`` (public), ``private_channel``, ``direct`` (two people), ``group_direct`` (several people, no name).
 CONVERSATION_KINDS = ("channel", "private_channel", "direct", "group_direct")
-#: Slack's own limit on a message's text.
-MAX_TEXT_LENGTH = 40_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -471,7 +472,7 @@ class SQLiteChatAPI(ChatAPI):
     ) -> dict[str, Any]:
         self._check("create_conversation")
         check_members_argument(self.rules, members)
-        name = _check_name(name)
+        name = check_name(name)
         if not isinstance(private, bool):
             raise InvalidRequest(f"private: must be true or false, got {private!r}")
         member_ids = self._member_ids(members) if members is not None else [self.user_id]
@@ -530,7 +531,7 @@ class SQLiteChatAPI(ChatAPI):
         self._check("update_conversation")
         check_members_argument(self.rules, members)
         if name is not None:
-            name = _check_name(name)
+            name = check_name(name)
         if private is not None and not isinstance(private, bool):
             raise InvalidRequest(f"private: must be true or false, got {private!r}")
         member_ids = self._member_ids(members) if members is not None else None
@@ -639,7 +640,7 @@ class SQLiteChatAPI(ChatAPI):
         raw: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         self._check("create_message")
-        text = _check_text(text)
+        text = check_text(text)
         sender = self.user_id if sender is None else sender
         if not isinstance(sender, str) or not sender:
             raise InvalidRequest(f"sender: must be a user id, got {sender!r}")
@@ -705,7 +706,7 @@ class SQLiteChatAPI(ChatAPI):
 
     def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
         self._check("update_message")
-        text = _check_text(text)
+        text = check_text(text)
         with self.workspace.transaction() as db:
             mid, cid, sender, created, _old, parent, _mod, raw_text = self._message_row(message_id)
             modified = max(_now_us(), created + 1)
@@ -778,22 +779,6 @@ def _key(values: list[Any], types: tuple[type, ...]) -> list[Any]:
     if len(values) != len(types) or not all(isinstance(v, t) for v, t in zip(values, types)):
         raise InvalidRequest("page: the page token is malformed")
     return values
-
-
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidRequest(f"name: must be a non-empty string, got {name!r}")
-    if len(name) > 80:
-        raise InvalidRequest(f"name: must be at most 80 characters, got {len(name)}")
-    return name
-
-
-def _check_text(text: Any) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidRequest(f"text: must be a non-empty string, got {text!r}")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidRequest(f"text: must be at most {MAX_TEXT_LENGTH} characters, got {len(text)}")
-    return text
 
 
 def _check_cursor(cursor: Any) -> int:
