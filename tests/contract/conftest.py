@@ -89,9 +89,51 @@ def _http(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI:
     return api
 
 
+@pytest.fixture(scope="session")
+def fake_slack():
+    """The fake Slack Web API (tests/fakes/slack.py) on a free loopback port, for the whole session."""
+    from tests.fakes.slack import FakeSlack
+
+    with FakeSlack() as slack:
+        yield slack
+
+
+def _slack_ts(us: int) -> str:
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+def _slack(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI:
+    from chatlens.backends.slack import SlackChatAPI
+
+    fake = request.getfixturevalue("fake_slack")
+    token, team = fake.add_team(user_id=seed.SELF, admin=admin)
+    for u in seed.USERS:
+        fake.add_user(team, u["id"], u["name"], u["email"], is_bot=bool(u.get("is_bot")))
+    for c in seed.CONVERSATIONS:
+        fake.add_channel(team, c["id"], name=c["name"], kind=c["kind"], created_us=c["created"], members=c["members"])
+    ts = {key: _slack_ts(created) for key, _, _, created, _, _ in seed.MESSAGES}
+    for key, conv, sender, _, text, parent in seed.MESSAGES:
+        fake.add_message(team, conv, sender, ts[key], text, ts[parent] if parent else "")
+    api = SlackChatAPI(token, base_url=fake.url, admin=admin, retries=0)
+    request.addfinalizer(api.close)
+    return api
+
+
+_SLACK_IDS = {
+    **{key: f"{conv}-{_slack_ts(created)}" for key, conv, _, created, _, _ in seed.MESSAGES},
+    "CGEN": "CGEN",
+    "DM12": "DM12",
+    "CNOPE": "CNOPE",
+    "MNOPE": f"CGEN-{_slack_ts(seed.T0 + 99)}",
+    "NOPE": f"CGEN-{_slack_ts(seed.T0 + 98)}",
+}
+
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend(_sqlite),
     "http": Backend(_http),  # client -> chatlens serve -> SQLite, over real HTTP on loopback
+    # The Slack connector against a fake Slack Web API over real HTTP: Slack has no activity feed, posts only as
+    # the token's user and keeps no arbitrary raw.
+    "slack": Backend(_slack, services=frozenset({"slack"}), features=frozenset(), ids=_SLACK_IDS),
 }
 
 
