@@ -51,6 +51,7 @@ from ..errors import (
     RateLimited,
     ServiceError,
 )
+from .openapi import complete
 
 __all__ = ["TokenStore", "create_app", "MAX_BODY_BYTES"]
 
@@ -188,6 +189,14 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    generated_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete(generated_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     limiter = _RateLimiter(rate_limit) if rate_limit else None
     if rate_limit is not None and rate_limit <= 0:
         raise ValueError(f"rate_limit must be positive, got {rate_limit}")
