@@ -190,8 +190,8 @@ def check_page_size(page_size: Any) -> int:
     chatlens.errors.InvalidRequest: page_size: must be an integer from 1 to 1000, got 0
     """
     bad = InvalidRequest(f"page_size: must be an integer from 1 to 1000, got {page_size!r}")
-    if isinstance(page_size, str) and page_size.strip().isdecimal() and len(page_size) < 10:
-        page_size = int(page_size)  # a query-string value
+    if isinstance(page_size, str) and 0 < len(page_size) < 10 and page_size.isascii() and page_size.isdigit():
+        page_size = int(page_size)  # a query-string value (ASCII digits only: int() would also take "١٠" or " 5")
     if isinstance(page_size, bool) or not isinstance(page_size, int):
         raise bad
     if not 1 <= page_size <= MAX_PAGE_SIZE:

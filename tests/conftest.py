@@ -3,11 +3,14 @@ and matplotlib on Agg, so nothing depends on (or writes to) the developer's own 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.secrets_seen import SESSION_LOG, remember
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["TQDM_DISABLE"] = "1"
@@ -44,3 +47,31 @@ def demo_db(tmp_path: Path, demo_db_master: Path) -> Path:
     path = tmp_path / "demo.sqlite"
     shutil.copyfile(demo_workspace_path(), path)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_tokens_and_logs():
+    """Record every token a chatlens server issues, and every log line, for the last test's leak check."""
+    from chatlens.server.app import TokenStore
+
+    issue = TokenStore.issue
+
+    def issue_and_remember(self: TokenStore, account_id: str) -> str:
+        return remember(issue(self, account_id))
+
+    TokenStore.issue = issue_and_remember  # type: ignore[method-assign]
+    handler = logging.StreamHandler(SESSION_LOG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(args)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    yield
+    root.setLevel(previous)
+    root.removeHandler(handler)
+    TokenStore.issue = issue  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The leak check reads what every other test wrote, so it runs last.
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -37,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.secrets_seen import remember
+
 _NAME = re.compile(r"^[a-z0-9_\-]{1,80}$")
 
 
@@ -153,7 +155,7 @@ class FakeSlack:
     # -- set-up ---------------------------------------------------------------------------------------------
     def add_team(self, *, user_id: str, admin: bool = False, name: str = "Acme") -> tuple[str, Team]:
         """A new workspace whose token acts as ``user_id``; returns ``(token, team)``."""
-        token = "xoxp-" + secrets.token_hex(12)
+        token = remember("xoxp-" + secrets.token_hex(12))
         team = Team(f"T{next(self._team_ids):08d}", user_id, admin)
         team.users[user_id] = {"id": user_id, "name": user_id.lower(), "profile": {}}
         with self.lock:
