@@ -14,6 +14,7 @@ become chatlens exceptions. The token lives only in the session's auth object, w
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -159,6 +160,7 @@ class HttpChatAPI(ChatAPI):
         self.base_url = root[: -len("/v1")] if root.endswith("/v1") else root
         self.account_id = account_id
         self.timeout = timeout
+        self.retries, self.backoff_factor = retries, backoff_factor
         self._info: dict[str, Any] | None = None
         retry = ChatRetry(
             total=retries,
@@ -191,24 +193,36 @@ class HttpChatAPI(ChatAPI):
         what = f"{method} {urlsplit(url).path}"
         data = orjson.dumps(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else None
-        try:
-            response = self.session.request(
-                method, url, params=params, data=data, headers=headers, timeout=self.timeout
-            )
-        except requests.exceptions.RetryError as exc:
-            raise ServiceError(f"{what}: gave up after retries ({type(exc).__name__})") from None
-        except requests.exceptions.RequestException as exc:
-            hint = " (the request may or may not have been applied)" if method == "POST" else ""
-            raise ServiceError(f"{what}: connection failed: {type(exc).__name__}{hint}") from None
-        raise_for_status(response, what)
-        if response.status_code == 204 or method == "DELETE":
-            return None
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise ServiceError(
-                f"{what} -> {response.status_code}: the body is not complete JSON ({len(response.content)} bytes)"
-            ) from None
+        # urllib3 retries what fails before a response arrives; a body cut short or garbled on the way is only
+        # seen here, and only a GET is certainly safe to send again for it.
+        attempts = 1 + (min(self.retries, 3) if method == "GET" else 0)
+        for attempt in range(attempts):
+            last = attempt + 1 == attempts
+            try:
+                response = self.session.request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                )
+            except requests.exceptions.RetryError as exc:
+                raise ServiceError(f"{what}: gave up after retries ({type(exc).__name__})") from None
+            except requests.exceptions.RequestException as exc:
+                if not last:
+                    time.sleep(self.backoff_factor * 2**attempt)
+                    continue
+                hint = " (the request may or may not have been applied)" if method == "POST" else ""
+                raise ServiceError(f"{what}: connection failed: {type(exc).__name__}{hint}") from None
+            raise_for_status(response, what)
+            if response.status_code == 204 or method == "DELETE":
+                return None
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                if not last:
+                    time.sleep(self.backoff_factor * 2**attempt)
+                    continue
+                raise ServiceError(
+                    f"{what} -> {response.status_code}: the body is not complete JSON ({len(response.content)} bytes)"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _account_info(self) -> dict[str, Any]:
         if self._info is None:
