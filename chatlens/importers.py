@@ -1,8 +1,9 @@
 """Importers: copy an export into an embedded SQLite workspace (``chatlens import slack-export PATH``).
 
 Streams conversation by conversation and page by page, so an export of millions of messages never sits in memory
-whole. All or nothing: if anything fails, the partly imported account is removed again before the error is
-raised. Ids and shapes equal what :class:`~chatlens.backends.slack_export.SlackExportChatAPI` returns.
+whole. All or nothing: the import is one SQLite transaction, so a failure, an interrupt or a killed process
+leaves the workspace as it was. Ids and shapes equal what
+:class:`~chatlens.backends.slack_export.SlackExportChatAPI` returns.
 """
 
 from __future__ import annotations
@@ -49,12 +50,14 @@ def import_slack_export(
     source = SlackExportChatAPI(path, account_id=account_id)
     ws = Workspace(db)
     acct = source.account_id
-    if any(a["id"] == acct for a in ws.accounts()):
-        if not replace:
-            raise ValueError(f"{db} already holds account {acct!r}; pass replace=True to import it again")
-        _remove_account(ws, acct)
     owner = next(iter(source.users), "unknown")
-    try:
+    # One transaction for the whole import: an error, Ctrl-C or even SIGKILL leaves the workspace as it was, and
+    # readers (WAL) keep reading the old state meanwhile. Other writers to this file wait until it is done.
+    with ws.transaction():
+        if any(a["id"] == acct for a in ws.accounts()):
+            if not replace:
+                raise ValueError(f"{db} already holds account {acct!r}; pass replace=True to import it again")
+            _remove_account(ws, acct)
         ws.add_account(acct, service="slack", name=f"Slack export {Path(path).name}", user_id=owner)
         ws.add_users(acct, (_user(u) for u in source.users.values()))
         convs = list(iter_items(source.list_conversations, page_size=1000))
@@ -66,9 +69,6 @@ def import_slack_export(
                     total += ws.add_messages(acct, (_row(m) for m in page["objects"]))
                 bar.update(1)
                 bar.set_postfix(messages=f"{total:,}", refresh=False)
-    except BaseException:
-        _remove_account(ws, acct)  # all or nothing: no half-imported account survives a failure
-        raise
     return {
         "account": acct,
         "conversations": len(convs),

@@ -147,9 +147,14 @@ class Workspace:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): everything in it lands, or nothing does."""
+        """One write transaction (``BEGIN IMMEDIATE``): everything in it lands, or nothing does.
+
+        Nested use joins the outer transaction, so a long job (an import) can make many calls all-or-nothing."""
         with self._lock if self._shared is not None else _nullcontext():
             db = self.db
+            if db.in_transaction:
+                yield db  # the outer transaction commits or rolls back
+                return
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
