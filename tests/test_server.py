@@ -277,3 +277,8 @@ def test_chatlens_serve_command_prints_url_and_tokens_and_stops_on_ctrl_c(demo_d
     finally:
         proc.send_signal(2)
         assert proc.wait(timeout=20) == 0
+
+
+def test_unknown_query_parameters_are_400_not_ignored(server):
+    body = check_error(call(server, "GET", "/v1/accounts/me/messaging/conversations?pagesize=100", server.slack), 400)
+    assert "pagesize" in body["message"] and "page_size" in body["message"]

@@ -134,6 +134,14 @@ class _RateLimiter:
             return (1 - tokens) / self.rate
 
 
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route (and its dependencies) declares."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
 def _json(data: Any, status: int = 200, request_id: str | None = None) -> Response:
     headers = {"X-Request-Id": request_id} if request_id else None
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
@@ -240,6 +248,13 @@ def create_app(
 
     # -- dependencies -----------------------------------------------------------------------------------------
     def account(request: Request, account_id: str) -> ChatAPI:
+        route = request.scope.get("route")
+        if route is not None:
+            # An unknown query parameter is refused, not ignored: `pagesize=100` silently giving 10 is a worse bug.
+            accepted = _query_names(route.dependant)
+            unknown = sorted(set(request.query_params) - accepted)
+            if unknown:
+                raise InvalidRequest(f"query: unknown parameter {unknown[0]!r} (accepted: {sorted(accepted)})")
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() not in ("bearer", "apikey") or not token.strip():
