@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ReplyCycleError", "resolve_chains", "take_ids"]
+__all__ = ["ReplyCycleError", "arrow_strings", "positions_in", "resolve_chains", "take_ids"]
 
 
 class ReplyCycleError(ValueError):
@@ -70,14 +70,17 @@ def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.n
     n = len(id_arr)
     if len(parent_arr) != n:
         raise ValueError(f"ids and parents differ in length ({n} and {len(parent_arr)})")
-    if id_arr.null_count or len(pc.unique(id_arr)) != n:  # unique() is several times faster than count_distinct
-        counts = pc.value_counts(id_arr).to_pandas()
+    # One C++ hash of the ids answers both questions: where each parent sits, and (looking the ids up in
+    # themselves, where a repeated id finds its first copy) whether the ids are unique.
+    if parent_arr.type != id_arr.type:  # string and large_string do not concatenate
+        parent_arr = pc.cast(parent_arr, id_arr.type)
+    found = pc.index_in(pa.concat_arrays([id_arr, parent_arr]), value_set=id_arr).fill_null(-1)
+    found = found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    if id_arr.null_count or not np.array_equal(found[:n], np.arange(n)):
+        counts = pc.value_counts(id_arr).to_pylist()
         dupes = [c["values"] for c in counts if c["counts"] > 1][:5]
         raise ValueError(f"message ids must be unique and present; repeated: {dupes}")
-    # A C++ hash lookup: where each parent id sits among the ids (null where absent or no parent).
-    found = pc.index_in(parent_arr, value_set=id_arr)
-    pos = found.to_numpy(zero_copy_only=False) if found.null_count == 0 else found.fill_null(-1).to_numpy()
-    pos = pos.astype(np.int64, copy=False)
+    pos = found[n:]
     named = (
         pc.and_(pc.is_valid(parent_arr), pc.not_equal(parent_arr, "")).fill_null(False).to_numpy(zero_copy_only=False)
     )
@@ -109,6 +112,23 @@ def _reaches_itself(i: int, pos: np.ndarray) -> bool:
         if j == i:
             return True
     return False
+
+
+def arrow_strings(values: Any) -> pa.Array:
+    """``values`` (strings, nulls allowed) as one Arrow string array, without a copy where they already are one."""
+    return _arrow_strings(values)
+
+
+def positions_in(values: Any, ids: Any) -> np.ndarray:
+    """Where each of ``values`` sits in ``ids`` (int64, -1 where absent or null), by a C++ hash lookup.
+
+    Examples
+    --------
+    >>> positions_in(["b", None, "zz"], ["a", "b"]).tolist()
+    [1, -1, -1]
+    """
+    found = pc.index_in(_arrow_strings(values), value_set=_arrow_strings(ids))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def take_ids(ids: Any, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:

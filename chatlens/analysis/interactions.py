@@ -11,7 +11,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from .._links import positions_in
 from ._common import select
 
 __all__ = ["interaction_graph", "interaction_edges", "centrality", "communities", "write_graph", "KINDS"]
@@ -45,50 +48,82 @@ def interaction_edges(
     if unknown:
         raise ValueError(f"kinds: unknown {unknown}; choose from {KINDS}")
     picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
-    sender = picked["sender_id"].astype(str).to_numpy(dtype=object)
-    parts = []
+    # Work on integer codes of people: one factorisation, then numpy keys; strings come back only for the result.
+    sender, people = _codes(picked["sender_id"])
+    sources, targets, kind_of = [], [], []
     if "reply" in kinds and "parent" in picked:
-        ids = pd.Index(picked["id"].astype(str).to_numpy(dtype=object))
-        has = picked["parent"].notna().to_numpy()
-        pos = ids.get_indexer(picked["parent"].to_numpy(dtype=object, na_value=None)[has])
+        pos = positions_in(picked["parent"], picked["id"])
         ok = pos >= 0
-        parts.append(pd.DataFrame({"source": sender[has][ok], "target": sender[pos[ok]], "kind": "reply"}))
+        sources.append(sender[ok])
+        targets.append(sender[pos[ok]])
+        kind_of.append(np.full(int(ok.sum()), kinds.index("reply")))
     if "mention" in kinds and "mentions" in picked:
-        lists = picked["mentions"]
-        lengths = np.fromiter((len(x) if x is not None else 0 for x in lists), dtype=np.int64, count=len(lists))
-        if lengths.sum():
-            flat = np.concatenate([np.asarray(x, dtype=object) for x in lists if x is not None and len(x)])
-            parts.append(pd.DataFrame({"source": np.repeat(sender, lengths), "target": flat, "kind": "mention"}))
+        lengths, flat = _flatten(picked["mentions"])
+        if len(flat):
+            known = positions_in(flat, people)
+            extra = pd.unique(flat[known < 0]) if (known < 0).any() else np.array([], dtype=object)
+            people = np.concatenate([people, extra])  # mentioned people who never posted
+            codes = np.where(known >= 0, known, len(people) - len(extra) + positions_in(flat, extra))
+            sources.append(np.repeat(sender, lengths))
+            targets.append(codes)
+            kind_of.append(np.full(len(flat), kinds.index("mention")))
     if "coparticipation" in kinds:
         from .threads import thread_depth
 
         roots = thread_depth(picked, warn=False)["root"].to_numpy()
-        people = pd.DataFrame({"thread": roots, "member": sender}).drop_duplicates()
-        sizes = people.groupby("thread")["member"].transform("size")
+        pairs_of = pd.DataFrame({"thread": roots, "member": sender}).drop_duplicates()
+        sizes = pairs_of.groupby("thread")["member"].transform("size")
         # Pairs grow with the square of a thread's participants: very large threads say little about pairs.
-        people = people[(sizes > 1) & (sizes <= max_thread_participants)]
-        pairs = people.merge(people, on="thread")
+        pairs_of = pairs_of[(sizes > 1) & (sizes <= max_thread_participants)]
+        pairs = pairs_of.merge(pairs_of, on="thread")
         pairs = pairs[pairs["member_x"] != pairs["member_y"]]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "source": pairs["member_x"].to_numpy(),
-                    "target": pairs["member_y"].to_numpy(),
-                    "kind": "coparticipation",
-                }
-            )
-        )
+        sources.append(pairs["member_x"].to_numpy())
+        targets.append(pairs["member_y"].to_numpy())
+        kind_of.append(np.full(len(pairs), kinds.index("coparticipation")))
     columns = ["source", "target", *kinds, "weight"]
-    if not parts:
+    if not sources or not sum(len(x) for x in sources):
         return pd.DataFrame(columns=columns)
-    edges = pd.concat(parts, ignore_index=True)
+    src, tgt, kind = (np.concatenate(x).astype(np.int64) for x in (sources, targets, kind_of))
     if not self_loops:
-        edges = edges[edges["source"] != edges["target"]]
-    table = edges.groupby(["source", "target", "kind"]).size().unstack("kind", fill_value=0)
-    table = table.reindex(columns=list(kinds), fill_value=0).astype("int64")
-    table["weight"] = table.sum(axis=1)
-    table.columns.name = None
-    return table.reset_index()[columns].sort_values(["source", "target"], ignore_index=True)
+        keep = src != tgt
+        src, tgt, kind = src[keep], tgt[keep], kind[keep]
+    # One int64 key per (source, target); counts per kind by bincount over (pair, kind).
+    pair_key = src * len(people) + tgt
+    pairs_u, pair_idx = np.unique(pair_key, return_inverse=True)
+    counts = np.bincount(pair_idx * len(kinds) + kind, minlength=len(pairs_u) * len(kinds))
+    counts = counts.reshape(len(pairs_u), len(kinds)).astype(np.int64)
+    names = people.astype(object)
+    table = pd.DataFrame({"source": names[pairs_u // len(people)], "target": names[pairs_u % len(people)]})
+    for k, name in enumerate(kinds):
+        table[name] = counts[:, k]
+    table["weight"] = counts.sum(axis=1)
+    return table[columns].sort_values(["source", "target"], ignore_index=True)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and the distinct values (as strings) of a column of ids; categoricals are used as they are."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = values.cat.categories.astype(str).to_numpy(dtype=object)
+        return values.cat.codes.to_numpy().astype(np.int64), cats
+    codes, uniques = pd.factorize(values.astype(str), sort=False)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _flatten(lists: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row lengths and the flattened values of a list column (Arrow lists without a Python loop)."""
+    if isinstance(lists.dtype, pd.ArrowDtype) and pa.types.is_list(lists.dtype.pyarrow_dtype):
+        arr = (
+            pa.chunked_array(lists.array._pa_array).combine_chunks()
+            if len(lists)
+            else pa.array([], lists.dtype.pyarrow_dtype)
+        )
+        lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        return lengths, pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(object)
+    lengths = np.fromiter((len(x) if x is not None else 0 for x in lists), dtype=np.int64, count=len(lists))
+    if not lengths.sum():
+        return lengths, np.array([], dtype=object)
+    flat = np.concatenate([np.asarray(x, dtype=object) for x in lists if x is not None and len(x)])
+    return lengths, flat.astype(str).astype(object)
 
 
 def interaction_graph(
@@ -120,21 +155,27 @@ def interaction_graph(
     picked = select(messages, **options)
     edges = interaction_edges(picked, kinds=kinds, self_loops=self_loops, include_bots=True, include_system=True)
     graph = nx.DiGraph()
-    senders = picked["sender_id"].astype(str)
-    counts = senders.value_counts()
-    names = (
-        picked.assign(_s=senders.to_numpy()).groupby("_s")["sender_name"].first().astype(str)
-        if "sender_name" in picked
-        else pd.Series(dtype=str)
+    codes, people = _codes(picked["sender_id"])
+    counts = np.bincount(codes, minlength=len(people)) if len(codes) else np.zeros(len(people), dtype=np.int64)
+    first = np.full(len(people), -1, dtype=np.int64)
+    order = np.arange(len(codes) - 1, -1, -1)
+    first[codes[order]] = order  # the first message of each member (later writes win, so iterate backwards)
+    if "sender_name" in picked and len(codes):
+        name_of = picked["sender_name"].astype(object).to_numpy()
+        names = [str(name_of[i]) if i >= 0 and pd.notna(name_of[i]) else p for p, i in zip(people, first.tolist())]
+    else:
+        names = list(people)
+    posted = counts > 0
+    graph.add_nodes_from(
+        (p, {"name": n, "messages": c}) for p, n, c, ok in zip(people, names, counts.tolist(), posted) if ok
     )
-    graph.add_nodes_from((m, {"name": names.get(m, m), "messages": int(n)}) for m, n in counts.items())
-    for m in set(edges["target"]) - set(counts.index):  # mentioned people who did not post
-        graph.add_node(m, name=m, messages=0)
+    graph.add_nodes_from(m for m in set(edges["target"]) if m not in graph)  # mentioned people who did not post
+    for m in graph:
+        graph.nodes[m].setdefault("name", m)
+        graph.nodes[m].setdefault("messages", 0)
     attrs = [*kinds, "weight"]
-    graph.add_edges_from(
-        (s, t, {a: int(v) for a, v in zip(attrs, values)})
-        for s, t, *values in edges[["source", "target", *attrs]].itertuples(index=False, name=None)
-    )
+    rows = edges[attrs].to_numpy(dtype=np.int64).tolist()
+    graph.add_edges_from(zip(edges["source"].tolist(), edges["target"].tolist(), (dict(zip(attrs, r)) for r in rows)))
     return graph
 
 
