@@ -224,7 +224,12 @@ def communities(graph: nx.DiGraph, *, weight: str = "weight", resolution: float 
     """
     if graph.number_of_nodes() == 0:
         return pd.Series(dtype="int64", name="community")
-    groups = nx.community.louvain_communities(graph.to_undirected(), weight=weight, resolution=resolution, seed=seed)
+    # Louvain visits nodes in graph order (shuffled by seed): sort them so the result depends on the graph's
+    # content and the seed only, not on the order members happened to be added.
+    undirected = nx.Graph()
+    undirected.add_nodes_from(sorted(graph.nodes, key=str))
+    undirected.add_edges_from(sorted(graph.to_undirected().edges(data=True), key=lambda e: (str(e[0]), str(e[1]))))
+    groups = nx.community.louvain_communities(undirected, weight=weight, resolution=resolution, seed=seed)
     groups = sorted(groups, key=lambda g: (-len(g), min(map(str, g))))
     return pd.Series({m: i for i, g in enumerate(groups) for m in g}, name="community").sort_index()
 

@@ -111,12 +111,13 @@ def thread_table(
     first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
     table = pd.DataFrame(
         {
+            # take() keeps each column's dtype (categoricals stay categorical) and never materialises all n values.
             "conversation_id": (
-                picked["conversation_id"].to_numpy()[roots]
+                picked["conversation_id"].array.take(roots)
                 if "conversation_id" in picked
                 else np.full(k, "", dtype=object)
             ),
-            "root_sender_id": picked["sender_id"].to_numpy()[roots],
+            "root_sender_id": picked["sender_id"].array.take(roots),
             "started": as_time(started),
             "last_activity": as_time(last),
             "duration": pd.to_timedelta(last - started, unit="us"),
