@@ -82,8 +82,8 @@ def main() -> None:
     parser.add_argument(
         "--convokit-sample",
         type=int,
-        default=100_000,
-        help="messages given to ConvoKit (its time is scaled up linearly to --messages)",
+        default=None,
+        help="messages given to ConvoKit (default: all; a smaller sample's time is scaled up linearly)",
     )
     args = parser.parse_args()
     df = synthetic(args.messages)
@@ -115,7 +115,7 @@ def main() -> None:
     print(f"{'depth + thread table':<22} {both:>8.3f} {'< 1.0':>8}")
     total = sum(r[1] for r in rows)
     if args.convokit:
-        sample = df.iloc[: args.convokit_sample]
+        sample = df.iloc[: args.convokit_sample or len(df)]
         roots = A.thread_depth(sample, warn=False)["root"]
         data = [
             [str(i), str(s), (str(p) if pd.notna(p) else None), str(r), int(t.value // 10**9)]
