@@ -15,11 +15,14 @@ Conversations are fetched concurrently (a bounded thread pool); ``RateLimited`` 
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -168,52 +171,72 @@ def iter_messages(account: ChatAPI | str | None, conversation_id: str) -> Iterat
 def _message_columns(objects: Iterable[dict[str, Any]], service: str) -> dict[str, list[Any]]:
     """One pass over message dicts into column lists (the only per-message Python work of a load)."""
     cols: dict[str, list[Any]] = {c: [] for c in _FETCHED}
+    # Bound methods in locals: this loop runs once per message, and attribute lookups were a third of its time.
+    add = {c: cols[c].append for c in _FETCHED}
+    add_id, add_sid, add_sname, add_created = add["id"], add["sender_id"], add["sender_name"], add["created"]
+    add_modified, add_text, add_parent, add_raw = add["modified"], add["text"], add["parent"], add["raw"]
+    add_bot, add_system, add_subtype, add_mentions = add["is_bot"], add["is_system"], add["subtype"], add["mentions"]
     teams = service == "ms_teams"
+    dumps = orjson.dumps
+    find_mentions = _SLACK_MENTION.findall
     for m in objects:
         raw = m.get("raw") or {}
         sender = m.get("sender") or {}
         text = m.get("text") or ""
-        cols["id"].append(m["id"])
-        cols["sender_id"].append(sender.get("id") or "unknown")
-        cols["sender_name"].append(sender.get("name") or sender.get("id") or "unknown")
-        cols["created"].append(m["created"])
-        cols["modified"].append(m.get("modified"))
-        cols["text"].append(text)
-        cols["parent"].append(m.get("parent") or None)
+        sid = sender.get("id")
+        add_id(m["id"])
+        add_sid(sid or "unknown")
+        add_sname(sender.get("name") or sid or "unknown")
+        add_created(m["created"])
+        add_modified(m.get("modified"))
+        add_text(text)
+        add_parent(m.get("parent") or None)
         if teams:
             kind = raw.get("messageType") or "message"
             frm = raw.get("from") or {}
-            cols["is_bot"].append(bool(frm.get("application")) and not frm.get("user"))
-            cols["is_system"].append(kind != "message")
-            cols["subtype"].append(None if kind == "message" else kind)
+            add_bot(bool(frm.get("application")) and not frm.get("user"))
+            add_system(kind != "message")
+            add_subtype(None if kind == "message" else kind)
             mentions = raw.get("mentions") or []
-            cols["mentions"].append(
-                [u["id"] for x in mentions if (u := ((x.get("mentioned") or {}).get("user") or {})).get("id")]
-            )
+            add_mentions([u["id"] for x in mentions if (u := ((x.get("mentioned") or {}).get("user") or {})).get("id")])
         else:
             subtype = raw.get("subtype")
-            cols["is_bot"].append(subtype == "bot_message" or bool(raw.get("bot_id")))
-            cols["is_system"].append(subtype in _SLACK_SYSTEM)
-            cols["subtype"].append(subtype)
-            cols["mentions"].append(_SLACK_MENTION.findall(text) if "<@" in text else [])
-        cols["raw"].append(orjson.dumps(raw).decode())
+            add_bot(subtype == "bot_message" or bool(raw.get("bot_id")))
+            add_system(subtype in _SLACK_SYSTEM)
+            add_subtype(subtype)
+            add_mentions(find_mentions(text) if "<@" in text else [])
+        add_raw(dumps(raw))  # UTF-8 bytes: Arrow takes them as strings without a decode per message
     return cols
 
 
 def _stored_frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
     """Column lists -> the cached per-conversation frame (schema dtypes, times parsed vectorised, sorted, with
     reply chains resolved)."""
-    frame = pd.DataFrame(cols, columns=_FETCHED)
-    frame["created"] = pd.to_datetime(frame["created"], format="ISO8601", utc=True).astype("datetime64[us, UTC]")
-    frame["modified"] = pd.to_datetime(frame["modified"], format="ISO8601", utc=True).astype("datetime64[us, UTC]")
-    for c in ("id", "text", "parent", "subtype", "raw"):
-        frame[c] = frame[c].astype(dtype_of("messages", c))
-    for c in ("is_bot", "is_system"):
-        frame[c] = frame[c].astype(bool)
-    for c in ("sender_id", "sender_name"):
-        frame[c] = frame[c].astype("category")
-    frame["mentions"] = pd.array(frame["mentions"].tolist(), dtype=_ARROW_LIST)
-    return _finish(frame)
+    # Each list goes straight into its final array: building an object DataFrame first and converting it after
+    # costs three times as much.
+    data: dict[str, Any] = {}
+    for c in _FETCHED:
+        values = cols[c]
+        if c in ("created", "modified"):
+            data[c] = _utc_times(values)
+        elif c in ("is_bot", "is_system"):
+            data[c] = np.array(values, dtype=bool)
+        elif c in ("sender_id", "sender_name"):
+            data[c] = pd.Categorical(values)
+        elif c == "mentions":
+            data[c] = pd.arrays.ArrowExtensionArray(pa.array(values, type=_ARROW_LIST.pyarrow_dtype))
+        else:  # Arrow converts a list of str/None in C; pandas would first inspect every value in Python
+            data[c] = pd.array(pa.array(values, type=pa.string()), dtype=dtype_of("messages", c))
+    return _finish(pd.DataFrame(data, columns=_FETCHED))
+
+
+def _utc_times(values: list[str | None]) -> pd.Series:
+    """ISO 8601 strings (None allowed) as datetime64[us, UTC], parsed by Arrow; pandas parses anything odd."""
+    try:
+        parsed = pa.array(values, type=pa.string()).cast(pa.timestamp("us", "UTC"))
+        return parsed.to_pandas().astype("datetime64[us, UTC]")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.Series(pd.to_datetime(values, format="ISO8601", utc=True)).astype("datetime64[us, UTC]")
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
@@ -459,6 +482,33 @@ def _table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+_gc_lock = threading.Lock()
+_gc_state = {"depth": 0, "restore": False}
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector during a bulk fetch.
+
+    A load allocates millions of small dicts and lists (parsed JSON, column lists) that hold no reference cycles,
+    so reference counting frees them all; but each allocation burst triggers generation-2 collections that scan
+    every live object, which made a 500,000-message load twice as slow. The collector is restored afterwards,
+    also on errors; nested and concurrent loads share one pause.
+    """
+    with _gc_lock:
+        if _gc_state["depth"] == 0:
+            _gc_state["restore"] = gc.isenabled()
+            gc.disable()
+        _gc_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["depth"] -= 1
+            if _gc_state["depth"] == 0 and _gc_state["restore"]:
+                gc.enable()
+
+
 def _fetch_many(
     api: ChatAPI,
     ids: list[str],
@@ -481,18 +531,21 @@ def _fetch_many(
 
     pool = ThreadPoolExecutor(max_workers=min(max_workers, len(ids)), thread_name_prefix="chatlens-load")
     try:
-        pending = {pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count): cid for cid in ids}
-        while pending:
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            # Successes first: a failure in the same batch must not cost the conversations that did finish.
-            for future in sorted(done, key=lambda f: f.exception() is not None):
-                cid = pending.pop(future)
-                frame = future.result()
-                out[cid] = frame
-                if on_done is not None:
-                    on_done(cid, frame)
-                bar.update(1)
-            bar.set_postfix(messages=f"{counted[0]:,}", refresh=False)
+        with _cyclic_gc_paused():
+            pending = {
+                pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count): cid for cid in ids
+            }
+            while pending:
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                # Successes first: a failure in the same batch must not cost the conversations that did finish.
+                for future in sorted(done, key=lambda f: f.exception() is not None):
+                    cid = pending.pop(future)
+                    frame = future.result()
+                    out[cid] = frame
+                    if on_done is not None:
+                        on_done(cid, frame)
+                    bar.update(1)
+                bar.set_postfix(messages=f"{counted[0]:,}", refresh=False)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         bar.close()
@@ -691,8 +744,22 @@ def _assemble(
         frame = frame[(frame["created"] < _utc(until, "until")).to_numpy()]
     for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
         # Only the categories present, so group-bys and plots never show people or places with no rows.
-        frame[c] = frame[c].cat.remove_unused_categories()
+        frame[c] = _without_unused_categories(frame[c])
     return coerce_frame(frame.reset_index(drop=True), "messages", raw=raw)
+
+
+def _without_unused_categories(column: pd.Series) -> pd.Series:
+    """``cat.remove_unused_categories()`` by a bincount instead of a sort (three times faster on 500k rows), and
+    nothing at all when every category is used."""
+    codes = column.cat.codes.to_numpy()
+    categories = column.cat.categories
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    if used.all():
+        return column
+    remap = np.full(len(categories) + 1, -1, dtype=np.int64)  # the last slot maps code -1 (missing) to -1
+    remap[np.flatnonzero(used)] = np.arange(int(used.sum()))
+    new = pd.Categorical.from_codes(remap[codes], categories=categories[used], validate=False)
+    return pd.Series(new, index=column.index, name=column.name)
 
 
 def _utc(value: Any, name: str) -> pd.Timestamp:

@@ -373,3 +373,23 @@ def test_a_cache_missing_columns_is_refetched_not_misread(ws):
         again = load_messages(api, progress=False)
     pd.testing.assert_frame_equal(again, expected)
     assert api.calls["list_messages:C1"] == 1
+
+
+def test_the_garbage_collector_is_restored_after_a_load_and_after_a_failure(ws):
+    import gc
+
+    from chatlens.errors import ServiceError
+
+    assert gc.isenabled()
+    load_messages(ws.account("S"), cache=False, progress=False)
+    assert gc.isenabled()
+    api = ws.account("S")
+
+    def failing(*args, **kwargs):
+        assert not gc.isenabled()  # paused while fetching
+        raise ServiceError("boom")
+
+    api.list_messages = failing
+    with pytest.raises(ServiceError, match="boom"):
+        load_messages(api, cache=False, progress=False)
+    assert gc.isenabled()
