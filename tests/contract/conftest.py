@@ -128,12 +128,75 @@ _SLACK_IDS = {
     "NOPE": f"CGEN-{_slack_ts(seed.T0 + 98)}",
 }
 
+
+@pytest.fixture(scope="session")
+def fake_graph():
+    """The fake Microsoft Graph (tests/fakes/graph.py) on a free loopback port, for the whole session."""
+    from tests.fakes.graph import FakeGraph
+
+    with FakeGraph() as graph:
+        yield graph
+
+
+# The seed on Teams: general is a standard channel of team "acme" (whose members are U1..U4), DM12 a one-on-one
+# chat; the account creates conversations in team "sandbox", which U1 owns alone.
+_GENERAL = ("acme", "19:general@thread.tacv2")
+_DM_CHAT = "19:U1_U2@unq.gbl.spaces"
+
+
+def _teams(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI:
+    from chatlens.backends.teams import TeamsChatAPI
+
+    fake = request.getfixturevalue("fake_graph")
+    token, tenant = fake.add_tenant(me=seed.SELF)
+    for u in seed.USERS:
+        fake.add_user(tenant, u["id"], u["name"], u["email"])
+    general, dm = (c for c in seed.CONVERSATIONS)
+    fake.add_team(tenant, _GENERAL[0], "Acme", general["members"])
+    fake.add_team(tenant, "sandbox", "Sandbox", [seed.SELF], owners=[seed.SELF])
+    threads = {
+        "CGEN": fake.add_channel(tenant, *_GENERAL, name=general["name"], created_us=general["created"]),
+        "DM12": fake.add_chat(
+            tenant, _DM_CHAT, topic=None, chat_type="oneOnOne", created_us=dm["created"], members=dm["members"]
+        ),
+    }
+    for _key, conv, sender, created, text, parent in seed.MESSAGES:
+        reply_to = str(next(c for k, _, _, c, _, _ in seed.MESSAGES if k == parent)) if parent else ""
+        fake.add_message(tenant, threads[conv], sender, created, text, reply_to=reply_to)
+    api = TeamsChatAPI(token, base_url=fake.url, admin=admin, team_id="sandbox", retries=0)
+    request.addfinalizer(api.close)
+    return api
+
+
+def _teams_ids() -> dict[str, str]:
+    from chatlens.backends import _teams as t
+
+    convs = {"CGEN": t.channel_conversation_id(*_GENERAL), "DM12": t.chat_conversation_id(_DM_CHAT)}
+    created = {key: created for key, _, _, created, _, _ in seed.MESSAGES}
+    ids = {
+        key: t.message_id(convs[conv], str(us), str(created[parent]) if parent else "")
+        for key, conv, _, us, _, parent in seed.MESSAGES
+    }
+    return {
+        **convs,
+        **ids,
+        "CNOPE": t.channel_conversation_id(_GENERAL[0], "19:nope@thread.tacv2"),
+        "MNOPE": t.message_id(convs["CGEN"], str(seed.T0 + 99)),
+        "NOPE": t.message_id(convs["CGEN"], str(seed.T0 + 98)),
+    }
+
+
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend(_sqlite),
     "http": Backend(_http),  # client -> chatlens serve -> SQLite, over real HTTP on loopback
     # The Slack connector against a fake Slack Web API over real HTTP: Slack has no activity feed, posts only as
     # the token's user and keeps no arbitrary raw.
     "slack": Backend(_slack, services=frozenset({"slack"}), features=frozenset(), ids=_SLACK_IDS),
+    # The Teams connector against a fake Microsoft Graph over real HTTP: no activity feed, posts only as the
+    # token's user, keeps no arbitrary raw; generic tests use an admin account (normal ones cannot list messages).
+    "teams": Backend(
+        _teams, services=frozenset({"ms_teams"}), features=frozenset(), ids=_teams_ids(), default_admin=True
+    ),
 }
 
 

@@ -132,7 +132,7 @@ def test_create_conversation_duplicate_name(make_api):
 
 
 def test_slack_refuses_members_on_create_and_update(make_api):
-    api = make_api()
+    api = make_api("slack")
     with pytest.raises(InvalidRequest, match="members.*slack"):
         api.create_conversation(name="x", members=[{"id": "U1"}])
     conv = api.create_conversation(name="y")

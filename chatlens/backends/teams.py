@@ -1,0 +1,729 @@
+"""The Microsoft Teams backend: the Chat API on a Teams account, through Microsoft Graph v1.0.
+
+Transport is ``requests`` with the HTTP client's retry policy (:class:`~chatlens.backends.http.ChatRetry`): 429
+and 503 with ``Retry-After`` are waited out and retried (a POST only on 429, which Graph answers before doing
+anything), 502/504 and dropped connections are retried for reads only. Graph errors (``{"error": {"code",
+"message"}}``) become chatlens exceptions by HTTP status, with Graph's code kept in ``error_code``.
+
+How the Chat API maps onto Teams:
+
+- conversations are the user's chats (``/me/chats``: one-on-one, group and meeting chats) and the channels of the
+  teams they joined (``/me/joinedTeams``, ``/teams/{id}/channels``). Ids are stateless and reversible (see
+  :mod:`._teams`). A chat is private; a channel is private unless its ``membershipType`` is ``standard``. A
+  one-on-one chat has no name; a group chat's name is its ``topic``; a channel's is its ``displayName``.
+- list conversations: oldest first across chats and channels (Graph has no common order, so each page lists them
+  all, 50 chats a request, and returns the slice after a keyset position; loaders ask for 1000 a page).
+- create conversation: a channel in the account's team (``team_id``, or the only team the user joined): standard
+  when ``private`` is false (its members are the team's), private with the given ``members`` otherwise. Names
+  are unique in the account (Graph itself only refuses a duplicate within one team).
+- update conversation: ``displayName`` (channels) or ``topic`` (group chats); ``members`` is the full new list,
+  applied by adding and removing memberships (private channels and group chats only). Privacy cannot change.
+- delete conversation: deletes a channel. Graph lets a delegated user hide or leave a chat but not delete it (that
+  takes the application permission ``Chat.ManageDeletion.All``): Graph's 403 becomes PermissionDenied.
+- list messages: newest first. A channel lists root posts with ``$expand=replies`` (one request per page of
+  roots; ``replies@odata.nextLink`` followed for threads longer than Graph inlines), each root preceded by its
+  replies, newest first. The page token holds the Graph page's own ``@odata.nextLink`` (compressed: channel
+  skiptokens can be kilobytes) and a keyset position, so pages stay exact while messages are posted or deleted.
+  Soft-deleted messages (``deletedDateTime`` set) are left out, as deleted messages are everywhere in chatlens.
+  ``replyToId`` becomes ``parent``; an HTML body keeps its HTML in ``raw`` and gives plain text in ``text``; a
+  message Graph sends malformed (one documented example has an impossible timestamp) is skipped with a warning
+  naming it, never a crash.
+- create message: as the token's own user (Graph posts as the signed-in user only); a reply goes to its thread's
+  root (Teams threads are one level deep); chats have no threads. ``raw`` may carry chatMessage fields Graph
+  accepts on post (``subject``, ``importance``, ``mentions``, ``attachments``).
+- update message: ``PATCH`` of the body; delete message: ``softDelete``.
+- the activity feed is refused: Graph pushes change notifications to a public URL and its delta query covers
+  channel root posts only. Load incrementally instead.
+
+Users (names and e-mails of senders and members) come from ``/users`` once per object; where the token may not
+read the directory, names come from the messages and members themselves and e-mails are left empty.
+
+The token is a Graph bearer token the caller obtained (for example with MSAL's device-code flow; see the
+README); this backend never signs anyone in.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import warnings
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..chatapi import (
+    DEFAULT_PAGE_SIZE,
+    ChatAPI,
+    check_name,
+    check_page_size,
+    check_text,
+    decode_page_token,
+    encode_page_token,
+    iso_from_us,
+    us_from_iso,
+)
+from ..errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
+from ..services import ServiceRules, check_operation, rules_for
+from . import _teams
+from .http import RETRY_STATUSES, ChatRetry, _BearerAuth
+
+__all__ = ["TeamsChatAPI", "from_config", "GraphDataWarning"]
+
+log = logging.getLogger("chatlens.teams")
+
+GRAPH_API = "https://graph.microsoft.com/v1.0"
+NO_EVENTS = (
+    "Microsoft Graph has no activity feed to poll (it pushes change notifications to a public URL, and its delta "
+    "query covers channel root posts only); load incrementally instead"
+)
+_MEMBER_TYPE = "#microsoft.graph.aadUserConversationMember"
+_POST_FIELDS = frozenset({"subject", "importance", "mentions", "attachments"})
+_TOP = 50  # Graph's cap on $top for chats, messages and replies
+
+
+class GraphDataWarning(UserWarning):
+    """Graph sent an object that cannot be normalised; it was skipped (the message names it)."""
+
+
+def _pack(link: str) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(link.encode(), 9)).decode("ascii")
+
+
+def _unpack(packed: Any) -> str:
+    try:
+        return zlib.decompress(base64.urlsafe_b64decode(str(packed).encode("ascii"))).decode()
+    except (ValueError, zlib.error, UnicodeError):
+        raise InvalidRequest("page: not a page token issued for this messages listing") from None
+
+
+class TeamsChatAPI(ChatAPI):
+    """The Chat API of one Microsoft Teams user, through Microsoft Graph.
+
+    Parameters
+    ----------
+    token
+        A Graph bearer (access) token for the user; never shown in reprs, errors or logs.
+    base_url
+        The Graph root (a fake one in tests).
+    admin
+        Treat the account as a Kloudless Teams *admin* account (lists every conversation's messages, and leaves
+        one-on-one chats out of listings).
+    account_id
+        The account's name in page objects and hrefs; defaults to the user's id.
+    team_id
+        The team new conversations are created in (default: the only team the user joined).
+    timeout, retries, backoff_factor, max_retry_after
+        As for :class:`~chatlens.backends.http.HttpChatAPI`.
+
+    Examples
+    --------
+    >>> api = TeamsChatAPI("eyJ0-not-a-real-token")  # no request is made until an operation runs
+    >>> api
+    <TeamsChatAPI https://graph.microsoft.com/v1.0 (token hidden)>
+    """
+
+    service = "ms_teams"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = GRAPH_API,
+        admin: bool = False,
+        account_id: str | None = None,
+        team_id: str | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 8,
+        backoff_factor: float = 0.5,
+        max_retry_after: float = 90.0,
+    ) -> None:
+        if not isinstance(token, str) or not token:
+            raise ValueError("token: a non-empty Graph access token is required")
+        self.base_url = base_url.rstrip("/")
+        self.admin = bool(admin)
+        self._account_id = account_id
+        self.team_id = team_id
+        self.timeout = timeout
+        self._me: dict[str, Any] | None = None
+        self._users: dict[str, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+        retry = ChatRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            backoff_factor=backoff_factor,
+            backoff_max=30,
+            backoff_jitter=backoff_factor,
+            status_forcelist=RETRY_STATUSES,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+            max_retry_after=max_retry_after,
+        )
+        self.session = requests.Session()
+        self.session.auth = _BearerAuth(token)
+        self.session.headers.update({"User-Agent": "chatlens", "Accept": "application/json"})
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=8)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    # -- transport --------------------------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            # A nextLink (from Graph or a page token): the token is only ever sent to the Graph root it belongs to.
+            if not path.startswith(self.base_url + "/"):
+                raise InvalidRequest("page: the page token points outside this account's Graph endpoint")
+            return path
+        return self.base_url + path
+
+    def _request(
+        self, verb: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
+    ) -> dict[str, Any] | None:
+        """One Graph request; the JSON answer (None for 204), or the chatlens exception for an error."""
+        url = self._url(path)
+        what = f"{verb} {path.removeprefix(self.base_url)[:120]}"
+        try:
+            response = self.session.request(
+                verb,
+                url,
+                params=params,
+                data=orjson.dumps(body) if body is not None else None,
+                headers={"Content-Type": "application/json"} if body is not None else None,
+                timeout=self.timeout,
+            )
+        except requests.exceptions.RetryError:
+            raise RateLimited(f"{what}: still throttled after retries") from None
+        except requests.exceptions.RequestException as exc:
+            hint = " (the request may or may not have been applied)" if verb != "GET" else ""
+            raise ServiceError(f"{what}: connection failed: {type(exc).__name__}{hint}") from None
+        if response.status_code == 204:
+            return None
+        try:
+            data = orjson.loads(response.content) if response.content else {}
+        except orjson.JSONDecodeError:
+            data = None
+        if response.status_code >= 400:
+            error = (data or {}).get("error") if isinstance(data, dict) else None
+            code = str(error.get("code")) if isinstance(error, dict) and error.get("code") else None
+            message = str(error.get("message"))[:300] if isinstance(error, dict) and error.get("message") else ""
+            retry_after = response.headers.get("Retry-After")
+            raise error_from_status(
+                response.status_code,
+                f"{what} -> {response.status_code} {code or ''}{': ' + message if message else ''}",
+                error_code=code,
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if not isinstance(data, dict):
+            raise ServiceError(f"{what}: the answer is not a JSON object")
+        return data
+
+    def _get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self._request("GET", path, params=params or None) or {}
+
+    def _all(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a Graph collection, following ``@odata.nextLink``."""
+        body = self._get(path, **params)
+        while True:
+            yield from body.get("value") or []
+            link = body.get("@odata.nextLink")
+            if not link:
+                return
+            body = self._get(link)
+
+    # -- account --------------------------------------------------------------------------------------------
+    def _whoami(self) -> dict[str, Any]:
+        if self._me is None:
+            self._me = self._get("/me")
+        return self._me
+
+    @property
+    def account_id(self) -> str:  # type: ignore[override]
+        return self._account_id or str(self._whoami().get("id") or "ms_teams")
+
+    @property
+    def user_id(self) -> str:
+        """The Graph user the token acts as."""
+        return str(self._whoami()["id"])
+
+    @property
+    def identity(self) -> str:
+        return f"ms_teams:{self.base_url}#{self.user_id}"
+
+    @property
+    def rules(self) -> ServiceRules:
+        base = rules_for("ms_teams", self.admin)
+        return ServiceRules(
+            "ms_teams", self.admin, base.allowed - {"list_events"}, True, base.lists_direct_conversations, base.why
+        )
+
+    def _check(self, operation: str) -> None:
+        check_operation(rules_for("ms_teams", self.admin), operation)
+        if operation == "list_events":
+            raise PermissionDenied(f"list_events is not available on the Teams connector: {NO_EVENTS}")
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"<TeamsChatAPI {self.base_url} (token hidden)>"
+
+    @property
+    def _href(self) -> str:
+        return f"/v1/accounts/{self.account_id}/messaging"
+
+    def _directory(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            if self._users is None:
+                try:
+                    users = self._all("/users", **{"$select": "id,displayName,mail,userPrincipalName", "$top": 999})
+                    self._users = {str(u["id"]): u for u in users if u.get("id")}
+                except PermissionDenied:
+                    log.info("the token may not read the directory: names come from messages, e-mails are empty")
+                    self._users = {}
+            return self._users
+
+    def _user(self, user_id: str, display_name: str | None = None, email: str | None = None) -> dict[str, Any]:
+        known = self._directory().get(user_id) or {}
+        name = known.get("displayName") or display_name
+        return _teams.user_object(user_id, name, known.get("mail") or email)
+
+    # -- conversations ----------------------------------------------------------------------------------------
+    def _members_of(self, where: tuple[str, ...], raw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Membership objects of a chat or channel (from an expanded chat when given)."""
+        if raw is not None and isinstance(raw.get("members"), list):
+            return raw["members"]
+        return list(self._all(self._path(where) + "/members"))
+
+    def _member_users(self, memberships: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        users = {
+            str(m["userId"]): self._user(str(m["userId"]), m.get("displayName"), m.get("email"))
+            for m in memberships
+            if m.get("userId")
+        }
+        return [users[u] for u in sorted(users)]
+
+    @staticmethod
+    def _path(where: tuple[str, ...]) -> str:
+        if where[0] == "chat":
+            return f"/chats/{quote(where[1], safe='@:')}"
+        return f"/teams/{quote(where[1], safe='')}/channels/{quote(where[2], safe='@:')}"
+
+    def _conversation(self, where: tuple[str, ...], raw: dict[str, Any]) -> dict[str, Any]:
+        if where[0] == "chat":
+            cid = _teams.chat_conversation_id(where[1])
+            private, name = True, raw.get("topic") if raw.get("chatType") != "oneOnOne" else None
+        else:
+            cid = _teams.channel_conversation_id(where[1], where[2])
+            private, name = raw.get("membershipType") != "standard", raw.get("displayName")
+        created = _teams.graph_time_us(raw.get("createdDateTime"), what=f"conversation {cid} createdDateTime")
+        return {
+            "id": cid,
+            "private": private,
+            "name": name,
+            "created": iso_from_us(created),
+            "members": self._member_users(self._members_of(where, raw)),
+            "type": "conversation",
+            "raw": {k: v for k, v in raw.items() if k != "members"},
+            "api": "messaging",
+            "href": f"{self._href}/conversations/{cid}",
+        }
+
+    def _listing(self) -> list[tuple[tuple[int, str], tuple[str, ...], dict[str, Any]]]:
+        """Every conversation the account lists, oldest first: ((created, id), where, Graph object)."""
+        found = []
+        for chat in self._all("/me/chats", **{"$expand": "members", "$top": _TOP}):
+            if self.admin and chat.get("chatType") == "oneOnOne":
+                continue  # the Kloudless rule: Teams admin accounts do not list member-to-member chats
+            found.append((("chat", str(chat["id"])), chat))
+        for team in self._all("/me/joinedTeams"):
+            for channel in self._all(f"/teams/{quote(str(team['id']), safe='')}/channels"):
+                found.append((("channel", str(team["id"]), str(channel["id"])), channel))
+        out = []
+        for where, raw in found:
+            try:
+                created = _teams.graph_time_us(raw.get("createdDateTime"), what=f"{where[0]} {where[-1]} created")
+            except _teams.BadGraphObject as err:
+                warnings.warn(f"skipped: {err}", GraphDataWarning, stacklevel=3)
+                continue
+            cid = (
+                _teams.chat_conversation_id(where[1])
+                if where[0] == "chat"
+                else _teams.channel_conversation_id(*where[1:])
+            )
+            out.append(((created, cid), where, raw))
+        return sorted(out, key=lambda item: item[0])
+
+    def _where(self, conversation_id: Any) -> tuple[str, ...]:
+        try:
+            return _teams.parse_conversation_id(conversation_id)
+        except InvalidRequest:
+            if isinstance(conversation_id, str) and conversation_id:
+                raise NotFound(f"conversation {conversation_id!r} does not exist") from None
+            raise InvalidRequest(f"conversation_id: must be a non-empty string, got {conversation_id!r}") from None
+
+    def _fetch(self, conversation_id: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+        where = self._where(conversation_id)
+        try:
+            raw = self._get(self._path(where), **({"$expand": "members"} if where[0] == "chat" else {}))
+        except NotFound:
+            raise NotFound(f"conversation {conversation_id!r} does not exist") from None
+        if self.admin and raw.get("chatType") == "oneOnOne":
+            raise NotFound(f"conversation {conversation_id!r} does not exist (admin accounts see no direct chats)")
+        return where, raw
+
+    def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        self._check("list_conversations")
+        page_size = check_page_size(page_size)
+        after = None
+        if page is not None:
+            key = decode_page_token("teams-conversations", page)
+            if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
+                raise InvalidRequest(f"page: {page!r} is not a page token issued for this conversations listing")
+            after = (key[0], key[1])
+        listing = [item for item in self._listing() if after is None or item[0] > after]
+        chosen = listing[:page_size]
+        objects = [self._conversation(where, raw) for _, where, raw in chosen]
+        token = encode_page_token("teams-conversations", list(chosen[-1][0])) if len(listing) > page_size else None
+        return _page(objects, page, token)
+
+    def _team_for_create(self) -> str:
+        if self.team_id:
+            return self.team_id
+        teams = [str(t["id"]) for t in self._all("/me/joinedTeams")]
+        if len(teams) != 1:
+            raise InvalidRequest(
+                f"create_conversation: the account must name its team_id (the user joined {len(teams)} teams)"
+            )
+        return teams[0]
+
+    def _check_members(self, members: Any) -> list[str]:
+        if not isinstance(members, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"] for m in members
+        ):
+            raise InvalidRequest('members: must be a list of {"id": user_id} objects')
+        ids = list(dict.fromkeys(m["id"] for m in members))
+        directory = self._directory()
+        missing = [u for u in ids if directory and u not in directory]
+        if missing:
+            raise InvalidRequest(f"members: unknown user ids {missing}")
+        return ids
+
+    def _check_unique(self, name: str, but: str | None = None) -> None:
+        taken = {
+            str(raw.get("displayName") or raw.get("topic") or "").lower()
+            for key, _, raw in self._listing()
+            if key[1] != but
+        }
+        if name.lower() in taken:
+            raise InvalidRequest(f"name: a conversation named {name!r} already exists", error_code="name_taken")
+
+    def _bind(self, user_id: str) -> dict[str, Any]:
+        return {
+            "@odata.type": _MEMBER_TYPE,
+            "roles": ["owner"],
+            "user@odata.bind": f"{self.base_url}/users('{quote(user_id, safe='')}')",
+        }
+
+    def create_conversation(
+        self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
+    ) -> dict[str, Any]:
+        self._check("create_conversation")
+        name = check_name(name)
+        ids = self._check_members(members) if members is not None else []
+        if members is not None and not private:
+            raise InvalidRequest("members: a standard Teams channel's members are its team's; create a private one")
+        self._check_unique(name)
+        team = self._team_for_create()
+        body: dict[str, Any] = {"displayName": name, "membershipType": "private" if private else "standard"}
+        if private:
+            body["members"] = [self._bind(u) for u in dict.fromkeys([self.user_id, *ids])]
+        try:
+            channel = self._request("POST", f"/teams/{quote(team, safe='')}/channels", body=body) or {}
+        except InvalidRequest as err:
+            raise InvalidRequest(
+                f"name: Graph refused {name!r} ({err.error_code})", error_code=err.error_code
+            ) from None
+        where = ("channel", team, str(channel["id"]))
+        if private:
+            # Graph adds the given members; remove the creator only if they were not asked for.
+            wanted = set(ids)
+            if ids and self.user_id not in wanted:
+                self._set_members(where, ids)
+        return self._conversation(where, channel)
+
+    def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
+        self._check("retrieve_conversation")
+        where, raw = self._fetch(conversation_id)
+        return self._conversation(where, raw)
+
+    def _set_members(self, where: tuple[str, ...], ids: list[str]) -> None:
+        current = {str(m["userId"]): str(m["id"]) for m in self._members_of(where) if m.get("userId")}
+        for uid in ids:
+            if uid not in current:
+                self._request("POST", self._path(where) + "/members", body=self._bind(uid))
+        for uid, membership in current.items():
+            if uid not in ids:
+                self._request("DELETE", self._path(where) + f"/members/{quote(membership, safe='')}")
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        name: str | None = None,
+        private: bool | None = None,
+        members: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        self._check("update_conversation")
+        ids = self._check_members(members) if members is not None else None
+        where, raw = self._fetch(conversation_id)
+        conv = self._conversation(where, raw)
+        if private is not None and bool(private) != conv["private"]:
+            raise InvalidRequest("private: Microsoft Graph cannot change a conversation's privacy")
+        if ids is not None and not conv["private"]:
+            raise InvalidRequest("members: a standard Teams channel's members are its team's")
+        if ids is not None and raw.get("chatType") == "oneOnOne":
+            raise InvalidRequest("members: a one-on-one chat's members cannot change")
+        if name is not None and check_name(name) != conv["name"]:
+            if raw.get("chatType") == "oneOnOne":
+                raise InvalidRequest("name: a one-on-one chat has no name")
+            self._check_unique(name, but=conv["id"])
+            field = "topic" if where[0] == "chat" else "displayName"
+            try:
+                self._request("PATCH", self._path(where), body={field: name})
+            except InvalidRequest as err:
+                raise InvalidRequest(
+                    f"name: Graph refused {name!r} ({err.error_code})", error_code=err.error_code
+                ) from None
+        if ids is not None:
+            self._set_members(where, ids)
+        return self.retrieve_conversation(conversation_id)
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self._check("delete_conversation")
+        where, _ = self._fetch(conversation_id)
+        try:
+            self._request("DELETE", self._path(where))
+        except PermissionDenied as err:
+            raise PermissionDenied(
+                f"delete_conversation: Microsoft Graph lets a user leave or hide a chat, not delete it ({err})",
+                error_code=err.error_code,
+            ) from None
+
+    def list_members(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        self._check("list_members")
+        page_size = check_page_size(page_size)
+        after = None
+        if page is not None:
+            key = decode_page_token("teams-members", page)
+            if len(key) != 1 or not isinstance(key[0], str):
+                raise InvalidRequest(f"page: {page!r} is not a page token issued for this members listing")
+            after = key[0]
+        where, raw = self._fetch(conversation_id)
+        # Graph returns a conversation's members in one answer; chatlens pages them by user id.
+        users = [u for u in self._member_users(self._members_of(where, raw)) if after is None or u["id"] > after]
+        chosen = users[:page_size]
+        token = encode_page_token("teams-members", [chosen[-1]["id"]]) if len(users) > page_size else None
+        return _page(chosen, page, token, api="messaging")
+
+    # -- messages ---------------------------------------------------------------------------------------------
+    def _message(self, raw: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+        raw = {k: v for k, v in raw.items() if k not in ("replies", "replies@odata.nextLink")}
+        msg = _teams.message_from_graph(raw, conversation_id, self._href)
+        sender = msg["sender"]
+        if sender["id"] != "system":
+            msg["sender"] = self._user(sender["id"], sender["name"])
+        return msg
+
+    def _thread(self, root: dict[str, Any]) -> list[dict[str, Any]]:
+        """A channel root's replies (inlined by ``$expand``, then any further pages), newest first."""
+        replies = list(root.get("replies") or [])
+        link = root.get("replies@odata.nextLink")
+        while link:
+            body = self._get(link)
+            replies += body.get("value") or []
+            link = body.get("@odata.nextLink")
+        unique = {str(r.get("id")): r for r in replies}
+        return sorted(unique.values(), key=_sort_key, reverse=True)
+
+    def list_messages(
+        self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        self._check("list_messages")
+        page_size = check_page_size(page_size)
+        after: tuple[int, str] | None = None
+        last_us: int | None = None
+        link: str | None = None
+        if page is not None:
+            position = decode_page_token("teams-messages", page)
+            if (
+                len(position) != 4
+                or not isinstance(position[0], str)
+                or not isinstance(position[1], int)
+                or not isinstance(position[2], str)
+                or not isinstance(position[3], int)
+            ):
+                raise InvalidRequest(f"page: {page!r} is not a page token issued for this messages listing")
+            link = _unpack(position[0])
+            after, last_us = (position[1], position[2]), position[3]
+        where, _ = self._fetch(conversation_id)
+        cid = conversation_id
+        if link is None:
+            params = f"?$top={min(_TOP, page_size)}" + ("&$expand=replies" if where[0] == "channel" else "")
+            link = self.base_url + self._path(where) + "/messages" + params
+        objects: list[dict[str, Any]] = []
+        token = None
+        while True:
+            body = self._get(link)
+            roots = [m for m in body.get("value") or [] if _checked(m, cid)]
+            next_link = body.get("@odata.nextLink")
+            for i, root in enumerate(roots):
+                key = _sort_key(root)
+                if after is not None and key > after:
+                    continue  # listed on an earlier page
+                group = [*(self._thread(root) if where[0] == "channel" else []), root]
+                group = [m for m in group if _checked(m, cid)]
+                if after is not None and key == after and last_us is not None:
+                    group = [m for m in group if _sort_key(m)[0] < last_us]
+                take = [m for m in group if not m.get("deletedDateTime")][: page_size - len(objects)]
+                objects += [self._message(m, cid) for m in take]
+                if len(objects) == page_size:
+                    rest = group[group.index(take[-1]) + 1 :] if take else group
+                    if any(not m.get("deletedDateTime") for m in rest) or i + 1 < len(roots) or next_link:
+                        token = encode_page_token("teams-messages", [_pack(link), *key, _sort_key(take[-1])[0]])
+                    break
+            if len(objects) == page_size or not next_link:
+                break
+            link = next_link
+        return _page(objects, page, token)
+
+    def _find(self, message_id: str) -> tuple[str, tuple[str, ...], str, dict[str, Any]]:
+        """(conversation id, where, message path, Graph message) of a live message; NotFound otherwise."""
+        cid, gid, reply_to = _teams.parse_message_id(message_id)
+        missing = NotFound(f"message {message_id!r} does not exist")
+        try:
+            where = _teams.parse_conversation_id(cid)
+        except InvalidRequest:
+            raise missing from None
+        path = self._path(where) + "/messages/" + (f"{quote(reply_to, safe='')}/replies/" if reply_to else "")
+        path += quote(gid, safe="")
+        try:
+            raw = self._get(path)
+        except NotFound:
+            raise missing from None
+        if raw.get("deletedDateTime"):
+            raise missing
+        return cid, where, path, raw
+
+    def create_message(
+        self,
+        conversation_id: str,
+        *,
+        text: str,
+        sender: str | None = None,
+        parent: str | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        self._check("create_message")
+        text = check_text(text)
+        if raw is not None and (not isinstance(raw, dict) or set(raw) - _POST_FIELDS):
+            unknown = sorted(set(raw) - _POST_FIELDS) if isinstance(raw, dict) else raw
+            raise InvalidRequest(f"raw: a Graph chatMessage post takes only {sorted(_POST_FIELDS)}, got {unknown!r}")
+        extra = dict(raw or {})
+        if sender is not None and sender != self.user_id:
+            raise InvalidRequest(f"sender: Graph posts as the signed-in user ({self.user_id}), not {sender!r}")
+        where, _ = self._fetch(conversation_id)
+        path = self._path(where) + "/messages"
+        if parent:
+            try:
+                parent_cid, _, _, parent_raw = self._find(parent)
+            except (NotFound, InvalidRequest):
+                raise InvalidRequest(f"parent: message {parent!r} does not exist") from None
+            if parent_cid != conversation_id:
+                raise InvalidRequest(f"parent: message {parent!r} is in another conversation")
+            if where[0] == "chat":
+                raise InvalidRequest(f"parent: Teams chats have no threads (message {parent!r})")
+            root = parent_raw.get("replyToId") or parent_raw["id"]  # Teams threads are one level deep
+            path += f"/{quote(str(root), safe='')}/replies"
+        posted = self._request("POST", path, body={"body": {"contentType": "text", "content": text}, **extra}) or {}
+        return self._message(posted, conversation_id)
+
+    def retrieve_message(self, message_id: str) -> dict[str, Any]:
+        self._check("retrieve_message")
+        cid, _, _, raw = self._find(message_id)
+        return self._message(raw, cid)
+
+    def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
+        self._check("update_message")
+        text = check_text(text)
+        _, _, path, _ = self._find(message_id)
+        self._request("PATCH", path, body={"body": {"contentType": "text", "content": text}})
+        return self.retrieve_message(message_id)
+
+    def delete_message(self, message_id: str) -> None:
+        self._check("delete_message")
+        _, _, path, _ = self._find(message_id)
+        self._request("POST", path + "/softDelete")
+
+    # -- activity ---------------------------------------------------------------------------------------------
+    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
+        self._check("list_events")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def latest_cursor(self) -> str:
+        self._check("list_events")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:
+    return us_from_iso(msg["createdDateTime"]), str(msg["id"])
+
+
+def _checked(msg: dict[str, Any], conversation_id: str) -> bool:
+    """Whether a Graph message can be normalised; warns naming it (and skips it) if not."""
+    try:
+        _teams.graph_time_us(msg.get("createdDateTime"), what=f"message {msg.get('id')} createdDateTime")
+    except _teams.BadGraphObject as err:
+        warnings.warn(f"skipped in {conversation_id}: {err}", GraphDataWarning, stacklevel=4)
+        return False
+    return bool(msg.get("id"))
+
+
+def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None, api: str = "messaging") -> dict:
+    return {
+        "count": len(objects),
+        "page": page,
+        "next_page": next_page,
+        "objects": objects,
+        "type": "object_list",
+        "api": api,
+    }
+
+
+def from_config(config: Mapping[str, Any]) -> TeamsChatAPI:
+    """A :class:`TeamsChatAPI` from an accounts-file table (``token`` resolved from ``token_env`` by
+    :func:`chatlens.connect`; optional ``base_url``, ``admin``, ``account``, ``team_id``).
+
+    Examples
+    --------
+    >>> from_config({"token": "eyJ0-not-a-real-token", "team_id": "team-1"}).team_id
+    'team-1'
+    """
+    if not config.get("token"):
+        raise ValueError("ms_teams account: token_env is required")
+    return TeamsChatAPI(
+        str(config["token"]),
+        base_url=str(config.get("base_url") or GRAPH_API),
+        admin=bool(config.get("admin", False)),
+        account_id=config.get("account"),
+        team_id=config.get("team_id"),
+    )
