@@ -13,9 +13,11 @@ How the Chat API maps onto Teams:
   one-on-one chat has no name; a group chat's name is its ``topic``; a channel's is its ``displayName``.
 - list conversations: oldest first across chats and channels (Graph has no common order, so each page lists them
   all, 50 chats a request, and returns the slice after a keyset position; loaders ask for 1000 a page).
-- create conversation: a channel in the account's team (``team_id``, or the only team the user joined): standard
-  when ``private`` is false (its members are the team's), private with the given ``members`` otherwise. Names
-  are unique in the account (Graph itself only refuses a duplicate within one team).
+- create conversation: by default a channel in the account's team (``team_id``, or the only team the user joined):
+  standard when ``private`` is false (its members are the team's), private with the given ``members`` otherwise.
+  With ``create="chat"`` it is a group chat (``topic`` = name, always private) instead; chats cannot be deleted
+  through Graph by a user, which is why channels are the default. Names are unique in the account (Graph itself
+  only refuses a duplicate channel name within one team).
 - update conversation: ``displayName`` (channels) or ``topic`` (group chats); ``members`` is the full new list,
   applied by adding and removing memberships (private channels and group chats only). Privacy cannot change.
 - delete conversation: deletes a channel. Graph lets a delegated user hide or leave a chat but not delete it (that
@@ -118,6 +120,8 @@ class TeamsChatAPI(ChatAPI):
         The account's name in page objects and hrefs; defaults to the user's id.
     team_id
         The team new conversations are created in (default: the only team the user joined).
+    create
+        What :meth:`create_conversation` makes: ``"channel"`` (default) or ``"chat"`` (a group chat).
     timeout, retries, backoff_factor, max_retry_after
         As for :class:`~chatlens.backends.http.HttpChatAPI`.
 
@@ -138,6 +142,7 @@ class TeamsChatAPI(ChatAPI):
         admin: bool = False,
         account_id: str | None = None,
         team_id: str | None = None,
+        create: str = "channel",
         timeout: tuple[float, float] = (5.0, 60.0),
         retries: int = 8,
         backoff_factor: float = 0.5,
@@ -149,6 +154,9 @@ class TeamsChatAPI(ChatAPI):
         self.admin = bool(admin)
         self._account_id = account_id
         self.team_id = team_id
+        if create not in ("channel", "chat"):
+            raise ValueError(f"create: 'channel' or 'chat', got {create!r}")
+        self.create = create
         self.timeout = timeout
         self._me: dict[str, Any] | None = None
         self._users: dict[str, dict[str, Any]] | None = None
@@ -441,6 +449,8 @@ class TeamsChatAPI(ChatAPI):
         if members is not None and not private:
             raise InvalidRequest("members: a standard Teams channel's members are its team's; create a private one")
         self._check_unique(name)
+        if self.create == "chat":
+            return self._create_chat(name, private, ids)
         team = self._team_for_create()
         body: dict[str, Any] = {"displayName": name, "membershipType": "private" if private else "standard"}
         if private:
@@ -458,6 +468,17 @@ class TeamsChatAPI(ChatAPI):
             if ids and self.user_id not in wanted:
                 self._set_members(where, ids)
         return self._conversation(where, channel)
+
+    def _create_chat(self, name: str, private: bool, ids: list[str]) -> dict[str, Any]:
+        if not private:
+            raise InvalidRequest("private: a Teams chat is always private (create channels for public conversations)")
+        body = {
+            "chatType": "group",
+            "topic": name,
+            "members": [self._bind(u) for u in dict.fromkeys([self.user_id, *ids])],
+        }
+        chat = self._request("POST", "/chats", body=body) or {}
+        return self.retrieve_conversation(_teams.chat_conversation_id(str(chat["id"])))
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         self._check("retrieve_conversation")
@@ -711,7 +732,7 @@ def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None
 
 def from_config(config: Mapping[str, Any]) -> TeamsChatAPI:
     """A :class:`TeamsChatAPI` from an accounts-file table (``token`` resolved from ``token_env`` by
-    :func:`chatlens.connect`; optional ``base_url``, ``admin``, ``account``, ``team_id``).
+    :func:`chatlens.connect`; optional ``base_url``, ``admin``, ``account``, ``team_id``, ``create``).
 
     Examples
     --------
@@ -726,4 +747,5 @@ def from_config(config: Mapping[str, Any]) -> TeamsChatAPI:
         admin=bool(config.get("admin", False)),
         account_id=config.get("account"),
         team_id=config.get("team_id"),
+        create=str(config.get("create") or "channel"),
     )

@@ -146,6 +146,18 @@ def test_group_chat_topic_and_members_change(graph):
     assert api.retrieve_conversation(CHAT_CID)["name"] == "lunch-club"  # nothing was deleted
 
 
+def test_create_a_group_chat(graph):
+    token, *_ = _tenant(graph)
+    api = TeamsChatAPI(token, base_url=graph.url, admin=True, create="chat")
+    chat = api.create_conversation(name="standup", private=True, members=[{"id": "U2"}, {"id": "U3"}])
+    assert chat["id"].startswith("tc1.") and chat["raw"]["chatType"] == "group" and chat["name"] == "standup"
+    assert [m["id"] for m in chat["members"]] == ["U1", "U2", "U3"]
+    posted = api.create_message(chat["id"], text="hi all")
+    assert [m["id"] for m in iter_items(api.list_messages, chat["id"])] == [posted["id"]]
+    with pytest.raises(InvalidRequest, match="always private"):
+        api.create_conversation(name="open", private=False)
+
+
 def test_throttling_is_waited_out_and_a_post_is_sent_once(graph):
     token, *_ = _tenant(graph)
     api = TeamsChatAPI(token, base_url=graph.url, admin=True, backoff_factor=0)

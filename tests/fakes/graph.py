@@ -303,6 +303,7 @@ class FakeGraph:
             ("GET", "/me", "get_me"),
             ("GET", "/users", "list_users"),
             ("GET", "/me/chats", "list_chats"),
+            ("POST", "/chats", "create_chat"),
             ("GET", _C, "get_chat"),
             ("PATCH", _C, "patch_chat"),
             ("DELETE", _C, "delete_chat"),
@@ -485,6 +486,20 @@ class FakeGraph:
         by_id = {c.obj["id"]: c for c in chats}
         page["value"] = [self._chat_obj(tenant, by_id[o["id"]], expand) for o in page["value"]]
         return 200, page, {}
+
+    def _r_create_chat(self, tenant: Tenant, query: dict, payload: dict) -> tuple[int, Any, dict]:
+        kind = payload.get("chatType")
+        members = [str(m.get("user@odata.bind") or "").partition("users('")[2].rstrip("')") for m in
+                   payload.get("members") or []]  # fmt: skip
+        if kind not in ("group", "oneOnOne") or tenant.me not in members or any(u not in tenant.users for u in members):
+            raise GraphError(400, "BadRequest", "chatType must be group or oneOnOne, members known and include you")
+        if kind == "oneOnOne" and len(set(members)) != 2:
+            raise GraphError(400, "BadRequest", "A oneOnOne chat has exactly two members")
+        chat_id = f"19:{uuid.uuid4().hex}@thread.v2"
+        topic = payload.get("topic") if kind == "group" else None
+        chat = self.add_chat(tenant, chat_id, topic=topic, chat_type=kind, created_us=tenant.now_us(),
+                             members=sorted(set(members)))  # fmt: skip
+        return 201, dict(chat.obj), {}
 
     def _r_get_chat(self, tenant: Tenant, query: dict, payload: dict, chat: str) -> tuple[int, Any, dict]:
         return 200, self._chat_obj(tenant, self._thread(tenant, chat), query.get("$expand") == "members"), {}
