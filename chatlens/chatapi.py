@@ -6,14 +6,19 @@ shape, so what a backend returns is exactly what ``chatlens serve`` sends and th
 - conversation: ``{id, private, name, created, members, type: "conversation", raw, api: "messaging", href}``
 - message: ``{id, conversation_id, sender, created, text, parent, type: "message", raw, api: "messaging", href}``
 - user (a member, Team API): ``{id, name, email, type: "user", api: "team", ...}``
-- list page: ``{count, page, next_page, objects, type: "object_list", api: "messaging"}``
+- list page: ``{count, page, next_page, objects, type: "object_list", api: "messaging"}`` (``api: "team"`` for the
+  Team API's lists)
+- Team API user: ``{id, name, email, created, updated, type: "user", api: "team", display_name, is_bot, deleted,
+  guest, timezone, raw, href}`` (members and senders carry the short form above)
+- Team API group: ``{id, name, description, created, type: "group", api: "team", raw, href}`` (Slack user groups,
+  Teams teams)
 - events page: ``{count, cursor, remaining, objects, type: "object_list", api: "messaging"}``
 
 Orders, the same in every backend:
 
 - conversations: oldest first (``created``, then ``id``);
 - messages: **newest first** (``created`` descending, then ``id`` descending), as Slack and Graph list them;
-- members: by user ``id``;
+- members, users, groups and group members: by ``id``;
 - events: in the order they happened (ascending cursor).
 
 ``created`` is ISO 8601 UTC with microseconds and ``Z``; ``parent`` is ``""`` for a root message, else the id of
@@ -42,7 +47,12 @@ __all__ = [
     "check_name",
     "check_page_size",
     "check_text",
+    "check_id",
     "decode_page_token",
+    "team_group",
+    "team_page",
+    "team_user",
+    "slice_by_id",
     "encode_page_token",
     "iso_from_us",
     "iter_items",
@@ -160,6 +170,23 @@ class ChatAPI(ABC):
     @abstractmethod
     def latest_cursor(self) -> str:
         """The cursor of the newest event: :meth:`list_events` with it returns only what happens after now."""
+
+    # -- Team API: users and groups -----------------------------------------------------------------------
+    @abstractmethod
+    def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> Page:
+        """One page of the account's users (Team API user objects, deactivated ones included), by id."""
+
+    @abstractmethod
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        """One Team API user."""
+
+    @abstractmethod
+    def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> Page:
+        """One page of the account's groups (Slack user groups, Teams teams), by id."""
+
+    @abstractmethod
+    def list_group_members(self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> Page:
+        """One page of a group's members (Team API user objects), by user id."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or files; the object is unusable afterwards."""
@@ -315,6 +342,121 @@ def iter_items(
 
 def _op_name(op: Callable[..., Any]) -> str:
     return getattr(op, "__name__", "listing")
+
+
+# -- Team API objects ---------------------------------------------------------------------------------------
+
+
+def check_id(value: Any, field: str) -> str:
+    """A non-empty string id, or InvalidRequest naming ``field``."""
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{field}: must be a non-empty string, got {value!r}")
+    return value
+
+
+def team_user(
+    user_id: str,
+    name: str | None,
+    *,
+    email: str | None = None,
+    created_us: int | None = None,
+    updated_us: int | None = None,
+    display_name: str | None = None,
+    is_bot: bool = False,
+    deleted: bool = False,
+    guest: bool = False,
+    timezone: str | None = None,
+    raw: dict[str, Any] | None = None,
+    href_prefix: str = "",
+) -> dict[str, Any]:
+    """A Team API user object: the same keys from every backend.
+
+    Examples
+    --------
+    >>> u = team_user("U1", "Ada Lovelace", display_name="ada", timezone="Europe/London")
+    >>> u["type"], u["api"], u["display_name"], u["created"], u["guest"]
+    ('user', 'team', 'ada', None, False)
+    """
+    return {
+        "id": user_id,
+        "name": name or user_id,
+        "email": email or None,
+        "created": iso_from_us(created_us) if created_us is not None else None,
+        "updated": iso_from_us(updated_us) if updated_us is not None else None,
+        "type": "user",
+        "api": "team",
+        "display_name": display_name or name or user_id,
+        "is_bot": bool(is_bot),
+        "deleted": bool(deleted),
+        "guest": bool(guest),
+        "timezone": timezone or None,
+        "raw": raw if raw is not None else {},
+        "href": f"{href_prefix}/users/{user_id}",
+    }
+
+
+def team_group(
+    group_id: str,
+    name: str | None,
+    *,
+    description: str | None = None,
+    created_us: int | None = None,
+    raw: dict[str, Any] | None = None,
+    href_prefix: str = "",
+) -> dict[str, Any]:
+    """A Team API group object (a Slack user group, a Teams team).
+
+    Examples
+    --------
+    >>> team_group("S1", "design")["type"]
+    'group'
+    """
+    return {
+        "id": group_id,
+        "name": name or group_id,
+        "description": description or None,
+        "created": iso_from_us(created_us) if created_us is not None else None,
+        "type": "group",
+        "api": "team",
+        "raw": raw if raw is not None else {},
+        "href": f"{href_prefix}/groups/{group_id}",
+    }
+
+
+def team_page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> Page:
+    """A Team API list page."""
+    return {
+        "count": len(objects),
+        "page": page,
+        "next_page": next_page,
+        "objects": objects,
+        "type": "object_list",
+        "api": "team",
+    }
+
+
+def slice_by_id(
+    items: list[dict[str, Any]], kind: str, page_size: Any, page: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Keyset paging by ``id`` over a complete list (for services that return a whole list in one answer).
+
+    Examples
+    --------
+    >>> items = [{"id": i} for i in "abc"]
+    >>> first, token = slice_by_id(items, "users", 2, None)
+    >>> [u["id"] for u in first], [u["id"] for u in slice_by_id(items, "users", 2, token)[0]]
+    (['a', 'b'], ['c'])
+    """
+    page_size = check_page_size(page_size)
+    after = None
+    if page is not None:
+        key = decode_page_token(kind, page)
+        if len(key) != 1 or not isinstance(key[0], str):
+            raise InvalidRequest(f"page: {page!r} is not a page token issued for this {kind} listing")
+        after = key[0]
+    rest = sorted((i for i in items if after is None or i["id"] > after), key=lambda i: i["id"])
+    chosen = rest[:page_size]
+    return chosen, encode_page_token(kind, [chosen[-1]["id"]]) if len(rest) > page_size else None
 
 
 # -- time ---------------------------------------------------------------------------------------------------

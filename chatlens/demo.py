@@ -42,7 +42,7 @@ from .chatapi import iso_from_us
 
 __all__ = ["DEMO_VERSION", "DEFAULT_MESSAGES", "generate_workspace", "demo_workspace_path", "open_demo", "describe"]
 
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"  # 2: user groups (Slack user groups, Teams teams)
 DEFAULT_MESSAGES = 24_000
 START = pd.Timestamp("2026-01-05", tz="UTC")
 END = pd.Timestamp("2026-08-01", tz="UTC")  # exclusive
@@ -723,6 +723,7 @@ def generate_workspace(
         msgs = _retire_deleted_user(msgs, users, convs)
         ws.add_account(account, service=service, name=label, user_id=users[0]["id"], admin=admin)
         ws.add_users(account, users)
+        ws.add_groups(account, _make_groups(service, users))
         ws.add_conversations(account, convs)
         ws.add_messages(account, joins)
         # A generator: rows stream into SQLite, so a million messages never sit in memory as JSON at once.
@@ -732,6 +733,52 @@ def generate_workspace(
                 f"{account}: {len(msgs) + len(joins):,} messages in {time.perf_counter() - t0:.1f} s", file=sys.stderr
             )
     return ws
+
+
+_GROUPS = ["engineering", "design", "support", "leadership"]
+
+
+def _make_groups(service: str, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """User groups spanning the conversations: one per team channel (its people), and on Teams the company-wide
+    team too. Built without the random generator, so adding them changed no message."""
+    import uuid
+
+    humans = [u["id"] for u in users if not u["is_bot"]]
+    people = {name: members for name, _kind, _share, members in _CONVERSATIONS if name in _GROUPS}
+    created = int(START.value // 1000) - 86_400_000_000 * 180
+    groups = []
+    for name in _GROUPS:
+        members = [humans[p] for p in people[name] or range(len(humans))]
+        if service == "slack":
+            gid = f"S0{name[:3].upper()}{len(name):04d}"
+            raw = {"id": gid, "handle": name, "name": name.title(), "date_create": created // 1_000_000}
+        else:
+            gid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://acme.example/teams/{name}"))
+            raw = {"id": gid, "displayName": name.title(), "description": f"The {name} team"}
+        groups.append(
+            {
+                "id": gid,
+                "name": name,
+                "description": f"The {name} team",
+                "created": created,
+                "members": members,
+                "raw": raw,
+            }
+        )
+    if service == "ms_teams":
+        gid = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://acme.example/teams/acme-robotics"))
+        raw = {"id": gid, "displayName": "Acme Robotics", "description": "Everyone"}
+        groups.append(
+            {
+                "id": gid,
+                "name": "Acme Robotics",
+                "description": "Everyone",
+                "created": created,
+                "members": humans,
+                "raw": raw,
+            }
+        )
+    return groups
 
 
 def _retire_deleted_user(msgs: pd.DataFrame, users: list[dict[str, Any]], convs: list[dict[str, Any]]) -> pd.DataFrame:

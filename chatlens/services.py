@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from .errors import InvalidRequest, PermissionDenied
 
-__all__ = ["OPERATIONS", "SERVICES", "ServiceRules", "check_members_argument", "check_operation", "rules_for"]
+__all__ = [
+    "OPERATIONS",
+    "SERVICES",
+    "TEAM_OPERATIONS",
+    "ServiceRules",
+    "check_members_argument",
+    "check_operation",
+    "rules_for",
+]
 
 SERVICES = ("slack", "ms_teams")
 
@@ -107,6 +115,10 @@ def check_members_argument(rules: ServiceRules, members: object) -> None:
     if members is not None and not rules.members_on_write:
         raise InvalidRequest(f"members: not accepted on {rules.service}: {rules.why}")
 
+
+#: The Team API's operations (users and groups). Every kind of account may use them: the Kloudless limits are
+#: the messaging API's.
+TEAM_OPERATIONS = ("list_users", "retrieve_user", "list_groups", "list_group_members")
 
 #: The operations a read-only source (an export archive) supports.
 READ_OPERATIONS = frozenset(

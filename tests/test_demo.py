@@ -142,3 +142,19 @@ def test_api_on_the_demo():
     assert page["count"] == 5 and page["next_page"]
     teams = ws.account("acme-teams")
     assert all(c["private"] is False or c["name"] for c in teams.list_conversations(page_size=100)["objects"])
+
+
+def test_groups_span_the_conversations():
+    import chatlens
+    from chatlens.chatapi import iter_items
+
+    for account, extra in (("acme-slack", 0), ("acme-teams", 1)):
+        api = chatlens.connect("demo", account=account)
+        groups = {g["name"]: g["id"] for g in iter_items(api.list_groups)}
+        assert set(groups) >= {"engineering", "design", "support", "leadership"} and len(groups) == 4 + extra
+        convs = {c["name"].lower(): c for c in iter_items(api.list_conversations, page_size=100) if c["name"]}
+        members = [u["id"] for u in iter_items(api.list_group_members, groups["engineering"], page_size=100)]
+        humans = [m["id"] for m in convs["engineering"]["members"] if m["name"] not in ("Deploy Bot", "Standup Bot")]
+        assert members == sorted(humans)
+        zones = {u["timezone"] for u in iter_items(api.list_users, page_size=100)}
+        assert len(zones - {"UTC"}) == 6

@@ -42,6 +42,25 @@ def test_conversations_and_members(export):
     assert export.account_id == "TEAM1"
 
 
+def test_users_from_the_users_file_and_no_groups(export, tmp_path):
+    users = list(iter_items(export.list_users, page_size=2))
+    assert [u["id"] for u in users] == ["U1", "U2", "U3"]
+    assert users[0]["email"] == "ada@x.org" and users[2]["deleted"] and not users[0]["deleted"]
+    assert export.retrieve_user("U2")["name"] == "Zoë"
+    with pytest.raises(NotFound, match="U9"):
+        export.retrieve_user("U9")
+    assert export.list_groups()["objects"] == []  # exports carry no user groups
+    with pytest.raises(NotFound, match="no user groups"):
+        export.list_group_members("S1")
+    with pytest.warns(ExportProblemWarning):
+        import_slack_export(export.path, tmp_path / "u.sqlite", progress=False)
+    from chatlens.backends.sqlite import Workspace
+
+    imported = Workspace(tmp_path / "u.sqlite").account("TEAM1")
+    keys = ("id", "name", "email", "deleted", "is_bot", "timezone")
+    assert [[u[k] for k in keys] for u in iter_items(imported.list_users)] == [[u[k] for k in keys] for u in users]
+
+
 def test_messages_newest_first_with_threads(export):
     msgs = list(iter_items(export.list_messages, "C1", page_size=3))
     for m in msgs:

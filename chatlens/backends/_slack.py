@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..chatapi import iso_from_us
+from ..chatapi import iso_from_us, team_user
 from ..errors import InvalidRequest
 
 __all__ = [
@@ -84,6 +84,31 @@ def user_object(user_id: str, users: dict[str, dict[str, Any]]) -> dict[str, Any
     profile = raw.get("profile") or {}
     name = profile.get("display_name") or raw.get("real_name") or profile.get("real_name") or raw.get("name")
     return {"id": user_id, "name": name or user_id, "email": profile.get("email"), "type": "user", "api": "team"}
+
+
+def team_user_object(user_id: str, users: dict[str, dict[str, Any]], href_prefix: str) -> dict[str, Any]:
+    """A full Team API user from a Slack user object (``users.list``, ``users.json``); a placeholder if unknown.
+
+    ``guest`` is Slack's single- or multi-channel guest (``is_restricted``/``is_ultra_restricted``); Slackbot
+    counts as a bot.
+    """
+    raw = users.get(user_id) or {}
+    short = user_object(user_id, users)
+    profile = raw.get("profile") or {}
+    updated = raw.get("updated")
+    return team_user(
+        user_id,
+        short["name"],
+        email=short["email"],
+        updated_us=int(float(updated) * 1_000_000) if isinstance(updated, int | float) and updated else None,
+        display_name=profile.get("display_name") or raw.get("name") or short["name"],
+        is_bot=bool(raw.get("is_bot") or raw.get("is_app_user") or user_id == "USLACKBOT"),
+        deleted=bool(raw.get("deleted")),
+        guest=bool(raw.get("is_restricted") or raw.get("is_ultra_restricted")),
+        timezone=raw.get("tz"),
+        raw=redact_tokens(raw) if raw else {},
+        href_prefix=href_prefix,
+    )
 
 
 def conversation_kind(raw: dict[str, Any], default: str) -> str:

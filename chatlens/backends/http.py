@@ -342,6 +342,22 @@ class HttpChatAPI(ChatAPI):
     def latest_cursor(self) -> str:
         return str(self._request("GET", "/events/latest")["cursor"])
 
+    # -- Team API ---------------------------------------------------------------------------------------------
+    def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        return self._request("GET", "/team/users", params=self._paging(page_size, page))
+
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/team/users/{self._id(user_id, 'user_id')}")
+
+    def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        return self._request("GET", "/team/groups", params=self._paging(page_size, page))
+
+    def list_group_members(
+        self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/team/groups/{self._id(group_id, 'group_id')}/members"
+        return self._request("GET", path, params=self._paging(page_size, page))
+
 
 def from_config(config: Mapping[str, Any]) -> HttpChatAPI:
     """An :class:`HttpChatAPI` from an accounts-file table (``base_url``, ``account``; ``token`` resolved from

@@ -45,11 +45,15 @@ from requests.adapters import HTTPAdapter
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
+    check_id,
     check_name,
     check_page_size,
     check_text,
     decode_page_token,
     encode_page_token,
+    slice_by_id,
+    team_group,
+    team_page,
 )
 from ..errors import (
     AuthenticationError,
@@ -96,7 +100,14 @@ _ERRORS: dict[type[ChatError], frozenset[str]] = {
         }
     ),
     NotFound: frozenset(
-        {"channel_not_found", "message_not_found", "thread_not_found", "user_not_found", "already_archived"}
+        {
+            "channel_not_found",
+            "message_not_found",
+            "thread_not_found",
+            "user_not_found",
+            "already_archived",
+            "no_such_subteam",
+        }
     ),
     RateLimited: frozenset({"ratelimited", "rate_limited"}),
     ServiceError: frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"}),
@@ -550,6 +561,60 @@ class SlackChatAPI(ChatAPI):
     def latest_cursor(self) -> str:
         self._check("list_events")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- Team API ---------------------------------------------------------------------------------------------
+    @property
+    def _team_href(self) -> str:
+        return f"/v1/accounts/{self.account_id}/team"
+
+    def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        # users.list is not ordered by id: the whole list (1000 a call) is fetched on a first page and kept, so
+        # later pages slice the same snapshot by id.
+        if page is None:
+            with self._lock:
+                self._users = None
+        users = self._user_list()
+        chosen, token = slice_by_id([{"id": u} for u in users], "slack-users", page_size, page)
+        return team_page([_slack.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
+
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        check_id(user_id, "user_id")
+        try:
+            raw = self._call("users.info", user=user_id)["user"]
+        except NotFound:
+            raise NotFound(f"user {user_id!r} does not exist", error_code="user_not_found") from None
+        return _slack.team_user_object(user_id, {user_id: raw}, self._team_href)
+
+    def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        # Slack user groups ("subteams"); usergroups.list answers them all at once.
+        groups = self._call("usergroups.list", include_disabled="false").get("usergroups") or []
+        objects = [
+            team_group(
+                str(g["id"]),
+                g.get("handle") or g.get("name"),
+                description=g.get("description") or g.get("name"),
+                created_us=int(g["date_create"]) * 1_000_000 if g.get("date_create") else None,
+                raw=g,
+                href_prefix=self._team_href,
+            )
+            for g in groups
+            if g.get("id")
+        ]
+        chosen, token = slice_by_id(objects, "slack-groups", page_size, page)
+        return team_page(chosen, page, token)
+
+    def list_group_members(
+        self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        check_id(group_id, "group_id")
+        check_page_size(page_size)
+        try:
+            ids = self._call("usergroups.users.list", usergroup=group_id).get("users") or []
+        except (NotFound, InvalidRequest) as err:
+            raise NotFound(f"group {group_id!r} does not exist", error_code=err.error_code) from None
+        users = self._know([str(u) for u in ids])
+        chosen, token = slice_by_id([{"id": str(u)} for u in ids], "slack-group-members", page_size, page)
+        return team_page([_slack.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
 
 
 def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> dict[str, Any]:

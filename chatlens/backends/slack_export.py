@@ -27,7 +27,16 @@ from typing import Any
 
 import orjson
 
-from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size, decode_page_token, encode_page_token
+from ..chatapi import (
+    DEFAULT_PAGE_SIZE,
+    ChatAPI,
+    check_id,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+    slice_by_id,
+    team_page,
+)
 from ..errors import InvalidRequest, NotFound
 from ..services import ServiceRules, check_operation, read_only_rules
 from . import _slack
@@ -316,6 +325,32 @@ class SlackExportChatAPI(ChatAPI):
 
     def latest_cursor(self) -> str:
         return self._refuse("list_events")
+
+    # -- Team API: the users file; exports carry no user groups ---------------------------------------------
+    @property
+    def _team_href(self) -> str:
+        return f"{self.href_base}/v1/accounts/{self.account_id}/team"
+
+    def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        chosen, token = slice_by_id([{"id": u} for u in self.users], "export-users", page_size, page)
+        return team_page([_slack.team_user_object(u["id"], self.users, self._team_href) for u in chosen], page, token)
+
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        if check_id(user_id, "user_id") not in self.users:
+            raise NotFound(f"user {user_id!r} does not exist in {self.path.name}'s users file")
+        return _slack.team_user_object(user_id, self.users, self._team_href)
+
+    def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        # A Slack export has no user groups file: the list is empty, not an error.
+        chosen, token = slice_by_id([], "export-groups", page_size, page)
+        return team_page(chosen, page, token)
+
+    def list_group_members(
+        self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        check_id(group_id, "group_id")
+        check_page_size(page_size)
+        raise NotFound(f"group {group_id!r} does not exist (a Slack export carries no user groups)")
 
 
 def from_config(config: Mapping[str, Any]) -> SlackExportChatAPI:

@@ -27,12 +27,16 @@ from ..chatapi import (
     DEFAULT_PAGE_SIZE,
     MAX_TEXT_LENGTH,
     ChatAPI,
+    check_id,
     check_name,
     check_page_size,
     check_text,
     decode_page_token,
     encode_page_token,
     iso_from_us,
+    team_group,
+    team_page,
+    team_user,
 )
 from ..errors import InvalidRequest, NotFound
 from ..services import SERVICES, check_members_argument, check_operation
@@ -70,6 +74,14 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (account_id, id)
 );
 CREATE INDEX IF NOT EXISTS messages_order ON messages (account_id, conversation_id, created DESC, id DESC);
+CREATE TABLE IF NOT EXISTS user_groups (
+    account_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, description TEXT, created INTEGER, raw TEXT,
+    PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_members (
+    account_id TEXT NOT NULL, group_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    PRIMARY KEY (account_id, group_id, user_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id TEXT NOT NULL, type TEXT NOT NULL,
     object_type TEXT NOT NULL, object_id TEXT NOT NULL, modified INTEGER NOT NULL, user_id TEXT,
@@ -218,6 +230,30 @@ class Workspace:
         )
         with self.transaction() as db:
             db.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def add_groups(self, account_id: str, groups: Iterable[dict[str, Any]]) -> None:
+        """Insert groups (Slack user groups, Teams teams): dicts with ``id, name, members`` (user ids) and
+        optionally ``description, created (us), raw``."""
+        groups = list(groups)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO user_groups VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        account_id,
+                        g["id"],
+                        g["name"],
+                        g.get("description"),
+                        g.get("created"),
+                        _dumps_or_none(g.get("raw")),
+                    )
+                    for g in groups
+                ],
+            )
+            db.executemany(
+                "INSERT INTO group_members VALUES (?, ?, ?)",
+                [(account_id, g["id"], u) for g in groups for u in dict.fromkeys(g.get("members") or [])],
+            )
 
     def add_conversations(self, account_id: str, conversations: Iterable[dict[str, Any]]) -> None:
         """Insert conversations: dicts with ``id, name, private, kind, created (us)``, optional ``raw`` and
@@ -778,6 +814,84 @@ class SQLiteChatAPI(ChatAPI):
         self._check("list_events")
         row = self._db.execute("SELECT max(seq) FROM events WHERE account_id = ?", (self.account_id,)).fetchone()
         return str(row[0] or 0)
+
+    # -- Team API ---------------------------------------------------------------------------------------------
+    _USER_COLUMNS = "u.id, u.name, u.email, u.created, u.updated, u.is_bot, u.deleted, u.tz, u.raw"
+
+    def _team_user(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        uid, name, email, created, updated, is_bot, deleted, tz, raw = row
+        data = _loads(raw) or {}
+        profile = data.get("profile") or {}
+        return team_user(
+            uid,
+            name,
+            email=email,
+            created_us=created,
+            updated_us=updated,
+            display_name=profile.get("display_name") or data.get("displayName") or name,
+            is_bot=bool(is_bot),
+            deleted=bool(deleted),
+            guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted") or data.get("userType") == "Guest"),
+            timezone=tz,
+            raw=data,
+            href_prefix=f"{self.href_base}/v1/accounts/{self.account_id}/team",
+        )
+
+    def _after_id(self, kind: str, page: str | None) -> str:
+        return "" if page is None else _key(decode_page_token(kind, page), (str,))[0]
+
+    def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        page_size = check_page_size(page_size)
+        rows = self._db.execute(
+            f"SELECT {self._USER_COLUMNS} FROM users u WHERE u.account_id = ? AND u.id > ? ORDER BY u.id LIMIT ?",
+            (self.account_id, self._after_id("users", page), page_size + 1),
+        ).fetchall()
+        next_page = encode_page_token("users", [rows[page_size - 1][0]]) if len(rows) > page_size else None
+        return team_page([self._team_user(r) for r in rows[:page_size]], page, next_page)
+
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        check_id(user_id, "user_id")
+        row = self._db.execute(
+            f"SELECT {self._USER_COLUMNS} FROM users u WHERE u.account_id = ? AND u.id = ?", (self.account_id, user_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"user {user_id!r} does not exist")
+        return self._team_user(row)
+
+    def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        page_size = check_page_size(page_size)
+        rows = self._db.execute(
+            "SELECT id, name, description, created, raw FROM user_groups WHERE account_id = ? AND id > ?"
+            " ORDER BY id LIMIT ?",
+            (self.account_id, self._after_id("groups", page), page_size + 1),
+        ).fetchall()
+        next_page = encode_page_token("groups", [rows[page_size - 1][0]]) if len(rows) > page_size else None
+        prefix = f"{self.href_base}/v1/accounts/{self.account_id}/team"
+        objects = [
+            team_group(gid, name, description=desc, created_us=created, raw=_loads(raw) or {}, href_prefix=prefix)
+            for gid, name, desc, created, raw in rows[:page_size]
+        ]
+        return team_page(objects, page, next_page)
+
+    def list_group_members(
+        self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        page_size = check_page_size(page_size)
+        check_id(group_id, "group_id")
+        after = self._after_id("group-members", page)
+        exists = self._db.execute(
+            "SELECT 1 FROM user_groups WHERE account_id = ? AND id = ?", (self.account_id, group_id)
+        ).fetchone()
+        if exists is None:
+            raise NotFound(f"group {group_id!r} does not exist")
+        rows = self._db.execute(
+            f"SELECT m.user_id, {self._USER_COLUMNS.replace('u.id, ', '')} FROM group_members m LEFT JOIN users u"
+            " ON u.account_id = m.account_id AND u.id = m.user_id"
+            " WHERE m.account_id = ? AND m.group_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?",
+            (self.account_id, group_id, after, page_size + 1),
+        ).fetchall()
+        next_page = encode_page_token("group-members", [rows[page_size - 1][0]]) if len(rows) > page_size else None
+        return team_page([self._team_user(r) for r in rows[:page_size]], page, next_page)
 
 
 def _key(values: list[Any], types: tuple[type, ...]) -> list[Any]:

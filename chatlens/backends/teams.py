@@ -62,12 +62,17 @@ from requests.adapters import HTTPAdapter
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
+    check_id,
     check_name,
     check_page_size,
     check_text,
     decode_page_token,
     encode_page_token,
     iso_from_us,
+    slice_by_id,
+    team_group,
+    team_page,
+    team_user,
     us_from_iso,
 )
 from ..errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
@@ -85,6 +90,7 @@ NO_EVENTS = (
     "query covers channel root posts only); load incrementally instead"
 )
 _MEMBER_TYPE = "#microsoft.graph.aadUserConversationMember"
+_USER_FIELDS = "id,displayName,mail,userPrincipalName,userType,accountEnabled,createdDateTime"
 _POST_FIELDS = frozenset({"subject", "importance", "mentions", "attachments"})
 _TOP = 50  # Graph's cap on $top for chats, messages and replies
 
@@ -291,7 +297,7 @@ class TeamsChatAPI(ChatAPI):
         with self._lock:
             if self._users is None:
                 try:
-                    users = self._all("/users", **{"$select": "id,displayName,mail,userPrincipalName", "$top": 999})
+                    users = self._all("/users", **{"$select": _USER_FIELDS, "$top": 999})
                     self._users = {str(u["id"]): u for u in users if u.get("id")}
                 except PermissionDenied:
                     log.info("the token may not read the directory: names come from messages, e-mails are empty")
@@ -703,6 +709,79 @@ class TeamsChatAPI(ChatAPI):
     def latest_cursor(self) -> str:
         self._check("list_events")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- Team API ---------------------------------------------------------------------------------------------
+    @property
+    def _team_href(self) -> str:
+        return f"/v1/accounts/{self.account_id}/team"
+
+    def _team_user(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A Team API user from a Graph user. Graph keeps time zones in mailbox settings (another permission
+        and a request per user), so ``timezone`` is left empty; a disabled account counts as deleted."""
+        created = raw.get("createdDateTime")
+        try:
+            created_us = us_from_iso(created) if created else None
+        except InvalidRequest:
+            created_us = None
+        return team_user(
+            str(raw["id"]),
+            raw.get("displayName"),
+            email=raw.get("mail") or None,
+            created_us=created_us,
+            display_name=raw.get("displayName"),
+            deleted=raw.get("accountEnabled") is False,
+            guest=raw.get("userType") == "Guest",
+            raw=raw,
+            href_prefix=self._team_href,
+        )
+
+    def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        # /users is ordered by Graph, not by id: a first page reads the directory afresh, later ones slice it.
+        if page is None:
+            with self._lock:
+                self._users = None
+        users = self._directory()
+        chosen, token = slice_by_id(list(users.values()), "teams-users", page_size, page)
+        return team_page([self._team_user(u) for u in chosen], page, token)
+
+    def retrieve_user(self, user_id: str) -> dict[str, Any]:
+        check_id(user_id, "user_id")
+        try:
+            raw = self._get(f"/users/{quote(user_id, safe='')}", **{"$select": _USER_FIELDS})
+        except NotFound:
+            raise NotFound(f"user {user_id!r} does not exist") from None
+        return self._team_user(raw)
+
+    def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
+        # Teams' groups are the teams the user joined (a team is a Microsoft 365 group).
+        teams = [
+            team_group(
+                str(t["id"]), t.get("displayName"), description=t.get("description"), raw=t, href_prefix=self._team_href
+            )
+            for t in self._all("/me/joinedTeams")
+            if t.get("id")
+        ]
+        chosen, token = slice_by_id(teams, "teams-groups", page_size, page)
+        return team_page(chosen, page, token)
+
+    def list_group_members(
+        self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
+    ) -> dict[str, Any]:
+        check_id(group_id, "group_id")
+        check_page_size(page_size)
+        try:
+            members = list(self._all(f"/teams/{quote(group_id, safe='')}/members"))
+        except NotFound:
+            raise NotFound(f"group {group_id!r} does not exist") from None
+        directory = self._directory()
+        users = [
+            directory.get(str(m["userId"]))
+            or {"id": str(m["userId"]), "displayName": m.get("displayName"), "mail": m.get("email")}
+            for m in members
+            if m.get("userId")
+        ]
+        chosen, token = slice_by_id(users, "teams-group-members", page_size, page)
+        return team_page([self._team_user(u) for u in chosen], page, token)
 
 
 def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:

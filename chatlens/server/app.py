@@ -426,4 +426,23 @@ def create_app(
     def latest_event(api: ChatAPI = Depends(account)) -> Response:
         return _json({"cursor": api.latest_cursor()})
 
+    # -- Team API ---------------------------------------------------------------------------------------------
+    @app.get(prefix + "/team/users")
+    def list_users(page_size: str | None = None, page: str | None = None, api: ChatAPI = Depends(account)) -> Response:
+        return _json(api.list_users(**paging(page_size, page)))
+
+    @app.get(prefix + "/team/users/{user_id}")
+    def retrieve_user(user_id: str, api: ChatAPI = Depends(account)) -> Response:
+        return _json(api.retrieve_user(user_id))
+
+    @app.get(prefix + "/team/groups")
+    def list_groups(page_size: str | None = None, page: str | None = None, api: ChatAPI = Depends(account)) -> Response:
+        return _json(api.list_groups(**paging(page_size, page)))
+
+    @app.get(prefix + "/team/groups/{group_id}/members")
+    def list_group_members(
+        group_id: str, page_size: str | None = None, page: str | None = None, api: ChatAPI = Depends(account)
+    ) -> Response:
+        return _json(api.list_group_members(group_id, **paging(page_size, page)))
+
     return app

@@ -33,7 +33,7 @@ def _object(props: dict[str, Any], required: list[str] | None = None, *, extra: 
     return out
 
 
-def _list_of(item: str) -> dict[str, Any]:
+def _list_of(item: str, api: str = "messaging") -> dict[str, Any]:
     return _object(
         {
             "count": {"type": "integer", "minimum": 0},
@@ -41,7 +41,7 @@ def _list_of(item: str) -> dict[str, Any]:
             "next_page": {"type": ["string", "null"]},
             "objects": {"type": "array", "items": _ref(item)},
             "type": {"const": "object_list"},
-            "api": {"const": "messaging"},
+            "api": {"const": api},
         }
     )
 
@@ -102,6 +102,38 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "metadata": {"type": "object"},
         }
     ),
+    "TeamUser": _object(
+        {
+            "id": _STR,
+            "name": _STR,
+            "email": {"type": ["string", "null"]},
+            "created": _ISO_OR_NULL,
+            "updated": _ISO_OR_NULL,
+            "type": {"const": "user"},
+            "api": {"const": "team"},
+            "display_name": _STR,
+            "is_bot": {"type": "boolean"},
+            "deleted": {"type": "boolean"},
+            "guest": {"type": "boolean"},
+            "timezone": {"type": ["string", "null"], "description": "an IANA zone name"},
+            "raw": {"type": "object"},
+            "href": _STR,
+        }
+    ),
+    "Group": _object(
+        {
+            "id": _STR,
+            "name": _STR,
+            "description": {"type": ["string", "null"]},
+            "created": _ISO_OR_NULL,
+            "type": {"const": "group"},
+            "api": {"const": "team"},
+            "raw": {"type": "object"},
+            "href": _STR,
+        }
+    ),
+    "TeamUserList": _list_of("TeamUser", "team"),
+    "GroupList": _list_of("Group", "team"),
     "ConversationList": _list_of("Conversation"),
     "UserList": _list_of("User"),
     "MessageList": _list_of("Message"),
@@ -168,13 +200,17 @@ _ERRORS = {
     "400": "invalid_parameters: a field is missing, malformed or out of range (the message names it)",
     "401": "unauthorized: no bearer token, or one this server does not know",
     "403": "forbidden: another account's token, or a service rule refuses the operation",
-    "404": "not_found: the account, conversation or message does not exist",
+    "404": "not_found: the account, conversation, message, user or group does not exist",
     "429": "rate_limited: wait Retry-After seconds",
     "500": "service_error: the backend failed (the body's id identifies the request in the server log)",
 }
 
 # (method, path suffix pattern) -> (success status, response schema or None, request body schema or None)
 _OPERATIONS: list[tuple[str, str, str, str | None, str | None]] = [
+    ("get", r"/team/users$", "200", "TeamUserList", None),
+    ("get", r"/team/users/\{user_id\}$", "200", "TeamUser", None),
+    ("get", r"/team/groups$", "200", "GroupList", None),
+    ("get", r"/team/groups/\{group_id\}/members$", "200", "TeamUserList", None),
     ("get", r"/v1/accounts/\{account_id\}$", "200", "Account", None),
     ("get", r"/conversations?$", "200", "ConversationList", None),
     ("post", r"/conversations?$", "201", "Conversation", "ConversationCreate"),

@@ -23,8 +23,9 @@ from chatlens.services import SERVICES
 from . import seed
 
 #: Optional capabilities: ``events`` (the activity feed), ``any_sender`` (post as a user other than the account's
-#: own), ``raw_write`` (a ``raw`` given on create is stored as given).
-FEATURES = frozenset({"events", "any_sender", "raw_write"})
+#: own), ``raw_write`` (a ``raw`` given on create is stored as given), ``user_details`` (users carry the service's
+#: time zone and bot flag; Graph keeps neither on its user objects).
+FEATURES = frozenset({"events", "any_sender", "raw_write", "user_details"})
 _counter = itertools.count(1)
 
 
@@ -49,6 +50,7 @@ def seed_account(ws: Workspace, service: str, admin: bool) -> str:
     aid = f"{service}-{'admin' if admin else 'user'}-{next(_counter)}"
     ws.add_account(aid, service=service, admin=admin, name=aid, user_id=seed.SELF)
     ws.add_users(aid, seed.USERS)
+    ws.add_groups(aid, seed.GROUPS)
     ws.add_conversations(aid, [{**c, "raw": {"id": c["id"], "name": c["name"]}} for c in seed.CONVERSATIONS])
     ws.add_messages(
         aid,
@@ -108,7 +110,9 @@ def _slack(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI
     fake = request.getfixturevalue("fake_slack")
     token, team = fake.add_team(user_id=seed.SELF, admin=admin)
     for u in seed.USERS:
-        fake.add_user(team, u["id"], u["name"], u["email"], is_bot=bool(u.get("is_bot")))
+        fake.add_user(team, u["id"], u["name"], u["email"], is_bot=bool(u.get("is_bot")), tz=u["tz"])
+    for g in seed.GROUPS:
+        fake.add_usergroup(team, g["id"], g["name"], g["name"].title(), g["members"])
     for c in seed.CONVERSATIONS:
         fake.add_channel(team, c["id"], name=c["name"], kind=c["kind"], created_us=c["created"], members=c["members"])
     ts = {key: _slack_ts(created) for key, _, _, created, _, _ in seed.MESSAGES}
@@ -123,6 +127,8 @@ _SLACK_IDS = {
     **{key: f"{conv}-{_slack_ts(created)}" for key, conv, _, created, _, _ in seed.MESSAGES},
     "CGEN": "CGEN",
     "DM12": "DM12",
+    "S1": "S1",
+    "S2": "S2",
     "CNOPE": "CNOPE",
     "MNOPE": f"CGEN-{_slack_ts(seed.T0 + 99)}",
     "NOPE": f"CGEN-{_slack_ts(seed.T0 + 98)}",
@@ -154,6 +160,8 @@ def _teams(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI
     general, dm = (c for c in seed.CONVERSATIONS)
     fake.add_team(tenant, _GENERAL[0], "Acme", general["members"])
     fake.add_team(tenant, "sandbox", "Sandbox", [seed.SELF], owners=[seed.SELF])
+    for g in seed.GROUPS:
+        fake.add_team(tenant, g["id"], g["name"], g["members"])
     threads = {
         "CGEN": fake.add_channel(tenant, *_GENERAL, name=general["name"], created_us=general["created"]),
         "DM12": fake.add_chat(
@@ -180,6 +188,8 @@ def _teams_ids() -> dict[str, str]:
     return {
         **convs,
         **ids,
+        "S1": "S1",
+        "S2": "S2",
         "CNOPE": t.channel_conversation_id(_GENERAL[0], "19:nope@thread.tacv2"),
         "MNOPE": t.message_id(convs["CGEN"], str(seed.T0 + 99)),
         "NOPE": t.message_id(convs["CGEN"], str(seed.T0 + 98)),
@@ -191,7 +201,7 @@ BACKENDS: dict[str, Backend] = {
     "http": Backend(_http),  # client -> chatlens serve -> SQLite, over real HTTP on loopback
     # The Slack connector against a fake Slack Web API over real HTTP: Slack has no activity feed, posts only as
     # the token's user and keeps no arbitrary raw.
-    "slack": Backend(_slack, services=frozenset({"slack"}), features=frozenset(), ids=_SLACK_IDS),
+    "slack": Backend(_slack, services=frozenset({"slack"}), features=frozenset({"user_details"}), ids=_SLACK_IDS),
     # The Teams connector against a fake Microsoft Graph over real HTTP: no activity feed, posts only as the
     # token's user, keeps no arbitrary raw; generic tests use an admin account (normal ones cannot list messages).
     "teams": Backend(

@@ -1,8 +1,8 @@
 """The contract workspace's seed, as plain data, so every backend (and every fake service) builds the same account.
 
-One account: five users (``SELF`` is the account's own user), a public channel ``general`` with three messages
-(``MG2`` replies to ``MG1``), and a direct conversation with one message. Keys (``CGEN``, ``MG1``, ...) are the
-seed's names; a backend whose ids look different maps them in its ``ids`` (see conftest.Backend).
+One account: five users (``SELF`` is the account's own user) in two groups, a public channel ``general`` with
+three messages (``MG2`` replies to ``MG1``), and a direct conversation with one message. Keys (``CGEN``, ``MG1``,
+...) are the seed's names; a backend whose ids look different maps them in its ``ids`` (see conftest.Backend).
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ from __future__ import annotations
 T0 = 1_767_600_000_000_000  # 2026-01-05T08:00:00Z in microseconds
 SELF = "U1"
 USERS = [
-    {"id": "U1", "name": "ada", "email": "ada@example.com"},
-    {"id": "U2", "name": "grace", "email": "grace@example.com"},
-    {"id": "U3", "name": "linus", "email": "linus@example.com"},
-    {"id": "U4", "name": "zoë", "email": "zoe@example.com"},
-    {"id": "U5", "name": "deploy-bot", "email": None, "is_bot": True},
+    {"id": "U1", "name": "ada", "email": "ada@example.com", "tz": "Europe/London"},
+    {"id": "U2", "name": "grace", "email": "grace@example.com", "tz": "America/New_York"},
+    {"id": "U3", "name": "linus", "email": "linus@example.com", "tz": "Asia/Tokyo"},
+    {"id": "U4", "name": "zoë", "email": "zoe@example.com", "tz": "Europe/Berlin"},
+    {"id": "U5", "name": "deploy-bot", "email": None, "is_bot": True, "tz": "UTC"},
+]
+#: Groups (Slack user groups, Teams teams); the account's own user is in each, as Teams lists joined teams only.
+GROUPS = [
+    {"id": "S1", "name": "eng", "members": ["U1", "U3"]},
+    {"id": "S2", "name": "ops", "members": ["U1", "U2", "U4"]},
 ]
 CONVERSATIONS = [
     {

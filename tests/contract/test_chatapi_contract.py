@@ -29,6 +29,18 @@ MESSAGE_KEYS = {
     "href",
 }
 USER_KEYS = {"id", "name", "email", "type", "api"}
+TEAM_USER_KEYS = USER_KEYS | {
+    "created",
+    "updated",
+    "display_name",
+    "is_bot",
+    "deleted",
+    "guest",
+    "timezone",
+    "raw",
+    "href",
+}
+GROUP_KEYS = {"id", "name", "description", "created", "type", "api", "raw", "href"}
 EVENTS_KEYS = {"count", "cursor", "remaining", "objects", "type", "api"}
 EVENT_KEYS = {"id", "account", "type", "object_type", "modified", "user_id", "metadata"}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -478,3 +490,76 @@ def test_unsupported_operations_are_refused(make_api, M, backend):
         with pytest.raises(PermissionDenied, match=operation):
             calls[operation]()
     assert api.retrieve_message(M["MG1"])["text"] == "hello <@U2>"  # nothing refused was applied
+
+
+# -- Team API: users and groups ------------------------------------------------------------------------------
+
+
+def check_team_page(page: dict) -> None:
+    assert set(page) == PAGE_KEYS
+    assert page["type"] == "object_list" and page["api"] == "team"
+    assert page["count"] == len(page["objects"])
+
+
+def test_list_users_shape_order_and_paging(make_api, backend):
+    api = make_api()
+    pages = list(iter_pages(api.list_users, page_size=2))
+    assert [p["count"] for p in pages] == [2, 2, 1] and pages[-1]["next_page"] is None
+    users = [u for p in pages for u in p["objects"]]
+    for p in pages:
+        check_team_page(p)
+    assert [u["id"] for u in users] == ["U1", "U2", "U3", "U4", "U5"]
+    for u in users:
+        assert set(u) == TEAM_USER_KEYS and u["type"] == "user" and u["api"] == "team"
+        assert isinstance(u["raw"], dict) and u["href"].endswith(f"/team/users/{u['id']}")
+        assert u["created"] is None or ISO.match(u["created"])
+        assert not u["deleted"] and not u["guest"]
+    assert (users[1]["name"], users[1]["email"]) == ("grace", "grace@example.com")
+    assert users[3]["name"] == "zoë"
+    if "user_details" in backend.features:
+        assert [u["timezone"] for u in users] == [
+            "Europe/London",
+            "America/New_York",
+            "Asia/Tokyo",
+            "Europe/Berlin",
+            "UTC",
+        ]
+        assert [u["is_bot"] for u in users] == [False, False, False, False, True]
+
+
+def test_retrieve_user(make_api):
+    api = make_api()
+    grace = api.retrieve_user("U2")
+    assert set(grace) == TEAM_USER_KEYS and grace["name"] == "grace"
+    assert grace == next(u for u in iter_items(api.list_users) if u["id"] == "U2")
+    with pytest.raises(NotFound, match="U99"):
+        api.retrieve_user("U99")
+    with pytest.raises(InvalidRequest, match="user_id"):
+        api.retrieve_user("")
+
+
+def test_groups_and_their_members(make_api, M):
+    api = make_api()
+    groups = {g["id"]: g for g in iter_items(api.list_groups, page_size=1)}
+    for g in groups.values():
+        assert set(g) == GROUP_KEYS and g["type"] == "group" and g["api"] == "team"
+        assert g["href"].endswith(f"/team/groups/{g['id']}")
+    assert groups[M["S1"]]["name"] == "eng" and groups[M["S2"]]["name"] == "ops"
+    ids = list(groups)
+    assert ids == sorted(ids)
+    pages = list(iter_pages(api.list_group_members, M["S2"], page_size=1))
+    assert [u["id"] for p in pages for u in p["objects"]] == ["U1", "U2", "U4"]
+    check_team_page(pages[0])
+    assert set(pages[0]["objects"][0]) == TEAM_USER_KEYS
+    with pytest.raises(NotFound, match="S99"):
+        api.list_group_members("S99")
+
+
+@pytest.mark.parametrize("token", ["nonsense", "p1.WyJtZXNzYWdlcyIsWzEsMl1d"])
+def test_team_api_bad_paging(make_api, M, token):
+    api = make_api()
+    for call in (api.list_users, api.list_groups, lambda **kw: api.list_group_members(M["S1"], **kw)):
+        with pytest.raises(InvalidRequest, match="page"):
+            call(page=token)
+        with pytest.raises(InvalidRequest, match="page_size"):
+            call(page_size=0)

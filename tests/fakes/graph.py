@@ -5,7 +5,8 @@ It answers the requests the connector makes, with the shapes Microsoft documents
 https://learn.microsoft.com/en-us/graph/api/, transcribed in microsoftgraph/microsoft-graph-docs-contrib
 ``api-reference/v1.0/api/<page>.md``; the chatMessage examples are in ../shared/data/teams-graph-docs):
 
-- ``GET /me``, ``GET /users``                               user-get.md, user-list.md
+- ``GET /me``, ``GET /users``, ``GET /users/{id}``          user-get.md, user-list.md
+- ``GET /teams/{id}/members``                               team-list-members.md
 - ``GET /me/chats?$expand=members``, ``GET|PATCH /chats/{id}``  chat-list.md, chat-get.md, chat-patch.md
 - ``DELETE /chats/{id}``: 403 for a delegated token           chat-delete.md (application permission only)
 - ``GET|POST /chats/{id}/members``, ``DELETE .../members/{membership-id}``  chat-list-members.md, chat-post-members.md
@@ -174,12 +175,17 @@ class FakeGraph:
         return token, tenant
 
     @staticmethod
-    def add_user(tenant: Tenant, user_id: str, name: str, email: str | None = None) -> None:
+    def add_user(
+        tenant: Tenant, user_id: str, name: str, email: str | None = None, *, guest: bool = False, enabled: bool = True
+    ) -> None:
         tenant.users[user_id] = {
             "id": user_id,
             "displayName": name,
             "mail": email,
             "userPrincipalName": email or f"{user_id}@example.onmicrosoft.com",
+            "userType": "Guest" if guest else "Member",
+            "accountEnabled": enabled,
+            "createdDateTime": "2025-01-02T03:04:05Z",
         }
 
     def add_chat(
@@ -302,6 +308,8 @@ class FakeGraph:
         for verb, template, name in [
             ("GET", "/me", "get_me"),
             ("GET", "/users", "list_users"),
+            ("GET", "/users/{user}", "get_user"),
+            ("GET", "/teams/{team}/members", "list_team_members"),
             ("GET", "/me/chats", "list_chats"),
             ("POST", "/chats", "create_chat"),
             ("GET", _C, "get_chat"),
@@ -469,6 +477,27 @@ class FakeGraph:
         users = sorted(tenant.users.values(), key=lambda u: u["id"])
         return 200, self._list_asc("/users", query, users, lambda u: (0, u["id"]), cap=999), {}
 
+    def _r_get_user(self, tenant: Tenant, query: dict, payload: dict, user: str) -> tuple[int, Any, dict]:
+        if user not in tenant.users:
+            raise GraphError(404, "Request_ResourceNotFound", f"Resource '{user}' does not exist.")
+        return 200, tenant.users[user], {}
+
+    def _r_list_team_members(self, tenant: Tenant, query: dict, payload: dict, team: str) -> tuple[int, Any, dict]:
+        t = self._team(tenant, team)
+        value = [
+            {
+                "@odata.type": MEMBER_TYPE,
+                "id": base64.b64encode(f"team-member:{team}:{u}".encode()).decode(),
+                "roles": ["owner"] if u in t.owners else [],
+                "displayName": tenant.users.get(u, {}).get("displayName"),
+                "userId": u,
+                "email": tenant.users.get(u, {}).get("mail"),
+                "tenantId": tenant.id,
+            }
+            for u in t.members
+        ]
+        return 200, {"@odata.context": f"{self.url}/$metadata#teams('{team}')/members", "value": value}, {}
+
     def _list_asc(self, path: str, query: dict, items: list[dict], key: Any, cap: int = 50) -> dict:
         return self._list(path, query, items, key, cap, descending=False)
 
@@ -489,16 +518,19 @@ class FakeGraph:
 
     def _r_create_chat(self, tenant: Tenant, query: dict, payload: dict) -> tuple[int, Any, dict]:
         kind = payload.get("chatType")
-        members = [str(m.get("user@odata.bind") or "").partition("users('")[2].rstrip("')") for m in
-                   payload.get("members") or []]  # fmt: skip
+        members = [
+            str(m.get("user@odata.bind") or "").partition("users('")[2].rstrip("')")
+            for m in payload.get("members") or []
+        ]
         if kind not in ("group", "oneOnOne") or tenant.me not in members or any(u not in tenant.users for u in members):
             raise GraphError(400, "BadRequest", "chatType must be group or oneOnOne, members known and include you")
         if kind == "oneOnOne" and len(set(members)) != 2:
             raise GraphError(400, "BadRequest", "A oneOnOne chat has exactly two members")
         chat_id = f"19:{uuid.uuid4().hex}@thread.v2"
         topic = payload.get("topic") if kind == "group" else None
-        chat = self.add_chat(tenant, chat_id, topic=topic, chat_type=kind, created_us=tenant.now_us(),
-                             members=sorted(set(members)))  # fmt: skip
+        chat = self.add_chat(
+            tenant, chat_id, topic=topic, chat_type=kind, created_us=tenant.now_us(), members=sorted(set(members))
+        )
         return 201, dict(chat.obj), {}
 
     def _r_get_chat(self, tenant: Tenant, query: dict, payload: dict, chat: str) -> tuple[int, Any, dict]:

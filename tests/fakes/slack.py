@@ -9,6 +9,7 @@ It answers the methods the connector calls, with the shapes Slack documents on e
 - ``conversations.list``, ``.info``, ``.members``, ``.history``, ``.replies``, ``.create``, ``.rename``,
   ``.archive``               https://api.slack.com/methods/conversations.history (and siblings)
 - ``chat.postMessage``, ``chat.update``, ``chat.delete``  https://api.slack.com/methods/chat.postMessage (...)
+- ``usergroups.list``, ``usergroups.users.list``  https://api.slack.com/methods/usergroups.list (...)
 
 Conventions copied from Slack: every answer is HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error":
 "<code>"}``; a rate limit is HTTP 429 with ``Retry-After`` (seconds) and ``{"ok": false, "error": "ratelimited"}``;
@@ -62,6 +63,7 @@ class Team:
     admin: bool
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
+    usergroups: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_us: int = 0
 
     def next_ts(self) -> str:
@@ -163,15 +165,28 @@ class FakeSlack:
         return token, team
 
     @staticmethod
-    def add_user(team: Team, user_id: str, name: str, email: str | None = None, *, is_bot: bool = False) -> None:
+    def add_user(
+        team: Team,
+        user_id: str,
+        name: str,
+        email: str | None = None,
+        *,
+        is_bot: bool = False,
+        tz: str = "Europe/London",
+        deleted: bool = False,
+        guest: bool = False,
+    ) -> None:
         team.users[user_id] = {
             "id": user_id,
             "team_id": team.id,
             "name": name,
-            "deleted": False,
+            "deleted": deleted,
             "real_name": name,
-            "tz": "Europe/London",
+            "tz": tz,
             "is_bot": is_bot,
+            "is_restricted": guest,
+            "is_ultra_restricted": False,
+            "updated": 1_700_000_000,
             "profile": {"display_name": name, "real_name": name, **({"email": email} if email else {})},
         }
 
@@ -209,6 +224,31 @@ class FakeSlack:
         channel.messages[ts] = msg
         team.last_us = max(team.last_us, _us(ts))
         return msg
+
+    @staticmethod
+    def add_usergroup(team: Team, group_id: str, handle: str, name: str, users: list[str]) -> dict:
+        """A user group (https://api.slack.com/methods/usergroups.list: ``S``-prefixed id, ``handle``, ``name``)."""
+        group = {
+            "id": group_id,
+            "team_id": team.id,
+            "is_usergroup": True,
+            "name": name,
+            "description": f"the {name} team",
+            "handle": handle,
+            "is_external": False,
+            "date_create": 1_700_000_000,
+            "date_update": 1_700_000_000,
+            "date_delete": 0,
+            "auto_type": None,
+            "created_by": team.user_id,
+            "updated_by": team.user_id,
+            "deleted_by": None,
+            "prefs": {"channels": [], "groups": []},
+            "user_count": len(users),
+            "users": list(users),
+        }
+        team.usergroups[group_id] = group
+        return group
 
     def throttle(self, method: str, *, interval: float, retry_after: int = 1, limit_cap: int | None = None) -> None:
         """At most one ``method`` call per ``interval`` seconds (429 + ``Retry-After`` otherwise), ``limit``
@@ -298,6 +338,19 @@ class FakeSlack:
         if user is None:
             raise SlackError("user_not_found")
         return {"user": user}
+
+    def _m_usergroups_list(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        # usergroups.list leaves out each group's users unless include_users is true.
+        with_users = str(params.get("include_users")).lower() == "true"
+        return {
+            "usergroups": [{k: v for k, v in g.items() if with_users or k != "users"} for g in team.usergroups.values()]
+        }
+
+    def _m_usergroups_users_list(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        group = team.usergroups.get(str(params.get("usergroup")))
+        if group is None:
+            raise SlackError("no_such_subteam")
+        return {"users": list(group["users"])}
 
     def _m_conversations_list(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
         types = set(str(params.get("types") or "public_channel").split(","))
