@@ -69,6 +69,33 @@ COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
         "mentions": (_LIST, "user ids @mentioned, parsed from the service's markup (Slack <@U..>, Teams mentions)"),
         "raw": (_STR, "the service's object as JSON text; only with raw=True"),
     },
+    "users": {
+        "account": (_CAT, "the account id"),
+        "service": (_CAT, '"slack" or "ms_teams"'),
+        "id": (_STR, "user id"),
+        "name": (_STR, "the user's name, as senders and members carry it"),
+        "display_name": (_STR, "the name the user shows (Slack display name, Teams displayName)"),
+        "email": (_STR, "e-mail address; <NA> where the service gives none"),
+        "created": (_TIME, "when the user was created (UTC); NaT where the service does not say"),
+        "updated": (_TIME, "when the profile last changed (UTC); NaT where the service does not say"),
+        "is_bot": (_BOOL, "a bot or app user"),
+        "deleted": (_BOOL, "deactivated (Slack deleted, Teams accountEnabled false)"),
+        "guest": (_BOOL, "a guest or external user (Slack single/multi-channel guest, Teams userType Guest)"),
+        "timezone": (_CAT, "the user's IANA time zone; <NA> where unknown (Graph keeps it in mailbox settings)"),
+    },
+    "groups": {
+        "account": (_CAT, "the account id"),
+        "group_id": (_CAT, "the group (Slack user group, Teams team)"),
+        "group_name": (_CAT, "the group's name"),
+        "user_id": (_CAT, "a member's user id (one row per membership)"),
+        "user_name": (_CAT, "the member's name"),
+    },
+    "sender_details": {
+        "sender_known": (_BOOL, "whether the sender is in the users frame (False: an unknown placeholder)"),
+        "sender_deleted": ("boolean", "the sender is deactivated; <NA> if unknown"),
+        "sender_guest": ("boolean", "the sender is a guest or external user; <NA> if unknown"),
+        "sender_timezone": (_CAT, "the sender's IANA time zone; <NA> if unknown"),
+    },
 }
 
 

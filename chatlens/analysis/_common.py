@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 REQUIRED = ("id", "sender_id", "created")
@@ -53,6 +54,34 @@ def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
         return messages["created"].dt.tz_convert(tz)
     except Exception as exc:
         raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None
+
+
+MEMBER = "member"
+
+
+def local_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> tuple[np.ndarray, np.ndarray]:
+    """(weekday 0=Mon..6, hour 0..23) of each message in ``tz``; ``tz="member"`` reads each sender's own zone
+    from ``sender_timezone`` (:func:`chatlens.add_sender_details`), ``default_tz`` where it is unknown.
+
+    One conversion per distinct zone, not per message.
+    """
+    if tz != MEMBER:
+        local = local_times(messages, tz)
+        return local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()
+    if "sender_timezone" not in messages.columns:
+        raise ValueError('tz="member" needs a sender_timezone column: add it with chatlens.add_sender_details')
+    zones = messages["sender_timezone"].astype("category")
+    codes = zones.cat.codes.to_numpy()
+    weekday = np.zeros(len(messages), dtype=np.int64)
+    hour = np.zeros(len(messages), dtype=np.int64)
+    created = messages["created"]
+    for code, zone in [(-1, default_tz), *enumerate(zones.cat.categories)]:
+        mask = codes == code
+        if mask.any():
+            local = local_times(pd.DataFrame({"created": created[mask]}), str(zone))
+            weekday[mask] = local.dt.day_of_week.to_numpy()
+            hour[mask] = local.dt.hour.to_numpy()
+    return weekday, hour
 
 
 def micros(times: pd.Series) -> Any:

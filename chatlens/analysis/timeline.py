@@ -10,7 +10,7 @@ from ._common import local_times, select
 
 __all__ = ["activity_timeline"]
 
-_BY = {"conversation": "conversation_name", "member": "sender_name"}
+_BY = {"conversation": "conversation_name", "member": "sender_name", "group": "group"}
 
 
 def activity_timeline(
@@ -23,6 +23,7 @@ def activity_timeline(
     until: Any = None,
     include_bots: bool = False,
     include_system: bool = False,
+    groups: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Messages per period, gaps filled with zeros.
 
@@ -34,11 +35,15 @@ def activity_timeline(
         Any pandas frequency (``"h"``, ``"D"``, ``"W"``, ``"MS"`` ...); periods are calendar periods in ``tz``.
     by
         None for one column ``messages``; ``"conversation"``, ``"member"`` or any column name for one column per
-        value.
+        value; ``"group"`` for one column per group of ``groups``.
     tz
         The zone periods are cut in (a "day" is the local calendar day, DST included).
     since, until, include_bots, include_system
         Which messages count (bots and system events are left out by default).
+    groups
+        With ``by="group"``: memberships, ``user_id`` and ``group_name`` (:func:`chatlens.load_groups`, or any
+        member -> group table). A message counts once in each group its sender belongs to, and in ``"(no group)"``
+        if the sender is in none, so no message is lost (columns can sum to more than the messages).
 
     Returns
     -------
@@ -53,8 +58,13 @@ def activity_timeline(
     ...                                             utc=True)})
     >>> activity_timeline(m)["messages"].tolist()
     [2, 0, 1]
+    >>> g = pd.DataFrame({"user_id": ["u", "u", "v"], "group_name": ["eng", "ops", "ops"]})
+    >>> activity_timeline(m, by="group", groups=g).sum().to_dict()
+    {'eng': 2, 'ops': 3}
     """
     picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    if by == "group":
+        picked = _by_group(picked, groups)
     column = _BY.get(by, by) if by is not None else None
     if column is not None and column not in picked.columns:
         raise ValueError(f"by: {by!r} is not 'conversation', 'member' or a column of messages")
@@ -76,3 +86,20 @@ def activity_timeline(
     table = table.reindex(full, fill_value=0).astype("int64")
     table.columns.name = by
     return table
+
+
+NO_GROUP = "(no group)"
+
+
+def _by_group(messages: pd.DataFrame, groups: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per (message, group of its sender) with a ``group`` column; senders in no group get NO_GROUP."""
+    if groups is None or not {"user_id", "group_name"} <= set(groups.columns):
+        raise ValueError('by="group" needs groups=: a frame with user_id and group_name (chatlens.load_groups)')
+    pairs = pd.DataFrame(
+        {"sender_id": groups["user_id"].astype(str).to_numpy(), "group": groups["group_name"].astype(str).to_numpy()}
+    ).drop_duplicates()
+    left = pd.DataFrame({"created": messages["created"].to_numpy(), "sender_id": messages["sender_id"].astype(str)})
+    joined = left.merge(pairs, on="sender_id", how="left")
+    joined["group"] = joined["group"].fillna(NO_GROUP)
+    joined["created"] = pd.to_datetime(joined["created"], utc=True)
+    return joined

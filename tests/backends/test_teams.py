@@ -117,8 +117,9 @@ def test_html_bodies_mentions_and_malformed_messages(graph, tmp_path):
 
 def test_conversations_chats_and_channels_oldest_first(graph):
     token, tenant, _, _ = _tenant(graph)
-    graph.add_chat(tenant, "19:U1_U2@unq.gbl.spaces", topic=None, chat_type="oneOnOne", created_us=T0 + 2,
-                   members=["U1", "U2"])  # fmt: skip
+    graph.add_chat(
+        tenant, "19:U1_U2@unq.gbl.spaces", topic=None, chat_type="oneOnOne", created_us=T0 + 2, members=["U1", "U2"]
+    )
     normal = TeamsChatAPI(token, base_url=graph.url)
     convs = list(iter_items(normal.list_conversations, page_size=1))
     assert [(c["name"], c["private"]) for c in convs] == [("general", False), ("lunch", True), (None, True)]
