@@ -29,6 +29,11 @@ _TS = re.compile(r"^\d{1,12}\.\d{1,6}$")
 _TOKEN = re.compile(r"(?<=[?&])(t|token)=xox[a-z]-[A-Za-z0-9-]+")
 
 
+def ts_from_us(us: int) -> str:
+    """Slack's ``ts`` ("<seconds>.<6 digits>") from microseconds since the epoch."""
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
 def ts_to_us(ts: str) -> int:
     """Microseconds since the epoch from a Slack ``ts``, exactly (no float rounding).
 

@@ -34,8 +34,11 @@ the object; a sender missing from it is looked up once with ``users.info``.
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -193,6 +196,8 @@ class SlackChatAPI(ChatAPI):
         self._me: dict[str, Any] | None = None
         self._users: dict[str, dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        #: Web API calls made, by method (what a load cost, and what a budget counts).
+        self.calls: Counter[str] = Counter()
         retry = ChatRetry(
             total=retries,
             connect=retries,
@@ -220,6 +225,7 @@ class SlackChatAPI(ChatAPI):
         """One Web API call: GET with query parameters for reads, POST with a JSON body for writes."""
         url = f"{self.base_url}/{method}"
         params = {k: v for k, v in params.items() if v is not None}
+        self.calls[method] += 1
         try:
             if write:
                 response = self.session.post(
@@ -561,6 +567,70 @@ class SlackChatAPI(ChatAPI):
     def latest_cursor(self) -> str:
         self._check("list_events")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- incremental loading: the connector's own calls, used by chatlens.threadsync ----------------------------
+    #: Requests a minute per method under Slack's tiers (Tier 3 for history and replies, Tier 2 for search);
+    #: ``history_limit`` at 15 or less means the 2025 limits for non-Marketplace apps (one call a minute).
+    def rate_limits(self) -> dict[str, float]:
+        """Requests a minute each method may make, for planning a load (not enforced here: Slack does that)."""
+        limited = self.history_limit <= 15
+        history = 1.0 if limited else 50.0
+        return {"conversations.history": history, "conversations.replies": history, "search.messages": 20.0}
+
+    def history_page(
+        self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One ``conversations.history`` call: Slack's root messages (and broadcast replies) newer than
+        ``oldest_us``, newest first, with each root's ``reply_count`` and ``latest_reply``; and the next cursor."""
+        # The conversation id is the channel id: no conversations.info call per page (each counts against limits).
+        channel = conversation_id
+        oldest = _slack.ts_from_us(oldest_us) if oldest_us is not None else None
+        body = self._call(
+            "conversations.history", channel=channel, oldest=oldest, limit=self.history_limit, cursor=cursor
+        )
+        next_cursor = (body.get("response_metadata") or {}).get("next_cursor") or None
+        return list(body.get("messages") or []), next_cursor if body.get("has_more") else None
+
+    def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]:
+        """A thread's replies as Slack objects (every page of ``conversations.replies``), newest first."""
+        try:
+            return self._thread(conversation_id, root_ts)
+        except NotFound:
+            return []  # the thread is gone (its root deleted without replies)
+
+    def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
+        """Chat API message objects of Slack objects from :meth:`history_page` and :meth:`thread_replies`."""
+        return [self._message(m, conversation_id) for m in raws]
+
+    def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None:
+        """Thread roots (``ts`` by channel) with a message posted since ``since_us``, found with
+        ``search.messages`` (a day's margin: search filters by date); None where the token cannot search (bot
+        tokens, a missing ``search:read`` scope): callers then rely on rescanning recent roots."""
+        day = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=since_us) - timedelta(days=1)).date()
+        active: dict[str, set[str]] = {}
+        page, pages = 1, 1
+        while page <= pages:
+            try:
+                body = self._call(
+                    "search.messages",
+                    query=f"after:{day.isoformat()}",
+                    sort="timestamp",
+                    sort_dir="desc",
+                    count=100,
+                    page=page,
+                )
+            except (PermissionDenied, InvalidRequest):
+                return None
+            found = body.get("messages") or {}
+            for m in found.get("matches") or []:
+                channel = (m.get("channel") or {}).get("id")
+                if not channel or _slack.ts_to_us(m["ts"]) < since_us:
+                    continue
+                thread = re.search(r"thread_ts=(\d+\.\d+)", m.get("permalink") or "")
+                active.setdefault(channel, set()).add(thread.group(1) if thread else m["ts"])
+            pages = int((found.get("paging") or {}).get("pages") or 1)
+            page += 1
+        return active
 
     # -- Team API ---------------------------------------------------------------------------------------------
     @property

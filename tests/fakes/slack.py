@@ -10,6 +10,7 @@ It answers the methods the connector calls, with the shapes Slack documents on e
   ``.archive``               https://api.slack.com/methods/conversations.history (and siblings)
 - ``chat.postMessage``, ``chat.update``, ``chat.delete``  https://api.slack.com/methods/chat.postMessage (...)
 - ``usergroups.list``, ``usergroups.users.list``  https://api.slack.com/methods/usergroups.list (...)
+- ``search.messages`` (user tokens)             https://api.slack.com/methods/search.messages
 
 Conventions copied from Slack: every answer is HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error":
 "<code>"}``; a rate limit is HTTP 429 with ``Retry-After`` (seconds) and ``{"ok": false, "error": "ratelimited"}``;
@@ -26,6 +27,7 @@ switched on per method (:meth:`FakeSlack.throttle`) to mimic the 2025 limits on 
 from __future__ import annotations
 
 import base64
+import calendar
 import itertools
 import json
 import math
@@ -61,6 +63,7 @@ class Team:
     id: str
     user_id: str
     admin: bool
+    bot: bool = False  # a bot token (xoxb-): search.messages refuses it
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     usergroups: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -352,6 +355,44 @@ class FakeSlack:
             raise SlackError("no_such_subteam")
         return {"users": list(group["users"])}
 
+    def _m_search_messages(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        """search.messages (user tokens only), with the ``in:<#C..>`` and ``after:YYYY-MM-DD`` modifiers, newest
+        first (``sort=timestamp``): https://api.slack.com/methods/search.messages. Thread replies carry their
+        ``thread_ts`` only in the permalink, as on Slack."""
+        if team.bot:
+            raise SlackError("not_allowed_token_type")
+        query = str(params.get("query") or "")
+        channel = re.search(r"in:<#(\w+)(?:\|[^>]*)?>", query)
+        after = re.search(r"after:(\d{4}-\d\d-\d\d)", query)
+        # after:DATE means from the next day on (Slack's day granularity, in UTC here).
+        start = (calendar.timegm(time.strptime(after.group(1), "%Y-%m-%d")) + 86_400) if after else 0
+        matches = []
+        for ch in team.channels.values():
+            if (channel and ch.obj["id"] != channel.group(1)) or ch.obj["is_archived"]:
+                continue
+            for m in ch.messages.values():
+                if _us(m["ts"]) >= start * 1_000_000 and m.get("subtype") != "tombstone":
+                    link = f"https://fake.slack.com/archives/{ch.obj['id']}/p{m['ts'].replace('.', '')}"
+                    if m.get("thread_ts") and m["thread_ts"] != m["ts"]:
+                        link += f"?thread_ts={m['thread_ts']}&cid={ch.obj['id']}"
+                    matches.append(
+                        {
+                            "type": "message",
+                            "user": m.get("user"),
+                            "ts": m["ts"],
+                            "text": m.get("text", ""),
+                            "channel": {"id": ch.obj["id"], "name": ch.obj.get("name")},
+                            "permalink": link,
+                        }
+                    )
+        matches.sort(key=lambda m: _us(m["ts"]), reverse=True)
+        count = max(1, min(int(params.get("count") or 20), 100))
+        page = max(1, int(params.get("page") or 1))
+        pages = max(1, -(-len(matches) // count))
+        shown = matches[(page - 1) * count : page * count]
+        paging = {"count": count, "total": len(matches), "page": page, "pages": pages}
+        return {"query": query, "messages": {"total": len(matches), "paging": paging, "matches": shown}}
+
     def _m_conversations_list(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
         types = set(str(params.get("types") or "public_channel").split(","))
         wanted = {
@@ -515,12 +556,15 @@ class FakeSlack:
         ts = msg["ts"]
         if msg.get("reply_count"):
             # A deleted parent with replies stays as a tombstone, as on Slack.
+            keep = {k: msg[k] for k in ("reply_count", "latest_reply", "reply_users", "reply_users_count")}
             msg.clear()
             msg.update(type="message", subtype="tombstone", text="This message was deleted.", ts=ts, thread_ts=ts)
-            msg.update(user="USLACKBOT", hidden=True, reply_count=1)
+            msg.update(user="USLACKBOT", hidden=True, **keep)
         else:
             del channel.messages[ts]
             root = channel.messages.get(msg.get("thread_ts") or "")
             if root is not None and root is not msg:
-                root["reply_count"] = max(0, root.get("reply_count", 1) - 1)
+                replies = [m["ts"] for m in channel.messages.values() if m.get("thread_ts") == root["ts"] != m["ts"]]
+                root["reply_count"] = len(replies)
+                root["latest_reply"] = max(replies, key=_us) if replies else root["ts"]
         return {"channel": channel.obj["id"], "ts": ts}

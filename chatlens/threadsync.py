@@ -1,0 +1,425 @@
+"""Thread-complete incremental refresh for connectors whose listings keep replies behind their roots (Slack).
+
+Paging a channel's history newest first and stopping at the first known message finds new *roots* only: a new
+reply to a months-old thread is not in the history listing, and rescanning every thread to find such replies
+costs hours under Slack's limits (one ``conversations.history`` or ``conversations.replies`` call a minute, 15
+messages a page, for apps outside the Marketplace since 2025). This module refreshes a conversation with few
+requests and says exactly what it rests on:
+
+1. **new roots**: ``conversations.history`` with ``oldest`` at the newest root already known, and the replies of
+   those that have any;
+2. **recent roots**: the roots younger than ``window`` are listed again; a thread whose ``reply_count`` or
+   ``latest_reply`` changed has its replies fetched again (new, edited and deleted replies all show), edited
+   roots are replaced and roots gone from the listing are deleted;
+3. **old threads with new replies**: ``search.messages`` (user tokens) names the threads with a message since the
+   last refresh; their replies are fetched again. Where the token cannot search, threads older than the window are
+   re-checked only by a rescan (``refresh="full"``), and their rows say so (below).
+
+Per thread the state keeps ``reply_count``, ``latest_reply`` and how many replies were fetched; a thread is
+*complete* when ``replies_fetched == reply_count`` at its last check. :func:`thread_table` exposes that per thread
+so metrics can say what they rest on.
+
+A :class:`Budget` caps the requests (or simulated minutes) a refresh may spend: conversations are refreshed most
+recent and most active first, and when the budget runs out the rest keep their previous state, so the result is
+partial, marked as such, and the next refresh resumes where this one stopped. :func:`plan_refresh` estimates the
+requests and minutes before anything is fetched.
+
+The connector provides ``history_page``, ``thread_replies``, ``to_messages``, ``threads_active_since``,
+``rate_limits`` and a ``calls`` counter (see :class:`chatlens.backends.slack.SlackChatAPI`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pandas as pd
+
+__all__ = [
+    "Budget",
+    "BudgetExhausted",
+    "RefreshPlan",
+    "RefreshResult",
+    "refresh_all",
+    "ThreadedHistory",
+    "ThreadState",
+    "plan_refresh",
+    "refresh_conversation",
+    "state_from_frame",
+    "supports_thread_refresh",
+    "thread_table",
+]
+
+DAY_US = 86_400_000_000
+
+
+class ThreadedHistory(Protocol):
+    """What a connector offers for thread-complete refreshes (the Slack connector implements it)."""
+
+    calls: Any
+    history_limit: int
+
+    def history_page(
+        self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]: ...
+
+    def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]: ...
+
+    def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None: ...
+
+    def rate_limits(self) -> dict[str, float]: ...
+
+
+def supports_thread_refresh(api: Any) -> bool:
+    """Whether ``api`` offers what :func:`refresh_conversation` needs.
+
+    Examples
+    --------
+    >>> import chatlens
+    >>> supports_thread_refresh(chatlens.connect("demo"))  # the embedded workspace has an activity feed instead
+    False
+    """
+    return all(
+        callable(getattr(api, name, None))
+        for name in ("history_page", "thread_replies", "to_messages", "threads_active_since", "rate_limits")
+    )
+
+
+class BudgetExhausted(Exception):
+    """The refresh's budget is spent; what finished is kept and the next refresh resumes."""
+
+
+@dataclass
+class Budget:
+    """A cap on a refresh: ``requests`` (Web API calls) and/or ``minutes`` (simulated from the connector's rate
+    limits, so a plan can be checked without waiting). None means no cap.
+
+    Examples
+    --------
+    >>> b = Budget(requests=2)
+    >>> b.charge({"conversations.history": 1}, {"conversations.history": 1.0}); b.exhausted
+    False
+    >>> b.charge({"conversations.history": 1}, {"conversations.history": 1.0}); b.exhausted
+    True
+    """
+
+    requests: int | None = None
+    minutes: float | None = None
+    spent_requests: int = 0
+    spent_minutes: float = 0.0
+
+    def charge(self, calls: dict[str, int], rates: dict[str, float]) -> None:
+        self.spent_requests += sum(calls.values())
+        self.spent_minutes += sum(n / rates.get(method, 50.0) for method, n in calls.items())
+
+    @property
+    def exhausted(self) -> bool:
+        return (self.requests is not None and self.spent_requests >= self.requests) or (
+            self.minutes is not None and self.spent_minutes >= self.minutes
+        )
+
+
+@dataclass
+class ThreadState:
+    """What a refresh knows of one conversation: the newest root, when it was last refreshed, and per thread
+    root ``ts``: ``[reply_count, latest_reply_us, replies_fetched, checked_us]``."""
+
+    watermark_us: int = 0
+    refreshed_us: int = 0
+    threads: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"watermark_us": self.watermark_us, "refreshed_us": self.refreshed_us, "threads": self.threads}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ThreadState:
+        if not data:
+            return cls()
+        return cls(int(data.get("watermark_us") or 0), int(data.get("refreshed_us") or 0), dict(data["threads"]))
+
+
+@dataclass
+class RefreshPlan:
+    """The estimate of a refresh: requests and minutes per method, and the conversations in the order they run."""
+
+    order: list[str]
+    requests: dict[str, int]
+    minutes: float
+
+    def __str__(self) -> str:
+        total = sum(self.requests.values())
+        per = ", ".join(f"{m} {n}" for m, n in sorted(self.requests.items()))
+        return f"about {total} requests ({per}), {self.minutes:.1f} min under the rate limits"
+
+
+def _us(ts: str) -> int:
+    seconds, _, frac = str(ts).partition(".")
+    return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
+
+
+def _is_root(raw: dict[str, Any]) -> bool:
+    return raw.get("thread_ts", raw["ts"]) == raw["ts"]
+
+
+def plan_refresh(
+    api: ThreadedHistory,
+    frames: dict[str, pd.DataFrame],
+    states: dict[str, ThreadState],
+    *,
+    now_us: int,
+    window_us: int,
+) -> RefreshPlan:
+    """Estimate a refresh from what is cached: per conversation one history call for new roots and one per page
+    of roots younger than the window, one search page per 100 recent messages, and one replies call per recent
+    thread that had replies (an upper bound: only changed threads are fetched). Conversations run most recently
+    active first, then by how many messages they had in the window.
+    """
+    limit = max(1, int(api.history_limit))
+    history = replies = recent_total = 0
+    activity: dict[str, tuple[int, int]] = {}
+    for cid, frame in frames.items():
+        state = states.get(cid) or ThreadState()
+        created = frame["created"] if len(frame) else pd.Series([], dtype="datetime64[us, UTC]")
+        recent = created >= pd.Timestamp(now_us - window_us, unit="us", tz="UTC")
+        recent_roots = int((recent & ~frame["is_reply"]).sum()) if len(frame) else 0
+        history += 1 + math.ceil(recent_roots / limit)
+        replies += sum(1 for ts, (count, *_rest) in state.threads.items() if count and _us(ts) >= now_us - window_us)
+        recent_total += int(recent.sum()) if len(frame) else 0
+        newest = int(created.max().value // 1000) if len(frame) else 0
+        activity[cid] = (newest, int(recent.sum()) if len(frame) else 0)
+    order = sorted(frames, key=lambda c: (-activity[c][0], -activity[c][1], c))
+    requests = {
+        "conversations.history": history,
+        "conversations.replies": replies,
+        "search.messages": 1 + recent_total // 100,
+    }
+    rates = api.rate_limits()
+    minutes = sum(n / rates.get(m, 50.0) for m, n in requests.items())
+    return RefreshPlan(order, requests, minutes)
+
+
+def refresh_conversation(
+    api: ThreadedHistory,
+    conversation_id: str,
+    frame: pd.DataFrame,
+    state: ThreadState,
+    *,
+    now_us: int,
+    window_us: int,
+    active: dict[str, set[str]] | None,
+    to_frame: Callable[[list[dict[str, Any]]], pd.DataFrame],
+    upsert: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    drop: Callable[[pd.DataFrame, Iterable[str]], pd.DataFrame],
+    budget: Budget | None = None,
+) -> tuple[pd.DataFrame, ThreadState]:
+    """One conversation's refresh (module docs); returns the new frame and state. Raises
+    :class:`BudgetExhausted` before a request the budget cannot pay for, leaving ``frame`` and ``state`` as they
+    were (the caller keeps the previous ones)."""
+    cid = conversation_id
+    threads = {ts: list(v) for ts, v in state.threads.items()}
+    rates = api.rate_limits()
+
+    def spend(method: str) -> None:
+        if budget is not None:
+            if budget.exhausted:
+                raise BudgetExhausted(f"budget spent before {method} for {cid}")
+            budget.charge({method: 1}, rates)
+
+    def history(oldest_us: int | None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            spend("conversations.history")
+            page, cursor = api.history_page(cid, oldest_us=oldest_us, cursor=cursor)
+            out += page
+            if not cursor:
+                return out
+
+    new_rows: list[dict[str, Any]] = []
+    refetched: dict[str, list[dict[str, Any]]] = {}  # root ts -> its replies, fetched afresh
+
+    def fetch_thread(root: dict[str, Any]) -> None:
+        ts = root["ts"]
+        if ts in refetched:
+            return
+        spend("conversations.replies")
+        replies = api.thread_replies(cid, ts)
+        refetched[ts] = replies
+        threads[ts] = [int(root.get("reply_count") or 0), _us(root.get("latest_reply") or ts), len(replies), now_us]
+
+    def note(root: dict[str, Any]) -> bool:
+        """Record a root; True if its thread must be fetched (new replies, edits or deletions show here)."""
+        ts = root["ts"]
+        count, latest = int(root.get("reply_count") or 0), _us(root.get("latest_reply") or ts)
+        known = threads.get(ts)
+        changed = known is None or known[0] != count or known[1] != latest or known[2] != count
+        if not changed:
+            threads[ts] = [count, latest, known[2], now_us]
+        elif not count:
+            threads[ts] = [0, latest, 0, now_us]
+            if known is not None and known[2]:
+                refetched[ts] = []  # its last replies were deleted: drop them, no request needed
+        return changed and count > 0
+
+    # 1 and 2 in one listing: roots newer than the watermark (all of them on a first refresh) and roots younger
+    # than the window (changed threads, edited and deleted roots).
+    since = now_us - window_us
+    oldest = min(state.watermark_us, since) if state.watermark_us else None
+    listed = history(oldest)
+    seen = {m["ts"] for m in listed}
+    for root in listed:
+        if _is_root(root) and note(root):
+            fetch_thread(root)
+    new_rows += listed
+    gone = [ts for ts in threads if state.watermark_us and since <= _us(ts) <= state.watermark_us and ts not in seen]
+    # 3. Older threads with new activity, named by search.
+    for ts in sorted((active or {}).get(cid, set()) - seen - set(refetched)):
+        if ts in threads and _us(ts) < since:
+            fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
+    # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
+    drop_ids: set[str] = set()
+    for ts in gone:
+        drop_ids.add(f"{cid}-{ts}")
+        threads.pop(ts, None)
+    if len(frame) and refetched:
+        in_threads = frame["thread_id"].astype(str).isin([f"{cid}-{ts}" for ts in refetched])
+        replies_before = frame.loc[in_threads & frame["is_reply"].to_numpy(), "id"].astype(str)
+        drop_ids |= set(replies_before)
+    for ts, replies in refetched.items():
+        new_rows += replies
+        if threads[ts][0] == 0 or threads[ts][1] == _us(ts):  # a thread found by search: fill in from the replies
+            threads[ts] = [len(replies), max((_us(r["ts"]) for r in replies), default=_us(ts)), len(replies), now_us]
+    out = frame
+    if drop_ids:
+        out = drop(out, drop_ids)
+    if new_rows:
+        out = upsert(out, to_frame(api.to_messages(new_rows, cid)))
+    roots = [_us(m["ts"]) for m in listed if _is_root(m)]
+    watermark = max([state.watermark_us, *roots])
+    return out, ThreadState(watermark, now_us, threads)
+
+
+def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int) -> ThreadState:
+    """The state a complete load fetched at ``fetched_us`` implies (every thread's replies as loaded), so the first
+    refresh after a cold load is already incremental."""
+    if not len(frame):
+        return ThreadState(0, fetched_us, {})
+    prefix = f"{conversation_id}-"
+    ids = frame["id"].astype(str)
+    roots = ids[~frame["is_reply"].to_numpy()]
+    created_us = frame["created"].astype("datetime64[us, UTC]").array.asi8
+    replies = frame.loc[frame["is_reply"].to_numpy(), ["thread_id"]].assign(us=created_us[frame["is_reply"].to_numpy()])
+    by_thread = replies.groupby(replies["thread_id"].astype(str))["us"].agg(["size", "max"])
+    checked = fetched_us
+    threads = {}
+    for root in roots:
+        if not root.startswith(prefix):
+            continue
+        ts = root[len(prefix) :]
+        if root in by_thread.index:
+            n, latest = by_thread.loc[root]
+            threads[ts] = [int(n), int(latest), int(n), checked]
+        else:
+            threads[ts] = [0, _us(ts), 0, checked]
+    watermark = max((_us(ts) for ts in threads), default=0)
+    return ThreadState(watermark, fetched_us, threads)
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh did: the plan it started from, the requests it made (by method), the simulated minutes
+    those take under the rate limits, and whether the budget ran out (``partial``: the conversations in
+    ``pending`` keep their previous state and are first in line next time)."""
+
+    plan: RefreshPlan
+    requests: dict[str, int]
+    minutes: float
+    partial: bool
+    pending: list[str]
+
+
+def refresh_all(
+    api: ThreadedHistory,
+    frames: dict[str, pd.DataFrame],
+    states: dict[str, ThreadState],
+    *,
+    window_us: int,
+    to_frame: Callable[[list[dict[str, Any]]], pd.DataFrame],
+    upsert: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    drop: Callable[[pd.DataFrame, Iterable[str]], pd.DataFrame],
+    on_done: Callable[[str, pd.DataFrame, ThreadState], None],
+    budget: Budget | None = None,
+    progress: bool = True,
+) -> RefreshResult:
+    """Refresh every conversation of ``frames`` (module docs), most recently active first; ``on_done`` saves
+    each as it completes, so an interruption or a spent budget keeps everything finished."""
+    from tqdm.auto import tqdm
+
+    start = now_us()
+    before = dict(api.calls)
+    plan = plan_refresh(api, frames, states, now_us=start, window_us=window_us)
+    rates = api.rate_limits()
+    since = min((st.refreshed_us for st in states.values() if st.refreshed_us), default=0)
+    active = api.threads_active_since(since) if since else None
+    if budget is not None:
+        budget.charge({"search.messages": api.calls["search.messages"] - before.get("search.messages", 0)}, rates)
+    pending = list(plan.order)
+    bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
+    try:
+        while pending:
+            cid = pending[0]
+            try:
+                frame, state = refresh_conversation(
+                    api,
+                    cid,
+                    frames[cid],
+                    states.get(cid) or ThreadState(),
+                    now_us=start,
+                    window_us=window_us,
+                    active=active,
+                    to_frame=to_frame,
+                    upsert=upsert,
+                    drop=drop,
+                    budget=budget,
+                )
+            except BudgetExhausted:
+                break
+            on_done(cid, frame, state)
+            pending.pop(0)
+            bar.update(1)
+    finally:
+        bar.close()
+    made = {m: n - before.get(m, 0) for m, n in api.calls.items() if n - before.get(m, 0)}
+    minutes = sum(n / rates.get(m, 50.0) for m, n in made.items())
+    return RefreshResult(plan, made, minutes, bool(pending), pending)
+
+
+def thread_table(states: dict[str, ThreadState]) -> pd.DataFrame:
+    """Per thread (root) of every conversation: ``reply_count`` (what the service says), ``replies_fetched``,
+    ``complete`` (they agree), ``checked`` (when last looked at).
+
+    Examples
+    --------
+    >>> t = thread_table({"C1": ThreadState(1, 2, {"1.000001": [2, 5, 2, 7], "1.000002": [3, 9, 1, 7]})})
+    >>> t["complete"].tolist()
+    [True, False]
+    """
+    rows = [
+        (cid, f"{cid}-{ts}", count, fetched, count == fetched, checked)
+        for cid, state in states.items()
+        for ts, (count, _latest, fetched, checked) in state.threads.items()
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["conversation_id", "thread_id", "reply_count", "replies_fetched", "complete", "checked"]
+    )
+    frame["checked"] = pd.to_datetime(frame["checked"], unit="us", utc=True)
+    return frame
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
