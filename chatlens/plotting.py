@@ -117,7 +117,8 @@ def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | N
 
 
 def plot_rhythm(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = None, **kwargs: Any) -> Axes:
-    """Heatmap of messages by weekday and hour in ``tz``.
+    """Heatmap of messages by weekday and hour in ``tz`` (``"member"``: each sender's own zone, see
+    :func:`chatlens.analysis.hour_weekday_table`).
 
     Examples
     --------
@@ -131,7 +132,7 @@ def plot_rhythm(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = No
     image = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(7), table.index)
     ax.set_xticks(range(0, 24, 2), [str(h) for h in range(0, 24, 2)])
-    ax.set_xlabel(f"hour of day ({tz})")
+    ax.set_xlabel("hour of day (each sender's own zone)" if tz == "member" else f"hour of day ({tz})")
     ax.set_ylabel("weekday")
     ax.set_title("Weekly rhythm")
     ax.figure.colorbar(image, ax=ax, label="messages")

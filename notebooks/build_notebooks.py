@@ -134,6 +134,26 @@ NOTEBOOKS = {
         ("code", 'path = chatlens.report(out=os.path.join(tempfile.mkdtemp(), "team.html"), since="2026-07-01", '
                  'until="2026-07-31", progress=False)\npath.name, path.read_text(encoding="utf-8").count("<img")'),
     ],
+    "07_people_and_groups.ipynb": [
+        ("markdown", "# People and groups\n\nThe Team API: who the members are (bots, deactivated and guest "
+                     "users, time zones), the groups they belong to, and analyses in each member's own time zone."),
+        ("code", SETUP),
+        ("code", 'users = chatlens.load_users(progress=False)\n'
+                 'users[["name", "display_name", "timezone", "is_bot", "deleted", "guest"]].head(8)'),
+        ("code", 'users["timezone"].value_counts()'),
+        ("code", 'groups = chatlens.load_groups(progress=False)  # Slack user groups; on Teams, the teams\n'
+                 'groups.groupby("group_name", observed=True)["user_id"].count()'),
+        ("markdown", "Messages gain what the users frame knows of each sender; a sender it does not know keeps "
+                     "every row, marked `sender_known = False`:"),
+        ("code", 'messages = chatlens.add_sender_details(chatlens.load_messages(progress=False), users)\n'
+                 'messages[["sender_name", "sender_timezone", "sender_deleted", "sender_known"]]'
+                 '.drop_duplicates("sender_name").head(6)'),
+        ("markdown", "The weekly rhythm with every message placed in its sender's own zone: a team spread from "
+                     "California to Tokyo shows one working day, not three smeared ones."),
+        ("code", 'ax = chatlens.plotting.plot_rhythm(messages, tz="member")'),
+        ("markdown", "Messages per month by group (a message counts once in each group its sender is in):"),
+        ("code", 'chatlens.analysis.activity_timeline(messages, freq="MS", by="group", groups=groups)'),
+    ],
 }
 
 
