@@ -52,6 +52,7 @@ _LAZY = {
     "load_users": "chatlens.loaders",
     "load_groups": "chatlens.loaders",
     "add_sender_details": "chatlens.loaders",
+    "pseudonymize": "chatlens.privacy",
     "analysis": "chatlens",
     "plotting": "chatlens",
     "report": "chatlens.reports",

@@ -8,12 +8,20 @@ Layout, under :func:`cache_root` (``CHATLENS_CACHE_DIR``, else ``platformdirs.us
         members.parquet
         messages/<hash of conversation id>.parquet
         .lock
+    v1/<hash of the account identity and "text-free">/
+        manifest.json              as above, with "text": false
+        messages/<hash of conversation id>.parquet    no text column, ever
+        .lock
 
 An account is keyed by its backend's ``identity`` (e.g. ``sqlite:/path#acme-slack`` or
 ``http:http://host:8765#acme-slack``), never by a token, so two accounts never share files and nothing secret is
 written. Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after
 each conversation completes, so an interrupted load keeps what finished. A file that cannot be read, or whose rows
 disagree with the manifest, is reported with a warning and treated as absent (the loader fetches it again).
+
+Text-free loads (``load_messages(text=False)``) keep their messages in a cache of their own: it never holds message
+text (:meth:`AccountCache.write_frame` refuses a frame with a text or raw column), and a load with text never reads
+it, so text-free data is never returned as if it had text.
 
 This module knows frames and identity strings only; it never imports a backend.
 """
@@ -89,16 +97,20 @@ class AccountCache:
     >>> cache = AccountCache("sqlite:/demo#acme", cache_dir=tempfile.mkdtemp())
     >>> cache.manifest()["conversations"]
     {}
+    >>> AccountCache("sqlite:/demo#acme", text=False).path != AccountCache("sqlite:/demo#acme").path
+    True
     """
 
-    def __init__(self, identity: str, *, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, identity: str, *, cache_dir: str | os.PathLike[str] | None = None, text: bool = True) -> None:
         if not identity:
             raise ValueError("identity: an account identity is required to key the cache")
         self.identity = identity
-        self.path = cache_root(cache_dir) / _digest(identity)
+        self.text = text
+        # The text-free cache is a separate folder: neither can ever be read as the other.
+        self.path = cache_root(cache_dir) / _digest(identity if text else f"{identity}\x00text-free")
 
     def __repr__(self) -> str:
-        return f"<AccountCache {self.identity!r} at {self.path}>"
+        return f"<AccountCache {self.identity!r}{'' if self.text else ' (text-free)'} at {self.path}>"
 
     @contextmanager
     def lock(self, timeout: float = 600) -> Iterator[None]:
@@ -113,6 +125,7 @@ class AccountCache:
         fresh = {
             "identity": self.identity,
             "schema_version": SCHEMA_VERSION,
+            "text": self.text,
             "conversations": {},
             "events_cursor": None,
             "fetched_at": None,
@@ -125,7 +138,11 @@ class AccountCache:
         except (OSError, ValueError):
             warnings.warn(f"chatlens cache: {path} is unreadable; fetching again", CacheWarning, stacklevel=3)
             return fresh
-        if data.get("schema_version") != SCHEMA_VERSION or data.get("identity") != self.identity:
+        if (
+            data.get("schema_version") != SCHEMA_VERSION
+            or data.get("identity") != self.identity
+            or data.get("text", True) != self.text
+        ):
             return fresh
         return data
 
@@ -141,7 +158,10 @@ class AccountCache:
         return self.path / "messages" / f"{_digest(conversation_id)}.parquet"
 
     def write_frame(self, path: Path, frame: pd.DataFrame) -> None:
-        """Write a frame as Parquet (zstd), atomically."""
+        """Write a frame as Parquet (zstd), atomically; a text-free cache refuses a frame with a text or raw
+        column (the service's JSON holds the text too)."""
+        if not self.text and {"text", "raw"} & set(frame.columns):
+            raise ValueError(f"a text-free cache cannot store message text ({path.name} has a text or raw column)")
         table = pa.Table.from_pandas(frame, preserve_index=False)
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 

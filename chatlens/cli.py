@@ -1,7 +1,8 @@
 """The ``chatlens`` command: a thin layer over the library's functions.
 
 - ``chatlens`` / ``chatlens summary [--account NAME]``: the account's conversations with message and member counts
-- ``chatlens report [--account NAME] [--since ... --until ...] [--tz ...] [--out report.html]``: the HTML report
+- ``chatlens report [--account NAME] [--since ... --until ...] [--tz ...] [--out report.html] [--anonymize]
+  [--min-group-size K]``: the HTML report (``--anonymize`` takes its salt from ``$CHATLENS_SALT`` if set)
 - ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N]``: the wire protocol server
 - ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +73,10 @@ def _report(args: argparse.Namespace) -> int:
         tz=args.tz,
         out=args.out,
         include_text=args.include_text,
+        anonymize=args.anonymize,
+        # From the environment, never the command line, where other users could read it.
+        salt=os.environ.get("CHATLENS_SALT") or None,
+        min_group_size=args.min_group_size,
         progress=not args.quiet,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
@@ -127,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--tz", default="UTC", help="time zone for days, hours and weeks (default: UTC)")
     rep.add_argument("--out", default="report.html", help="output file (default: report.html)")
     rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")
+    rep.add_argument(
+        "--anonymize",
+        action="store_true",
+        help="show people by keyed pseudonyms; the salt comes from $CHATLENS_SALT (stable pseudonyms), else is "
+        "random (pseudonyms differ per report)",
+    )
+    rep.add_argument(
+        "--min-group-size",
+        type=int,
+        default=1,
+        metavar="K",
+        help="leave out rows about single people and show conversations with fewer than K people posting as "
+        '"other" (default: 1, no suppression)',
+    )
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=_report)
 

@@ -36,7 +36,7 @@ from .accounts import connect
 from .cache import AccountCache, CacheWarning, now_iso
 from .chatapi import ChatAPI, iter_items
 from .errors import PermissionDenied, RateLimited
-from .schema import COLUMNS, coerce_frame, dtype_of, empty_frame
+from .schema import COLUMNS, TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free
 
 __all__ = [
     "load_conversations",
@@ -101,6 +101,8 @@ _STORED = [
     "created",
     "modified",
     "text",
+    "text_length",
+    "is_question",
     "parent",
     "thread_id",
     "is_reply",
@@ -218,9 +220,9 @@ def _message_columns(objects: Iterable[dict[str, Any]], service: str) -> dict[st
     return cols
 
 
-def _stored_frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
+def _stored_frame(cols: dict[str, list[Any]], *, text: bool = True) -> pd.DataFrame:
     """Column lists -> the cached per-conversation frame (schema dtypes, times parsed vectorised, sorted, with
-    reply chains resolved)."""
+    reply chains resolved); ``text=False`` keeps the text's length and question flag and drops the text."""
     # Each list goes straight into its final array: building an object DataFrame first and converting it after
     # costs three times as much.
     data: dict[str, Any] = {}
@@ -236,7 +238,15 @@ def _stored_frame(cols: dict[str, list[Any]]) -> pd.DataFrame:
             data[c] = pd.arrays.ArrowExtensionArray(pa.array(values, type=_ARROW_LIST.pyarrow_dtype))
         else:  # Arrow converts a list of str/None in C; pandas would first inspect every value in Python
             data[c] = pd.array(pa.array(values, type=pa.string()), dtype=dtype_of("messages", c))
-    return _finish(pd.DataFrame(data, columns=_FETCHED))
+    frame = pd.DataFrame(data)
+    return _finish(frame if text else text_free(frame.drop(columns="raw")))
+
+
+def _stored_columns(text: bool, *, raw: bool = True) -> list[str]:
+    """The columns a conversation's cached frame has (``raw``: with the raw column, if there is one). Text-free
+    frames have text_length and is_question instead of text, and no raw: the service's JSON holds the text too."""
+    left_out = set(TEXT_FREE) if text else {"text", "raw"}
+    return [c for c in _STORED if c not in left_out and (raw or c != "raw")]
 
 
 def _utc_times(values: list[str | None]) -> pd.Series:
@@ -257,7 +267,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     frame["thread_id"] = pd.array(frame["id"].to_numpy(dtype=object)[root], dtype=dtype_of("messages", "thread_id"))
     frame["is_reply"] = frame["parent"].notna().to_numpy()
     frame["edited"] = frame["modified"].notna().to_numpy()
-    return frame[_STORED]
+    return frame[[c for c in _STORED if c in frame.columns]]
 
 
 def _fetch_conversation(
@@ -265,6 +275,7 @@ def _fetch_conversation(
     conversation_id: str,
     stop_after: tuple[str, str] | None = None,
     on_page: Callable[[int], None] | None = None,
+    text: bool = True,
 ) -> pd.DataFrame:
     """Every message of a conversation (or only those newer than ``stop_after`` = (created, id))."""
     cols: dict[str, list[Any]] = {c: [] for c in _FETCHED}
@@ -286,7 +297,7 @@ def _fetch_conversation(
             on_page(len(objects))
         page = result.get("next_page")
         if done or not page:
-            return _stored_frame(cols)
+            return _stored_frame(cols, text=text)
 
 
 # -- conversations and members -------------------------------------------------------------------------------
@@ -431,6 +442,7 @@ def load_messages(
     since: Any = None,
     until: Any = None,
     raw: bool = False,
+    text: bool = True,
     cache: bool = True,
     refresh: Refresh = False,
     progress: bool = True,
@@ -450,6 +462,11 @@ def load_messages(
         values are UTC).
     raw
         Add the service's object as JSON text in a ``raw`` column.
+    text
+        Keep message bodies in a ``text`` column. ``text=False`` loads text-free: no message text in the frame or
+        in the on-disk cache (which is then a separate one, see :mod:`chatlens.cache`). In its place come
+        ``text_length`` (characters; Slack mrkdwn is measured as sent) and ``is_question`` (the text contains
+        '?'); ``mentions`` is kept. Not with ``raw=True``: the raw JSON holds the text too.
     cache, refresh
         Use the on-disk cache; ``refresh=True`` fetches what is new, ``"full"`` everything (module docs).
     progress
@@ -462,11 +479,16 @@ def load_messages(
     >>> df = load_messages("demo", ["general"], progress=False)
     >>> df.dtypes["created"], bool(df["thread_id"].notna().all())
     (datetime64[us, UTC], True)
+    >>> free = load_messages("demo", ["general"], text=False, progress=False)
+    >>> "text" in free, free["text_length"].tolist() == df["text"].str.len().tolist()
+    (False, True)
     """
     if refresh not in (False, True, "full"):
         raise ValueError(f"refresh must be False, True or 'full', got {refresh!r}")
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+    if raw and not text:
+        raise ValueError("raw=True cannot be combined with text=False: the raw JSON holds the message text")
     api = _account(account)
     _require(api, "list_messages", "messages")
     convs = _pick(
@@ -476,15 +498,22 @@ def load_messages(
     ids = sorted(convs["id"].astype(str).tolist())
     # In-process backends are pure Python: threads would only contend for the GIL.
     workers = max_workers if getattr(api, "parallel_fetch", True) else 1
-    columns = None if raw else [c for c in _STORED if c != "raw"]
+    columns = _stored_columns(text, raw=raw)
     if not cache:
-        fetched = _fetch_many(api, ids, progress=progress, max_workers=workers)
-        tables = {cid: _table(frame) for cid, frame in fetched.items()}
+        fetched = _fetch_many(api, ids, progress=progress, max_workers=workers, text=text)
+        tables = {cid: _table(frame[columns]) for cid, frame in fetched.items()}
     else:
         tables = _load_cached(
-            api, ids, refresh=refresh, progress=progress, max_workers=workers, cache_dir=cache_dir, columns=columns
+            api,
+            ids,
+            refresh=refresh,
+            progress=progress,
+            max_workers=workers,
+            cache_dir=cache_dir,
+            columns=columns,
+            text=text,
         )
-    return _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw)
+    return _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw, text=text)
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:
@@ -526,6 +555,7 @@ def _fetch_many(
     max_workers: int,
     on_done: Callable[[str, pd.DataFrame], None] | None = None,
     stop_after: dict[str, tuple[str, str]] | None = None,
+    text: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Fetch conversations concurrently; ``on_done`` runs in this thread as each one completes (so cache writes
     are single-threaded and an interruption keeps everything completed so far)."""
@@ -542,7 +572,7 @@ def _fetch_many(
     try:
         with _cyclic_gc_paused():
             pending = {
-                pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count): cid for cid in ids
+                pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count, text): cid for cid in ids
             }
             while pending:
                 done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -572,9 +602,11 @@ def _load_cached(
     progress: bool,
     max_workers: int,
     cache_dir: str | None,
-    columns: list[str] | None,
+    columns: list[str],
+    text: bool = True,
 ) -> dict[str, pa.Table]:
-    store = AccountCache(api.identity, cache_dir=cache_dir)
+    store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
+    stored = _stored_columns(text)
     if not refresh:
         tables = _read_cached(store, store.manifest(), ids, columns)
         if len(tables) == len(ids):
@@ -584,7 +616,7 @@ def _load_cached(
         if refresh == "full":
             manifest["conversations"] = {}
             manifest["events_cursor"] = None
-        tables = _read_cached(store, manifest, ids, None)
+        tables = _read_cached(store, manifest, ids, stored)
         can_follow = "list_events" in api.rules.allowed
         if can_follow and manifest.get("events_cursor") is None:
             # Taken before fetching, so anything that changes during the load is replayed next time.
@@ -603,20 +635,18 @@ def _load_cached(
             tables[cid] = _table(frame)
 
         missing = [cid for cid in ids if cid not in tables]
-        _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save)
+        _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save, text=text)
         if refresh is True:
             known = [cid for cid in ids if cid not in missing]
             stop = {cid: tuple(manifest["conversations"][cid]["newest"]) for cid in known}
-            new = _fetch_many(api, known, progress=progress, max_workers=max_workers, stop_after=stop)
+            new = _fetch_many(api, known, progress=progress, max_workers=max_workers, stop_after=stop, text=text)
             frames = _Frames(tables)
             changed = {cid: _upsert(frames[cid], frame) for cid, frame in new.items() if len(frame)}
             if can_follow:
-                changed = _replay_events(api, store, manifest, frames, changed)
+                changed = _replay_events(api, store, manifest, frames, changed, text=text)
             for cid, frame in changed.items():
                 save(cid, frame)
-    if columns is not None:
-        tables = {cid: t.select(columns) for cid, t in tables.items()}
-    return tables
+    return {cid: t.select(columns) for cid, t in tables.items()}
 
 
 class _Frames(dict):
@@ -642,7 +672,7 @@ def _newest_key(frame: pd.DataFrame) -> tuple[str, str]:
 
 
 def _read_cached(
-    store: AccountCache, manifest: dict[str, Any], ids: list[str], columns: list[str] | None
+    store: AccountCache, manifest: dict[str, Any], ids: list[str], columns: list[str]
 ) -> dict[str, pa.Table]:
     tables = {}
     for cid in ids:
@@ -650,7 +680,7 @@ def _read_cached(
         if entry is None:
             continue
         table = store.read_table(store.message_file(cid), rows=int(entry["rows"]), columns=columns)
-        if table is not None and not set(columns or _STORED) <= set(table.column_names):
+        if table is not None and not set(columns) <= set(table.column_names):
             warnings.warn(
                 f"chatlens cache: {store.message_file(cid)} lacks columns of this version; fetching again",
                 CacheWarning,
@@ -674,7 +704,13 @@ def _upsert(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _replay_events(
-    api: ChatAPI, store: AccountCache, manifest: dict[str, Any], frames: _Frames, changed: dict[str, pd.DataFrame]
+    api: ChatAPI,
+    store: AccountCache,
+    manifest: dict[str, Any],
+    frames: _Frames,
+    changed: dict[str, pd.DataFrame],
+    *,
+    text: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Apply message edits and deletions from the activity feed since the stored cursor."""
     cursor = manifest.get("events_cursor")
@@ -703,7 +739,7 @@ def _replay_events(
         if upserts.get(cid):
             # The latest version of each object wins: later events come later in the list.
             latest = {o["id"]: o for o in upserts[cid]}
-            frame = _upsert(frame, _stored_frame(_message_columns(latest.values(), api.service)))
+            frame = _upsert(frame, _stored_frame(_message_columns(latest.values(), api.service), text=text))
         if deletes.get(cid):
             frame = _finish(frame[~frame["id"].isin(list(deletes[cid]))])
         changed[cid] = frame
@@ -728,11 +764,18 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def _assemble(
-    api: ChatAPI, convs: pd.DataFrame, parts: list[tuple[str, pa.Table]], *, since: Any, until: Any, raw: bool
+    api: ChatAPI,
+    convs: pd.DataFrame,
+    parts: list[tuple[str, pa.Table]],
+    *,
+    since: Any,
+    until: Any,
+    raw: bool,
+    text: bool = True,
 ) -> pd.DataFrame:
     parts = [(cid, t) for cid, t in parts if t.num_rows]
     if not parts:
-        return empty_frame("messages", raw=raw)
+        return empty_frame("messages", raw=raw, text=text)
     # Concatenated in conversation-id order, each already sorted by (created, id): the frame comes out sorted.
     table = pa.concat_tables([t for _, t in parts], promote_options="permissive")
     frame = _to_pandas(table)
@@ -754,7 +797,7 @@ def _assemble(
     for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
         # Only the categories present, so group-bys and plots never show people or places with no rows.
         frame[c] = _without_unused_categories(frame[c])
-    return coerce_frame(frame.reset_index(drop=True), "messages", raw=raw)
+    return coerce_frame(frame.reset_index(drop=True), "messages", raw=raw, text=text)
 
 
 def _without_unused_categories(column: pd.Series) -> pd.Series:

@@ -11,8 +11,19 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["COLUMNS", "SCHEMA_VERSION", "dtype_of", "empty_frame", "coerce_frame", "check_frame", "describe_columns"]
+__all__ = [
+    "COLUMNS",
+    "SCHEMA_VERSION",
+    "TEXT_FREE",
+    "dtype_of",
+    "empty_frame",
+    "coerce_frame",
+    "check_frame",
+    "describe_columns",
+    "text_free",
+]
 
 # Bump when the frames or the cache layout change: caches of another version are fetched again, never misread.
 SCHEMA_VERSION = 2
@@ -54,7 +65,13 @@ COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
         "sender_name": (_CAT, "the sender's name as the service gives it"),
         "created": (_TIME, "when the message was posted (UTC)"),
         "modified": (_TIME, "when it was last edited (UTC); NaT if never"),
-        "text": (_STR, "the text: Slack mrkdwn as sent; Teams HTML bodies as plain text"),
+        "text": (
+            _STR,
+            "the text: Slack mrkdwn as sent; Teams HTML bodies as plain text (not in text-free frames, which have "
+            "text_length and is_question instead: load_messages(text=False))",
+        ),
+        "text_length": (_INT, "text-free frames only: the text's length in characters"),
+        "is_question": (_BOOL, "text-free frames only: whether the text contains a question mark '?'"),
         "parent": (_STR, "the id of the message replied to; <NA> for a root message"),
         "thread_id": (
             _STR,
@@ -99,6 +116,10 @@ COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
 }
 
 
+#: The messages columns a text-free frame has in place of ``text``.
+TEXT_FREE = ("text_length", "is_question")
+
+
 def dtype_of(kind: str, column: str) -> Any:
     """The declared dtype of a column.
 
@@ -110,25 +131,33 @@ def dtype_of(kind: str, column: str) -> Any:
     return COLUMNS[kind][column][0]
 
 
-def _columns(kind: str, raw: bool) -> list[str]:
+def _columns(kind: str, raw: bool, text: bool = True) -> list[str]:
     if kind not in COLUMNS:
         raise ValueError(f"kind must be one of {sorted(COLUMNS)}, got {kind!r}")
-    return [c for c in COLUMNS[kind] if raw or c != "raw"]
+    # A messages frame has the text, or (text-free) its length and question flag in its place: never both.
+    left_out = ({"text"} if not text else set(TEXT_FREE)) if kind == "messages" else set()
+    return [c for c in COLUMNS[kind] if (raw or c != "raw") and c not in left_out]
 
 
-def empty_frame(kind: str, *, raw: bool = False) -> pd.DataFrame:
-    """An empty frame of ``kind`` with every column and dtype.
+def empty_frame(kind: str, *, raw: bool = False, text: bool = True) -> pd.DataFrame:
+    """An empty frame of ``kind`` with every column and dtype (``raw``: with the raw column; ``text=False``: a
+    text-free messages frame, without the text column).
 
     Examples
     --------
     >>> empty_frame("messages").dtypes["is_reply"]
     dtype('bool')
+    >>> "text" in empty_frame("messages", text=False), "text_length" in empty_frame("messages", text=False)
+    (False, True)
+    >>> "text_length" in empty_frame("messages")
+    False
     """
-    return pd.DataFrame({c: pd.Series([], dtype=dtype_of(kind, c)) for c in _columns(kind, raw)})
+    return pd.DataFrame({c: pd.Series([], dtype=dtype_of(kind, c)) for c in _columns(kind, raw, text)})
 
 
-def coerce_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> pd.DataFrame:
-    """``frame`` with exactly the declared columns, in order, cast to the declared dtypes (a new frame).
+def coerce_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False, text: bool = True) -> pd.DataFrame:
+    """``frame`` with exactly the declared columns, in order, cast to the declared dtypes (a new frame); with
+    ``text=False`` the text column is left out, even if ``frame`` has one.
 
     Examples
     --------
@@ -137,7 +166,7 @@ def coerce_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> pd.Dat
     >>> df.dtypes["user_id"].name, bool(df["email"].isna().all())
     ('category', True)
     """
-    columns = _columns(kind, raw)
+    columns = _columns(kind, raw, text)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{kind} frame lacks columns {missing}")
@@ -151,9 +180,10 @@ def coerce_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> pd.Dat
     return pd.DataFrame(out, index=frame.index)
 
 
-def check_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> None:
-    """Raise ``ValueError`` naming every column whose presence, order or dtype differs from the declaration."""
-    columns = _columns(kind, raw)
+def check_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False, text: bool = True) -> None:
+    """Raise ``ValueError`` naming every column whose presence, order or dtype differs from the declaration
+    (``text=False``: of a text-free frame, which must not have a text column)."""
+    columns = _columns(kind, raw, text)
     if list(frame.columns) != columns:
         raise ValueError(f"{kind} frame columns {list(frame.columns)} != declared {columns}")
     wrong = [
@@ -164,6 +194,29 @@ def check_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False) -> None:
     ]
     if wrong:
         raise ValueError(f"{kind} frame has wrong dtypes: {'; '.join(wrong)}")
+
+
+def text_free(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a new one) with its ``text`` column replaced by ``text_length`` (characters) and ``is_question``
+    (the text contains '?'), computed by Arrow in one pass; a frame without text is returned as it is.
+
+    Examples
+    --------
+    >>> text_free(pd.DataFrame({"id": ["a", "b"], "text": ["Lunch?", None]})).values.tolist()
+    [['a', 6, True], ['b', 0, False]]
+    """
+    if "text" not in frame.columns:
+        return frame
+    body = pa.array(frame["text"], type=pa.string(), from_pandas=True)
+    if isinstance(body, pa.ChunkedArray):
+        body = body.combine_chunks()
+    length = pc.utf8_length(body).fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    question = pc.match_substring(body, "?").fill_null(False).to_numpy(zero_copy_only=False)
+    at = list(frame.columns).index("text")
+    out = frame.drop(columns="text")
+    out.insert(at, "is_question", question)
+    out.insert(at, "text_length", pd.array(length, dtype=_INT))
+    return out
 
 
 def describe_columns(kind: str) -> pd.DataFrame:

@@ -5,7 +5,19 @@ HTML through a Jinja2 template with autoescaping on, so message text and names c
 :func:`report` loads an account and writes the file (``chatlens report`` on the command line).
 
 The report period defaults to the last 28 complete days of data, compared with the 28 days before it. Message
-text appears only with ``include_text=True``.
+text appears only with ``include_text=True`` (and :func:`report` otherwise loads text-free, so no message text is
+fetched into the cache either).
+
+Privacy controls:
+
+- ``anonymize=True`` replaces every person's name and id (tables, plots, direct conversations' names) by keyed
+  pseudonyms (:func:`chatlens.privacy.pseudonymize`); with ``salt=None`` a fresh random salt is used, so the
+  pseudonyms of two reports cannot be linked; pass a secret salt to keep them stable across reports.
+- ``min_group_size=K`` (K > 1) leaves out everything about a single person (the top-members table, unanswered
+  threads' authors, the interaction network) and shows conversations where fewer than K people posted in the
+  period as one "other" row (left out as well if "other" itself has fewer than K people).
+
+Neither can be combined with ``include_text=True``: message text names people.
 """
 
 from __future__ import annotations
@@ -54,6 +66,8 @@ class ReportData:
     images: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)
     generated_in: float = 0.0
+    anonymized: bool = False
+    min_group_size: int = 1
 
 
 def _period(messages: pd.DataFrame, since: Any, until: Any, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -122,25 +136,47 @@ def build_report(
     top: int = 10,
     include_text: bool = False,
     plots: bool = True,
+    anonymize: bool = False,
+    salt: str | bytes | None = None,
+    min_group_size: int = 1,
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
+
+    ``anonymize``, ``salt`` and ``min_group_size`` are the privacy controls of the module docs.
 
     Examples
     --------
     >>> from chatlens.loaders import load_messages
-    >>> data = build_report(load_messages("demo", progress=False), plots=False)
+    >>> messages = load_messages("demo", text=False, progress=False)
+    >>> data = build_report(messages, plots=False)
     >>> [f["name"] for f in data.figures][:2]
     ['messages', 'members posting']
+    >>> private = build_report(messages, plots=False, anonymize=True, min_group_size=5)
+    >>> len(private.members), "author" in private.unanswered
+    (0, False)
     """
     t0 = time.perf_counter()
+    min_group_size = _check_privacy(include_text, anonymize, min_group_size)
+    if include_text and "text" not in messages.columns:
+        raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
+    if anonymize:
+        from ..privacy import new_salt, pseudonymize
+
+        messages = pseudonymize(messages, new_salt() if salt is None else salt)
     since, until = _period(messages, since, until, tz)
+    if min_group_size > 1:
+        messages = _merge_small_conversations(messages, since=since, until=until, k=min_group_size)
     in_period = select(messages, since=since, until=until, include_bots=True, include_system=True)
     left_out = {
         "bot messages": int(in_period.get("is_bot", pd.Series(dtype=bool)).astype(bool).sum()),
         "system events": int(in_period.get("is_system", pd.Series(dtype=bool)).astype(bool).sum()),
     }
     members = member_summary(messages, since=since, until=until, tz=tz).head(top)
-    conversations = conversation_summary(messages, since=since, until=until).head(top)
+    conversations = conversation_summary(messages, since=since, until=until)
+    if min_group_size > 1:
+        members = members.iloc[0:0]  # every row is one person
+        conversations = conversations[conversations["members_posting"] >= min_group_size]
+    conversations = conversations.head(top)
     threads = thread_table(select(messages, until=until), since=since, until=until)
     unanswered = threads[threads["unanswered"]].sort_values("started").tail(top).iloc[::-1].copy()
     names = dict(zip(messages["sender_id"].astype(str), messages["sender_name"].astype(str)))
@@ -151,6 +187,8 @@ def build_report(
     if include_text:
         text = messages.set_index(messages["id"].astype(str))["text"].astype(str)
         unanswered["text"] = [t[:200] for t in text.reindex(unanswered.index.astype(str)).fillna("")]
+    if min_group_size > 1:
+        unanswered = unanswered.drop(columns=["author", "root_sender_id"], errors="ignore")
     data = ReportData(
         title=f"Team engagement: {account or 'chat'}",
         account=account,
@@ -164,6 +202,8 @@ def build_report(
         conversations=conversations,
         unanswered=unanswered,
         left_out=left_out,
+        anonymized=anonymize,
+        min_group_size=min_group_size,
     )
     if plots:
         from .. import plotting as P
@@ -173,12 +213,44 @@ def build_report(
             "active": _png(P.plot_active_members(messages, tz=tz, until=until)),
             "rhythm": _png(P.plot_rhythm(messages, tz=tz, since=since, until=until)),
             "reply_times": _png(P.plot_reply_times(messages, since=since, until=until)),
-            "network": _png(
-                P.plot_interaction_graph(interaction_graph(messages, since=since, until=until), top=40, labels=12)
-            ),
         }
+        if min_group_size <= 1:  # one node per person
+            data.images["network"] = _png(
+                P.plot_interaction_graph(interaction_graph(messages, since=since, until=until), top=40, labels=12)
+            )
     data.generated_in = time.perf_counter() - t0
     return data
+
+
+def _check_privacy(include_text: bool, anonymize: bool, min_group_size: Any) -> int:
+    """Validate the privacy options (before anything is loaded); returns min_group_size."""
+    if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) or min_group_size < 1:
+        raise ValueError(f"min_group_size must be a whole number of at least 1, got {min_group_size!r}")
+    if include_text and (anonymize or min_group_size > 1):
+        raise ValueError(
+            "include_text=True cannot be combined with anonymize or min_group_size > 1: message text names people"
+        )
+    return min_group_size
+
+
+def _merge_small_conversations(
+    messages: pd.DataFrame, *, since: pd.Timestamp, until: pd.Timestamp, k: int
+) -> pd.DataFrame:
+    """``messages`` with every conversation where fewer than ``k`` people posted in the period (bots and system
+    events not counted) relabelled "other", in id and name alike (a new frame)."""
+    people = select(messages, since=since, until=until)
+    posting = people.groupby(people["conversation_id"].astype(str).to_numpy())["sender_id"].nunique()
+    big = posting.index[posting >= k]
+    out = messages.copy()
+    small = ~out["conversation_id"].astype("category").isin(big).to_numpy()
+    for c in ("conversation_id", "conversation_name"):
+        if c in out.columns:
+            # On the categorical codes: no string is built per message.
+            column = out[c].astype("category")
+            if "other" not in column.cat.categories:
+                column = column.cat.add_categories("other")
+            out[c] = column.mask(small, "other").cat.remove_unused_categories()
+    return out
 
 
 def _fmt_value(name: str, value: float) -> str:
@@ -230,9 +302,15 @@ def report(
     tz: str = "UTC",
     out: str | os.PathLike[str] = "report.html",
     include_text: bool = False,
+    anonymize: bool = False,
+    salt: str | bytes | None = None,
+    min_group_size: int = 1,
     progress: bool = True,
 ) -> Path:
     """Load an account (the demo by default) and write its engagement report to ``out``; returns the path.
+
+    Messages are loaded text-free (``load_messages(text=False)``) unless ``include_text=True``; ``anonymize``,
+    ``salt`` and ``min_group_size`` are the privacy controls of the module docs.
 
     Examples
     --------
@@ -243,8 +321,9 @@ def report(
     """
     from ..loaders import _account, load_messages
 
+    _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)
-    messages = load_messages(api, conversations, progress=progress)
+    messages = load_messages(api, conversations, text=include_text, progress=progress)
     data = build_report(
         messages,
         account=api.account_id,
@@ -253,6 +332,9 @@ def report(
         until=until,
         tz=tz,
         include_text=include_text,
+        anonymize=anonymize,
+        salt=salt,
+        min_group_size=min_group_size,
     )
     path = Path(out)
     tmp = path.with_name(f".{path.name}.tmp")
