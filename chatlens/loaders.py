@@ -37,6 +37,17 @@ from .cache import AccountCache, CacheWarning, now_iso
 from .chatapi import ChatAPI, iter_items
 from .errors import PermissionDenied, RateLimited
 from .schema import COLUMNS, TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free
+from .threadsync import (
+    ThreadState,
+    load_state,
+    parse_budget,
+    parse_window,
+    refresh_all,
+    save_state,
+    state_from_frame,
+    supports_thread_refresh,
+    thread_table,
+)
 
 __all__ = [
     "load_conversations",
@@ -45,6 +56,8 @@ __all__ = [
     "load_users",
     "load_groups",
     "add_sender_details",
+    "load_thread_status",
+    "RefreshIncompleteWarning",
     "iter_messages",
     "MAX_RATE_LIMIT_WAITS",
 ]
@@ -448,6 +461,8 @@ def load_messages(
     progress: bool = True,
     max_workers: int = 4,
     cache_dir: str | None = None,
+    window: str = "7D",
+    budget: int | str | None = None,
 ) -> pd.DataFrame:
     """Messages, one row each, sorted by (conversation_id, created, id).
 
@@ -473,6 +488,12 @@ def load_messages(
         Show a progress bar (conversations and messages).
     max_workers
         Conversations fetched at once.
+    window, budget
+        For connectors with a thread-complete refresh (Slack, see :mod:`chatlens.threadsync`): how far back
+        ``refresh=True`` lists roots again (edits, deletions, changed threads), and a cap on the refresh: a number
+        of requests, or simulated minutes under the rate limits (``"90min"``, ``"2h"``). A spent budget leaves a
+        partial result (a :class:`RefreshIncompleteWarning` says which conversations wait) that the next refresh
+        completes. :func:`load_thread_status` says, per thread, whether its replies are complete.
 
     Examples
     --------
@@ -491,6 +512,9 @@ def load_messages(
         raise ValueError("raw=True cannot be combined with text=False: the raw JSON holds the message text")
     api = _account(account)
     _require(api, "list_messages", "messages")
+    window_us = parse_window(window)
+    if budget is not None and not supports_thread_refresh(api):
+        raise ValueError(f"budget: {type(api).__name__} has no rate-limited refresh to cap (the Slack connector has)")
     convs = _pick(
         load_conversations(api, cache=cache, refresh=bool(refresh), progress=progress, cache_dir=cache_dir),
         conversations,
@@ -512,6 +536,8 @@ def load_messages(
             cache_dir=cache_dir,
             columns=columns,
             text=text,
+            window_us=window_us,
+            budget=parse_budget(budget),
         )
     return _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw, text=text)
 
@@ -604,6 +630,8 @@ def _load_cached(
     cache_dir: str | None,
     columns: list[str],
     text: bool = True,
+    window_us: int = 7 * 86_400_000_000,
+    budget: Any = None,
 ) -> dict[str, pa.Table]:
     store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
     stored = _stored_columns(text)
@@ -636,7 +664,10 @@ def _load_cached(
 
         missing = [cid for cid in ids if cid not in tables]
         _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save, text=text)
-        if refresh is True:
+        if refresh is True and supports_thread_refresh(api):
+            known = [cid for cid in ids if cid not in missing]
+            _refresh_threads(api, store, manifest, tables, known, save, window_us, budget, progress, text)
+        elif refresh is True:
             known = [cid for cid in ids if cid not in missing]
             stop = {cid: tuple(manifest["conversations"][cid]["newest"]) for cid in known}
             new = _fetch_many(api, known, progress=progress, max_workers=max_workers, stop_after=stop, text=text)
@@ -647,6 +678,97 @@ def _load_cached(
             for cid, frame in changed.items():
                 save(cid, frame)
     return {cid: t.select(columns) for cid, t in tables.items()}
+
+
+class RefreshIncompleteWarning(UserWarning):
+    """A refresh stopped at its budget: some conversations keep their previous data until the next refresh."""
+
+
+def _state_file(store: AccountCache, cid: str) -> Any:
+    return store.path / "threads" / store.message_file(cid).name.replace(".parquet", ".json")
+
+
+def _refresh_threads(
+    api: Any,
+    store: AccountCache,
+    manifest: dict[str, Any],
+    tables: dict[str, pa.Table],
+    known: list[str],
+    save: Callable[[str, pd.DataFrame], None],
+    window_us: int,
+    budget: Any,
+    progress: bool,
+    text: bool,
+) -> None:
+    """The thread-complete refresh (chatlens.threadsync) of the cached conversations ``known``."""
+    frames = _Frames(tables)
+    states: dict[str, ThreadState] = {}
+    for cid in known:
+        state = load_state(_state_file(store, cid))
+        if state is None:  # cached by a plain load: its state is what that complete load implies
+            fetched = pd.Timestamp(manifest["conversations"][cid].get("fetched_at") or pd.Timestamp.now("UTC"))
+            state = state_from_frame(frames[cid], cid, int(fetched.value // 1000))
+        states[cid] = state
+    service = api.service
+
+    def to_frame(objects: list[dict[str, Any]]) -> pd.DataFrame:
+        return _stored_frame(_message_columns(objects, service), text=text)
+
+    def drop(frame: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
+        return _finish(frame[~frame["id"].astype(str).isin(list(ids))])
+
+    def done(cid: str, frame: pd.DataFrame, state: ThreadState) -> None:
+        save(cid, frame)
+        save_state(_state_file(store, cid), state)
+
+    result = refresh_all(
+        api,
+        {cid: frames[cid] for cid in known},
+        states,
+        window_us=window_us,
+        to_frame=to_frame,
+        upsert=_upsert,
+        drop=drop,
+        on_done=done,
+        budget=budget,
+        progress=progress,
+    )
+    manifest["last_refresh"] = {
+        "plan": str(result.plan),
+        "requests": result.requests,
+        "minutes": round(result.minutes, 1),
+        "pending": result.pending,
+    }
+    store.write_manifest(manifest)
+    if result.partial:
+        warnings.warn(
+            f"refresh of {api.account_id} stopped at its budget after {sum(result.requests.values())} requests: "
+            f"{len(result.pending)} conversations keep their previous data; the next refresh=True resumes with them",
+            RefreshIncompleteWarning,
+            stacklevel=4,
+        )
+
+
+def load_thread_status(
+    account: ChatAPI | str | None = None, *, cache_dir: str | None = None, text: bool = True
+) -> pd.DataFrame:
+    """Per thread of an account refreshed with :mod:`chatlens.threadsync` (the Slack connector): ``reply_count``
+    (what the service says), ``replies_fetched``, ``complete`` and ``checked``; what metrics on those threads rest
+    on. Empty for accounts that were never refreshed that way.
+
+    Examples
+    --------
+    >>> load_thread_status("demo").columns.tolist()
+    ['conversation_id', 'thread_id', 'reply_count', 'replies_fetched', 'complete', 'checked']
+    """
+    api = _account(account)
+    store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
+    states = {}
+    for cid in store.manifest()["conversations"]:
+        state = load_state(_state_file(store, cid))
+        if state is not None:
+            states[cid] = state
+    return thread_table(states)
 
 
 class _Frames(dict):

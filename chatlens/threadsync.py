@@ -31,12 +31,17 @@ The connector provides ``history_page``, ``thread_replies``, ``to_messages``, ``
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 import pandas as pd
+
+from .cache import _atomic_write
 
 __all__ = [
     "Budget",
@@ -46,7 +51,11 @@ __all__ = [
     "refresh_all",
     "ThreadedHistory",
     "ThreadState",
+    "load_state",
+    "parse_budget",
+    "parse_window",
     "plan_refresh",
+    "save_state",
     "refresh_conversation",
     "state_from_frame",
     "supports_thread_refresh",
@@ -397,6 +406,55 @@ def refresh_all(
     made = {m: n - before.get(m, 0) for m, n in api.calls.items() if n - before.get(m, 0)}
     minutes = sum(n / rates.get(m, 50.0) for m, n in made.items())
     return RefreshResult(plan, made, minutes, bool(pending), pending)
+
+
+def save_state(path: Path, state: ThreadState) -> None:
+    """Write a conversation's state atomically (a killed refresh leaves the old or the new file)."""
+    body = orjson.dumps(state.to_json())
+    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(body))
+
+
+def load_state(path: Path) -> ThreadState | None:
+    """A saved state, or None if there is none or it cannot be read (the caller rebuilds it from the frame)."""
+    try:
+        return ThreadState.from_json(orjson.loads(path.read_bytes()))
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def parse_budget(budget: Any) -> Budget | None:
+    """``None``; an int (requests); ``"90min"``, ``"2h"`` (simulated minutes); or a :class:`Budget`.
+
+    Examples
+    --------
+    >>> parse_budget(500).requests, parse_budget("2h").minutes, parse_budget("45min").minutes
+    (500, 120.0, 45.0)
+    """
+    if budget is None or isinstance(budget, Budget):
+        return budget
+    if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
+        return Budget(requests=budget)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(min|h)\s*", str(budget))
+    if match and float(match.group(1)) > 0:
+        return Budget(minutes=float(match.group(1)) * (60 if match.group(2) == "h" else 1))
+    raise ValueError(f"budget: a positive number of requests, or minutes as '90min' or '2h', got {budget!r}")
+
+
+def parse_window(window: Any) -> int:
+    """A window as microseconds: ``"7D"``, ``"36h"`` or anything ``pd.Timedelta`` takes.
+
+    Examples
+    --------
+    >>> parse_window("7D") == 7 * DAY_US
+    True
+    """
+    try:
+        delta = pd.Timedelta(window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window: {window!r} is not a duration such as '7D'") from None
+    if delta <= pd.Timedelta(0):
+        raise ValueError(f"window: must be positive, got {window!r}")
+    return int(delta.value // 1000)
 
 
 def thread_table(states: dict[str, ThreadState]) -> pd.DataFrame:

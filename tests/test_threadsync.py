@@ -215,3 +215,29 @@ def test_without_search_old_threads_wait_for_a_rescan_and_say_so(slack):
     frames, states, _ = _refresh(api, frames, states)
     assert "late reply" not in set(frames["C1"]["text"])  # a bot token cannot search: documented limit
     assert ThreadState.from_json(states["C1"].to_json()).threads == states["C1"].threads
+
+
+def test_load_messages_refresh_uses_it_through_the_cache(slack, tmp_path):
+    import chatlens
+    from chatlens.loaders import RefreshIncompleteWarning, load_thread_status
+
+    api, team = _workspace(slack)
+    cache = str(tmp_path / "cache")
+    cold = chatlens.load_messages(api, cache_dir=cache, progress=False)
+    old = _old_thread(team, "C2")
+    slack.add_message(team, "C2", "U3", team.next_ts(), "late reply, loaded", old)
+    for cid in CHANNELS:
+        slack.add_message(team, cid, "U1", team.next_ts(), f"fresh in {cid}")
+    with pytest.warns(RefreshIncompleteWarning, match="stopped at its budget"):
+        partial = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=3, progress=False)
+    assert len(cold) < len(partial) < len(cold) + 4
+    calls = dict(api.calls)
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert sum(api.calls.values()) - sum(calls.values()) < 20  # incremental, not a reload
+    full = chatlens.load_messages(api, cache=False, progress=False)
+    pd.testing.assert_frame_equal(refreshed[COLUMNS].astype(str), full[COLUMNS].astype(str))
+    assert "late reply, loaded" in set(refreshed["text"])
+    status = load_thread_status(api, cache_dir=cache)
+    assert len(status) == 123 and status["complete"].all()
+    with pytest.raises(ValueError, match="budget"):
+        chatlens.load_messages("demo", refresh=True, budget=10, progress=False)
