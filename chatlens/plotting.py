@@ -15,6 +15,7 @@ from .analysis import (
     dau_wau_mau,
     hour_weekday_table,
     interaction_graph,
+    mark_partial,
     reply_times,
     thread_depth,
 )
@@ -84,15 +85,50 @@ def plot_timeline(
     """
     table = activity_timeline(messages, freq=freq, by=by, tz=tz, **kwargs)
     table = top_n(table, top) if by is not None else table
+    partial = _partial_periods(messages, table, freq, tz, kwargs.get("since"), kwargs.get("until"))
     ax = _axes(ax)
+    # Complete periods as solid lines; a period the data covers only in part (usually the first and the last)
+    # dashed with a hollow marker, so a half-observed week never reads as a drop.
+    near = (
+        partial
+        | np.roll(partial, 1) & (np.arange(len(partial)) > 0)
+        | np.roll(partial, -1) & (np.arange(len(partial)) < len(partial) - 1)
+    )
     for column in table.columns:
-        ax.plot(table.index, table[column].to_numpy(), label=str(column))
+        y = table[column].to_numpy(dtype=float)
+        (line,) = ax.plot(table.index, np.where(partial, np.nan, y), label=str(column))
+        if partial.any():
+            ax.plot(table.index, np.where(near, y, np.nan), linestyle="--", color=line.get_color())
+            ax.plot(
+                table.index[partial],
+                y[partial],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="none",
+                color=line.get_color(),
+            )
     ax.set_xlabel(f"period start ({tz})")
     ax.set_ylabel(f"messages per {_PERIOD_NAMES.get(freq, freq)}")
-    ax.set_title("Activity" + (f" by {by}" if by else ""))
+    title = "Activity" + (f" by {by}" if by else "")
+    ax.set_title(title + (" (dashed: partly covered periods)" if partial.any() else ""))
     if by is not None:
         ax.legend(loc="upper left", fontsize="small", ncols=2)
     return ax
+
+
+def _partial_periods(
+    messages: pd.DataFrame, table: pd.DataFrame, freq: str, tz: str, since: Any, until: Any
+) -> np.ndarray:
+    """Which rows of a timeline cover a period the data only partly observes (``[since, until)``, or from the
+    first message to just after the last)."""
+    if not len(table) or not len(messages):
+        return np.zeros(len(table), dtype=bool)
+    start = since if since is not None else messages["created"].min()
+    end = until if until is not None else messages["created"].max() + pd.Timedelta(microseconds=1)
+    try:
+        return mark_partial(table, freq, start, end, tz=tz)["partial"].to_numpy(dtype=bool)
+    except ValueError:  # a frequency mark_partial cannot cut (e.g. "2W"): nothing marked
+        return np.zeros(len(table), dtype=bool)
 
 
 def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = None, **kwargs: Any) -> Axes:

@@ -59,29 +59,33 @@ def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
 MEMBER = "member"
 
 
-def local_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> tuple[np.ndarray, np.ndarray]:
-    """(weekday 0=Mon..6, hour 0..23) of each message in ``tz``; ``tz="member"`` reads each sender's own zone
-    from ``sender_timezone`` (:func:`chatlens.add_sender_details`), ``default_tz`` where it is unknown.
+def wall_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> pd.Series:
+    """``created`` as naive local wall-clock times in ``tz``; ``tz="member"`` uses each sender's own zone from
+    ``sender_timezone`` (:func:`chatlens.add_sender_details`), ``default_tz`` where it is unknown.
 
     One conversion per distinct zone, not per message.
     """
     if tz != MEMBER:
-        local = local_times(messages, tz)
-        return local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()
+        return local_times(messages, tz).dt.tz_localize(None)
     if "sender_timezone" not in messages.columns:
         raise ValueError('tz="member" needs a sender_timezone column: add it with chatlens.add_sender_details')
     zones = messages["sender_timezone"].astype("category")
     codes = zones.cat.codes.to_numpy()
-    weekday = np.zeros(len(messages), dtype=np.int64)
-    hour = np.zeros(len(messages), dtype=np.int64)
+    out = np.zeros(len(messages), dtype="datetime64[us]")
     created = messages["created"]
     for code, zone in [(-1, default_tz), *enumerate(zones.cat.categories)]:
         mask = codes == code
         if mask.any():
             local = local_times(pd.DataFrame({"created": created[mask]}), str(zone))
-            weekday[mask] = local.dt.day_of_week.to_numpy()
-            hour[mask] = local.dt.hour.to_numpy()
-    return weekday, hour
+            out[mask] = local.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return pd.Series(out, index=messages.index)
+
+
+def local_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> tuple[np.ndarray, np.ndarray]:
+    """(weekday 0=Mon..6, hour 0..23) of each message in ``tz`` or, with ``tz="member"``, in its sender's zone
+    (:func:`wall_clock`)."""
+    local = wall_clock(messages, tz, default_tz=default_tz)
+    return local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()
 
 
 def micros(times: pd.Series) -> Any:

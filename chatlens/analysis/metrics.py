@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from ._common import local_times, micros, select, to_utc
+from ._common import local_times, micros, select, to_utc, wall_clock
 from .activity import active_members, dau_wau_mau
 from .interactions import interaction_edges
 from .threads import thread_depth, thread_table
@@ -529,6 +529,7 @@ def after_hours_share(
     messages: pd.DataFrame,
     *,
     tz: str = "UTC",
+    default_tz: str = "UTC",
     workday: tuple[int, int] = (9, 18),
     weekend: bool = True,
     holidays: Iterable[Any] | None = None,
@@ -541,6 +542,10 @@ def after_hours_share(
 
     Parameters
     ----------
+    tz
+        The zone of the wall clock; ``"member"``: each sender's own zone (the ``sender_timezone`` column of
+        :func:`chatlens.add_sender_details`; ``default_tz`` where unknown), so a team across continents is judged
+        by each member's own working day.
     workday
         ``(start_hour, end_hour)``: messages in ``[start, end)`` local time are in hours.
     weekend
@@ -556,7 +561,7 @@ def after_hours_share(
     Notes
     -----
     after-hours share = |{m : hour(m) < start or hour(m) >= end, or (weekend and weekday(m) in {Sat, Sun}), or
-    date(m) in holidays}| / |{m}|, with hour, weekday and date local to ``tz``.
+    date(m) in holidays}| / |{m}|, with hour, weekday and date local to ``tz`` (or to each sender's zone).
 
     Examples
     --------
@@ -567,15 +572,15 @@ def after_hours_share(
     """
     start, end = _hours(workday, "workday")
     picked = select(messages, since=since, until=until, **_options(include_bots, include_system))
-    local = local_times(picked, tz)
     if picked.empty:
         return float("nan")
+    local = wall_clock(picked, tz, default_tz=default_tz)
     hour = local.dt.hour.to_numpy() + local.dt.minute.to_numpy() / 60 + local.dt.second.to_numpy() / 3600
     outside = (hour < start) | (hour >= end)
     if weekend:
         outside |= local.dt.day_of_week.to_numpy() >= 5
     if holidays is not None:
-        dates = local.dt.tz_localize(None).dt.normalize().to_numpy().astype("datetime64[D]")
+        dates = local.dt.normalize().to_numpy().astype("datetime64[D]")
         outside |= np.isin(dates, _holiday_array(holidays))
     return float(outside.mean())
 
@@ -783,7 +788,8 @@ class CrossGroupInteraction(NamedTuple):
     """per thread: participants, groups (distinct groups among participants), cross (groups > 1)"""
 
 
-def _group_table(groups: pd.DataFrame | str | os.PathLike[str], member_column: str, group_column: str) -> pd.Series:
+def _group_table(groups: pd.DataFrame | str | os.PathLike[str], member_column: str, group_column: str) -> pd.DataFrame:
+    """Memberships as a two-column frame (member, group), one row per distinct pair."""
     if isinstance(groups, str | os.PathLike):
         groups = pd.read_csv(groups, dtype=str)
     if not isinstance(groups, pd.DataFrame):
@@ -793,11 +799,18 @@ def _group_table(groups: pd.DataFrame | str | os.PathLike[str], member_column: s
         raise ValueError(
             f"groups lacks columns {missing} (member_column={member_column!r}, group_column={group_column!r})"
         )
-    members = groups[member_column].astype(str)
-    repeated = sorted(set(members[members.duplicated()]))
-    if repeated:
-        raise ValueError(f"groups: members in more than one row: {repeated[:10]}")
-    return pd.Series(groups[group_column].astype(str).to_numpy(), index=members.to_numpy())
+    table = pd.DataFrame(
+        {"member": groups[member_column].astype(str).to_numpy(), "group": groups[group_column].astype(str).to_numpy()}
+    )
+    return table.drop_duplicates(ignore_index=True)
+
+
+def _memberships(table: pd.DataFrame, members: Any, unassigned: str) -> pd.DataFrame:
+    """(member, group) for every member of ``members``; those in no group get ``unassigned``."""
+    wanted = pd.DataFrame({"member": pd.unique(np.asarray(members, dtype=object).astype(str))})
+    out = wanted.merge(table, on="member", how="left")
+    out["group"] = out["group"].fillna(unassigned)
+    return out
 
 
 def cross_group_interaction(
@@ -818,9 +831,9 @@ def cross_group_interaction(
     Parameters
     ----------
     groups
-        One row per member: ``member_column`` (user id) and ``group_column``; a DataFrame or the path of a CSV.
-        The frame of :func:`chatlens.load_groups` works with ``member_column="user_id"``,
-        ``group_column="group_name"`` once each member is in one group (a member in two rows is a ValueError).
+        Memberships, one row per (member, group): ``member_column`` (user id) and ``group_column``; a DataFrame
+        or the path of a CSV. A member may be in several groups, as in the service's own groups:
+        ``chatlens.load_groups(...)`` works with ``member_column="user_id"``, ``group_column="group_name"``.
     kinds
         The edge kinds of :func:`~chatlens.analysis.interaction_edges` to count.
     unassigned
@@ -834,9 +847,11 @@ def cross_group_interaction(
 
     Notes
     -----
-    cross-group share = sum of weight(a -> b) over edges with group(a) != group(b) / sum of weight over all edges,
-    weight = replies + mentions from a to b (self-replies left out); cross-group thread share = |{threads t :
-    |{group(s) : s posted in t}| > 1}| / |{threads t with 2 or more participants}|.
+    An interaction a -> b crosses groups when a and b share no group. cross-group share = sum of weight(a -> b)
+    over crossing edges / sum of weight over all edges, weight = replies + mentions from a to b (self-replies left
+    out). A thread crosses groups when no one group holds all its participants; cross-group thread share =
+    |{crossing threads}| / |{threads with 2 or more participants}|. In ``pairs`` an edge counts once for each
+    (group of a, group of b), so with overlapping groups its rows sum to more than the edges.
 
     Examples
     --------
@@ -848,29 +863,35 @@ def cross_group_interaction(
     >>> 0 < result.summary["cross_group_share"] < 1, sorted(result.pairs["source_group"].unique())
     (True, ['a', 'b'])
     """
-    group_of = _group_table(groups, member_column, group_column)
+    table = _group_table(groups, member_column, group_column)
     options = _options(include_bots, include_system)
     picked = select(messages, since=since, until=until, **options)
-    edges = interaction_edges(picked, kinds=kinds, include_bots=True, include_system=True)
-
-    def lookup(ids: Any) -> np.ndarray:
-        # Position -1 (not in the table) picks the appended last entry: the unassigned group.
-        pos = group_of.index.get_indexer(np.asarray(ids, dtype=object).astype(str))
-        return np.append(group_of.to_numpy(dtype=object), unassigned).astype(object)[pos]
-
-    edges = edges.assign(source_group=lookup(edges["source"]), target_group=lookup(edges["target"]))
-    edges["cross"] = edges["source_group"] != edges["target_group"]
+    edges = interaction_edges(picked, kinds=kinds, include_bots=True, include_system=True).reset_index(drop=True)
+    edges["source"], edges["target"] = edges["source"].astype(str), edges["target"].astype(str)
     counted = [*kinds, "weight"]
-    pairs = edges.groupby(["source_group", "target_group"], as_index=False)[counted].sum()
+    members = np.concatenate([edges["source"].to_numpy(), edges["target"].to_numpy()])
+    member_of = _memberships(table, members, unassigned)
+    # Edge x (source group, target group), by two merges on the memberships: no loop over edges.
+    ends = edges[["source", "target"]].assign(edge=np.arange(len(edges)))
+    by_source = ends.merge(member_of.rename(columns={"member": "source", "group": "source_group"}), on="source")
+    both = by_source.merge(member_of.rename(columns={"member": "target", "group": "target_group"}), on="target")
+    shared = np.zeros(len(edges), dtype=bool)
+    same = both["source_group"].to_numpy() == both["target_group"].to_numpy()
+    shared[both["edge"].to_numpy()[same]] = True
+    edges["cross"] = ~shared
+    combos = both.join(edges[counted], on="edge")
+    pairs = combos.groupby(["source_group", "target_group"], as_index=False)[counted].sum()
     pairs[counted] = pairs[counted].astype("int64")
     pairs["cross"] = pairs["source_group"] != pairs["target_group"]
     roots = thread_depth(picked, warn=False)["root"].to_numpy()
     people = pd.DataFrame({"thread_id": roots, "member": picked["sender_id"].astype(str).to_numpy()}).drop_duplicates()
-    people["group"] = lookup(people["member"])
-    by_thread = people.groupby("thread_id", sort=True)
-    threads = pd.DataFrame({"participants": by_thread["member"].size(), "groups": by_thread["group"].nunique()})
+    participants = people.groupby("thread_id", sort=True)["member"].size()
+    in_groups = people.merge(_memberships(table, people["member"], unassigned), on="member")
+    largest = in_groups.groupby(["thread_id", "group"]).size().groupby(level="thread_id").max()
+    groups_per_thread = in_groups.groupby("thread_id")["group"].nunique()
+    threads = pd.DataFrame({"participants": participants, "groups": groups_per_thread.reindex(participants.index)})
     threads = threads.astype("int64")
-    threads["cross"] = threads["groups"] > 1
+    threads["cross"] = largest.reindex(participants.index).to_numpy() < participants.to_numpy()
     total = int(edges["weight"].sum())
     crossing = int(edges.loc[edges["cross"], "weight"].sum())
     multi = int((threads["participants"] > 1).sum())
@@ -884,7 +905,12 @@ def cross_group_interaction(
         "cross_group_threads": spanning,
         "cross_group_thread_share": spanning / multi if multi else float("nan"),
     }
-    crossing_edges = edges[edges["cross"].to_numpy()].drop(columns="cross").reset_index(drop=True)
+    crossing_pairs = combos[~shared[combos["edge"].to_numpy()]]
+    crossing_edges = (
+        crossing_pairs.drop(columns=["edge"]).reset_index(drop=True)
+        if len(crossing_pairs)
+        else crossing_pairs.drop(columns=["edge"])
+    )
     return CrossGroupInteraction(summary, pairs, crossing_edges, threads)
 
 

@@ -35,10 +35,14 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..analysis import (
+    after_hours_share,
+    concentration,
     conversation_summary,
+    hygiene_counts,
     interaction_graph,
     member_summary,
     reply_times,
+    stickiness,
     thread_table,
 )
 from ..analysis._common import select, to_utc
@@ -102,6 +106,23 @@ def _figures(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, t
                 else float("nan")
             ),
             "replies": int((~replies["self_reply"]).sum()) if replies is not None else 0,
+            "p90 time to first reply (h)": (
+                answered["time_to_first_reply"].quantile(0.9).total_seconds() / 3600
+                if answered is not None and len(answered)
+                else float("nan")
+            ),
+            "stickiness (DAU/MAU)": stickiness(messages, tz=tz, since=lo, until=hi) if len(picked) else float("nan"),
+            # In each sender's own zone where the frame knows it (report() adds it), else in the report's zone.
+            "after-hours share": after_hours_share(
+                messages,
+                tz="member" if "sender_timezone" in messages.columns else tz,
+                default_tz=tz,
+                since=lo,
+                until=hi,
+            ),
+            "members for half of messages": (
+                concentration(messages, since=lo, until=hi)["members_for_half"] if len(picked) else 0
+            ),
         }
 
     now, before = stats(since, until), stats(since - span, since)
@@ -167,10 +188,18 @@ def build_report(
     if min_group_size > 1:
         messages = _merge_small_conversations(messages, since=since, until=until, k=min_group_size)
     in_period = select(messages, since=since, until=until, include_bots=True, include_system=True)
-    left_out = {
-        "bot messages": int(in_period.get("is_bot", pd.Series(dtype=bool)).astype(bool).sum()),
-        "system events": int(in_period.get("is_system", pd.Series(dtype=bool)).astype(bool).sum()),
-    }
+    # What the figures leave out, and why: hygiene counts (chatlens.analysis.hygiene_counts).
+    hygiene = hygiene_counts(in_period) if len(in_period) else None
+    left_out = {"bot messages": 0, "system events": 0}
+    if hygiene is not None:
+        by_reason = hygiene[hygiene["left_out"].astype(bool)].groupby("reason")["messages"].sum()
+        left_out = {
+            "bot messages": int(by_reason.get("bot", 0)),
+            "system events": int(by_reason.get("system event", 0)),
+        }
+        deleted = hygiene.loc[hygiene["reason"] == "deleted user", "messages"]
+        if len(deleted) and pd.notna(deleted.iloc[0]):
+            left_out["messages from deactivated users (counted, not left out)"] = int(deleted.iloc[0])
     members = member_summary(messages, since=since, until=until, tz=tz).head(top)
     conversations = conversation_summary(messages, since=since, until=until)
     if min_group_size > 1:
@@ -256,7 +285,7 @@ def _merge_small_conversations(
 def _fmt_value(name: str, value: float) -> str:
     if value != value:  # NaN
         return "–"
-    if name == "reply rate":
+    if name in ("reply rate", "after-hours share", "stickiness (DAU/MAU)"):
         return f"{value:.0%}"
     if isinstance(value, float) and not float(value).is_integer():
         return f"{value:.2f}"
@@ -319,11 +348,13 @@ def report(
     >>> path.read_text(encoding="utf-8").startswith("<!doctype html>")
     True
     """
-    from ..loaders import _account, load_messages
+    from ..loaders import _account, add_sender_details, load_messages, load_users
 
     _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)
     messages = load_messages(api, conversations, text=include_text, progress=progress)
+    # Who the senders are (deactivated, time zone): hygiene counts and after-hours in each member's own zone.
+    messages = add_sender_details(messages, load_users(api, progress=progress))
     data = build_report(
         messages,
         account=api.account_id,

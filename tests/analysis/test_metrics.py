@@ -536,8 +536,17 @@ def test_cross_group_interaction_reads_csv(tmp_path):
     assert got.edges[["source", "target", "source_group", "target_group"]].values.tolist() == [
         ["w", "u", "sales", "ops"]
     ]
-    with pytest.raises(ValueError, match="more than one row"):
-        M.cross_group_interaction(m, pd.DataFrame({"member_id": ["u", "u"], "group": ["a", "b"]}))
+    # Overlapping groups (as the services' own): u is in both, so w -> u shares "sales" and crosses nothing,
+    # while no one group holds all of u, v and w: the thread still crosses.
+    path.write_text("member_id,group\nu,ops\nu,sales\nv,ops\nw,sales\n")
+    both = M.cross_group_interaction(m, path)
+    assert both.summary["cross_group_interactions"] == 0 and both.summary["cross_group_threads"] == 1
+    assert both.pairs.set_index(["source_group", "target_group"])["weight"].to_dict() == {
+        ("ops", "ops"): 1,
+        ("ops", "sales"): 1,
+        ("sales", "ops"): 1,
+        ("sales", "sales"): 1,
+    }
 
 
 # --- periods ----------------------------------------------------------------------------------------------------------

@@ -23,9 +23,16 @@ def messages():
 def test_timeline_lines_equal_the_table(messages):
     ax = P.plot_timeline(messages, freq="W", by="conversation", top=3)
     table = P.top_n(A.activity_timeline(messages, freq="W", by="conversation"), 3)
-    assert [line.get_label() for line in ax.lines] == [str(c) for c in table.columns]
-    for line, column in zip(ax.lines, table.columns):
-        assert np.array_equal(line.get_ydata(), table[column].to_numpy())
+    labelled = [line for line in ax.lines if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in labelled] == [str(c) for c in table.columns]
+    # Complete weeks solid; the weeks the data only partly covers (first and last here) as hollow markers.
+    partial = P._partial_periods(messages, table, "W", "UTC", None, None)
+    assert partial.any() and not partial.all() and "partly covered" in ax.get_title()
+    hollow = [line for line in ax.lines if line.get_marker() == "o"]
+    for line, marks, column in zip(labelled, hollow, table.columns):
+        values = table[column].to_numpy(dtype=float)
+        assert np.array_equal(line.get_ydata(), np.where(partial, np.nan, values), equal_nan=True)
+        assert np.array_equal(marks.get_ydata(), values[partial])
     assert table.shape[1] == 4 and "other" in table.columns  # 11 conversations -> top 3 + other
     assert int(table.to_numpy().sum()) == int(A.activity_timeline(messages, freq="W").to_numpy().sum())
 

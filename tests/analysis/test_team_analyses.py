@@ -82,3 +82,27 @@ def test_demo_member_local_rhythm_is_a_working_day():
     office_utc = utc.loc[["Mon", "Tue", "Wed", "Thu", "Fri"], list(range(9, 18))].to_numpy().sum()
     # The demo's senders post in their own working day: seen in their zones, far more of it is office hours.
     assert office / local.to_numpy().sum() > 1.2 * office_utc / utc.to_numpy().sum()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_after_hours_share_in_each_members_zone(seed):
+    from chatlens.analysis.metrics import after_hours_share
+
+    m = _frame(seed)
+    outside = []
+    for created, zone in zip(m["created"], m["sender_timezone"].astype(object)):
+        local = created.tz_convert(zone if isinstance(zone, str) else "UTC")
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        outside.append(hour < 9 or hour >= 18 or local.day_of_week >= 5)
+    assert after_hours_share(m, tz="member") == pytest.approx(sum(outside) / len(outside))
+
+
+def test_cross_group_interaction_takes_the_services_groups():
+    import chatlens
+    from chatlens.analysis.metrics import cross_group_interaction
+
+    messages = chatlens.load_messages("demo", progress=False)
+    groups = chatlens.load_groups("demo", progress=False)  # people can be in several groups
+    result = cross_group_interaction(messages, groups, member_column="user_id", group_column="group_name")
+    assert 0 < result.summary["cross_group_share"] < 1
+    assert set(result.pairs["source_group"]) >= {"engineering", "design", "support", "leadership"}
