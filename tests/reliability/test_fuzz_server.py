@@ -93,3 +93,38 @@ def test_workspace_consistent_after_fuzzing(served):
                 check_message(m)
                 assert m["parent"] == "" or m["parent"] in ids, m
         api.close()
+
+
+def test_contract_suite_passes_on_the_fuzzed_server(served):
+    """After the fuzzing, the contract suite's tests (those without parameters) pass against the same server and
+    workspace, on fresh accounts seeded beside the fuzzed ones."""
+    import inspect
+
+    from _pytest.outcomes import Skipped
+
+    from tests.contract import conftest as contract
+    from tests.contract import test_chatapi_contract as suite
+
+    ws = served.fuzz_ws
+    backend = contract.BACKENDS["http"]
+
+    def make_api(service=None, admin=None):
+        account = seed_account(ws, service or "slack", bool(admin))
+        return HttpChatAPI(served.url, account, served.issue(account), retries=0)
+
+    def need(feature):
+        if feature not in backend.features:
+            raise Skipped(feature)
+
+    available = {"make_api": make_api, "M": backend.ids, "need": need, "backend": backend}
+    ran = skipped = 0
+    for name, test in sorted(vars(suite).items()):
+        params = set(inspect.signature(test).parameters) if name.startswith("test_") else None
+        if params is None or not params <= set(available) or hasattr(test, "pytestmark"):
+            continue
+        try:
+            test(**{p: available[p] for p in params})
+            ran += 1
+        except Skipped:
+            skipped += 1
+    assert ran >= 25, (ran, skipped)
