@@ -8,9 +8,9 @@ requests and says exactly what it rests on:
 
 1. **new roots**: ``conversations.history`` with ``oldest`` at the newest root already known, and the replies of
    those that have any;
-2. **recent roots**: the roots younger than ``window`` are listed again; a thread whose ``reply_count`` or
-   ``latest_reply`` changed has its replies fetched again (new, edited and deleted replies all show), edited
-   roots are replaced and roots gone from the listing are deleted;
+2. **recent roots**: the roots younger than ``window`` are listed again and their threads fetched again (new,
+   edited and deleted replies all show); edited roots are replaced and roots gone from the listing are deleted.
+   Older threads are fetched again only when their ``reply_count`` or ``latest_reply`` changed;
 3. **old threads with new replies**: ``search.messages`` (user tokens) names the threads with a message since the
    last refresh; their replies are fetched again. Where the token cannot search, threads older than the window are
    re-checked only by a rescan (``refresh="full"``), and their rows say so (below).
@@ -282,7 +282,10 @@ def refresh_conversation(
     listed = history(oldest)
     seen = {m["ts"] for m in listed}
     for root in listed:
-        if _is_root(root) and note(root):
+        # Threads started within the window are fetched again whatever their counts say: an edited reply changes
+        # neither the reply count nor the latest reply.
+        recent = bool(root.get("reply_count")) and _us(root["ts"]) >= since
+        if _is_root(root) and (note(root) or recent):
             fetch_thread(root)
     new_rows += listed
     gone = [ts for ts in threads if state.watermark_us and since <= _us(ts) <= state.watermark_us and ts not in seen]

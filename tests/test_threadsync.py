@@ -121,7 +121,14 @@ def test_new_replies_to_months_old_threads_are_found(slack):
     frames, states, result = _refresh(api, frames, states)
     spent = sum(api.calls.values()) - calls
     _same(frames, _full(api))
-    assert not result.partial and result.requests["conversations.replies"] == 1  # only the old thread refetched
+    recent = sum(
+        1
+        for ch in team.channels.values()
+        for ts, m in ch.messages.items()
+        if m.get("reply_count") and m.get("thread_ts", ts) == ts and int(ts.split(".")[0]) * 10**6 >= NOW - 14 * DAY_US
+    )
+    # The old thread, and the threads started within the window (fetched every time: edits show nowhere else).
+    assert not result.partial and result.requests["conversations.replies"] == 1 + recent
     assert "late reply to an old thread" in set(frames["C2"]["text"])
     table = thread_table(states)
     assert table["complete"].all() and len(table) == 121  # 120 roots and the new one
@@ -143,12 +150,17 @@ def test_edits_and_deletions_within_the_window(slack):
     slack.add_message(team, "C3", "U2", reply, "recent reply", root)
     slack.add_message(team, "C3", "U1", lonely, "recent lonely root")
     frames, states = _cold(api)
+    edited_reply = team.next_ts()
+    slack.add_message(team, "C3", "U1", edited_reply, "a reply I will edit", root)
+    frames, states = _cold(api)
+    api._call("chat.update", write=True, channel="C3", ts=edited_reply, text="a reply, edited")
     api._call("chat.update", write=True, channel="C3", ts=root, text="recent root (edited)")
     api._call("chat.delete", write=True, channel="C3", ts=reply)
     api._call("chat.delete", write=True, channel="C3", ts=lonely)
     frames, states, _ = _refresh(api, frames, states)
     _same(frames, _full(api))
     texts = set(frames["C3"]["text"])
+    assert "a reply, edited" in texts and "a reply I will edit" not in texts
     assert "recent root (edited)" in texts and "recent reply" not in texts and "recent lonely root" not in texts
 
 
