@@ -763,12 +763,14 @@ def load_thread_status(
     """
     api = _account(account)
     store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
-    states = {}
-    for cid in store.manifest()["conversations"]:
+    states, frames = {}, {}
+    manifest = store.manifest()
+    for cid, entry in manifest["conversations"].items():
         state = load_state(_state_file(store, cid))
-        if state is not None:
-            states[cid] = state
-    return thread_table(states)
+        table = store.read_table(store.message_file(cid), rows=int(entry["rows"])) if state is not None else None
+        if state is not None and table is not None:
+            states[cid], frames[cid] = state, _to_pandas(table)
+    return thread_table(states, frames)
 
 
 class _Frames(dict):

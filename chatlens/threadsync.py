@@ -25,7 +25,11 @@ partial, marked as such, and the next refresh resumes where this one stopped. :f
 requests and minutes before anything is fetched.
 
 The connector provides ``history_page``, ``thread_replies``, ``to_messages``, ``threads_active_since``,
-``rate_limits`` and a ``calls`` counter (see :class:`chatlens.backends.slack.SlackChatAPI`).
+``rate_limits`` and a ``calls`` counter (see :class:`chatlens.backends.slack.SlackChatAPI`). The Teams connector
+provides them too: Graph lists a channel's posts with their replies inline, so re-listing recent roots refreshes
+those threads with no extra request, but Graph has no search of replies for a delegated token, so a reply to a
+thread older than the window waits for ``refresh="full"`` (as with a Slack bot token). Threads are keyed by their
+root's creation time (Slack's ``ts``), which the cached frames also carry, so a state can always be rebuilt.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any, Protocol
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 
 from .cache import _atomic_write
 
@@ -295,11 +300,13 @@ def refresh_conversation(
             fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
     drop_ids: set[str] = set()
+    root_ids = _root_ids(frame)  # thread key -> the root's id in the cached frame
     for ts in gone:
-        drop_ids.add(f"{cid}-{ts}")
+        if ts in root_ids:
+            drop_ids.add(root_ids[ts])
         threads.pop(ts, None)
     if len(frame) and refetched:
-        in_threads = frame["thread_id"].astype(str).isin([f"{cid}-{ts}" for ts in refetched])
+        in_threads = frame["thread_id"].astype(str).isin([root_ids[ts] for ts in refetched if ts in root_ids])
         replies_before = frame.loc[in_threads & frame["is_reply"].to_numpy(), "id"].astype(str)
         drop_ids |= set(replies_before)
     for ts, replies in refetched.items():
@@ -316,28 +323,39 @@ def refresh_conversation(
     return out, ThreadState(watermark, now_us, threads)
 
 
+def _ts(us: int) -> str:
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+def _root_ids(frame: pd.DataFrame) -> dict[str, str]:
+    """Thread key (the root's creation time as a Slack ``ts``) -> the root's message id, from a cached frame."""
+    if not len(frame):
+        return {}
+    roots = frame[~frame["is_reply"].to_numpy()]
+    created = roots["created"].astype("datetime64[us, UTC]").array.asi8
+    return dict(zip((_ts(int(us)) for us in created), roots["id"].astype(str)))
+
+
 def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int) -> ThreadState:
     """The state a complete load fetched at ``fetched_us`` implies (every thread's replies as loaded), so the first
-    refresh after a cold load is already incremental."""
+    refresh after a cold load is already incremental. Threads are keyed by their root's creation time (Slack's
+    ``ts``; the same key for Graph roots)."""
     if not len(frame):
         return ThreadState(0, fetched_us, {})
-    prefix = f"{conversation_id}-"
-    ids = frame["id"].astype(str)
-    roots = ids[~frame["is_reply"].to_numpy()]
+    ids = _root_ids(frame)
+    is_reply = frame["is_reply"].to_numpy()
     created_us = frame["created"].astype("datetime64[us, UTC]").array.asi8
-    replies = frame.loc[frame["is_reply"].to_numpy(), ["thread_id"]].assign(us=created_us[frame["is_reply"].to_numpy()])
-    by_thread = replies.groupby(replies["thread_id"].astype(str))["us"].agg(["size", "max"])
-    checked = fetched_us
+    replies = pd.DataFrame(
+        {"thread_id": frame["thread_id"].astype(str).to_numpy()[is_reply], "us": created_us[is_reply]}
+    )
+    by_thread = replies.groupby("thread_id")["us"].agg(["size", "max"])
     threads = {}
-    for root in roots:
-        if not root.startswith(prefix):
-            continue
-        ts = root[len(prefix) :]
+    for ts, root in ids.items():
         if root in by_thread.index:
             n, latest = by_thread.loc[root]
-            threads[ts] = [int(n), int(latest), int(n), checked]
+            threads[ts] = [int(n), int(latest), int(n), fetched_us]
         else:
-            threads[ts] = [0, _us(ts), 0, checked]
+            threads[ts] = [0, _us(ts), 0, fetched_us]
     watermark = max((_us(ts) for ts in threads), default=0)
     return ThreadState(watermark, fetched_us, threads)
 
@@ -460,9 +478,10 @@ def parse_window(window: Any) -> int:
     return int(delta.value // 1000)
 
 
-def thread_table(states: dict[str, ThreadState]) -> pd.DataFrame:
-    """Per thread (root) of every conversation: ``reply_count`` (what the service says), ``replies_fetched``,
-    ``complete`` (they agree), ``checked`` (when last looked at).
+def thread_table(states: dict[str, ThreadState], frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Per thread (root) of every conversation: ``thread_id`` (the root's id, from ``frames``; <NA> without them),
+    ``reply_count`` (what the service says), ``replies_fetched``, ``complete`` (they agree) and ``checked`` (when
+    last looked at).
 
     Examples
     --------
@@ -470,14 +489,16 @@ def thread_table(states: dict[str, ThreadState]) -> pd.DataFrame:
     >>> t["complete"].tolist()
     [True, False]
     """
+    ids = {cid: _root_ids(frame) for cid, frame in (frames or {}).items()}
     rows = [
-        (cid, f"{cid}-{ts}", count, fetched, count == fetched, checked)
+        (cid, ids.get(cid, {}).get(ts), count, fetched, count == fetched, checked)
         for cid, state in states.items()
         for ts, (count, _latest, fetched, checked) in state.threads.items()
     ]
     frame = pd.DataFrame(
         rows, columns=["conversation_id", "thread_id", "reply_count", "replies_fetched", "complete", "checked"]
     )
+    frame["thread_id"] = frame["thread_id"].astype(pd.ArrowDtype(pa.string()))
     frame["checked"] = pd.to_datetime(frame["checked"], unit="us", utc=True)
     return frame
 

@@ -51,6 +51,7 @@ import logging
 import threading
 import warnings
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -167,6 +168,9 @@ class TeamsChatAPI(ChatAPI):
         self._me: dict[str, Any] | None = None
         self._users: dict[str, dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        #: Graph requests made, by kind (what a load cost, and what a refresh budget counts).
+        self.calls: Counter[str] = Counter()
+        self._threads: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (conversation, root key) -> replies
         retry = ChatRetry(
             total=retries,
             connect=retries,
@@ -203,6 +207,7 @@ class TeamsChatAPI(ChatAPI):
     ) -> dict[str, Any] | None:
         """One Graph request; the JSON answer (None for 204), or the chatlens exception for an error."""
         url = self._url(path)
+        self.calls["replies" if "/replies" in path else "messages" if "/messages" in path else "other"] += 1
         what = f"{verb} {path.removeprefix(self.base_url)[:120]}"
         try:
             response = self.session.request(
@@ -710,6 +715,66 @@ class TeamsChatAPI(ChatAPI):
         self._check("list_events")
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # -- incremental loading: what chatlens.threadsync needs ----------------------------------------------------
+    #: Graph's cap on $top for messages: one listing request returns at most this many roots.
+    history_limit = _TOP
+
+    def rate_limits(self) -> dict[str, float]:
+        """Requests a minute, for planning: Graph allows about one request a second on any one chat or channel."""
+        return {"conversations.history": 60.0, "conversations.replies": 60.0, "messages": 60.0, "replies": 60.0}
+
+    @staticmethod
+    def _key(msg: dict[str, Any]) -> str:
+        us = _sort_key(msg)[0]
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    def history_page(
+        self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of roots (a channel's posts with their replies inline, or a chat's messages), newest first,
+        as records keyed like Slack's (``ts`` = creation time, ``reply_count``, ``latest_reply``), stopping below
+        ``oldest_us``; the Graph object rides along for :meth:`to_messages`. Soft-deleted roots are left out, as
+        in :meth:`list_messages`."""
+        where = self._where(conversation_id)
+        channel = where[0] == "channel"
+        link = cursor or self.base_url + self._path(where) + f"/messages?$top={_TOP}" + (
+            "&$expand=replies" if channel else ""
+        )
+        body = self._get(link)
+        records, done = [], False
+        for root in body.get("value") or []:
+            if not _checked(root, conversation_id):
+                continue
+            if oldest_us is not None and _sort_key(root)[0] < oldest_us:
+                done = True
+                continue
+            key = self._key(root)
+            replies = [r for r in (self._thread(root) if channel else []) if _checked(r, conversation_id)]
+            live = [r for r in replies if not r.get("deletedDateTime")]
+            self._threads[(conversation_id, key)] = [{"ts": self._key(r), "thread_ts": key, "_graph": r} for r in live]
+            if root.get("deletedDateTime"):
+                continue
+            latest = max((self._key(r) for r in live), default=key, key=lambda t: _ts_us(t))
+            records.append(
+                {"ts": key, "thread_ts": key, "reply_count": len(live), "latest_reply": latest, "_graph": root}
+            )
+        next_link = body.get("@odata.nextLink")
+        return records, None if done or not next_link else str(next_link)
+
+    def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]:
+        """A channel thread's replies as listed with its root (Graph inlines them), newest first."""
+        replies = self._threads.get((conversation_id, root_ts), [])
+        return sorted(replies, key=lambda r: _ts_us(r["ts"]), reverse=True)
+
+    def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
+        """Chat API messages of the records from :meth:`history_page` and :meth:`thread_replies`."""
+        return [self._message(r["_graph"], conversation_id) for r in raws]
+
+    def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None:
+        """None: Graph has no search of channel replies for a delegated token (its delta feed lists roots only),
+        so older threads are re-checked only by ``refresh="full"``."""
+        return None
+
     # -- Team API ---------------------------------------------------------------------------------------------
     @property
     def _team_href(self) -> str:
@@ -782,6 +847,11 @@ class TeamsChatAPI(ChatAPI):
         ]
         chosen, token = slice_by_id(users, "teams-group-members", page_size, page)
         return team_page([self._team_user(u) for u in chosen], page, token)
+
+
+def _ts_us(ts: str) -> int:
+    seconds, _, frac = ts.partition(".")
+    return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
 
 
 def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:

@@ -1,0 +1,90 @@
+"""Thread-aware refresh of a Teams account (chatlens.threadsync through the Graph connector) on the fake Graph.
+
+Graph inlines a channel post's replies when its roots are listed, so re-listing the roots younger than the window
+refreshes those threads completely; a reply to an older thread is only seen by refresh="full" (Graph has no search
+of replies for a delegated token, and its delta feed lists roots only): tested here as the documented limit.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+import chatlens
+from chatlens.backends import _teams
+from chatlens.backends.teams import TeamsChatAPI
+from chatlens.threadsync import DAY_US
+from tests.fakes.graph import FakeGraph
+
+NOW = time.time_ns() // 1000 // 1000 * 1000
+TEAM, CHANNEL = "team-1", "19:general@thread.tacv2"
+CID = _teams.channel_conversation_id(TEAM, CHANNEL)
+COLUMNS = ["id", "sender_id", "created", "modified", "text", "parent", "thread_id"]
+
+
+@pytest.fixture
+def graph():
+    with FakeGraph(expand_cap=3) as fake:
+        yield fake
+
+
+def _tenant(graph: FakeGraph):
+    token, tenant = graph.add_tenant(me="U1")
+    for uid in ("U1", "U2", "U3"):
+        graph.add_user(tenant, uid, uid.lower(), f"{uid.lower()}@example.com")
+    graph.add_team(tenant, TEAM, "Acme", ["U1", "U2", "U3"], owners=["U1"])
+    channel = graph.add_channel(tenant, TEAM, CHANNEL, name="general", created_us=NOW - 300 * DAY_US)
+    roots = []
+    for i in range(150):  # over 200 days: three Graph pages of roots
+        at = NOW - 200 * DAY_US + i * (200 * DAY_US // 150)
+        root = graph.add_message(tenant, channel, "U2", at, f"root {i}")
+        roots.append(root["id"])
+        for k in range(i % 3):
+            graph.add_message(tenant, channel, "U1", at + (k + 1) * 60_000_000, f"re {i}.{k}", reply_to=root["id"])
+    api = TeamsChatAPI(token, base_url=graph.url, admin=True, retries=0)
+    return api, tenant, channel, roots
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a[COLUMNS].astype(str), b[COLUMNS].astype(str))
+
+
+def test_refresh_catches_recent_threads_edits_and_deletions(graph, tmp_path):
+    api, tenant, channel, roots = _tenant(graph)
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    recent = roots[-1]  # a thread started within the window, with replies
+    graph.add_message(tenant, channel, "U3", NOW + 1_000_000, "new root")
+    mine = graph.add_message(tenant, channel, "U1", NOW + 2_000_000, "to be edited", reply_to=recent)
+    gone = graph.add_message(tenant, channel, "U1", NOW + 3_000_000, "to be deleted", reply_to=recent)
+    graph.add_message(tenant, channel, "U2", NOW + 4_000_000, "new reply", reply_to=recent)
+    api.update_message(_teams.message_id(CID, mine["id"], recent), text="edited")
+    api.delete_message(_teams.message_id(CID, gone["id"], recent))
+    def message_calls():
+        return api.calls["messages"] + api.calls["replies"]
+
+    before = message_calls()
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    spent = message_calls() - before
+    before = message_calls()
+    full = chatlens.load_messages(api, cache=False, progress=False)
+    reload = message_calls() - before
+    _same(refreshed, full)
+    texts = set(refreshed["text"])
+    assert {"new root", "edited", "new reply"} <= texts and not {"to be edited", "to be deleted"} & texts
+    assert spent * 2 < reload, (spent, reload)  # the roots of the last week, not the channel's 200 days
+
+
+def test_a_reply_to_an_old_thread_waits_for_a_full_refresh(graph, tmp_path):
+    api, tenant, channel, roots = _tenant(graph)
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", NOW + 1_000_000, "late reply", reply_to=roots[2])
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert "late reply" not in set(refreshed["text"])  # the documented limit on Graph
+    status = chatlens.loaders.load_thread_status(api, cache_dir=cache)
+    assert len(status) == 150 and status["thread_id"].notna().all()
+    full = chatlens.load_messages(api, cache_dir=cache, refresh="full", progress=False)
+    assert "late reply" in set(full["text"])
