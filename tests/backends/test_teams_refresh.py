@@ -62,6 +62,7 @@ def test_refresh_catches_recent_threads_edits_and_deletions(graph, tmp_path):
     graph.add_message(tenant, channel, "U2", NOW + 4_000_000, "new reply", reply_to=recent)
     api.update_message(_teams.message_id(CID, mine["id"], recent), text="edited")
     api.delete_message(_teams.message_id(CID, gone["id"], recent))
+
     def message_calls():
         return api.calls["messages"] + api.calls["replies"]
 
