@@ -217,13 +217,14 @@ def _accounts(cache_dir: str | os.PathLike[str] | None = None) -> list[tuple[Pat
 
 
 def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """One row per cached account: identity, conversations, messages, bytes, last fetched.
+    """One row per cached account and kind (with text, or text-free): identity, text, conversations, messages,
+    bytes, last fetched.
 
     Examples
     --------
     >>> import tempfile
     >>> cache_info(tempfile.mkdtemp()).columns.tolist()
-    ['identity', 'conversations', 'messages', 'bytes', 'fetched_at', 'path']
+    ['identity', 'text', 'conversations', 'messages', 'bytes', 'fetched_at', 'path']
     """
     rows = []
     for folder, manifest in _accounts(cache_dir):
@@ -231,6 +232,7 @@ def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         rows.append(
             {
                 "identity": manifest.get("identity"),
+                "text": manifest.get("text", True) is not False,
                 "conversations": len(convs),
                 "messages": sum(int(c.get("rows", 0)) for c in convs.values()),
                 "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
@@ -238,7 +240,8 @@ def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
                 "path": str(folder),
             }
         )
-    return pd.DataFrame(rows, columns=["identity", "conversations", "messages", "bytes", "fetched_at", "path"])
+    columns = ["identity", "text", "conversations", "messages", "bytes", "fetched_at", "path"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def format_cache_info(info: pd.DataFrame) -> str:
@@ -247,7 +250,7 @@ def format_cache_info(info: pd.DataFrame) -> str:
         return f"the chatlens cache at {cache_root()} is empty"
     lines = [f"{'account':<60} {'conversations':>13} {'messages':>10} {'MB':>8}  fetched"]
     for row in info.itertuples():
-        name = str(row.identity)
+        name = str(row.identity) + ("" if row.text else " (text-free)")
         name = name if len(name) <= 60 else "…" + name[-59:]  # the account id sits at the end: keep it
         lines.append(
             f"{name:<60} {row.conversations:>13} {row.messages:>10,} {row.bytes / 1e6:>8.1f}  {row.fetched_at or '-'}"
