@@ -202,7 +202,10 @@ def plan_refresh(
         recent = created >= pd.Timestamp(now_us - window_us, unit="us", tz="UTC")
         recent_roots = int((recent & ~frame["is_reply"]).sum()) if len(frame) else 0
         history += 1 + math.ceil(recent_roots / limit)
-        replies += sum(1 for ts, (count, *_rest) in state.threads.items() if count and _us(ts) >= now_us - window_us)
+        if not getattr(api, "replies_inline", False):
+            replies += sum(
+                1 for ts, (count, *_rest) in state.threads.items() if count and _us(ts) >= now_us - window_us
+            )
         recent_total += int(recent.sum()) if len(frame) else 0
         newest = int(created.max().value // 1000) if len(frame) else 0
         activity[cid] = (newest, int(recent.sum()) if len(frame) else 0)
@@ -261,7 +264,8 @@ def refresh_conversation(
         ts = root["ts"]
         if ts in refetched:
             return
-        spend("conversations.replies")
+        if not getattr(api, "replies_inline", False):  # Graph lists replies with their roots: no request
+            spend("conversations.replies")
         replies = api.thread_replies(cid, ts)
         refetched[ts] = replies
         threads[ts] = [int(root.get("reply_count") or 0), _us(root.get("latest_reply") or ts), len(replies), now_us]

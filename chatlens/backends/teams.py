@@ -718,6 +718,8 @@ class TeamsChatAPI(ChatAPI):
     # -- incremental loading: what chatlens.threadsync needs ----------------------------------------------------
     #: Graph's cap on $top for messages: one listing request returns at most this many roots.
     history_limit = _TOP
+    #: A channel's replies come with its roots ($expand=replies): refetching a thread costs no request.
+    replies_inline = True
 
     def rate_limits(self) -> dict[str, float]:
         """Requests a minute, for planning: Graph allows about one request a second on any one chat or channel."""

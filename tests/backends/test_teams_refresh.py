@@ -89,3 +89,13 @@ def test_a_reply_to_an_old_thread_waits_for_a_full_refresh(graph, tmp_path):
     assert len(status) == 150 and status["thread_id"].notna().all()
     full = chatlens.load_messages(api, cache_dir=cache, refresh="full", progress=False)
     assert "late reply" in set(full["text"])
+
+
+def test_a_budget_counts_only_real_requests(graph, tmp_path):
+    api, tenant, channel, _ = _tenant(graph)
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", NOW + 1_000_000, "new root")
+    # One request lists the week's roots with their replies inline: a budget of 2 is enough for everything.
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=2, progress=False)
+    assert "new root" in set(refreshed["text"])
