@@ -30,7 +30,7 @@ def graph():
         yield fake
 
 
-def _tenant(graph: FakeGraph):
+def _tenant(graph: FakeGraph, **api_options):
     token, tenant = graph.add_tenant(me="U1")
     for uid in ("U1", "U2", "U3"):
         graph.add_user(tenant, uid, uid.lower(), f"{uid.lower()}@example.com")
@@ -43,7 +43,7 @@ def _tenant(graph: FakeGraph):
         roots.append(root["id"])
         for k in range(i % 3):
             graph.add_message(tenant, channel, "U1", at + (k + 1) * 60_000_000, f"re {i}.{k}", reply_to=root["id"])
-    api = TeamsChatAPI(token, base_url=graph.url, admin=True, retries=0)
+    api = TeamsChatAPI(token, base_url=graph.url, admin=True, **({"retries": 0} | api_options))
     return api, tenant, channel, roots
 
 
@@ -99,3 +99,16 @@ def test_a_budget_counts_only_real_requests(graph, tmp_path):
     # One request lists the week's roots with their replies inline: a budget of 2 is enough for everything.
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=2, progress=False)
     assert "new root" in set(refreshed["text"])
+
+
+def test_graphs_per_channel_throttle_makes_a_refresh_slower_not_wrong(graph, tmp_path):
+    api, tenant, channel, roots = _tenant(graph, retries=8, backoff_factor=0)
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U2", NOW + 1_000_000, "new reply", reply_to=roots[-1])
+    graph.throttle(interval=0.3, retry_after=1)  # Graph: about one request a second per channel, scaled down
+    started = time.monotonic()
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert time.monotonic() - started >= 0.9  # at least one 429 was waited out (Retry-After: 1)
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+    assert "new reply" in set(refreshed["text"])
