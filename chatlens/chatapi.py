@@ -48,6 +48,7 @@ __all__ = [
     "check_page_size",
     "check_text",
     "check_id",
+    "check_member_ids",
     "decode_page_token",
     "team_group",
     "team_page",
@@ -57,6 +58,7 @@ __all__ = [
     "iso_from_us",
     "iter_items",
     "iter_pages",
+    "list_page",
     "us_from_iso",
 ]
 
@@ -354,6 +356,22 @@ def check_id(value: Any, field: str) -> str:
     return value
 
 
+def check_member_ids(members: Any) -> list[str]:
+    """The user ids of a ``members`` argument (a list of ``{"id": user_id}``), in order, without repeats;
+    InvalidRequest naming ``members`` for any other shape.
+
+    Examples
+    --------
+    >>> check_member_ids([{"id": "U1"}, {"id": "U2"}, {"id": "U1"}])
+    ['U1', 'U2']
+    """
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"] for m in members
+    ):
+        raise InvalidRequest('members: must be a list of {"id": user_id} objects')
+    return list(dict.fromkeys(m["id"] for m in members))
+
+
 def team_user(
     user_id: str,
     name: str | None,
@@ -423,16 +441,29 @@ def team_group(
     }
 
 
-def team_page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> Page:
-    """A Team API list page."""
+def list_page(
+    objects: list[dict[str, Any]], page: str | None, next_page: str | None, *, api: str = "messaging"
+) -> Page:
+    """A list page: ``{count, page, next_page, objects, type: "object_list", api}``.
+
+    Examples
+    --------
+    >>> list_page([{"id": "C1"}], None, "p1.x")["count"]
+    1
+    """
     return {
         "count": len(objects),
         "page": page,
         "next_page": next_page,
         "objects": objects,
         "type": "object_list",
-        "api": "team",
+        "api": api,
     }
+
+
+def team_page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> Page:
+    """A Team API list page (``api: "team"``)."""
+    return list_page(objects, page, next_page, api="team")
 
 
 def slice_by_id(

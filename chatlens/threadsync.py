@@ -46,6 +46,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
+from .backends._slack import ts_from_us, ts_to_us
 from .cache import _atomic_write
 
 __all__ = [
@@ -171,11 +172,6 @@ class RefreshPlan:
         return f"about {total} requests ({per}), {self.minutes:.1f} min under the rate limits"
 
 
-def _us(ts: str) -> int:
-    seconds, _, frac = str(ts).partition(".")
-    return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
-
-
 def _is_root(raw: dict[str, Any]) -> bool:
     return raw.get("thread_ts", raw["ts"]) == raw["ts"]
 
@@ -204,7 +200,7 @@ def plan_refresh(
         history += 1 + math.ceil(recent_roots / limit)
         if not getattr(api, "replies_inline", False):
             replies += sum(
-                1 for ts, (count, *_rest) in state.threads.items() if count and _us(ts) >= now_us - window_us
+                1 for ts, (count, *_rest) in state.threads.items() if count and ts_to_us(ts) >= now_us - window_us
             )
         recent_total += int(recent.sum()) if len(frame) else 0
         newest = int(created.max().value // 1000) if len(frame) else 0
@@ -268,12 +264,17 @@ def refresh_conversation(
             spend("conversations.replies")
         replies = api.thread_replies(cid, ts)
         refetched[ts] = replies
-        threads[ts] = [int(root.get("reply_count") or 0), _us(root.get("latest_reply") or ts), len(replies), now_us]
+        threads[ts] = [
+            int(root.get("reply_count") or 0),
+            ts_to_us(root.get("latest_reply") or ts),
+            len(replies),
+            now_us,
+        ]
 
     def note(root: dict[str, Any]) -> bool:
         """Record a root; True if its thread must be fetched (new replies, edits or deletions show here)."""
         ts = root["ts"]
-        count, latest = int(root.get("reply_count") or 0), _us(root.get("latest_reply") or ts)
+        count, latest = int(root.get("reply_count") or 0), ts_to_us(root.get("latest_reply") or ts)
         known = threads.get(ts)
         changed = known is None or known[0] != count or known[1] != latest or known[2] != count
         if not changed:
@@ -293,14 +294,16 @@ def refresh_conversation(
     for root in listed:
         # Threads started within the window are fetched again whatever their counts say: an edited reply changes
         # neither the reply count nor the latest reply.
-        recent = bool(root.get("reply_count")) and _us(root["ts"]) >= since
+        recent = bool(root.get("reply_count")) and ts_to_us(root["ts"]) >= since
         if _is_root(root) and (note(root) or recent):
             fetch_thread(root)
     new_rows += listed
-    gone = [ts for ts in threads if state.watermark_us and since <= _us(ts) <= state.watermark_us and ts not in seen]
+    gone = [
+        ts for ts in threads if state.watermark_us and since <= ts_to_us(ts) <= state.watermark_us and ts not in seen
+    ]
     # 3. Older threads with new activity, named by search.
     for ts in sorted((active or {}).get(cid, set()) - seen - set(refetched)):
-        if ts in threads and _us(ts) < since:
+        if ts in threads and ts_to_us(ts) < since:
             fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
     drop_ids: set[str] = set()
@@ -315,20 +318,21 @@ def refresh_conversation(
         drop_ids |= set(replies_before)
     for ts, replies in refetched.items():
         new_rows += replies
-        if threads[ts][0] == 0 or threads[ts][1] == _us(ts):  # a thread found by search: fill in from the replies
-            threads[ts] = [len(replies), max((_us(r["ts"]) for r in replies), default=_us(ts)), len(replies), now_us]
+        if threads[ts][0] == 0 or threads[ts][1] == ts_to_us(ts):  # a thread found by search: fill in from the replies
+            threads[ts] = [
+                len(replies),
+                max((ts_to_us(r["ts"]) for r in replies), default=ts_to_us(ts)),
+                len(replies),
+                now_us,
+            ]
     out = frame
     if drop_ids:
         out = drop(out, drop_ids)
     if new_rows:
         out = upsert(out, to_frame(api.to_messages(new_rows, cid)))
-    roots = [_us(m["ts"]) for m in listed if _is_root(m)]
+    roots = [ts_to_us(m["ts"]) for m in listed if _is_root(m)]
     watermark = max([state.watermark_us, *roots])
     return out, ThreadState(watermark, now_us, threads)
-
-
-def _ts(us: int) -> str:
-    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
 
 def _root_ids(frame: pd.DataFrame) -> dict[str, str]:
@@ -337,7 +341,7 @@ def _root_ids(frame: pd.DataFrame) -> dict[str, str]:
         return {}
     roots = frame[~frame["is_reply"].to_numpy()]
     created = roots["created"].astype("datetime64[us, UTC]").array.asi8
-    return dict(zip((_ts(int(us)) for us in created), roots["id"].astype(str)))
+    return dict(zip((ts_from_us(int(us)) for us in created), roots["id"].astype(str)))
 
 
 def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int) -> ThreadState:
@@ -359,8 +363,8 @@ def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int)
             n, latest = by_thread.loc[root]
             threads[ts] = [int(n), int(latest), int(n), fetched_us]
         else:
-            threads[ts] = [0, _us(ts), 0, fetched_us]
-    watermark = max((_us(ts) for ts in threads), default=0)
+            threads[ts] = [0, ts_to_us(ts), 0, fetched_us]
+    watermark = max((ts_to_us(ts) for ts in threads), default=0)
     return ThreadState(watermark, fetched_us, threads)
 
 

@@ -27,7 +27,7 @@ from urllib3.util.retry import Retry
 from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size
 from ..errors import InvalidRequest, ServiceError, error_from_status
 
-__all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "from_config"]
+__all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "retrying_session", "from_config"]
 
 log = logging.getLogger("chatlens.http")
 
@@ -71,6 +71,42 @@ class _BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<bearer token hidden>"
+
+
+def retrying_session(
+    token: str,
+    *,
+    retries: int,
+    backoff_factor: float,
+    max_retry_after: float,
+    headers: Mapping[str, str] | None = None,
+    pool: tuple[int, int] = (2, 8),
+) -> requests.Session:
+    """A ``requests`` session with the bearer token (hidden from reprs) and chatlens' retry policy
+    (:class:`ChatRetry`: connection failures, 429 and 5xx in RETRY_STATUSES, ``Retry-After`` honoured up to
+    ``max_retry_after``), shared by the wire client and the service connectors."""
+    retry = ChatRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=backoff_factor,
+        backoff_max=30,
+        backoff_jitter=backoff_factor,
+        status_forcelist=RETRY_STATUSES,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        max_retry_after=max_retry_after,
+    )
+    session = requests.Session()
+    session.auth = _BearerAuth(token)
+    session.headers.update({"User-Agent": "chatlens", **(headers or {})})
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool[0], pool_maxsize=pool[1])
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def raise_for_status(response: requests.Response, what: str) -> None:
@@ -162,29 +198,14 @@ class HttpChatAPI(ChatAPI):
         self.timeout = timeout
         self.retries, self.backoff_factor = retries, backoff_factor
         self._info: dict[str, Any] | None = None
-        retry = ChatRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
+        self.session = retrying_session(
+            token,
+            retries=retries,
             backoff_factor=backoff_factor,
-            backoff_max=30,
-            backoff_jitter=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
             max_retry_after=max_retry_after,
+            headers={"Accept": "application/json", "X-Kloudless-Raw-Data": "true"},
+            pool=(4, 16),
         )
-        self.session = requests.Session()
-        self.session.auth = _BearerAuth(token)
-        self.session.headers.update(
-            {"Accept": "application/json", "X-Kloudless-Raw-Data": "true", "User-Agent": "chatlens"}
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
         self._prefix = f"{self.base_url}/v1/accounts/{quote(account_id, safe='')}"
 
     # -- transport --------------------------------------------------------------------------------------------

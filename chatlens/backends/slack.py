@@ -43,7 +43,6 @@ from typing import Any
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
@@ -54,6 +53,7 @@ from ..chatapi import (
     check_text,
     decode_page_token,
     encode_page_token,
+    list_page,
     slice_by_id,
     team_group,
     team_page,
@@ -69,7 +69,7 @@ from ..errors import (
 )
 from ..services import ServiceRules, check_members_argument, check_operation, rules_for
 from . import _slack
-from .http import RETRY_STATUSES, ChatRetry, _BearerAuth
+from .http import retrying_session
 
 __all__ = ["SlackChatAPI", "from_config", "raise_for_slack_error"]
 
@@ -198,27 +198,12 @@ class SlackChatAPI(ChatAPI):
         self._lock = threading.Lock()
         #: Web API calls made, by method (what a load cost, and what a budget counts).
         self.calls: Counter[str] = Counter()
-        retry = ChatRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
+        self.session = retrying_session(
+            token,
+            retries=retries,
             backoff_factor=backoff_factor,
-            backoff_max=30,
-            backoff_jitter=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
             max_retry_after=max_retry_after,
         )
-        self.session = requests.Session()
-        self.session.auth = _BearerAuth(token)
-        self.session.headers.update({"User-Agent": "chatlens"})
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=8)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
 
     # -- transport --------------------------------------------------------------------------------------------
     def _call(self, method: str, *, write: bool = False, **params: Any) -> dict[str, Any]:
@@ -358,7 +343,9 @@ class SlackChatAPI(ChatAPI):
         )
         objects = [self._conversation(c) for c in body.get("channels") or []]
         next_cursor = (body.get("response_metadata") or {}).get("next_cursor")
-        return _page(objects, page, encode_page_token("slack-conversations", [next_cursor]) if next_cursor else None)
+        return list_page(
+            objects, page, encode_page_token("slack-conversations", [next_cursor]) if next_cursor else None
+        )
 
     def create_conversation(
         self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
@@ -423,7 +410,7 @@ class SlackChatAPI(ChatAPI):
             next_cursor = (body.get("response_metadata") or {}).get("next_cursor")
         users = self._know(ids)
         objects = [_slack.user_object(u, users) for u in ids]
-        return _page(objects, page, encode_page_token("slack-members", [next_cursor]) if next_cursor else None)
+        return list_page(objects, page, encode_page_token("slack-members", [next_cursor]) if next_cursor else None)
 
     # -- messages ---------------------------------------------------------------------------------------------
     def _message(self, raw: dict[str, Any], channel_id: str) -> dict[str, Any]:
@@ -486,7 +473,7 @@ class SlackChatAPI(ChatAPI):
             # Step past this window (roots or, rarely, only broadcast replies) to the older messages.
             latest, inclusive, last = messages[-1]["ts"], False, None
         token = encode_page_token("slack-messages", [latest, last]) if more else None
-        return _page(objects, page, token)
+        return list_page(objects, page, token)
 
     def _find(self, message_id: str) -> tuple[str, dict[str, Any]]:
         channel, ts = _slack.parse_message_id(message_id)
@@ -685,17 +672,6 @@ class SlackChatAPI(ChatAPI):
         users = self._know([str(u) for u in ids])
         chosen, token = slice_by_id([{"id": str(u)} for u in ids], "slack-group-members", page_size, page)
         return team_page([_slack.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
-
-
-def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> dict[str, Any]:
-    return {
-        "count": len(objects),
-        "page": page,
-        "next_page": next_page,
-        "objects": objects,
-        "type": "object_list",
-        "api": "messaging",
-    }
 
 
 def from_config(config: Mapping[str, Any]) -> SlackChatAPI:

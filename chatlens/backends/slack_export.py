@@ -34,6 +34,7 @@ from ..chatapi import (
     check_page_size,
     decode_page_token,
     encode_page_token,
+    list_page,
     slice_by_id,
     team_page,
 )
@@ -228,7 +229,7 @@ class SlackExportChatAPI(ChatAPI):
         ids = self._order[start : start + page_size]
         more = start + page_size < len(self._order)
         objects = [self.retrieve_conversation(cid) for cid in ids]
-        return self._page(objects, page, encode_page_token("conversations", [ids[-1]]) if more and ids else None)
+        return list_page(objects, page, encode_page_token("conversations", [ids[-1]]) if more and ids else None)
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_conversation")
@@ -245,7 +246,7 @@ class SlackExportChatAPI(ChatAPI):
         rest = [m for m in members if m["id"] > after]
         chunk = rest[:page_size]
         more = len(rest) > page_size
-        return self._page(chunk, page, encode_page_token("members", [chunk[-1]["id"]]) if more else None)
+        return list_page(chunk, page, encode_page_token("members", [chunk[-1]["id"]]) if more else None)
 
     def list_messages(
         self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
@@ -269,7 +270,7 @@ class SlackExportChatAPI(ChatAPI):
         ]
         more = start + page_size < len(index.stamps)
         next_page = encode_page_token("messages", [index.stamps[chosen[-1]]]) if more and len(chosen) else None
-        return self._page(objects, page, next_page)
+        return list_page(objects, page, next_page)
 
     def retrieve_message(self, message_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_message")
@@ -281,17 +282,6 @@ class SlackExportChatAPI(ChatAPI):
         if k is None:
             raise NotFound(f"message {message_id!r} does not exist")
         return _slack.message_object(self._day(index.files[k])[ts], channel, self.users, self._prefix())
-
-    @staticmethod
-    def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> dict[str, Any]:
-        return {
-            "count": len(objects),
-            "page": page,
-            "next_page": next_page,
-            "objects": objects,
-            "type": "object_list",
-            "api": "messaging",
-        }
 
     # -- refused ----------------------------------------------------------------------------------------------
     def _refuse(self, operation: str) -> Any:

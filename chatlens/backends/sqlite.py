@@ -28,12 +28,14 @@ from ..chatapi import (
     MAX_TEXT_LENGTH,
     ChatAPI,
     check_id,
+    check_member_ids,
     check_name,
     check_page_size,
     check_text,
     decode_page_token,
     encode_page_token,
     iso_from_us,
+    list_page,
     team_group,
     team_page,
     team_user,
@@ -417,17 +419,6 @@ class SQLiteChatAPI(ChatAPI):
             for mid, cid, sender, created, text, parent, modified, raw in rows
         ]
 
-    @staticmethod
-    def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None) -> dict[str, Any]:
-        return {
-            "count": len(objects),
-            "page": page,
-            "next_page": next_page,
-            "objects": objects,
-            "type": "object_list",
-            "api": "messaging",
-        }
-
     # -- lookups ------------------------------------------------------------------------------------------
     _CONV_COLS = "id, name, private, kind, created, raw"
     _MSG_COLS = "id, conversation_id, sender_id, created, text, parent, modified, raw"
@@ -457,11 +448,7 @@ class SQLiteChatAPI(ChatAPI):
         return row
 
     def _member_ids(self, members: Any) -> list[str]:
-        if not isinstance(members, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"] for m in members
-        ):
-            raise InvalidRequest('members: must be a list of {"id": user_id} objects')
-        ids = list(dict.fromkeys(m["id"] for m in members))
+        ids = check_member_ids(members)
         known = self._users_exist(ids)
         missing = [u for u in ids if u not in known]
         if missing:
@@ -506,7 +493,7 @@ class SQLiteChatAPI(ChatAPI):
         more = len(rows) > page_size
         rows = rows[:page_size]
         next_page = encode_page_token("conversations", [rows[-1][4], rows[-1][0]]) if more else None
-        return self._page(self._conversation_objects(rows), page, next_page)
+        return list_page(self._conversation_objects(rows), page, next_page)
 
     def create_conversation(
         self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
@@ -644,7 +631,7 @@ class SQLiteChatAPI(ChatAPI):
         more = len(rows) > page_size
         rows = rows[:page_size]
         next_page = encode_page_token("members", [rows[-1][0]]) if more else None
-        return self._page([self._user(*r) for r in rows], page, next_page)
+        return list_page([self._user(*r) for r in rows], page, next_page)
 
     # -- messages -----------------------------------------------------------------------------------------
     def list_messages(
@@ -669,7 +656,7 @@ class SQLiteChatAPI(ChatAPI):
         more = len(rows) > page_size
         rows = rows[:page_size]
         next_page = encode_page_token("messages", [rows[-1][3], rows[-1][0]]) if more else None
-        return self._page(self._message_objects(rows), page, next_page)
+        return list_page(self._message_objects(rows), page, next_page)
 
     def create_message(
         self,

@@ -58,18 +58,19 @@ from urllib.parse import quote
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
     check_id,
+    check_member_ids,
     check_name,
     check_page_size,
     check_text,
     decode_page_token,
     encode_page_token,
     iso_from_us,
+    list_page,
     slice_by_id,
     team_group,
     team_page,
@@ -79,7 +80,8 @@ from ..chatapi import (
 from ..errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
 from ..services import ServiceRules, check_operation, rules_for
 from . import _teams
-from .http import RETRY_STATUSES, ChatRetry, _BearerAuth
+from ._slack import ts_from_us, ts_to_us
+from .http import retrying_session
 
 __all__ = ["TeamsChatAPI", "from_config", "GraphDataWarning"]
 
@@ -171,27 +173,13 @@ class TeamsChatAPI(ChatAPI):
         #: Graph requests made, by kind (what a load cost, and what a refresh budget counts).
         self.calls: Counter[str] = Counter()
         self._threads: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (conversation, root key) -> replies
-        retry = ChatRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
+        self.session = retrying_session(
+            token,
+            retries=retries,
             backoff_factor=backoff_factor,
-            backoff_max=30,
-            backoff_jitter=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
             max_retry_after=max_retry_after,
+            headers={"Accept": "application/json"},
         )
-        self.session = requests.Session()
-        self.session.auth = _BearerAuth(token)
-        self.session.headers.update({"User-Agent": "chatlens", "Accept": "application/json"})
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=8)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
 
     # -- transport --------------------------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -411,7 +399,7 @@ class TeamsChatAPI(ChatAPI):
         chosen = listing[:page_size]
         objects = [self._conversation(where, raw) for _, where, raw in chosen]
         token = encode_page_token("teams-conversations", list(chosen[-1][0])) if len(listing) > page_size else None
-        return _page(objects, page, token)
+        return list_page(objects, page, token)
 
     def _team_for_create(self) -> str:
         if self.team_id:
@@ -424,11 +412,7 @@ class TeamsChatAPI(ChatAPI):
         return teams[0]
 
     def _check_members(self, members: Any) -> list[str]:
-        if not isinstance(members, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"] for m in members
-        ):
-            raise InvalidRequest('members: must be a list of {"id": user_id} objects')
-        ids = list(dict.fromkeys(m["id"] for m in members))
+        ids = check_member_ids(members)
         directory = self._directory()
         missing = [u for u in ids if directory and u not in directory]
         if missing:
@@ -565,7 +549,7 @@ class TeamsChatAPI(ChatAPI):
         users = [u for u in self._member_users(self._members_of(where, raw)) if after is None or u["id"] > after]
         chosen = users[:page_size]
         token = encode_page_token("teams-members", [chosen[-1]["id"]]) if len(users) > page_size else None
-        return _page(chosen, page, token, api="messaging")
+        return list_page(chosen, page, token)
 
     # -- messages ---------------------------------------------------------------------------------------------
     def _message(self, raw: dict[str, Any], conversation_id: str) -> dict[str, Any]:
@@ -636,7 +620,7 @@ class TeamsChatAPI(ChatAPI):
             if len(objects) == page_size or not next_link:
                 break
             link = next_link
-        return _page(objects, page, token)
+        return list_page(objects, page, token)
 
     def _find(self, message_id: str) -> tuple[str, tuple[str, ...], str, dict[str, Any]]:
         """(conversation id, where, message path, Graph message) of a live message; NotFound otherwise."""
@@ -727,8 +711,7 @@ class TeamsChatAPI(ChatAPI):
 
     @staticmethod
     def _key(msg: dict[str, Any]) -> str:
-        us = _sort_key(msg)[0]
-        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+        return ts_from_us(_sort_key(msg)[0])
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
@@ -756,7 +739,7 @@ class TeamsChatAPI(ChatAPI):
             self._threads[(conversation_id, key)] = [{"ts": self._key(r), "thread_ts": key, "_graph": r} for r in live]
             if root.get("deletedDateTime"):
                 continue
-            latest = max((self._key(r) for r in live), default=key, key=lambda t: _ts_us(t))
+            latest = max((self._key(r) for r in live), default=key, key=lambda t: ts_to_us(t))
             records.append(
                 {"ts": key, "thread_ts": key, "reply_count": len(live), "latest_reply": latest, "_graph": root}
             )
@@ -766,7 +749,7 @@ class TeamsChatAPI(ChatAPI):
     def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]:
         """A channel thread's replies as listed with its root (Graph inlines them), newest first."""
         replies = self._threads.get((conversation_id, root_ts), [])
-        return sorted(replies, key=lambda r: _ts_us(r["ts"]), reverse=True)
+        return sorted(replies, key=lambda r: ts_to_us(r["ts"]), reverse=True)
 
     def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
         """Chat API messages of the records from :meth:`history_page` and :meth:`thread_replies`."""
@@ -851,11 +834,6 @@ class TeamsChatAPI(ChatAPI):
         return team_page([self._team_user(u) for u in chosen], page, token)
 
 
-def _ts_us(ts: str) -> int:
-    seconds, _, frac = ts.partition(".")
-    return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
-
-
 def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:
     return us_from_iso(msg["createdDateTime"]), str(msg["id"])
 
@@ -868,17 +846,6 @@ def _checked(msg: dict[str, Any], conversation_id: str) -> bool:
         warnings.warn(f"skipped in {conversation_id}: {err}", GraphDataWarning, stacklevel=4)
         return False
     return bool(msg.get("id"))
-
-
-def _page(objects: list[dict[str, Any]], page: str | None, next_page: str | None, api: str = "messaging") -> dict:
-    return {
-        "count": len(objects),
-        "page": page,
-        "next_page": next_page,
-        "objects": objects,
-        "type": "object_list",
-        "api": api,
-    }
 
 
 def from_config(config: Mapping[str, Any]) -> TeamsChatAPI:
