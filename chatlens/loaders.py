@@ -334,6 +334,28 @@ def _conversation_kind(conv: dict[str, Any], service: str) -> str:
     return "private_channel" if conv.get("private") else "channel"
 
 
+def _named_or_fetch(
+    api: ChatAPI,
+    kind: str,
+    fetch: Callable[[], pd.DataFrame],
+    cache: bool,
+    refresh: Refresh,
+    cache_dir: str | None,
+) -> pd.DataFrame:
+    """A whole-account frame (conversations, users, groups): from the cache unless refreshing, else fetched and
+    cached under the name of its schema kind."""
+    store = AccountCache(api.identity, cache_dir=cache_dir) if cache else None
+    if store is not None and not refresh:
+        cached = store.read_named(kind)
+        if cached is not None:
+            return coerce_frame(cached, kind)
+    frame = fetch()
+    if store is not None:
+        with store.lock():
+            store.write_named(kind, frame)
+    return frame
+
+
 def load_conversations(
     account: ChatAPI | str | None = None,
     *,
@@ -352,17 +374,13 @@ def load_conversations(
     """
     api = _account(account)
     _require(api, "list_conversations", "conversations")
-    store = AccountCache(api.identity, cache_dir=cache_dir) if cache else None
-    if store is not None and not refresh:
-        cached = store.read_named("conversations")
-        if cached is not None:
-            return coerce_frame(cached, "conversations")
-    convs = list(iter_items(_patiently_listing(api.list_conversations), page_size=PAGE_SIZE))
-    frame = _conversations_frame(api, convs)
-    if store is not None:
-        with store.lock():
-            store.write_named("conversations", frame)
-    return frame
+
+    def fetch() -> pd.DataFrame:
+        return _conversations_frame(
+            api, list(iter_items(_patiently_listing(api.list_conversations), page_size=PAGE_SIZE))
+        )
+
+    return _named_or_fetch(api, "conversations", fetch, cache, refresh, cache_dir)
 
 
 def _conversations_frame(api: ChatAPI, convs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -949,27 +967,6 @@ def _utc(value: Any, name: str) -> pd.Timestamp:
 # -- Team API: users and groups --------------------------------------------------------------------------------
 
 
-def _named_or_fetch(
-    api: ChatAPI,
-    name: str,
-    fetch: Callable[[], pd.DataFrame],
-    kind: str,
-    cache: bool,
-    refresh: Refresh,
-    cache_dir: str | None,
-) -> pd.DataFrame:
-    store = AccountCache(api.identity, cache_dir=cache_dir) if cache else None
-    if store is not None and not refresh:
-        cached = store.read_named(name)
-        if cached is not None:
-            return coerce_frame(cached, kind)
-    frame = fetch()
-    if store is not None:
-        with store.lock():
-            store.write_named(name, frame)
-    return frame
-
-
 def load_users(
     account: ChatAPI | str | None = None,
     *,
@@ -1013,7 +1010,7 @@ def load_users(
         )
         return coerce_frame(frame, "users")
 
-    return _named_or_fetch(api, "users", fetch, "users", cache, refresh, cache_dir)
+    return _named_or_fetch(api, "users", fetch, cache, refresh, cache_dir)
 
 
 def load_groups(
@@ -1045,7 +1042,7 @@ def load_groups(
         frame.insert(0, "account", api.account_id)
         return coerce_frame(frame, "groups")
 
-    return _named_or_fetch(api, "groups", fetch, "groups", cache, refresh, cache_dir)
+    return _named_or_fetch(api, "groups", fetch, cache, refresh, cache_dir)
 
 
 def add_sender_details(messages: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:

@@ -56,6 +56,12 @@ def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
         raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None
 
 
+def fill_periods(table: pd.DataFrame | pd.Series, freq: str) -> pd.DataFrame | pd.Series:
+    """A table indexed by period start with every period from the first to the last, missing ones as zeros."""
+    full = pd.date_range(table.index.min(), table.index.max(), freq=table.index.freq or freq, name="period")
+    return table.reindex(full, fill_value=0)
+
+
 MEMBER = "member"
 
 

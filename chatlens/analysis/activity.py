@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import local_times, select
+from ._common import fill_periods, local_times, select
 
 __all__ = ["active_members", "dau_wau_mau", "new_vs_returning", "cohort_retention"]
 
@@ -41,8 +41,7 @@ def active_members(
         return pd.Series([], index=pd.DatetimeIndex([], tz=tz, name="period"), dtype="int64", name="members")
     frame = pd.DataFrame({"period": local_times(picked, tz), "member": picked["sender_id"].astype(str).to_numpy()})
     counts = frame.groupby(pd.Grouper(key="period", freq=freq))["member"].nunique()
-    full = pd.date_range(counts.index.min(), counts.index.max(), freq=counts.index.freq or freq, name="period")
-    return counts.reindex(full, fill_value=0).astype("int64").rename("members")
+    return fill_periods(counts, freq).astype("int64").rename("members")
 
 
 def _member_days(picked: pd.DataFrame, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from ._common import local_times, micros, select, to_utc, wall_clock
+from ._common import fill_periods, local_times, micros, select, to_utc, wall_clock
 from .activity import active_members, dau_wau_mau
 from .interactions import interaction_edges
 from .threads import thread_depth, thread_table
@@ -82,11 +82,6 @@ def _is_reply(picked: pd.DataFrame) -> np.ndarray:
     if "is_reply" in picked:
         return picked["is_reply"].astype(bool).to_numpy()
     return np.zeros(len(picked), dtype=bool)
-
-
-def _fill_periods(table: pd.DataFrame, freq: str) -> pd.DataFrame:
-    full = pd.date_range(table.index.min(), table.index.max(), freq=table.index.freq or freq, name="period")
-    return table.reindex(full, fill_value=0)
 
 
 # --- members posting ----------------------------------------------------------------------------------------------
@@ -174,7 +169,7 @@ def post_split(
     reply = _is_reply(picked)
     frame = pd.DataFrame({"period": local_times(picked, tz), "roots": ~reply, "replies": reply})
     table = frame.groupby(pd.Grouper(key="period", freq=freq))[["roots", "replies"]].sum()
-    table = _fill_periods(table, freq).astype("int64")
+    table = fill_periods(table, freq).astype("int64")
     table["messages"] = table["roots"] + table["replies"]
     return table[columns]
 
@@ -265,7 +260,7 @@ def messages_per_posting_member(
         return pd.Series([], index=pd.DatetimeIndex([], tz=tz, name="period"), dtype="float64", name=name)
     frame = pd.DataFrame({"period": local_times(picked, tz), "member": picked["sender_id"].astype(str).to_numpy()})
     grouped = frame.groupby(pd.Grouper(key="period", freq=freq))["member"]
-    table = _fill_periods(pd.DataFrame({"messages": grouped.size(), "members": grouped.nunique()}), freq)
+    table = fill_periods(pd.DataFrame({"messages": grouped.size(), "members": grouped.nunique()}), freq)
     return (table["messages"] / table["members"].where(table["members"] > 0)).astype("float64").rename(name)
 
 

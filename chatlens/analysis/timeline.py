@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import local_times, select
+from ._common import fill_periods, local_times, select
 
 __all__ = ["activity_timeline"]
 
@@ -82,8 +82,7 @@ def activity_timeline(
         keys.append("group")
     counts = frame.groupby(keys, observed=True).size()
     table = counts.unstack("group", fill_value=0) if column is not None else counts.to_frame("messages")
-    full = pd.date_range(table.index.min(), table.index.max(), freq=table.index.freq or freq, name="period")
-    table = table.reindex(full, fill_value=0).astype("int64")
+    table = fill_periods(table, freq).astype("int64")
     table.columns.name = by
     return table
 
