@@ -11,9 +11,10 @@ requests and says exactly what it rests on:
 2. **recent roots**: the roots younger than ``window`` are listed again and their threads fetched again (new,
    edited and deleted replies all show); edited roots are replaced and roots gone from the listing are deleted.
    Older threads are fetched again only when their ``reply_count`` or ``latest_reply`` changed;
-3. **old threads with new replies**: ``search.messages`` (user tokens) names the threads with a message since the
-   last refresh; their replies are fetched again. Where the token cannot search, threads older than the window are
-   re-checked only by a rescan (``refresh="full"``), and their rows say so (below).
+3. **old threads with new replies**: search (Slack's ``search.messages`` with a user token, Microsoft Search on
+   Graph) names the threads with a message since the last refresh; their replies are fetched again. Where the token
+   cannot search, threads older than the window are re-checked only by a rescan (``refresh="full"``), and their
+   rows say so (below).
 
 Per thread the state keeps ``reply_count``, ``latest_reply`` and how many replies were fetched; a thread is
 *complete* when ``replies_fetched == reply_count`` at its last check. :func:`thread_table` exposes that per thread
@@ -27,9 +28,9 @@ requests and minutes before anything is fetched.
 The connector provides ``history_page``, ``thread_replies``, ``to_messages``, ``threads_active_since``,
 ``rate_limits`` and a ``calls`` counter (see :class:`chatlens.backends.slack.SlackChatAPI`). The Teams connector
 provides them too: Graph lists a channel's posts with their replies inline, so re-listing recent roots refreshes
-those threads with no extra request, but Graph has no search of replies for a delegated token, so a reply to a
-thread older than the window waits for ``refresh="full"`` (as with a Slack bot token). Threads are keyed by their
-root's creation time (Slack's ``ts``), which the cached frames also carry, so a state can always be rebuilt.
+those threads with no extra request, and Graph's listings and delta feeds give roots only, so replies to older
+threads are found with the Microsoft Search API instead of ``search.messages``. Threads are keyed by their root's
+creation time (Slack's ``ts``), which the cached frames also carry, so a state can always be rebuilt.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ __all__ = [
 ]
 
 DAY_US = 86_400_000_000
+SEARCH_LAG_US = 3_600_000_000  # how far back each search looks before the last refresh (index delay)
 
 
 class ThreadedHistory(Protocol):
@@ -86,6 +88,9 @@ class ThreadedHistory(Protocol):
     def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]: ...
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None: ...
+
+    # Optional: ``thread_key(conversation_id, ref) -> str | None`` turns what ``threads_active_since`` named into
+    # thread keys, after the conversation's recent roots are listed (the Teams connector names roots by Graph id).
 
     def rate_limits(self) -> dict[str, float]: ...
 
@@ -209,7 +214,7 @@ def plan_refresh(
     requests = {
         "conversations.history": history,
         "conversations.replies": replies,
-        "search.messages": 1 + recent_total // 100,
+        "search.messages": 1 + recent_total // int(getattr(api, "search_limit", 100)),
     }
     rates = api.rate_limits()
     minutes = sum(n / rates.get(m, 50.0) for m, n in requests.items())
@@ -260,7 +265,8 @@ def refresh_conversation(
         ts = root["ts"]
         if ts in refetched:
             return
-        if not getattr(api, "replies_inline", False):  # Graph lists replies with their roots: no request
+        # Graph lists replies with their roots: no request, except for a thread search named and no listing had.
+        if not getattr(api, "replies_inline", False) or ts not in seen:
             spend("conversations.replies")
         replies = api.thread_replies(cid, ts)
         refetched[ts] = replies
@@ -301,8 +307,23 @@ def refresh_conversation(
     gone = [
         ts for ts in threads if state.watermark_us and since <= ts_to_us(ts) <= state.watermark_us and ts not in seen
     ]
-    # 3. Older threads with new activity, named by search.
-    for ts in sorted((active or {}).get(cid, set()) - seen - set(refetched)):
+    # 3. Older threads with new activity, named by search (by key; or by reference, which a connector with
+    # ``thread_key`` turns into a key now that the recent roots are listed, as Graph's search names roots by id).
+    named = (active or {}).get(cid, set())
+    key_of = getattr(api, "thread_key", None)
+    if key_of is not None:
+        keys: set[str] = set()
+        for ref in sorted(named):
+            if budget is not None and budget.exhausted:
+                raise BudgetExhausted(f"budget spent before locating a thread in {cid}")
+            before = dict(api.calls)
+            key = key_of(cid, ref)
+            if budget is not None:
+                budget.charge({m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}, rates)
+            if key is not None:
+                keys.add(key)
+        named = keys
+    for ts in sorted(named - seen - set(refetched)):
         if ts in threads and ts_to_us(ts) < since:
             fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
@@ -403,9 +424,10 @@ def refresh_all(
     plan = plan_refresh(api, frames, states, now_us=start, window_us=window_us)
     rates = api.rate_limits()
     since = min((st.refreshed_us for st in states.values() if st.refreshed_us), default=0)
-    active = api.threads_active_since(since) if since else None
-    if budget is not None:
-        budget.charge({"search.messages": api.calls["search.messages"] - before.get("search.messages", 0)}, rates)
+    # Search indexes with a delay: a reply posted just before the last refresh may not have been findable then.
+    active = api.threads_active_since(since - SEARCH_LAG_US) if since else None
+    if budget is not None:  # search pages, and the roots a search named (Graph)
+        budget.charge({m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}, rates)
     pending = list(plan.order)
     bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
     try:

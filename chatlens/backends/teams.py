@@ -53,8 +53,9 @@ import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
 import requests
@@ -173,6 +174,8 @@ class TeamsChatAPI(ChatAPI):
         #: Graph requests made, by kind (what a load cost, and what a refresh budget counts).
         self.calls: Counter[str] = Counter()
         self._threads: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (conversation, root key) -> replies
+        self._roots: dict[tuple[str, str], str] = {}  # (conversation, root key) -> root's Graph id
+        self._keys: dict[tuple[str, str], str] = {}  # (conversation, root's Graph id) -> root key
         self.session = retrying_session(
             token,
             retries=retries,
@@ -195,7 +198,8 @@ class TeamsChatAPI(ChatAPI):
     ) -> dict[str, Any] | None:
         """One Graph request; the JSON answer (None for 204), or the chatlens exception for an error."""
         url = self._url(path)
-        self.calls["replies" if "/replies" in path else "messages" if "/messages" in path else "other"] += 1
+        kinds = (("/search/", "search"), ("/replies", "replies"), ("/messages", "messages"))
+        self.calls[next((kind for part, kind in kinds if part in path), "other")] += 1
         what = f"{verb} {path.removeprefix(self.base_url)[:120]}"
         try:
             response = self.session.request(
@@ -704,10 +708,18 @@ class TeamsChatAPI(ChatAPI):
     history_limit = _TOP
     #: A channel's replies come with its roots ($expand=replies): refetching a thread costs no request.
     replies_inline = True
+    #: Microsoft Search's page size for messages (its documented default and the cap for mail and events).
+    search_limit = 25
 
     def rate_limits(self) -> dict[str, float]:
         """Requests a minute, for planning: Graph allows about one request a second on any one chat or channel."""
-        return {"conversations.history": 60.0, "conversations.replies": 60.0, "messages": 60.0, "replies": 60.0}
+        return {
+            "conversations.history": 60.0,
+            "conversations.replies": 60.0,
+            "messages": 60.0,
+            "replies": 60.0,
+            "search": 60.0,
+        }
 
     @staticmethod
     def _key(msg: dict[str, Any]) -> str:
@@ -737,6 +749,7 @@ class TeamsChatAPI(ChatAPI):
             replies = [r for r in (self._thread(root) if channel else []) if _checked(r, conversation_id)]
             live = [r for r in replies if not r.get("deletedDateTime")]
             self._threads[(conversation_id, key)] = [{"ts": self._key(r), "thread_ts": key, "_graph": r} for r in live]
+            self._remember(conversation_id, key, root)
             if root.get("deletedDateTime"):
                 continue
             latest = max((self._key(r) for r in live), default=key, key=lambda t: ts_to_us(t))
@@ -747,8 +760,16 @@ class TeamsChatAPI(ChatAPI):
         return records, None if done or not next_link else str(next_link)
 
     def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]:
-        """A channel thread's replies as listed with its root (Graph inlines them), newest first."""
-        replies = self._threads.get((conversation_id, root_ts), [])
+        """A channel thread's replies as listed with its root (Graph inlines them), or fetched for a thread that
+        search named, newest first."""
+        key = (conversation_id, root_ts)
+        if key not in self._threads and key in self._roots:  # a thread found by search: not listed this time
+            path = self._path(self._where(conversation_id)) + f"/messages/{quote(self._roots[key], safe='')}/replies"
+            replies = [r for r in self._all(path, **{"$top": _TOP}) if _checked(r, conversation_id)]
+            self._threads[key] = [
+                {"ts": self._key(r), "thread_ts": root_ts, "_graph": r} for r in replies if not r.get("deletedDateTime")
+            ]
+        replies = self._threads.get(key, [])
         return sorted(replies, key=lambda r: ts_to_us(r["ts"]), reverse=True)
 
     def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
@@ -756,8 +777,84 @@ class TeamsChatAPI(ChatAPI):
         return [self._message(r["_graph"], conversation_id) for r in raws]
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None:
-        """None: Graph has no search of channel replies for a delegated token (its delta feed lists roots only),
-        so older threads are re-checked only by ``refresh="full"``."""
+        """Channel threads with a reply posted since ``since_us``, by conversation, as references for
+        :meth:`thread_key` (a root's Graph id, or ``?`` and a reply's id when the hit does not name its root).
+
+        Graph's listings and delta feeds give roots only, so replies are found with the Microsoft Search API
+        (``POST /search/query``, entity ``chatMessage``, KQL ``sent>=day``: a day's margin, as search filters by
+        date), which a delegated token with Chat.Read or ChannelMessage.Read.All may use. A hit names its thread in
+        its ``webUrl`` (``parentMessageId``, as chatMessage web links do). None where the token may not search:
+        callers then rely on rescanning recent roots.
+        """
+        self._threads.clear()  # a refresh starts: threads listed by an earlier one may have changed since
+        day = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=since_us) - timedelta(days=1)).date()
+        active: dict[str, set[str]] = {}
+        start = 0
+        while True:
+            request = {
+                "entityTypes": ["chatMessage"],
+                "query": {"queryString": f"sent>={day.isoformat()}"},
+                "from": start,
+                "size": self.search_limit,
+            }
+            try:
+                body = self._request("POST", "/search/query", body={"requests": [request]}) or {}
+            except (PermissionDenied, InvalidRequest):
+                return None
+            containers = [c for v in body.get("value") or [] for c in v.get("hitsContainers") or []]
+            hits = [h for c in containers for h in c.get("hits") or []]
+            for hit in hits:
+                reply = _search_reply(hit.get("resource") or {}, since_us)
+                if reply is not None:
+                    cid, reply_id, root_id = reply
+                    active.setdefault(cid, set()).add(root_id or "?" + reply_id)
+            if not hits or not any(c.get("moreResultsAvailable") for c in containers):
+                break
+            start += len(hits)
+        return active
+
+    def thread_key(self, conversation_id: str, ref: str) -> str | None:
+        """The key (root creation time as a Slack ``ts``) of the thread ``ref`` names, or None if it is gone.
+
+        Called after the conversation's recent roots were listed: a root listed then costs nothing; an older one is
+        read once by id; a reply whose hit did not name its root is placed by listing the channel's roots with
+        their replies (once per conversation, for all such replies)."""
+        cid = conversation_id
+        if ref.startswith("?"):
+            return self._placed(cid, ref[1:])
+        if (cid, ref) in self._keys:
+            return self._keys[(cid, ref)]
+        try:
+            root = self._get(self._path(self._where(cid)) + f"/messages/{quote(ref, safe='')}")
+        except NotFound:
+            return None
+        if not _checked(root, cid) or root.get("deletedDateTime"):
+            return None
+        key = self._key(root)
+        self._remember(cid, key, root)
+        return key
+
+    def _remember(self, cid: str, key: str, root: dict[str, Any]) -> None:
+        """A root's key and Graph id, both ways (neither ever changes)."""
+        self._roots[(cid, key)] = str(root["id"])
+        self._keys[(cid, str(root["id"]))] = key
+
+    def _placed(self, cid: str, reply_id: str) -> str | None:
+        """The key of the thread holding ``reply_id``: from the threads listed so far, else by listing the
+        channel's roots with their replies, newest first, until it is found."""
+        for (c, key), replies in self._threads.items():
+            if c == cid and any(str(r["_graph"].get("id")) == reply_id for r in replies):
+                return key
+        for root in self._all(self._path(self._where(cid)) + "/messages", **{"$top": _TOP, "$expand": "replies"}):
+            if not _checked(root, cid) or root.get("deletedDateTime"):
+                continue
+            key = self._key(root)
+            replies = [r for r in self._thread(root) if _checked(r, cid)]
+            live = [r for r in replies if not r.get("deletedDateTime")]
+            self._threads[(cid, key)] = [{"ts": self._key(r), "thread_ts": key, "_graph": r} for r in live]
+            self._remember(cid, key, root)
+            if any(str(r.get("id")) == reply_id for r in replies):
+                return key
         return None
 
     # -- Team API ---------------------------------------------------------------------------------------------
@@ -836,6 +933,25 @@ class TeamsChatAPI(ChatAPI):
 
 def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:
     return us_from_iso(msg["createdDateTime"]), str(msg["id"])
+
+
+def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, str] | None:
+    """(conversation, reply id, root id or "") for a Microsoft Search hit that is a channel reply posted since
+    ``since_us``; None for roots, chat messages (chats have no threads) and older or unreadable hits."""
+    ident = resource.get("channelIdentity") or {}
+    team, channel, message_id = ident.get("teamId"), ident.get("channelId"), resource.get("id")
+    if not (team and channel and message_id):
+        return None
+    try:
+        if us_from_iso(str(resource.get("createdDateTime"))) < since_us:
+            return None
+    except InvalidRequest:
+        return None
+    link = resource.get("webUrl") or resource.get("webLink") or ""
+    root_id = (parse_qs(urlsplit(str(link)).query).get("parentMessageId") or [""])[0]
+    if root_id == str(message_id):
+        return None  # a root: the listing of new roots finds it
+    return _teams.channel_conversation_id(str(team), str(channel)), str(message_id), root_id
 
 
 def _checked(msg: dict[str, Any], conversation_id: str) -> bool:

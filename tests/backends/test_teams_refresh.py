@@ -1,12 +1,14 @@
 """Thread-aware refresh of a Teams account (chatlens.threadsync through the Graph connector) on the fake Graph.
 
 Graph inlines a channel post's replies when its roots are listed, so re-listing the roots younger than the window
-refreshes those threads completely; a reply to an older thread is only seen by refresh="full" (Graph has no search
-of replies for a delegated token, and its delta feed lists roots only): tested here as the documented limit.
+refreshes those threads completely. Graph's listings and delta feeds give roots only, so a reply to an older thread
+is found with the Microsoft Search API (the fake answers POST /search/query); without search permission it waits
+for refresh="full", tested here as the documented limit.
 """
 
 from __future__ import annotations
 
+import random
 import time
 
 import pandas as pd
@@ -47,6 +49,11 @@ def _tenant(graph: FakeGraph, **api_options):
     return api, tenant, channel, roots
 
 
+def _later(seconds: int) -> int:
+    """A time after the loads so far (new activity is posted after the cache it refreshes)."""
+    return time.time_ns() // 1000 // 1000 * 1000 + seconds * 1_000_000
+
+
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a[COLUMNS].astype(str), b[COLUMNS].astype(str))
 
@@ -56,10 +63,10 @@ def test_refresh_catches_recent_threads_edits_and_deletions(graph, tmp_path):
     cache = str(tmp_path / "c")
     chatlens.load_messages(api, cache_dir=cache, progress=False)
     recent = roots[-1]  # a thread started within the window, with replies
-    graph.add_message(tenant, channel, "U3", NOW + 1_000_000, "new root")
-    mine = graph.add_message(tenant, channel, "U1", NOW + 2_000_000, "to be edited", reply_to=recent)
-    gone = graph.add_message(tenant, channel, "U1", NOW + 3_000_000, "to be deleted", reply_to=recent)
-    graph.add_message(tenant, channel, "U2", NOW + 4_000_000, "new reply", reply_to=recent)
+    graph.add_message(tenant, channel, "U3", _later(1), "new root")
+    mine = graph.add_message(tenant, channel, "U1", _later(2), "to be edited", reply_to=recent)
+    gone = graph.add_message(tenant, channel, "U1", _later(3), "to be deleted", reply_to=recent)
+    graph.add_message(tenant, channel, "U2", _later(4), "new reply", reply_to=recent)
     api.update_message(_teams.message_id(CID, mine["id"], recent), text="edited")
     api.delete_message(_teams.message_id(CID, gone["id"], recent))
 
@@ -78,24 +85,85 @@ def test_refresh_catches_recent_threads_edits_and_deletions(graph, tmp_path):
     assert spent * 2 < reload, (spent, reload)  # the roots of the last week, not the channel's 200 days
 
 
-def test_a_reply_to_an_old_thread_waits_for_a_full_refresh(graph, tmp_path):
+def test_a_reply_to_a_months_old_thread_is_found_by_search(graph, tmp_path):
     api, tenant, channel, roots = _tenant(graph)
     cache = str(tmp_path / "c")
     chatlens.load_messages(api, cache_dir=cache, progress=False)
-    graph.add_message(tenant, channel, "U3", NOW + 1_000_000, "late reply", reply_to=roots[2])
+    graph.add_message(tenant, channel, "U3", _later(1), "late reply", reply_to=roots[2])  # ~197 days old
+    before = dict(api.calls)
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
-    assert "late reply" not in set(refreshed["text"])  # the documented limit on Graph
+    spent = {k: n - before.get(k, 0) for k, n in api.calls.items() if n - before.get(k, 0)}
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+    assert "late reply" in set(refreshed["text"])
+    # One search page, the week's roots, the named root read once for its key and its replies: not 200 days.
+    assert spent.get("search") == 1 and spent.get("messages") == 2 and spent.get("replies") == 1, spent
+    status = chatlens.loaders.load_thread_status(api, cache_dir=cache)
+    assert len(status) == 150 and status["complete"].all()
+
+
+def test_a_hit_without_a_thread_link_is_located_by_listing_the_channel(graph, tmp_path):
+    api, tenant, channel, roots = _tenant(graph)
+    graph.search_links = False  # hits as in the search doc's example: an Outlook link, no parentMessageId
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", _later(1), "late reply", reply_to=roots[100])
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+    assert "late reply" in set(refreshed["text"])
+
+
+def test_without_search_permission_an_old_thread_waits_for_a_full_refresh(graph, tmp_path):
+    api, tenant, channel, roots = _tenant(graph)
+    graph.search_forbidden = True  # a token without Chat.Read / ChannelMessage.Read.All
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", _later(1), "late reply", reply_to=roots[2])
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert "late reply" not in set(refreshed["text"])  # the documented limit without search
     status = chatlens.loaders.load_thread_status(api, cache_dir=cache)
     assert len(status) == 150 and status["thread_id"].notna().all()
     full = chatlens.load_messages(api, cache_dir=cache, refresh="full", progress=False)
     assert "late reply" in set(full["text"])
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_any_sequence_of_refreshes_equals_a_fresh_load(graph, tmp_path, seed):
+    """Random rounds of new roots, replies to old and recent threads, and edits and deletions within the window
+    (older edits need refresh="full", as documented)."""
+    rng = random.Random(seed)
+    api, tenant, channel, roots = _tenant(graph)
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    at = _later(0)
+    mine: list[tuple[str, str]] = []  # (reply id, root id) sent by U1 within the window, for edits and deletions
+    for _round in range(3):
+        at = max(at, _later(0))
+        for _ in range(rng.randint(2, 6)):
+            at += 1_000_000
+            kind = rng.choice(["root", "old reply", "recent reply", "edit", "delete"])
+            if kind == "root":
+                roots.append(graph.add_message(tenant, channel, "U2", at, f"root at {at}")["id"])
+            elif kind in ("old reply", "recent reply"):
+                root = rng.choice(roots[:100] if kind == "old reply" else roots[-5:])
+                reply = graph.add_message(tenant, channel, "U1", at, f"reply at {at}", reply_to=root)
+                if kind == "recent reply":
+                    mine.append((reply["id"], root))
+            elif mine:
+                reply_id, root = mine.pop(rng.randrange(len(mine)))
+                mid = _teams.message_id(CID, reply_id, root)
+                if kind == "edit":
+                    api.update_message(mid, text=f"edited at {at}")
+                else:
+                    api.delete_message(mid)
+        refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+        _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+
+
 def test_a_budget_counts_only_real_requests(graph, tmp_path):
     api, tenant, channel, _ = _tenant(graph)
     cache = str(tmp_path / "c")
     chatlens.load_messages(api, cache_dir=cache, progress=False)
-    graph.add_message(tenant, channel, "U3", NOW + 1_000_000, "new root")
+    graph.add_message(tenant, channel, "U3", _later(1), "new root")
     # One request lists the week's roots with their replies inline: a budget of 2 is enough for everything.
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=2, progress=False)
     assert "new root" in set(refreshed["text"])
@@ -105,7 +173,7 @@ def test_graphs_per_channel_throttle_makes_a_refresh_slower_not_wrong(graph, tmp
     api, tenant, channel, roots = _tenant(graph, retries=8, backoff_factor=0)
     cache = str(tmp_path / "c")
     chatlens.load_messages(api, cache_dir=cache, progress=False)
-    graph.add_message(tenant, channel, "U2", NOW + 1_000_000, "new reply", reply_to=roots[-1])
+    graph.add_message(tenant, channel, "U2", _later(1), "new reply", reply_to=roots[-1])
     graph.throttle(interval=0.3, retry_after=1)  # Graph: about one request a second per channel, scaled down
     started = time.monotonic()
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)

@@ -18,6 +18,10 @@ https://learn.microsoft.com/en-us/graph/api/, transcribed in microsoftgraph/micr
 - ``GET|POST .../channels/{id}/messages`` (roots only; ``$expand=replies`` inlines up to ``expand_cap`` replies
   and gives ``replies@odata.nextLink`` for the rest), ``.../messages/{id}/replies`` (and ``/{reply-id}``)
   channel-list-messages.md, chatmessage-list-replies.md, chatmessage-post-replies.md
+- ``POST /search/query`` for ``chatMessage`` with KQL ``sent>=``/``sent>`` dates and words, newest first,
+  ``from``/``size`` paging, ``total`` counting the page (as documented), the documented retrievable properties
+  search-query.md, concepts/search-concept-chat-messages.md, searchrequest.md; ``webUrl`` as chatmessage-get.md
+  shows it (``parentMessageId`` names a channel reply's root)
 
 Conventions copied from Graph: lists are ``{"@odata.context", "value": [...], "@odata.nextLink"?}`` with the next
 page as a whole URL carrying an opaque ``$skiptoken`` (a keyset position here, so pages stay exact under inserts);
@@ -123,6 +127,8 @@ class FakeGraph:
         self.lock = threading.RLock()
         self.expand_cap = expand_cap
         self.directory_forbidden = False  # GET /users answers 403, as for a token without User.ReadBasic.All
+        self.search_forbidden = False  # POST /search/query answers 403, as for a token without Chat.Read
+        self.search_links = True  # False: hits carry an Outlook webLink without parentMessageId (the doc's example)
         self._throttle: tuple[float, int] | None = None  # (interval s per resource, Retry-After s)
         self._last_call: dict[str, float] = {}
         self._fail_next: list[tuple[int, str]] = []
@@ -307,6 +313,7 @@ class FakeGraph:
         (verb, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$"), name)
         for verb, template, name in [
             ("GET", "/me", "get_me"),
+            ("POST", "/search/query", "search"),
             ("GET", "/users", "list_users"),
             ("GET", "/users/{user}", "get_user"),
             ("GET", "/teams/{team}/members", "list_team_members"),
@@ -715,3 +722,87 @@ class FakeGraph:
         now = iso(tenant.now_us())
         found.update(deletedDateTime=now, lastModifiedDateTime=now, body={"contentType": "text", "content": ""})
         return 204, None, {}
+
+    # -- search ---------------------------------------------------------------------------------------------
+    _SENT = re.compile(r"\bsent\s*(>=|>)\s*(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+
+    def _r_search(self, tenant: Tenant, query: dict, payload: dict) -> tuple[int, Any, dict]:
+        if self.search_forbidden:
+            raise GraphError(403, "Forbidden", "Missing scope permissions on the request (Chat.Read).")
+        requests_ = payload.get("requests")
+        if not isinstance(requests_, list) or len(requests_) != 1:
+            raise GraphError(400, "BadRequest", "Only one search request is supported at a time.")
+        request = requests_[0]
+        if request.get("entityTypes") != ["chatMessage"]:
+            raise GraphError(400, "BadRequest", "This fake searches chatMessage only.")
+        text = str((request.get("query") or {}).get("queryString") or "").strip()
+        start, size = request.get("from", 0), request.get("size", 25)
+        if not text:
+            raise GraphError(400, "BadRequest", "queryString is required")
+        if not (isinstance(start, int) and start >= 0 and isinstance(size, int) and 1 <= size <= 25):
+            raise GraphError(400, "BadRequest", "from must be >= 0 and size between 1 and 25")
+        bounds = [(op, datetime.fromisoformat(day).replace(tzinfo=UTC)) for op, day in self._SENT.findall(text)]
+        words = [w.lower() for w in self._SENT.sub(" ", text).split()]
+        hits = []
+        for team_id, channel_id, thread in self._searchable(tenant):
+            for root_id, msg in [(None, m) for m in thread.messages.values()] + [
+                (root, r) for root, replies in thread.replies.items() for r in replies.values()
+            ]:
+                if msg["deletedDateTime"]:
+                    continue
+                created = datetime.fromtimestamp(self._key(msg)[0] / 1e6, UTC)
+                day = created.replace(hour=0, minute=0, second=0, microsecond=0)
+                if any(day < bound if op == ">=" else day <= bound for op, bound in bounds):
+                    continue
+                if any(w not in msg["body"]["content"].lower() for w in words):
+                    continue
+                hits.append((self._key(msg), self._hit(tenant, team_id, channel_id, root_id, msg)))
+        hits.sort(key=lambda h: h[0], reverse=True)
+        page = [h for _, h in hits[start : start + size]]
+        for rank, hit in enumerate(page, start + 1):
+            hit["rank"] = rank
+        container = {"hits": page, "total": len(page), "moreResultsAvailable": start + size < len(hits)}
+        return 200, {"value": [{"searchTerms": words, "hitsContainers": [container]}]}, {}
+
+    @staticmethod
+    def _searchable(tenant: Tenant) -> list[tuple[str | None, str | None, Thread]]:
+        """(team, channel, thread) the signed-in user can read: search never returns more than a GET would."""
+        out: list[tuple[str | None, str | None, Thread]] = [
+            (None, None, chat) for chat in tenant.chats.values() if tenant.me in chat.members
+        ]
+        for team_id, team in tenant.teams.items():
+            if tenant.me not in team.members:
+                continue
+            for channel_id, channel in team.channels.items():
+                private = channel.obj["membershipType"] == "private"
+                if not private or tenant.me in channel.members or tenant.me in team.owners:
+                    out.append((team_id, channel_id, channel))
+        return out
+
+    def _hit(self, tenant: Tenant, team: str | None, channel: str | None, root: str | None, msg: dict) -> dict:
+        """A searchHit with the documented retrievable chatMessage properties only (no replyToId, no body)."""
+        user = (msg.get("from") or {}).get("user") or {}
+        mail = tenant.users.get(user.get("id"), {}).get("mail")
+        resource: dict[str, Any] = {
+            "@odata.type": "#microsoft.graph.chatMessage",
+            "id": msg["id"],
+            "createdDateTime": msg["createdDateTime"],
+            "lastModifiedDateTime": msg["lastModifiedDateTime"],
+            "subject": "",
+            "importance": "normal",
+            "from": {"emailAddress": {"name": user.get("displayName"), "address": mail}},
+            "channelIdentity": {"teamId": team, "channelId": channel} if channel else {},
+            "etag": msg["etag"],
+            "chatId": msg.get("chatId") if not channel else None,
+        }
+        if channel and self.search_links:
+            resource["webUrl"] = (
+                f"https://teams.microsoft.com/l/message/{quote(channel, safe='')}/{msg['id']}?groupId={team}"
+                f"&tenantId={tenant.id}&createdTime={self._key(msg)[0] // 1000}&parentMessageId={root or msg['id']}"
+            )
+        else:
+            resource["webLink"] = (
+                f"https://outlook.office365.com/owa/?ItemID={quote(msg['id'])}&viewmodel=ReadMessageItem"
+            )
+        content = msg["body"]["content"]
+        return {"hitId": secrets.token_urlsafe(16), "rank": 0, "summary": content[:60], "resource": resource}
