@@ -157,13 +157,15 @@ class AccountCache:
     def message_file(self, conversation_id: str) -> Path:
         return self.path / "messages" / f"{_digest(conversation_id)}.parquet"
 
-    def write_frame(self, path: Path, frame: pd.DataFrame) -> None:
-        """Write a frame as Parquet (zstd), atomically; a text-free cache refuses a frame with a text or raw
-        column (the service's JSON holds the text too)."""
+    def write_frame(self, path: Path, frame: pd.DataFrame) -> pa.Table:
+        """Write a frame as Parquet (zstd), atomically, and return it as the Arrow table written (callers keep
+        that rather than converting the frame twice); a text-free cache refuses a frame with a text or raw column
+        (the service's JSON holds the text too)."""
         if not self.text and {"text", "raw"} & set(frame.columns):
             raise ValueError(f"a text-free cache cannot store message text ({path.name} has a text or raw column)")
         table = pa.Table.from_pandas(frame, preserve_index=False)
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        return table
 
     def read_table(self, path: Path, *, rows: int | None = None, columns: list[str] | None = None) -> pa.Table | None:
         """A cached file as an Arrow table, or None (with a :class:`CacheWarning`) if it is missing, unreadable,

@@ -393,3 +393,24 @@ def test_the_garbage_collector_is_restored_after_a_load_and_after_a_failure(ws):
     with pytest.raises(ServiceError, match="boom"):
         load_messages(api, cache=False, progress=False)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("order", ["newest first", "oldest first", "shuffled"])
+@pytest.mark.parametrize("n", [0, 1, 2, 60])
+def test_frames_come_out_in_created_then_id_order_whatever_order_rows_arrive_in(order, n):
+    """The sort is skipped when rows are already in order (a fetch reverses its newest-first pages); ties in
+    time ordered by id, and any other order, must give what a sort by (created, id) gives."""
+    import random
+
+    from chatlens.loaders import _FETCHED, _stored_frame
+
+    rng = random.Random(n)
+    rows = [(f"2026-01-01T00:00:0{rng.randint(0, 3)}Z", f"m{i:03d}") for i in rng.sample(range(999), n)]
+    rows = {"newest first": sorted(rows, reverse=True), "oldest first": sorted(rows), "shuffled": rows}[order]
+    cols = {c: [None] * n for c in _FETCHED}
+    cols.update(created=[r[0] for r in rows], id=[r[1] for r in rows], text=[f"t{r[1]}" for r in rows])
+    cols.update(sender_id=["U1"] * n, sender_name=["a"] * n, mentions=[[] for _ in rows])
+    cols.update(is_bot=[False] * n, is_system=[False] * n, raw=[b"{}"] * n)
+    frame = _stored_frame(cols)
+    assert list(zip(frame["created"].astype(str), frame["id"])) == [(str(pd.Timestamp(c)), i) for c, i in sorted(rows)]
+    assert (frame["text"] == "t" + frame["id"].astype(str)).all()  # rows kept whole
