@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 DAY_US = 86_400_000_000
+_TS = re.compile(r"\d+\.\d{6}")  # a thread key (Slack's ts), as opposed to a connector's reference
 SEARCH_LAG_US = 3_600_000_000  # how far back each search looks before the last refresh (index delay)
 
 
@@ -89,8 +90,9 @@ class ThreadedHistory(Protocol):
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None: ...
 
-    # Optional: ``thread_key(conversation_id, ref) -> str | None`` turns what ``threads_active_since`` named into
-    # thread keys, after the conversation's recent roots are listed (the Teams connector names roots by Graph id).
+    # Optional: ``thread_key(conversation_id, ref, known) -> str | None`` turns what ``threads_active_since`` named
+    # into thread keys, after the conversation's recent roots are listed; ``known`` maps cached roots' message ids
+    # to their keys (the Teams connector names roots by Graph id).
 
     def rate_limits(self) -> dict[str, float]: ...
 
@@ -188,11 +190,14 @@ def plan_refresh(
     *,
     now_us: int,
     window_us: int,
+    active: dict[str, set[str]] | None = None,
+    searched: int | None = None,
 ) -> RefreshPlan:
     """Estimate a refresh from what is cached: per conversation one history call for new roots and one per page
-    of roots younger than the window, one search page per 100 recent messages, and one replies call per recent
-    thread that had replies (an upper bound: only changed threads are fetched). Conversations run most recently
-    active first, then by how many messages they had in the window.
+    of roots younger than the window, one replies call per recent thread that had replies (an upper bound: only
+    changed threads are fetched) and one per older thread search named (``active``), and the search requests
+    made (``searched``; else one page per 100 recent messages). Conversations run most recently active first,
+    then by how many messages they had in the window.
     """
     limit = max(1, int(api.history_limit))
     history = replies = recent_total = 0
@@ -207,6 +212,11 @@ def plan_refresh(
             replies += sum(
                 1 for ts, (count, *_rest) in state.threads.items() if count and ts_to_us(ts) >= now_us - window_us
             )
+        # Threads search named: keys (Slack ts) younger than the window are counted above; references (Graph ids)
+        # are of any age.
+        replies += sum(
+            1 for ref in (active or {}).get(cid, ()) if not _TS.fullmatch(ref) or ts_to_us(ref) < now_us - window_us
+        )
         recent_total += int(recent.sum()) if len(frame) else 0
         newest = int(created.max().value // 1000) if len(frame) else 0
         activity[cid] = (newest, int(recent.sum()) if len(frame) else 0)
@@ -214,7 +224,7 @@ def plan_refresh(
     requests = {
         "conversations.history": history,
         "conversations.replies": replies,
-        "search.messages": 1 + recent_total // int(getattr(api, "search_limit", 100)),
+        "search.messages": searched if searched is not None else 1 + recent_total // 100,
     }
     rates = api.rate_limits()
     minutes = sum(n / rates.get(m, 50.0) for m, n in requests.items())
@@ -309,15 +319,17 @@ def refresh_conversation(
     ]
     # 3. Older threads with new activity, named by search (by key; or by reference, which a connector with
     # ``thread_key`` turns into a key now that the recent roots are listed, as Graph's search names roots by id).
+    root_ids = _root_ids(frame)  # thread key -> the root's id in the cached frame
     named = (active or {}).get(cid, set())
     key_of = getattr(api, "thread_key", None)
     if key_of is not None:
         keys: set[str] = set()
+        cached_roots = {mid: ts for ts, mid in root_ids.items()}
         for ref in sorted(named):
             if budget is not None and budget.exhausted:
                 raise BudgetExhausted(f"budget spent before locating a thread in {cid}")
             before = dict(api.calls)
-            key = key_of(cid, ref)
+            key = key_of(cid, ref, cached_roots)
             if budget is not None:
                 budget.charge({m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}, rates)
             if key is not None:
@@ -328,7 +340,6 @@ def refresh_conversation(
             fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
     drop_ids: set[str] = set()
-    root_ids = _root_ids(frame)  # thread key -> the root's id in the cached frame
     for ts in gone:
         if ts in root_ids:
             drop_ids.add(root_ids[ts])
@@ -421,13 +432,17 @@ def refresh_all(
 
     start = now_us()
     before = dict(api.calls)
-    plan = plan_refresh(api, frames, states, now_us=start, window_us=window_us)
     rates = api.rate_limits()
     since = min((st.refreshed_us for st in states.values() if st.refreshed_us), default=0)
-    # Search indexes with a delay: a reply posted just before the last refresh may not have been findable then.
+    # Search first (a few requests): the plan then counts the old threads it named. Search indexes with a delay,
+    # so a reply posted just before the last refresh may not have been findable then.
     active = api.threads_active_since(since - SEARCH_LAG_US) if since else None
-    if budget is not None:  # search pages, and the roots a search named (Graph)
-        budget.charge({m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}, rates)
+    searched = {m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}
+    if budget is not None:  # search pages
+        budget.charge(searched, rates)
+    plan = plan_refresh(
+        api, frames, states, now_us=start, window_us=window_us, active=active, searched=sum(searched.values())
+    )
     pending = list(plan.order)
     bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
     try:

@@ -609,13 +609,18 @@ class SlackChatAPI(ChatAPI):
             except (PermissionDenied, InvalidRequest):
                 return None
             found = body.get("messages") or {}
+            older = False
             for m in found.get("matches") or []:
                 channel = (m.get("channel") or {}).get("id")
-                if not channel or _slack.ts_to_us(m["ts"]) < since_us:
+                if _slack.ts_to_us(m["ts"]) < since_us:
+                    older = True
+                    continue
+                if not channel:
                     continue
                 thread = re.search(r"thread_ts=(\d+\.\d+)", m.get("permalink") or "")
                 active.setdefault(channel, set()).add(thread.group(1) if thread else m["ts"])
-            pages = int((found.get("paging") or {}).get("pages") or 1)
+            # Newest first (sort=timestamp desc): a match older than since ends the search.
+            pages = page if older else int((found.get("paging") or {}).get("pages") or 1)
             page += 1
         return active
 

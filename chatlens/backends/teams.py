@@ -803,27 +803,35 @@ class TeamsChatAPI(ChatAPI):
                 return None
             containers = [c for v in body.get("value") or [] for c in v.get("hitsContainers") or []]
             hits = [h for c in containers for h in c.get("hits") or []]
+            older = False
             for hit in hits:
-                reply = _search_reply(hit.get("resource") or {}, since_us)
+                resource = hit.get("resource") or {}
+                reply = _search_reply(resource, since_us)
                 if reply is not None:
                     cid, reply_id, root_id = reply
                     active.setdefault(cid, set()).add(root_id or "?" + reply_id)
-            if not hits or not any(c.get("moreResultsAvailable") for c in containers):
+                older = older or _sent_before(resource, since_us)
+            # Hits come newest first (Microsoft Search sorts messages by date): one older than since ends the search.
+            if not hits or older or not any(c.get("moreResultsAvailable") for c in containers):
                 break
             start += len(hits)
         return active
 
-    def thread_key(self, conversation_id: str, ref: str) -> str | None:
+    def thread_key(self, conversation_id: str, ref: str, known: Mapping[str, str] | None = None) -> str | None:
         """The key (root creation time as a Slack ``ts``) of the thread ``ref`` names, or None if it is gone.
 
-        Called after the conversation's recent roots were listed: a root listed then costs nothing; an older one is
-        read once by id; a reply whose hit did not name its root is placed by listing the channel's roots with
-        their replies (once per conversation, for all such replies)."""
+        Called after the conversation's recent roots were listed. ``known`` maps the chatlens ids of cached roots
+        to their keys: a root cached or listed costs nothing; any other is read once by id; a reply whose hit did
+        not name its root is placed by listing the channel's roots with their replies."""
         cid = conversation_id
         if ref.startswith("?"):
             return self._placed(cid, ref[1:])
         if (cid, ref) in self._keys:
             return self._keys[(cid, ref)]
+        cached = (known or {}).get(_teams.message_id(cid, ref))
+        if cached is not None:
+            self._roots[(cid, cached)], self._keys[(cid, ref)] = ref, cached
+            return cached
         try:
             root = self._get(self._path(self._where(cid)) + f"/messages/{quote(ref, safe='')}")
         except NotFound:
@@ -935,6 +943,13 @@ def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:
     return us_from_iso(msg["createdDateTime"]), str(msg["id"])
 
 
+def _sent_before(resource: dict[str, Any], since_us: int) -> bool:
+    try:
+        return us_from_iso(str(resource.get("createdDateTime"))) < since_us
+    except InvalidRequest:
+        return False
+
+
 def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, str] | None:
     """(conversation, reply id, root id or "") for a Microsoft Search hit that is a channel reply posted since
     ``since_us``; None for roots, chat messages (chats have no threads) and older or unreadable hits."""
@@ -946,7 +961,7 @@ def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, st
         if us_from_iso(str(resource.get("createdDateTime"))) < since_us:
             return None
     except InvalidRequest:
-        return None
+        return None  # an unreadable date: its thread is left to the rescan of recent roots
     link = resource.get("webUrl") or resource.get("webLink") or ""
     root_id = (parse_qs(urlsplit(str(link)).query).get("parentMessageId") or [""])[0]
     if root_id == str(message_id):
