@@ -31,6 +31,35 @@ def test_key_figures_match_the_analyses(messages):
     )
 
 
+def test_the_report_says_how_many_threads_rest_on_replies_not_all_loaded(messages):
+    """From the thread status of a refresh (chatlens.threadsync): threads of the period whose replies were not all
+    fetched; threads outside the period and complete ones are not counted, and pseudonyms do not change it."""
+    now = select(messages, since="2026-07-01", until="2026-07-29")
+    inside = now["thread_id"].astype(str).drop_duplicates().head(3).tolist()
+    outside = messages.loc[messages["created"] < "2026-05-01", "thread_id"].astype(str).iloc[:2].tolist()
+    status = pd.DataFrame(
+        {
+            "thread_id": inside + outside + [now["thread_id"].astype(str).iloc[-1]],
+            "complete": [False] * 5 + [True],
+        }
+    )
+    key = "threads with replies not all loaded (counted as loaded)"
+    for anonymize in (False, True):
+        data = build_report(
+            messages,
+            since="2026-07-01",
+            until="2026-07-29",
+            plots=False,
+            thread_status=status,
+            anonymize=anonymize,
+            salt="a salt of sixteen bytes" if anonymize else None,
+        )
+        assert data.left_out[key] == 3
+        assert f"3 {key}" in render_report(data)
+    plain = build_report(messages, since="2026-07-01", until="2026-07-29", plots=False)
+    assert key not in plain.left_out
+
+
 def test_default_period_is_the_last_28_complete_days(messages):
     data = build_report(messages, plots=False)
     assert data.until == pd.Timestamp("2026-07-31T00:00:00Z")  # the last day, July 31, is not complete

@@ -160,10 +160,13 @@ def build_report(
     anonymize: bool = False,
     salt: str | bytes | None = None,
     min_group_size: int = 1,
+    thread_status: pd.DataFrame | None = None,
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
 
     ``anonymize``, ``salt`` and ``min_group_size`` are the privacy controls of the module docs.
+    ``thread_status`` (:func:`chatlens.loaders.load_thread_status`) lets the report say how many threads of the
+    period rest on replies not all loaded (a refresh budget ran out, or the service listed fewer than it counts).
 
     Examples
     --------
@@ -180,11 +183,12 @@ def build_report(
     min_group_size = _check_privacy(include_text, anonymize, min_group_size)
     if include_text and "text" not in messages.columns:
         raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
+    since, until = _period(messages, since, until, tz)
+    incomplete = _incomplete_threads(messages, thread_status, since, until)  # before ids become pseudonyms
     if anonymize:
         from ..privacy import new_salt, pseudonymize
 
         messages = pseudonymize(messages, new_salt() if salt is None else salt)
-    since, until = _period(messages, since, until, tz)
     if min_group_size > 1:
         messages = _merge_small_conversations(messages, since=since, until=until, k=min_group_size)
     in_period = select(messages, since=since, until=until, include_bots=True, include_system=True)
@@ -200,6 +204,8 @@ def build_report(
         deleted = hygiene.loc[hygiene["reason"] == "deleted user", "messages"]
         if len(deleted) and pd.notna(deleted.iloc[0]):
             left_out["messages from deactivated users (counted, not left out)"] = int(deleted.iloc[0])
+    if incomplete:
+        left_out["threads with replies not all loaded (counted as loaded)"] = incomplete
     members = member_summary(messages, since=since, until=until, tz=tz).head(top)
     conversations = conversation_summary(messages, since=since, until=until)
     if min_group_size > 1:
@@ -296,6 +302,16 @@ def _fmt_change(change: float) -> str:
     return "–" if change != change else f"{change:+.0%}"
 
 
+def _incomplete_threads(messages: pd.DataFrame, status: pd.DataFrame | None, since: Any, until: Any) -> int:
+    """How many threads with a message in the period have ``complete`` False in the thread status."""
+    if status is None or not len(status) or not len(messages):
+        return 0
+    created = messages["created"]
+    active = messages.loc[((created >= since) & (created < until)).to_numpy(), "thread_id"].astype(str)
+    open_threads = status.loc[~status["complete"].astype(bool).to_numpy(), "thread_id"].dropna().astype(str)
+    return int(open_threads.isin(set(active)).sum())
+
+
 def render_report(data: ReportData) -> str:
     """The report as one HTML string (autoescaped template; images are data URIs).
 
@@ -348,7 +364,7 @@ def report(
     >>> path.read_text(encoding="utf-8").startswith("<!doctype html>")
     True
     """
-    from ..loaders import _account, add_sender_details, load_messages, load_users
+    from ..loaders import _account, add_sender_details, load_messages, load_thread_status, load_users
 
     _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)
@@ -366,6 +382,7 @@ def report(
         anonymize=anonymize,
         salt=salt,
         min_group_size=min_group_size,
+        thread_status=load_thread_status(api, text=include_text),
     )
     path = Path(out)
     tmp = path.with_name(f".{path.name}.tmp")
