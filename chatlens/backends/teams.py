@@ -830,7 +830,7 @@ class TeamsChatAPI(ChatAPI):
             return self._keys[(cid, ref)]
         cached = (known or {}).get(_teams.message_id(cid, ref))
         if cached is not None:
-            self._roots[(cid, cached)], self._keys[(cid, ref)] = ref, cached
+            self._remember(cid, cached, {"id": ref})
             return cached
         try:
             root = self._get(self._path(self._where(cid)) + f"/messages/{quote(ref, safe='')}")
