@@ -180,3 +180,23 @@ def test_graphs_per_channel_throttle_makes_a_refresh_slower_not_wrong(graph, tmp
     assert time.monotonic() - started >= 0.9  # at least one 429 was waited out (Retry-After: 1)
     _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
     assert "new reply" in set(refreshed["text"])
+
+
+def test_a_budget_that_runs_out_leaves_a_marked_partial_result_the_next_refresh_completes(graph, tmp_path):
+    from chatlens.loaders import RefreshIncompleteWarning
+
+    api, tenant, channel, roots = _tenant(graph)
+    other = graph.add_channel(tenant, TEAM, "19:random@thread.tacv2", name="random", created_us=NOW - 300 * DAY_US)
+    old_root = graph.add_message(tenant, other, "U2", NOW - 100 * DAY_US, "old root in random")["id"]
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", _later(1), "late reply", reply_to=roots[2])
+    graph.add_message(tenant, other, "U3", _later(2), "late reply in random", reply_to=old_root)
+    # One search page, then general (most recently active first): its listing and the old thread's replies. The
+    # budget is spent before random's turn.
+    with pytest.warns(RefreshIncompleteWarning, match="budget"):
+        partial = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=3, progress=False)
+    assert "late reply" in set(partial["text"]) and "late reply in random" not in set(partial["text"])
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+    assert {"late reply", "late reply in random"} <= set(refreshed["text"])
