@@ -273,6 +273,8 @@ def _categorical(arr: pa.Array) -> pd.Categorical:
     Arrow without a Python object per value."""
     encoded = arr.dictionary_encode()
     words = encoded.dictionary
+    if not len(words):  # empty, or nothing but nulls
+        return pd.Categorical.from_codes(np.full(len(arr), -1), categories=pd.Index([], dtype=object))
     order = np.asarray(pc.array_sort_indices(words))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
@@ -355,8 +357,7 @@ def _fetch_conversation(
         if on_page is not None:
             on_page(len(part["id"]))
         if done or not page:
-            empty = _page_arrays({c: [] for c in _FETCHED})
-            cols = {c: pa.concat_arrays(arrays[::-1]) if arrays else empty[c] for c, arrays in chunks.items()}
+            cols = {c: pa.concat_arrays(arrays[::-1]) for c, arrays in chunks.items()}  # at least one page each
             return _stored_frame(cols, text=text)
 
 
@@ -554,7 +555,7 @@ def load_messages(
     max_workers
         Conversations fetched at once.
     window, budget
-        For connectors with a thread-complete refresh (Slack, see :mod:`chatlens.threadsync`): how far back
+        For connectors with a thread-complete refresh (Slack and Teams, see :mod:`chatlens.threadsync`): how far back
         ``refresh=True`` lists roots again (edits, deletions, changed threads), and a cap on the refresh: a number
         of requests, or simulated minutes under the rate limits (``"90min"``, ``"2h"``). A spent budget leaves a
         partial result (a :class:`RefreshIncompleteWarning` says which conversations wait) that the next refresh
@@ -579,7 +580,9 @@ def load_messages(
     _require(api, "list_messages", "messages")
     window_us = parse_window(window)
     if budget is not None and not supports_thread_refresh(api):
-        raise ValueError(f"budget: {type(api).__name__} has no rate-limited refresh to cap (the Slack connector has)")
+        raise ValueError(
+            f"budget: {type(api).__name__} has no rate-limited refresh to cap (the Slack and Teams connectors have)"
+        )
     convs = _pick(
         load_conversations(api, cache=cache, refresh=bool(refresh), progress=progress, cache_dir=cache_dir),
         conversations,
@@ -817,9 +820,9 @@ def _refresh_threads(
 def load_thread_status(
     account: ChatAPI | str | None = None, *, cache_dir: str | None = None, text: bool = True
 ) -> pd.DataFrame:
-    """Per thread of an account refreshed with :mod:`chatlens.threadsync` (the Slack connector): ``reply_count``
-    (what the service says), ``replies_fetched``, ``complete`` and ``checked``; what metrics on those threads rest
-    on. Empty for accounts that were never refreshed that way.
+    """Per thread of an account refreshed with :mod:`chatlens.threadsync` (the Slack and Teams connectors):
+    ``reply_count`` (what the service says), ``replies_fetched``, ``complete`` and ``checked``; what metrics on
+    those threads rest on. Empty for accounts that were never refreshed that way.
 
     Examples
     --------
@@ -832,9 +835,13 @@ def load_thread_status(
     manifest = store.manifest()
     for cid, entry in manifest["conversations"].items():
         state = load_state(_state_file(store, cid))
-        table = store.read_table(store.message_file(cid), rows=int(entry["rows"])) if state is not None else None
-        if state is not None and table is not None:
-            states[cid], frames[cid] = state, _to_pandas(table)
+        if state is None:
+            continue
+        # Only what names the roots: the text and the service's JSON stay on disk.
+        path, rows = store.message_file(cid), int(entry["rows"])
+        table = store.read_table(path, rows=rows, columns=["id", "created", "is_reply"])
+        if table is not None:
+            states[cid], frames[cid] = state, table.to_pandas(ignore_metadata=True)
     return thread_table(states, frames)
 
 

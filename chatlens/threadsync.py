@@ -1,4 +1,4 @@
-"""Thread-complete incremental refresh for connectors whose listings keep replies behind their roots (Slack).
+"""Thread-complete incremental refresh for the service connectors (Slack, Teams), whose listings give roots.
 
 Paging a channel's history newest first and stopping at the first known message finds new *roots* only: a new
 reply to a months-old thread is not in the history listing, and rescanning every thread to find such replies
@@ -75,7 +75,7 @@ SEARCH_LAG_US = 3_600_000_000  # how far back each search looks before the last 
 
 
 class ThreadedHistory(Protocol):
-    """What a connector offers for thread-complete refreshes (the Slack connector implements it)."""
+    """What a connector offers for thread-complete refreshes (the Slack and Teams connectors implement it)."""
 
     calls: Any
     history_limit: int
@@ -326,8 +326,8 @@ def refresh_conversation(
         keys: set[str] = set()
         cached_roots = {mid: ts for ts, mid in root_ids.items()}
         for ref in sorted(named):
-            if budget is not None and budget.exhausted:
-                raise BudgetExhausted(f"budget spent before locating a thread in {cid}")
+            # Charged after, not checked before: most lookups cost nothing (cached or just listed roots), and the
+            # thread's fetch that follows checks the budget.
             before = dict(api.calls)
             key = key_of(cid, ref, cached_roots)
             if budget is not None:

@@ -176,6 +176,7 @@ class TeamsChatAPI(ChatAPI):
         self._threads: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (conversation, root key) -> replies
         self._roots: dict[tuple[str, str], str] = {}  # (conversation, root key) -> root's Graph id
         self._keys: dict[tuple[str, str], str] = {}  # (conversation, root's Graph id) -> root key
+        self._listed_in_full: set[str] = set()  # channels whose every root this refresh listed
         self.session = retrying_session(
             token,
             retries=retries,
@@ -719,6 +720,7 @@ class TeamsChatAPI(ChatAPI):
             "messages": 60.0,
             "replies": 60.0,
             "search": 60.0,
+            "search.messages": 60.0,  # what a plan calls the search step
         }
 
     @staticmethod
@@ -765,9 +767,16 @@ class TeamsChatAPI(ChatAPI):
         key = (conversation_id, root_ts)
         if key not in self._threads and key in self._roots:  # a thread found by search: not listed this time
             path = self._path(self._where(conversation_id)) + f"/messages/{quote(self._roots[key], safe='')}/replies"
-            replies = [r for r in self._all(path, **{"$top": _TOP}) if _checked(r, conversation_id)]
+            try:
+                fetched = {
+                    str(r.get("id")): r for r in self._all(path, **{"$top": _TOP}) if _checked(r, conversation_id)
+                }
+            except NotFound:  # the root is gone (deleted, or past retention): so are its replies
+                fetched = {}
             self._threads[key] = [
-                {"ts": self._key(r), "thread_ts": root_ts, "_graph": r} for r in replies if not r.get("deletedDateTime")
+                {"ts": self._key(r), "thread_ts": root_ts, "_graph": r}
+                for r in fetched.values()
+                if not r.get("deletedDateTime")
             ]
         replies = self._threads.get(key, [])
         return sorted(replies, key=lambda r: ts_to_us(r["ts"]), reverse=True)
@@ -787,6 +796,7 @@ class TeamsChatAPI(ChatAPI):
         callers then rely on rescanning recent roots.
         """
         self._threads.clear()  # a refresh starts: threads listed by an earlier one may have changed since
+        self._listed_in_full.clear()
         day = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=since_us) - timedelta(days=1)).date()
         active: dict[str, set[str]] = {}
         start = 0
@@ -803,16 +813,16 @@ class TeamsChatAPI(ChatAPI):
                 return None
             containers = [c for v in body.get("value") or [] for c in v.get("hitsContainers") or []]
             hits = [h for c in containers for h in c.get("hits") or []]
-            older = False
             for hit in hits:
-                resource = hit.get("resource") or {}
-                reply = _search_reply(resource, since_us)
+                reply = _search_reply(hit.get("resource") or {}, since_us)
                 if reply is not None:
                     cid, reply_id, root_id = reply
                     active.setdefault(cid, set()).add(root_id or "?" + reply_id)
-                older = older or _sent_before(resource, since_us)
-            # Hits come newest first (Microsoft Search sorts messages by date): one older than since ends the search.
-            if not hits or older or not any(c.get("moreResultsAvailable") for c in containers):
+            # Microsoft Search orders messages "by descending dateTime" without saying which: only a page whose every
+            # hit was both sent and last modified before since ends the search early, which is right either way.
+            if not hits or all(_untouched_since(h.get("resource") or {}, since_us) for h in hits):
+                break
+            if not any(c.get("moreResultsAvailable") for c in containers):
                 break
             start += len(hits)
         return active
@@ -825,7 +835,13 @@ class TeamsChatAPI(ChatAPI):
         not name its root is placed by listing the channel's roots with their replies."""
         cid = conversation_id
         if ref.startswith("?"):
-            return self._placed(cid, ref[1:])
+            message = ref[1:]
+            # A hit without a thread link may be a root: listed by this refresh (new roots are) or cached.
+            if (cid, message) in self._keys:
+                return self._keys[(cid, message)]
+            if (known or {}).get(_teams.message_id(cid, message)) is not None:
+                return (known or {})[_teams.message_id(cid, message)]
+            return self._placed(cid, message)
         if (cid, ref) in self._keys:
             return self._keys[(cid, ref)]
         cached = (known or {}).get(_teams.message_id(cid, ref))
@@ -853,6 +869,8 @@ class TeamsChatAPI(ChatAPI):
         for (c, key), replies in self._threads.items():
             if c == cid and any(str(r["_graph"].get("id")) == reply_id for r in replies):
                 return key
+        if cid in self._listed_in_full:
+            return None  # the whole channel was listed by this refresh and no thread holds it
         for root in self._all(self._path(self._where(cid)) + "/messages", **{"$top": _TOP, "$expand": "replies"}):
             if not _checked(root, cid) or root.get("deletedDateTime"):
                 continue
@@ -863,6 +881,7 @@ class TeamsChatAPI(ChatAPI):
             self._remember(cid, key, root)
             if any(str(r.get("id")) == reply_id for r in replies):
                 return key
+        self._listed_in_full.add(cid)
         return None
 
     # -- Team API ---------------------------------------------------------------------------------------------
@@ -943,16 +962,19 @@ def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:
     return us_from_iso(msg["createdDateTime"]), str(msg["id"])
 
 
-def _sent_before(resource: dict[str, Any], since_us: int) -> bool:
+def _untouched_since(resource: dict[str, Any], since_us: int) -> bool:
+    """Whether a search hit was sent and last modified before ``since_us`` (False if either date is unreadable)."""
     try:
-        return us_from_iso(str(resource.get("createdDateTime"))) < since_us
+        return all(
+            us_from_iso(str(resource.get(name))) < since_us for name in ("createdDateTime", "lastModifiedDateTime")
+        )
     except InvalidRequest:
         return False
 
 
 def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, str] | None:
     """(conversation, reply id, root id or "") for a Microsoft Search hit that is a channel reply posted since
-    ``since_us``; None for roots, chat messages (chats have no threads) and older or unreadable hits."""
+    ``since_us`` (or of unreadable date); None for roots, chat messages (chats have no threads) and older hits."""
     ident = resource.get("channelIdentity") or {}
     team, channel, message_id = ident.get("teamId"), ident.get("channelId"), resource.get("id")
     if not (team and channel and message_id):
@@ -961,7 +983,7 @@ def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, st
         if us_from_iso(str(resource.get("createdDateTime"))) < since_us:
             return None
     except InvalidRequest:
-        return None  # an unreadable date: its thread is left to the rescan of recent roots
+        pass  # an unreadable date: the thread is fetched again rather than missed
     link = resource.get("webUrl") or resource.get("webLink") or ""
     root_id = (parse_qs(urlsplit(str(link)).query).get("parentMessageId") or [""])[0]
     if root_id == str(message_id):

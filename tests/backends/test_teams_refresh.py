@@ -200,3 +200,46 @@ def test_a_budget_that_runs_out_leaves_a_marked_partial_result_the_next_refresh_
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
     _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
     assert {"late reply", "late reply in random"} <= set(refreshed["text"])
+
+
+def test_hits_without_thread_links_for_new_roots_cost_no_channel_listing(graph, tmp_path):
+    api, tenant, channel, _ = _tenant(graph)
+    graph.search_links = False  # a hit cannot say whether it is a root or a reply
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    for k in range(3):
+        graph.add_message(tenant, channel, "U3", _later(k + 1), f"new root {k}")
+    before = api.calls["messages"]
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert api.calls["messages"] - before == 1  # the listing that found them; they are not searched for again
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+
+
+def test_a_searched_thread_whose_root_is_gone_does_not_stop_the_refresh(graph, tmp_path):
+    api, tenant, channel, roots = _tenant(graph)
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", _later(1), "late reply", reply_to=roots[2])
+    graph.add_message(tenant, channel, "U3", _later(2), "late reply 2", reply_to=roots[3])
+    with graph.lock:  # roots[2] is gone for good (a retention policy); search still lists its reply (index lag)
+        del channel.messages[roots[2]]
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert "late reply 2" in set(refreshed["text"]) and "late reply" not in set(refreshed["text"])
+
+
+def test_search_ordered_by_modification_still_finds_every_reply(graph, tmp_path):
+    """An edited older message ranks first when search orders by last modification: the search must not stop
+    there, or the replies on later pages are lost."""
+    api, tenant, channel, roots = _tenant(graph)
+    graph.search_order = "modified"
+    mine = graph.add_message(tenant, channel, "U1", _later(0) - 7_200_000_000, "sent two hours before the load")
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    time.sleep(0.01)
+    graph.add_message(tenant, channel, "U3", _later(1), "late reply", reply_to=roots[2])
+    for k in range(30):  # more than a search page of newer messages
+        graph.add_message(tenant, channel, "U2", _later(2) + k * 1000, f"new root {k}")
+    api.update_message(_teams.message_id(CID, mine["id"]), text="edited after the load")
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert "late reply" in set(refreshed["text"])
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))

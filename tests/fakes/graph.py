@@ -129,6 +129,8 @@ class FakeGraph:
         self.directory_forbidden = False  # GET /users answers 403, as for a token without User.ReadBasic.All
         self.search_forbidden = False  # POST /search/query answers 403, as for a token without Chat.Read
         self.search_links = True  # False: hits carry an Outlook webLink without parentMessageId (the doc's example)
+        # "ordered by descending dateTime" does not say which: "sent" (creation) or "modified" (last modification)
+        self.search_order = "sent"
         self._throttle: tuple[float, int] | None = None  # (interval s per resource, Retry-After s)
         self._last_call: dict[str, float] = {}
         self._fail_next: list[tuple[int, str]] = []
@@ -756,7 +758,8 @@ class FakeGraph:
                     continue
                 if any(w not in msg["body"]["content"].lower() for w in words):
                     continue
-                hits.append((self._key(msg), self._hit(tenant, team_id, channel_id, root_id, msg)))
+                order = self._key(msg) if self.search_order == "sent" else (msg["lastModifiedDateTime"], msg["id"])
+                hits.append((order, self._hit(tenant, team_id, channel_id, root_id, msg)))
         hits.sort(key=lambda h: h[0], reverse=True)
         page = [h for _, h in hits[start : start + size]]
         for rank, hit in enumerate(page, start + 1):
