@@ -128,6 +128,7 @@ _STORED = [
     "raw",
 ]
 _ARROW_LIST = pd.ArrowDtype(pa.list_(pa.string()))
+_ARROW = (pa.Array, pa.ChunkedArray)
 #: Arrow types of the fetched columns (the rest are strings; raw is the service's JSON as UTF-8 bytes).
 _ARROW_TYPES = {"is_bot": pa.bool_(), "is_system": pa.bool_(), "mentions": _ARROW_LIST.pyarrow_dtype}
 
@@ -244,16 +245,26 @@ def _page_arrays(cols: dict[str, list[Any]]) -> dict[str, pa.Array]:
     return {c: pa.array(cols[c], type=_ARROW_TYPES.get(c, pa.string())) for c in _FETCHED}
 
 
-def _stored_frame(cols: dict[str, list[Any]] | dict[str, pa.Array], *, text: bool = True) -> pd.DataFrame:
-    """Column lists or Arrow arrays -> the cached per-conversation frame (schema dtypes, times parsed vectorised,
-    sorted, with reply chains resolved); ``text=False`` keeps the text's length and question flag and drops the
-    text."""
+def _joined(arrays: list[pa.Array]) -> pa.Array | pa.ChunkedArray:
+    """A conversation's pages as one array; as chunks if a string column passes 2 GiB (Arrow's 32-bit offsets)."""
+    try:
+        return pa.concat_arrays(arrays)
+    except (pa.ArrowInvalid, pa.ArrowCapacityError):
+        return pa.chunked_array(arrays)
+
+
+def _stored_frame(
+    cols: dict[str, list[Any]] | dict[str, pa.Array | pa.ChunkedArray], *, text: bool = True
+) -> pd.DataFrame:
+    """Column lists or Arrow arrays (chunked too) -> the cached per-conversation frame (schema dtypes, times
+    parsed vectorised, sorted, with reply chains resolved); ``text=False`` keeps the text's length and question
+    flag and drops the text."""
     # Each column goes straight into its final array: building an object DataFrame first and converting it after
     # costs three times as much.
     data: dict[str, Any] = {}
     for c in _FETCHED:
         values = cols[c]
-        arr = values if isinstance(values, pa.Array) else pa.array(values, type=_ARROW_TYPES.get(c, pa.string()))
+        arr = values if isinstance(values, _ARROW) else pa.array(values, type=_ARROW_TYPES.get(c, pa.string()))
         if c in ("created", "modified"):
             data[c] = _utc_times(arr)
         elif c in ("is_bot", "is_system"):
@@ -268,9 +279,11 @@ def _stored_frame(cols: dict[str, list[Any]] | dict[str, pa.Array], *, text: boo
     return _finish(frame if text else text_free(frame.drop(columns="raw")))
 
 
-def _categorical(arr: pa.Array) -> pd.Categorical:
+def _categorical(arr: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     """Strings as a pandas categorical with sorted categories (as ``pd.Categorical(list)`` gives), encoded by
     Arrow without a Python object per value."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     encoded = arr.dictionary_encode()
     words = encoded.dictionary
     if not len(words):  # empty, or nothing but nulls
@@ -291,9 +304,9 @@ def _stored_columns(text: bool, *, raw: bool = True) -> list[str]:
     return [c for c in _STORED if c not in left_out and (raw or c != "raw")]
 
 
-def _utc_times(values: list[str | None] | pa.Array) -> pd.Series:
+def _utc_times(values: list[str | None] | pa.Array | pa.ChunkedArray) -> pd.Series:
     """ISO 8601 strings (None allowed) as datetime64[us, UTC], parsed by Arrow; pandas parses anything odd."""
-    arr = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+    arr = values if isinstance(values, _ARROW) else pa.array(values, type=pa.string())
     try:
         return arr.cast(pa.timestamp("us", "UTC")).to_pandas().astype("datetime64[us, UTC]")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -357,7 +370,7 @@ def _fetch_conversation(
         if on_page is not None:
             on_page(len(part["id"]))
         if done or not page:
-            cols = {c: pa.concat_arrays(arrays[::-1]) for c, arrays in chunks.items()}  # at least one page each
+            cols = {c: _joined(arrays[::-1]) for c, arrays in chunks.items()}  # at least one page each
             return _stored_frame(cols, text=text)
 
 

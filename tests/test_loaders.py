@@ -414,3 +414,27 @@ def test_frames_come_out_in_created_then_id_order_whatever_order_rows_arrive_in(
     frame = _stored_frame(cols)
     assert list(zip(frame["created"].astype(str), frame["id"])) == [(str(pd.Timestamp(c)), i) for c, i in sorted(rows)]
     assert (frame["text"] == "t" + frame["id"].astype(str)).all()  # rows kept whole
+
+
+def test_a_conversation_past_arrows_2_gib_per_column_keeps_its_pages_as_chunks(monkeypatch):
+    """Arrow's string arrays have 32-bit offsets: joining pages whose text or raw JSON passes 2 GiB fails, so the
+    pages stay chunks, and a frame built from chunks equals one built from whole arrays (2 GiB of messages is too
+    much for a test: the failure is simulated)."""
+    import pyarrow as pa
+
+    from chatlens.loaders import _joined, _message_columns, _page_arrays, _stored_frame, iter_messages
+
+    objects = list(iter_messages("demo", load_conversations("demo", progress=False)["id"].iloc[0]))[::-1]
+    cols = _message_columns(objects, "slack")
+    pages = [_page_arrays({c: v[:40] for c, v in cols.items()}), _page_arrays({c: v[40:] for c, v in cols.items()})]
+    whole = _stored_frame({c: pa.concat_arrays([p[c] for p in pages]) for c in cols})
+
+    def overflow(arrays):
+        raise pa.ArrowInvalid("offset overflow while concatenating arrays")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pa, "concat_arrays", overflow)
+        joined = {c: _joined([p[c] for p in pages]) for c in cols}
+    assert all(isinstance(a, pa.ChunkedArray) and a.num_chunks == 2 for a in joined.values())
+    assert len(whole) > 40
+    pd.testing.assert_frame_equal(_stored_frame(joined), whole)
