@@ -331,7 +331,7 @@ def refresh_conversation(
             before = dict(api.calls)
             key = key_of(cid, ref, cached_roots)
             if budget is not None:
-                budget.charge({m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}, rates)
+                budget.charge(_calls_since(api, before), rates)
             if key is not None:
                 keys.add(key)
         named = keys
@@ -437,7 +437,7 @@ def refresh_all(
     # Search first (a few requests): the plan then counts the old threads it named. Search indexes with a delay,
     # so a reply posted just before the last refresh may not have been findable then.
     active = api.threads_active_since(since - SEARCH_LAG_US) if since else None
-    searched = {m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}
+    searched = _calls_since(api, before)
     if budget is not None:  # search pages
         budget.charge(searched, rates)
     plan = plan_refresh(
@@ -469,9 +469,14 @@ def refresh_all(
             bar.update(1)
     finally:
         bar.close()
-    made = {m: n - before.get(m, 0) for m, n in api.calls.items() if n - before.get(m, 0)}
+    made = _calls_since(api, before)
     minutes = sum(n / rates.get(m, 50.0) for m, n in made.items())
     return RefreshResult(plan, made, minutes, bool(pending), pending)
+
+
+def _calls_since(api: ThreadedHistory, before: dict[str, int]) -> dict[str, int]:
+    """Requests made since ``before`` (a copy of ``api.calls``), by kind."""
+    return {m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}
 
 
 def save_state(path: Path, state: ThreadState) -> None:

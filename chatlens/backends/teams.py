@@ -748,13 +748,11 @@ class TeamsChatAPI(ChatAPI):
                 done = True
                 continue
             key = self._key(root)
-            replies = [r for r in (self._thread(root) if channel else []) if _checked(r, conversation_id)]
-            live = [r for r in replies if not r.get("deletedDateTime")]
-            self._threads[(conversation_id, key)] = [{"ts": self._key(r), "thread_ts": key, "_graph": r} for r in live]
+            live = self._hold(conversation_id, key, self._thread(root) if channel else [])
             self._remember(conversation_id, key, root)
             if root.get("deletedDateTime"):
                 continue
-            latest = max((self._key(r) for r in live), default=key, key=lambda t: ts_to_us(t))
+            latest = max((r["ts"] for r in live), default=key, key=ts_to_us)
             records.append(
                 {"ts": key, "thread_ts": key, "reply_count": len(live), "latest_reply": latest, "_graph": root}
             )
@@ -768,16 +766,10 @@ class TeamsChatAPI(ChatAPI):
         if key not in self._threads and key in self._roots:  # a thread found by search: not listed this time
             path = self._path(self._where(conversation_id)) + f"/messages/{quote(self._roots[key], safe='')}/replies"
             try:
-                fetched = {
-                    str(r.get("id")): r for r in self._all(path, **{"$top": _TOP}) if _checked(r, conversation_id)
-                }
+                fetched = {str(r.get("id")): r for r in self._all(path, **{"$top": _TOP})}  # pages may overlap
             except NotFound:  # the root is gone (deleted, or past retention): so are its replies
                 fetched = {}
-            self._threads[key] = [
-                {"ts": self._key(r), "thread_ts": root_ts, "_graph": r}
-                for r in fetched.values()
-                if not r.get("deletedDateTime")
-            ]
+            self._hold(conversation_id, root_ts, list(fetched.values()))
         replies = self._threads.get(key, [])
         return sorted(replies, key=lambda r: ts_to_us(r["ts"]), reverse=True)
 
@@ -834,20 +826,14 @@ class TeamsChatAPI(ChatAPI):
         to their keys: a root cached or listed costs nothing; any other is read once by id; a reply whose hit did
         not name its root is placed by listing the channel's roots with their replies."""
         cid = conversation_id
+        # A root listed by this refresh or cached (a hit without a thread link may be a root too: new roots are).
+        graph_id = ref.removeprefix("?")
+        key = self._keys.get((cid, graph_id)) or (known or {}).get(_teams.message_id(cid, graph_id))
+        if key is not None:
+            self._remember(cid, key, {"id": graph_id})
+            return key
         if ref.startswith("?"):
-            message = ref[1:]
-            # A hit without a thread link may be a root: listed by this refresh (new roots are) or cached.
-            if (cid, message) in self._keys:
-                return self._keys[(cid, message)]
-            if (known or {}).get(_teams.message_id(cid, message)) is not None:
-                return (known or {})[_teams.message_id(cid, message)]
-            return self._placed(cid, message)
-        if (cid, ref) in self._keys:
-            return self._keys[(cid, ref)]
-        cached = (known or {}).get(_teams.message_id(cid, ref))
-        if cached is not None:
-            self._remember(cid, cached, {"id": ref})
-            return cached
+            return self._placed(cid, graph_id)
         try:
             root = self._get(self._path(self._where(cid)) + f"/messages/{quote(ref, safe='')}")
         except NotFound:
@@ -857,6 +843,16 @@ class TeamsChatAPI(ChatAPI):
         key = self._key(root)
         self._remember(cid, key, root)
         return key
+
+    def _hold(self, cid: str, key: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep a thread's live replies (as records for :meth:`thread_replies`) for this refresh, and return them."""
+        live = [
+            {"ts": self._key(r), "thread_ts": key, "_graph": r}
+            for r in replies
+            if _checked(r, cid) and not r.get("deletedDateTime")
+        ]
+        self._threads[(cid, key)] = live
+        return live
 
     def _remember(self, cid: str, key: str, root: dict[str, Any]) -> None:
         """A root's key and Graph id, both ways (neither ever changes)."""
@@ -876,8 +872,7 @@ class TeamsChatAPI(ChatAPI):
                 continue
             key = self._key(root)
             replies = [r for r in self._thread(root) if _checked(r, cid)]
-            live = [r for r in replies if not r.get("deletedDateTime")]
-            self._threads[(cid, key)] = [{"ts": self._key(r), "thread_ts": key, "_graph": r} for r in live]
+            self._hold(cid, key, replies)
             self._remember(cid, key, root)
             if any(str(r.get("id")) == reply_id for r in replies):
                 return key
