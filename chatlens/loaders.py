@@ -128,7 +128,6 @@ _STORED = [
     "raw",
 ]
 _ARROW_LIST = pd.ArrowDtype(pa.list_(pa.string()))
-_ARROW = (pa.Array, pa.ChunkedArray)
 #: Arrow types of the fetched columns (the rest are strings; raw is the service's JSON as UTF-8 bytes).
 _ARROW_TYPES = {"is_bot": pa.bool_(), "is_system": pa.bool_(), "mentions": _ARROW_LIST.pyarrow_dtype}
 
@@ -242,7 +241,14 @@ def _page_arrays(cols: dict[str, list[Any]]) -> dict[str, pa.Array]:
     die with it: kept as lists to the end, the strings of a 45,000-message conversation pinned the memory of every
     page's parsed JSON (about 8 KB a message, 2 GB for four conversations in flight, a third of the time spent
     by the kernel paging)."""
-    return {c: pa.array(cols[c], type=_ARROW_TYPES.get(c, pa.string())) for c in _FETCHED}
+    return {c: _column_array(c, cols[c]) for c in _FETCHED}
+
+
+def _column_array(column: str, values: Any) -> pa.Array | pa.ChunkedArray:
+    """A fetched column as Arrow, of its type in ``_ARROW_TYPES`` (values already in Arrow are kept as they are)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.array(values, type=_ARROW_TYPES.get(column, pa.string()))
 
 
 def _joined(arrays: list[pa.Array]) -> pa.Array | pa.ChunkedArray:
@@ -263,8 +269,7 @@ def _stored_frame(
     # costs three times as much.
     data: dict[str, Any] = {}
     for c in _FETCHED:
-        values = cols[c]
-        arr = values if isinstance(values, _ARROW) else pa.array(values, type=_ARROW_TYPES.get(c, pa.string()))
+        arr = _column_array(c, cols[c])
         if c in ("created", "modified"):
             data[c] = _utc_times(arr)
         elif c in ("is_bot", "is_system"):
@@ -304,9 +309,8 @@ def _stored_columns(text: bool, *, raw: bool = True) -> list[str]:
     return [c for c in _STORED if c not in left_out and (raw or c != "raw")]
 
 
-def _utc_times(values: list[str | None] | pa.Array | pa.ChunkedArray) -> pd.Series:
+def _utc_times(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
     """ISO 8601 strings (None allowed) as datetime64[us, UTC], parsed by Arrow; pandas parses anything odd."""
-    arr = values if isinstance(values, _ARROW) else pa.array(values, type=pa.string())
     try:
         return arr.cast(pa.timestamp("us", "UTC")).to_pandas().astype("datetime64[us, UTC]")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
