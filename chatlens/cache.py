@@ -7,6 +7,7 @@ Layout, under :func:`cache_root` (``CHATLENS_CACHE_DIR``, else ``platformdirs.us
         conversations.parquet
         members.parquet
         messages/<hash of conversation id>.parquet
+        messages/segment-<random>.parquet  many conversations' messages at once (a bulk load), by conversation
         .lock
     v1/<hash of the account identity and "text-free">/
         manifest.json              as above, with "text": false
@@ -15,7 +16,10 @@ Layout, under :func:`cache_root` (``CHATLENS_CACHE_DIR``, else ``platformdirs.us
 
 An account is keyed by its backend's ``identity`` (e.g. ``sqlite:/path#acme-slack`` or
 ``http:http://host:8765#acme-slack``), never by a token, so two accounts never share files and nothing secret is
-written. Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after
+written. A conversation's messages are in its own file, or in a slice of a segment (a bulk load writes one segment
+for thousands of conversations instead of a file each; the manifest entry names the file and the slice's offset);
+a refresh that changes a conversation moves it to its own file, and a segment no entry names any more is removed.
+Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after
 each conversation completes, so an interrupted load keeps what finished. A file that cannot be read, or whose rows
 disagree with the manifest, is reported with a warning and treated as absent (the loader fetches it again).
 
@@ -156,6 +160,21 @@ class AccountCache:
 
     def message_file(self, conversation_id: str) -> Path:
         return self.path / "messages" / f"{_digest(conversation_id)}.parquet"
+
+    def new_segment(self) -> str:
+        """The manifest name (relative to the account's folder) of a new segment file."""
+        return f"messages/segment-{os.urandom(8).hex()}.parquet"
+
+    def entry_file(self, conversation_id: str, entry: dict[str, Any]) -> Path:
+        """The file holding a conversation's messages: its segment, if its manifest entry names one."""
+        return self.path / entry["file"] if entry.get("file") else self.message_file(conversation_id)
+
+    def prune_segments(self, manifest: dict[str, Any]) -> None:
+        """Remove the segment files that no conversation of the manifest names (moved out by refreshes)."""
+        named = {entry.get("file") for entry in manifest["conversations"].values()}
+        for path in (self.path / "messages").glob("segment-*.parquet"):
+            if f"messages/{path.name}" not in named:
+                path.unlink(missing_ok=True)
 
     def write_frame(self, path: Path, frame: pd.DataFrame) -> pa.Table:
         """Write a frame as Parquet (zstd), atomically, and return it as the Arrow table written (callers keep

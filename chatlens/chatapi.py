@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import base64
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
+import pyarrow as pa
 
 from .errors import InvalidRequest, ServiceError
 from .services import ServiceRules, rules_for
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "ChatAPI",
+    "MESSAGE_TABLE_SCHEMA",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
     "check_name",
@@ -70,6 +72,26 @@ MAX_TEXT_LENGTH = 40_000
 
 Page = dict[str, Any]
 
+#: The columns of :meth:`ChatAPI.message_tables`: a message's wire fields, normalised, one column each. Times are
+#: microseconds in UTC; ``parent`` is null for a root; ``raw`` (the service's object as JSON text) only when asked.
+MESSAGE_TABLE_SCHEMA = pa.schema(
+    [
+        ("conversation_id", pa.string()),
+        ("id", pa.string()),
+        ("sender_id", pa.string()),
+        ("sender_name", pa.string()),
+        ("created", pa.timestamp("us", "UTC")),
+        ("modified", pa.timestamp("us", "UTC")),
+        ("text", pa.string()),
+        ("parent", pa.string()),
+        ("is_bot", pa.bool_()),
+        ("is_system", pa.bool_()),
+        ("subtype", pa.string()),
+        ("mentions", pa.list_(pa.string())),
+        ("raw", pa.string()),
+    ]
+)
+
 
 class ChatAPI(ABC):
     """The Chat API operations for one account.
@@ -81,6 +103,13 @@ class ChatAPI(ABC):
     service: str
     account_id: str
     admin: bool = False
+
+    # -- capabilities, declared (loaders read them; nothing probes a backend with getattr) -------------------
+    #: Whether fetching several conversations at once on threads pays (network-bound backends); an in-process,
+    #: pure-Python backend would only contend for the GIL.
+    parallel_fetch: ClassVar[bool] = True
+    #: Whether :meth:`message_tables` reads whole conversations at once, without paging.
+    bulk_messages: ClassVar[bool] = False
 
     @property
     def rules(self) -> ServiceRules:
@@ -189,6 +218,16 @@ class ChatAPI(ABC):
     @abstractmethod
     def list_group_members(self, group_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> Page:
         """One page of a group's members (Team API user objects), by user id."""
+
+    # -- bulk reads (a capability: see bulk_messages) --------------------------------------------------------
+    def message_tables(self, conversation_ids: Sequence[str], *, raw: bool = True) -> Iterator[pa.Table]:
+        """Every message of the given conversations as Arrow tables of :data:`MESSAGE_TABLE_SCHEMA` (without the
+        ``raw`` column unless ``raw``), each holding one or more whole conversations; the same messages, with the
+        same values, that paging :meth:`list_messages` gives. Rows come in any order.
+
+        Only backends that declare ``bulk_messages`` implement it; the loaders page through the others.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no bulk message reads (bulk_messages is False)")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or files; the object is unusable afterwards."""

@@ -21,8 +21,11 @@ T0 = 1_767_600_000_000_000
 
 
 class Counting(SQLiteChatAPI):
-    """The embedded backend, counting calls; optionally failing on the Nth list_messages call."""
+    """The embedded backend, counting calls; optionally failing on the Nth list_messages call. It pages like a
+    remote backend (no bulk reads), so these tests see the paging loader; tests/load/test_bulk.py has the bulk
+    path's."""
 
+    bulk_messages = False
     calls: Counter
     fail_at: int | None = None
     fail_with: BaseException | None = None
@@ -383,16 +386,18 @@ def test_the_garbage_collector_is_restored_after_a_load_and_after_a_failure(ws):
     assert gc.isenabled()
     load_messages(ws.account("S"), cache=False, progress=False)
     assert gc.isenabled()
-    api = ws.account("S")
 
     def failing(*args, **kwargs):
         assert not gc.isenabled()  # paused while fetching
         raise ServiceError("boom")
 
-    api.list_messages = failing
-    with pytest.raises(ServiceError, match="boom"):
-        load_messages(api, cache=False, progress=False)
-    assert gc.isenabled()
+    for read in ("list_messages", "message_tables"):  # the paging walk, and the bulk reads
+        api = ws.account("S")
+        setattr(api, read, failing)
+        api.bulk_messages = read == "message_tables"
+        with pytest.raises(ServiceError, match="boom"):
+            load_messages(api, cache=False, progress=False)
+        assert gc.isenabled()
 
 
 @pytest.mark.parametrize("order", ["newest first", "oldest first", "shuffled"])
@@ -425,7 +430,7 @@ def test_a_conversation_past_arrows_2_gib_per_column_keeps_its_pages_as_chunks(m
     from chatlens.loaders import _joined, _message_columns, _page_arrays, _stored_frame, iter_messages
 
     objects = list(iter_messages("demo", load_conversations("demo", progress=False)["id"].iloc[0]))[::-1]
-    cols = _message_columns(objects, "slack")
+    cols = _message_columns(objects)
     pages = [_page_arrays({c: v[:40] for c, v in cols.items()}), _page_arrays({c: v[40:] for c, v in cols.items()})]
     whole = _stored_frame({c: pa.concat_arrays([p[c] for p in pages]) for c in cols})
 

@@ -61,7 +61,7 @@ def _workspace(slack: FakeSlack, *, token_kind: str = "user"):
 
 def _tools(service: str = "slack"):
     def to_frame(objs):
-        return _stored_frame(_message_columns(objs, service))
+        return _stored_frame(_message_columns(objs))
 
     def drop(frame, ids):
         return _finish(frame[~frame["id"].astype(str).isin(list(ids))])

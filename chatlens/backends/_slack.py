@@ -23,10 +23,36 @@ __all__ = [
     "message_object",
     "redact_tokens",
     "conversation_kind",
+    "message_signals",
+    "SYSTEM_SUBTYPES",
 ]
 
 _TS = re.compile(r"^\d{1,12}\.\d{1,6}$")
 _TOKEN = re.compile(r"(?<=[?&])(t|token)=xox[a-z]-[A-Za-z0-9-]+")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+#: Message subtypes that are the workspace's own events (joins, renames, pins), not anyone's message.
+SYSTEM_SUBTYPES = frozenset(
+    {
+        "channel_join",
+        "channel_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "group_join",
+        "group_leave",
+        "group_topic",
+        "group_purpose",
+        "group_name",
+        "group_archive",
+        "group_unarchive",
+        "pinned_item",
+        "unpinned_item",
+        "bot_add",
+        "bot_remove",
+    }
+)
 
 
 def ts_from_us(us: int) -> str:
@@ -116,6 +142,22 @@ def team_user_object(user_id: str, users: dict[str, dict[str, Any]], href_prefix
     )
 
 
+def message_signals(raw: dict[str, Any], text: str) -> tuple[bool, bool, str | None, list[str]]:
+    """``(is_bot, is_system, subtype, mentions)`` of a Slack message: what the normalised columns say of it.
+
+    Examples
+    --------
+    >>> message_signals({"subtype": "bot_message", "bot_id": "B1"}, "deployed")
+    (True, False, 'bot_message', [])
+    >>> message_signals({}, "<@U1> and <@W2|ada>, look")
+    (False, False, None, ['U1', 'W2'])
+    """
+    subtype = raw.get("subtype")
+    subtype = subtype if isinstance(subtype, str) else None
+    is_bot = subtype == "bot_message" or bool(raw.get("bot_id"))
+    return is_bot, subtype in SYSTEM_SUBTYPES, subtype, _MENTION.findall(text) if "<@" in text else []
+
+
 def conversation_kind(raw: dict[str, Any], default: str) -> str:
     if raw.get("is_im"):
         return "direct"
@@ -127,7 +169,8 @@ def conversation_kind(raw: dict[str, Any], default: str) -> str:
 def conversation_object(
     raw: dict[str, Any], kind: str, users: dict[str, dict[str, Any]], href_prefix: str
 ) -> dict[str, Any]:
-    """A Chat API conversation from a channels/groups/mpims/dms.json entry (``created`` as int or string)."""
+    """A Chat API conversation from a channels/groups/mpims/dms.json entry (``created`` as int or string);
+    ``kind`` is one of ``channel``, ``private_channel``, ``direct``, ``group_direct``."""
     cid = raw["id"]
     members = raw.get("members") or ([raw["user"]] if raw.get("user") else [])
     return {
@@ -136,6 +179,7 @@ def conversation_object(
         "name": None if kind == "direct" else raw.get("name"),
         "created": iso_from_us(int(float(raw.get("created") or 0)) * 1_000_000),
         "members": [user_object(u, users) for u in sorted(members)],
+        "kind": kind,
         "type": "conversation",
         "raw": redact_tokens(raw),
         "api": "messaging",
@@ -155,14 +199,20 @@ def message_object(
     thread_ts = raw.get("thread_ts")
     edited = (raw.get("edited") or {}).get("ts")
     mid = message_id(channel, ts)
+    text = raw.get("text") or ""
+    is_bot, is_system, subtype, mentions = message_signals(raw, text)
     return {
         "id": mid,
         "conversation_id": channel,
         "sender": sender,
         "created": iso_from_us(ts_to_us(ts)),
         "modified": iso_from_us(ts_to_us(edited)) if edited else None,
-        "text": raw.get("text") or "",
+        "text": text,
         "parent": message_id(channel, thread_ts) if thread_ts and thread_ts != ts else "",
+        "is_bot": is_bot,
+        "is_system": is_system,
+        "subtype": subtype,
+        "mentions": mentions,
         "type": "message",
         "raw": redact_tokens(raw),
         "api": "messaging",

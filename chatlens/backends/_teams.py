@@ -32,6 +32,8 @@ __all__ = [
     "BadGraphObject",
     "user_object",
     "message_from_graph",
+    "message_signals",
+    "conversation_kind",
 ]
 
 
@@ -165,6 +167,48 @@ def _sender(msg: dict[str, Any]) -> dict[str, Any]:
     return user_object("system", "system")
 
 
+def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[str]]:
+    """``(is_bot, is_system, subtype, mentions)`` of a Graph chatMessage: what the normalised columns say of it.
+
+    A message from an application and no user is a bot's; any ``messageType`` but ``message`` (for example
+    ``systemEventMessage``) is a system event with that type as its subtype; mentions are the mentioned users' ids.
+
+    Examples
+    --------
+    >>> message_signals({"messageType": "message", "from": {"application": {"id": "A1"}}})
+    (True, False, None, [])
+    >>> message_signals({"messageType": "systemEventMessage", "mentions": [{"mentioned": {"user": {"id": "u1"}}}]})
+    (False, True, 'systemEventMessage', ['u1'])
+    """
+    kind = msg.get("messageType") or "message"
+    sender = msg.get("from") or {}
+    is_bot = isinstance(sender, dict) and bool(sender.get("application")) and not sender.get("user")
+    mentions = []
+    for mention in msg.get("mentions") or ():
+        user = ((mention.get("mentioned") or {}).get("user") or {}) if isinstance(mention, dict) else {}
+        if isinstance(user, dict) and user.get("id"):
+            mentions.append(str(user["id"]))
+    return is_bot, kind != "message", None if kind == "message" else str(kind), mentions
+
+
+def conversation_kind(raw: dict[str, Any], private: bool) -> str:
+    """``direct``, ``group_direct``, ``private_channel`` or ``channel`` of a Graph chat or channel.
+
+    Examples
+    --------
+    >>> conversation_kind({"chatType": "oneOnOne"}, True), conversation_kind({"membershipType": "standard"}, False)
+    ('direct', 'channel')
+    """
+    chat = raw.get("chatType")
+    if chat == "oneOnOne":
+        return "direct"
+    if chat in ("group", "meeting"):
+        return "group_direct"
+    if raw.get("membershipType") == "private":
+        return "private_channel"
+    return "private_channel" if private else "channel"
+
+
 def message_from_graph(msg: dict[str, Any], conversation_id: str, href_prefix: str = "") -> dict[str, Any]:
     """A Chat API message from a Graph chatMessage; the Graph object becomes ``raw``.
 
@@ -182,6 +226,7 @@ def message_from_graph(msg: dict[str, Any], conversation_id: str, href_prefix: s
     text = html_to_text(content) if body.get("contentType") == "html" else content
     reply_to = msg.get("replyToId") or ""
     mid = message_id(conversation_id, gid, reply_to)
+    is_bot, is_system, subtype, mentions = message_signals(msg)
     return {
         "id": mid,
         "conversation_id": conversation_id,
@@ -190,6 +235,10 @@ def message_from_graph(msg: dict[str, Any], conversation_id: str, href_prefix: s
         "modified": iso_from_us(modified) if modified is not None else None,
         "text": text,
         "parent": message_id(conversation_id, reply_to) if reply_to else "",
+        "is_bot": is_bot,
+        "is_system": is_system,
+        "subtype": subtype,
+        "mentions": mentions,
         "type": "message",
         "raw": msg,
         "api": "messaging",

@@ -26,6 +26,7 @@ from urllib3.util.retry import Retry
 
 from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size
 from ..errors import InvalidRequest, ServiceError, error_from_status
+from ._signals import conversation_kind, message_signals
 
 __all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "retrying_session", "from_config"]
 
@@ -286,8 +287,28 @@ class HttpChatAPI(ChatAPI):
         return quote(value, safe="")
 
     # -- conversations ----------------------------------------------------------------------------------------
+    # A server that predates chatlens' normalised fields (or any other Kloudless-style server) sends only the
+    # Kloudless object: the fields are then derived here from its raw, as the embedded workspace would.
+    def _conversation(self, conv: Any) -> Any:
+        if isinstance(conv, dict) and "kind" not in conv and "raw" in conv:
+            conv["kind"] = conversation_kind(self.service, conv.get("raw"), bool(conv.get("private")))
+        return conv
+
+    def _message(self, msg: Any) -> Any:
+        if isinstance(msg, dict) and "is_bot" not in msg and "raw" in msg:
+            signals = message_signals(self.service, msg.get("raw"), msg.get("text") or "")
+            msg.update(zip(("is_bot", "is_system", "subtype", "mentions"), signals))
+        return msg
+
+    def _page_of(self, page: Any, one: Any) -> Any:
+        if isinstance(page, dict) and isinstance(page.get("objects"), list):
+            for obj in page["objects"]:
+                one(obj)
+        return page
+
     def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
-        return self._request("GET", "/messaging/conversations", params=self._paging(page_size, page))
+        listed = self._request("GET", "/messaging/conversations", params=self._paging(page_size, page))
+        return self._page_of(listed, self._conversation)
 
     def create_conversation(
         self, *, name: str, private: bool = False, members: list[dict[str, str]] | None = None
@@ -295,10 +316,11 @@ class HttpChatAPI(ChatAPI):
         body: dict[str, Any] = {"name": name, "private": private}
         if members is not None:
             body["members"] = members
-        return self._request("POST", "/messaging/conversations", json=body)
+        return self._conversation(self._request("POST", "/messaging/conversations", json=body))
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}")
+        path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}"
+        return self._conversation(self._request("GET", path))
 
     def update_conversation(
         self,
@@ -310,7 +332,7 @@ class HttpChatAPI(ChatAPI):
     ) -> dict[str, Any]:
         body = {k: v for k, v in (("name", name), ("private", private), ("members", members)) if v is not None}
         path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}"
-        return self._request("PATCH", path, json=body)
+        return self._conversation(self._request("PATCH", path, json=body))
 
     def delete_conversation(self, conversation_id: str) -> None:
         self._request("DELETE", f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}")
@@ -326,7 +348,7 @@ class HttpChatAPI(ChatAPI):
         self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
     ) -> dict[str, Any]:
         path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}/messages"
-        return self._request("GET", path, params=self._paging(page_size, page))
+        return self._page_of(self._request("GET", path, params=self._paging(page_size, page)), self._message)
 
     def create_message(
         self,
@@ -342,13 +364,14 @@ class HttpChatAPI(ChatAPI):
             if value is not None:
                 body[key] = value
         path = f"/messaging/conversations/{self._id(conversation_id, 'conversation_id')}/messages"
-        return self._request("POST", path, json=body)
+        return self._message(self._request("POST", path, json=body))
 
     def retrieve_message(self, message_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/messaging/messages/{self._id(message_id, 'message_id')}")
+        return self._message(self._request("GET", f"/messaging/messages/{self._id(message_id, 'message_id')}"))
 
     def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
-        return self._request("PATCH", f"/messaging/messages/{self._id(message_id, 'message_id')}", json={"text": text})
+        path = f"/messaging/messages/{self._id(message_id, 'message_id')}"
+        return self._message(self._request("PATCH", path, json={"text": text}))
 
     def delete_message(self, message_id: str) -> None:
         self._request("DELETE", f"/messaging/messages/{self._id(message_id, 'message_id')}")
@@ -358,7 +381,11 @@ class HttpChatAPI(ChatAPI):
         params: dict[str, Any] = {"page_size": check_page_size(page_size)}
         if cursor is not None:
             params["cursor"] = cursor
-        return self._request("GET", "/events", params=params)
+        page = self._request("GET", "/events", params=params)
+        for event in page.get("objects") or () if isinstance(page, dict) else ():
+            if isinstance(event, dict) and event.get("object_type") == "message":
+                self._message(event.get("metadata"))
+        return page
 
     def latest_cursor(self) -> str:
         return str(self._request("GET", "/events/latest")["cursor"])

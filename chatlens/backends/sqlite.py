@@ -11,21 +11,25 @@ that also appends its event, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import bisect
 import os
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
     MAX_TEXT_LENGTH,
+    MESSAGE_TABLE_SCHEMA,
     ChatAPI,
     check_id,
     check_member_ids,
@@ -42,6 +46,7 @@ from ..chatapi import (
 )
 from ..errors import InvalidRequest, NotFound
 from ..services import SERVICES, check_members_argument, check_operation
+from ._signals import MENTION_SEPARATOR, message_signals
 
 __all__ = ["CONVERSATION_KINDS", "MAX_TEXT_LENGTH", "SQLiteChatAPI", "Workspace"]
 
@@ -73,6 +78,7 @@ CREATE TABLE IF NOT EXISTS memberships (
 CREATE TABLE IF NOT EXISTS messages (
     account_id TEXT NOT NULL, id TEXT NOT NULL, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL,
     created INTEGER NOT NULL, text TEXT NOT NULL, parent TEXT NOT NULL DEFAULT '', modified INTEGER, raw TEXT,
+    is_bot INTEGER NOT NULL DEFAULT 0, is_system INTEGER NOT NULL DEFAULT 0, subtype TEXT, mentions TEXT,
     PRIMARY KEY (account_id, id)
 );
 CREATE INDEX IF NOT EXISTS messages_order ON messages (account_id, conversation_id, created DESC, id DESC);
@@ -92,7 +98,15 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_account ON events (account_id, seq);
 """
 
-SCHEMA_VERSION = "1"
+#: 2 added the normalised columns of messages (is_bot, is_system, subtype, mentions); files of version 1 are
+#: migrated when opened, the columns derived from each message's raw object.
+SCHEMA_VERSION = "2"
+_SIGNAL_COLUMNS = (
+    ("is_bot", "INTEGER NOT NULL DEFAULT 0"),
+    ("is_system", "INTEGER NOT NULL DEFAULT 0"),
+    ("subtype", "TEXT"),
+    ("mentions", "TEXT"),
+)
 
 
 def _now_us() -> int:
@@ -139,6 +153,28 @@ class Workspace:
             self._shared = self._connect()
         # executescript commits on its own; every statement in the schema is idempotent.
         self.db.executescript(_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a file written by an older chatlens to this schema, in one transaction."""
+        if self._has_signal_columns():
+            return
+        with self.transaction() as db:
+            if self._has_signal_columns():  # another process migrated it meanwhile
+                return
+            for column, declaration in _SIGNAL_COLUMNS:
+                db.execute(f"ALTER TABLE messages ADD COLUMN {column} {declaration}")
+            rows = db.execute(
+                "SELECT m.rowid, a.service, m.text, m.raw FROM messages m JOIN accounts a ON a.id = m.account_id"
+            ).fetchall()
+            db.executemany(
+                "UPDATE messages SET is_bot = ?, is_system = ?, subtype = ?, mentions = ? WHERE rowid = ?",
+                ((*_signal_values(service, text, raw), rowid) for rowid, service, text, raw in rows),
+            )
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+
+    def _has_signal_columns(self) -> bool:
+        return "mentions" in {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -284,13 +320,20 @@ class Workspace:
 
     def add_messages(self, account_id: str, messages: Iterable[tuple[Any, ...]]) -> int:
         """Insert messages as tuples ``(id, conversation_id, sender_id, created_us, text, parent, modified_us,
-        raw_json)``; returns how many. Streams: the iterable is consumed in one transaction, never held whole."""
+        raw_json)``; returns how many. Streams: the iterable is consumed in one transaction, never held whole.
+
+        The normalised columns (bot, system event, subtype, mentions) are derived from each ``raw_json`` by the
+        account's service rules: this is the trusted path (imports, the demo), so the raw object is believed."""
+        row = self.db.execute("SELECT service FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"account {account_id!r} does not exist in {self.path}")
+        service = row[0]
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
                 "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
-                " raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((account_id, *m) for m in messages),
+                " raw, is_bot, is_system, subtype, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((account_id, *m, *_signal_values(service, m[4], m[7])) for m in messages),
             )
             return db.total_changes - before
 
@@ -307,6 +350,17 @@ class _nullcontext:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _signal_values(service: str, text: str, raw: Any) -> tuple[int, int, str | None, str | None]:
+    """The stored normalised columns of one message, from its raw JSON (text or bytes) and text."""
+    obj = orjson.loads(raw) if isinstance(raw, str | bytes) and raw else raw
+    is_bot, is_system, subtype, mentions = message_signals(service, obj, text)
+    return int(is_bot), int(is_system), subtype, MENTION_SEPARATOR.join(mentions) if mentions else None
+
+
+def _mention_list(stored: str | None) -> list[str]:
+    return stored.split(MENTION_SEPARATOR) if stored else []
 
 
 def _dumps_or_none(value: Any) -> str | None:
@@ -337,6 +391,8 @@ class SQLiteChatAPI(ChatAPI):
 
     #: In-process and pure Python: loaders gain nothing from fetching its conversations on threads.
     parallel_fetch = False
+    #: A few SQL queries read a whole account's messages (:meth:`message_tables`).
+    bulk_messages = True
 
     @property
     def identity(self) -> str:
@@ -370,13 +426,14 @@ class SQLiteChatAPI(ChatAPI):
         return {uid: found.get(uid) or self._user(uid, None, None) for uid in ids}
 
     def _conversation(self, row: tuple[Any, ...], members: list[dict[str, Any]]) -> dict[str, Any]:
-        cid, name, private, _kind, created, raw = row
+        cid, name, private, kind, created, raw = row
         return {
             "id": cid,
             "private": bool(private),
             "name": name,
             "created": iso_from_us(created),
             "members": members,
+            "kind": kind,
             "type": "conversation",
             "raw": _loads(raw),
             "api": "messaging",
@@ -411,17 +468,23 @@ class SQLiteChatAPI(ChatAPI):
                 "modified": iso_from_us(modified) if modified is not None else None,
                 "text": text,
                 "parent": parent,
+                "is_bot": bool(is_bot),
+                "is_system": bool(is_system),
+                "subtype": subtype,
+                "mentions": _mention_list(mentions),
                 "type": "message",
                 "raw": raw_of(raw),
                 "api": "messaging",
                 "href": f"{prefix}/messages/{mid}",
             }
-            for mid, cid, sender, created, text, parent, modified, raw in rows
+            for mid, cid, sender, created, text, parent, modified, raw, is_bot, is_system, subtype, mentions in rows
         ]
 
     # -- lookups ------------------------------------------------------------------------------------------
     _CONV_COLS = "id, name, private, kind, created, raw"
-    _MSG_COLS = "id, conversation_id, sender_id, created, text, parent, modified, raw"
+    _MSG_COLS = (
+        "id, conversation_id, sender_id, created, text, parent, modified, raw, is_bot, is_system, subtype, mentions"
+    )
 
     def _conversation_row(self, conversation_id: str) -> tuple[Any, ...]:
         if not isinstance(conversation_id, str) or not conversation_id:
@@ -658,6 +721,61 @@ class SQLiteChatAPI(ChatAPI):
         next_page = encode_page_token("messages", [rows[-1][3], rows[-1][0]]) if more else None
         return list_page(self._message_objects(rows), page, next_page)
 
+    #: Rows a bulk read gathers before it hands over a table (cut at a conversation's end, so tables hold whole
+    #: conversations and their Python rows are freed as they go).
+    _TABLE_ROWS = 200_000
+
+    def message_tables(self, conversation_ids: Sequence[str], *, raw: bool = True) -> Iterator[pa.Table]:
+        """Every message of the conversations as Arrow tables (:data:`~chatlens.chatapi.MESSAGE_TABLE_SCHEMA`),
+        read with one query per 500 conversations instead of a paging walk per conversation.
+
+        Examples
+        --------
+        >>> from chatlens.chatapi import iter_items
+        >>> from chatlens.demo import demo_workspace_path
+        >>> api = Workspace(demo_workspace_path()).account("acme-slack")
+        >>> convs = [c["id"] for c in api.list_conversations(page_size=2)["objects"]]
+        >>> sum(t.num_rows for t in api.message_tables(convs, raw=False)) == sum(
+        ...     len(list(iter_items(api.list_messages, c, page_size=1000))) for c in convs)
+        True
+        """
+        self._check("list_messages")
+        ids = list(dict.fromkeys(check_id(c, "conversation_id") for c in conversation_ids))
+        kinds = dict(self._conversation_kinds(ids))
+        hidden = [c for c in ids if c not in kinds or not self._visible(kinds[c])]
+        if hidden:
+            raise NotFound(f"conversations {hidden[:5]} do not exist" + (" ..." if len(hidden) > 5 else ""))
+        columns = "m.raw" if raw else "NULL"
+        pending: list[tuple[Any, ...]] = []
+        for i in range(0, len(ids), 500):
+            chunk = sorted(ids[i : i + 500])
+            q = ",".join("?" * len(chunk))
+            cursor = self._db.execute(
+                "SELECT m.conversation_id, m.id, m.sender_id, coalesce(nullif(u.name, ''), m.sender_id), m.created,"
+                " m.modified, m.text, nullif(m.parent, ''), m.is_bot, m.is_system, m.subtype, m.mentions,"
+                f" {columns} FROM messages m LEFT JOIN users u ON u.account_id = m.account_id AND u.id = m.sender_id"
+                f" WHERE m.account_id = ? AND m.conversation_id IN ({q}) ORDER BY m.conversation_id, m.created, m.id",
+                (self.account_id, *chunk),
+            )
+            while rows := cursor.fetchmany(50_000):
+                pending.extend(rows)
+                if len(pending) >= self._TABLE_ROWS:
+                    # Rows come by conversation: hand over all but the last one, which may go on.
+                    cut = bisect.bisect_left(pending, pending[-1][0], key=lambda row: row[0])
+                    if cut:
+                        yield _message_table(pending[:cut], raw)
+                        del pending[:cut]
+        if pending:
+            yield _message_table(pending, raw)
+
+    def _conversation_kinds(self, ids: list[str]) -> Iterator[tuple[str, str]]:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = ",".join("?" * len(chunk))
+            yield from self._db.execute(
+                f"SELECT id, kind FROM conversations WHERE account_id = ? AND id IN ({q})", (self.account_id, *chunk)
+            )
+
     def create_message(
         self,
         conversation_id: str,
@@ -694,10 +812,21 @@ class SQLiteChatAPI(ChatAPI):
             ).fetchone()[0]
             created = max(_now_us(), (last or 0) + 1)
             raw = raw if raw is not None else self._raw_message(conversation_id, mid, sender, created, text, parent)
-            row = (mid, conversation_id, sender, created, text, parent or "", None, orjson.dumps(raw).decode())
+            raw_json = orjson.dumps(raw).decode()
+            row = (
+                mid,
+                conversation_id,
+                sender,
+                created,
+                text,
+                parent or "",
+                None,
+                raw_json,
+                *_signal_values(self.service, text, raw),
+            )
             db.execute(
                 "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
-                " raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " raw, is_bot, is_system, subtype, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.account_id, *row),
             )
             obj = self._message_objects([row])[0]
@@ -736,7 +865,7 @@ class SQLiteChatAPI(ChatAPI):
         self._check("update_message")
         text = check_text(text)
         with self.workspace.transaction() as db:
-            mid, cid, sender, created, _old, parent, _mod, raw_text = self._message_row(message_id)
+            mid, cid, sender, created, _old, parent, _mod, raw_text, *_signals = self._message_row(message_id)
             modified = max(_now_us(), created + 1)
             raw = _loads(raw_text)
             if self.service == "slack":
@@ -746,11 +875,13 @@ class SQLiteChatAPI(ChatAPI):
                 raw.setdefault("body", {})["content"] = text
                 raw["lastEditedDateTime"] = iso_from_us(modified)
             raw_json = orjson.dumps(raw).decode()
+            signals = _signal_values(self.service, text, raw)
             db.execute(
-                "UPDATE messages SET text = ?, modified = ?, raw = ? WHERE account_id = ? AND id = ?",
-                (text, modified, raw_json, self.account_id, mid),
+                "UPDATE messages SET text = ?, modified = ?, raw = ?, is_bot = ?, is_system = ?, subtype = ?,"
+                " mentions = ? WHERE account_id = ? AND id = ?",
+                (text, modified, raw_json, *signals, self.account_id, mid),
             )
-            obj = self._message_objects([(mid, cid, sender, created, text, parent, modified, raw_json)])[0]
+            obj = self._message_objects([(mid, cid, sender, created, text, parent, modified, raw_json, *signals)])[0]
             self._event(db, "update", "message", obj)
         return obj
 
@@ -879,6 +1010,30 @@ class SQLiteChatAPI(ChatAPI):
         ).fetchall()
         next_page = encode_page_token("group-members", [rows[page_size - 1][0]]) if len(rows) > page_size else None
         return team_page([self._team_user(r) for r in rows[:page_size]], page, next_page)
+
+
+_EMPTY_MENTIONS = pa.array([[]], type=pa.list_(pa.string()))
+
+
+def _message_table(rows: list[tuple[Any, ...]], raw: bool) -> pa.Table:
+    """Rows of the bulk query as a table of MESSAGE_TABLE_SCHEMA: one Arrow conversion per column, times and
+    mentions converted vectorised."""
+    schema = MESSAGE_TABLE_SCHEMA if raw else MESSAGE_TABLE_SCHEMA.remove(MESSAGE_TABLE_SCHEMA.get_field_index("raw"))
+    cols = list(zip(*rows))
+    arrays: list[pa.Array] = []
+    for k, field in enumerate(schema):
+        if field.name in ("created", "modified"):
+            arrays.append(pa.array(cols[k], type=pa.int64()).cast(field.type))
+        elif field.name in ("is_bot", "is_system"):
+            arrays.append(pa.array(cols[k], type=pa.int8()).cast(pa.bool_()))
+        elif field.name == "mentions":
+            stored = pa.array(cols[k], type=pa.string())
+            split = pc.split_pattern(stored, MENTION_SEPARATOR)
+            # No mentions is stored as NULL: an empty list, never a null list.
+            arrays.append(pc.if_else(pc.is_null(stored), _EMPTY_MENTIONS.take([0] * len(stored)), split))
+        else:
+            arrays.append(pa.array(cols[k], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _key(values: list[Any], types: tuple[type, ...]) -> list[Any]:

@@ -342,6 +342,7 @@ class TeamsChatAPI(ChatAPI):
             "name": name,
             "created": iso_from_us(created),
             "members": self._member_users(self._members_of(where, raw)),
+            "kind": _teams.conversation_kind(raw, private),
             "type": "conversation",
             "raw": {k: v for k, v in raw.items() if k != "members"},
             "api": "messaging",

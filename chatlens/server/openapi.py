@@ -70,6 +70,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "name": {"type": ["string", "null"]},
             "created": _ISO,
             "members": {"type": "array", "items": _ref("User")},
+            "kind": {
+                "enum": ["channel", "private_channel", "direct", "group_direct"],
+                "description": "chatlens extension: what kind of conversation the service says this is",
+            },
             "type": {"const": "conversation"},
             "raw": {"type": "object"},
             "api": {"const": "messaging"},
@@ -85,6 +89,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "modified": _ISO_OR_NULL,
             "text": _STR,
             "parent": {"type": "string", "description": '"" for a root message, else the id replied to'},
+            "is_bot": {"type": "boolean", "description": "chatlens extension: posted by a bot or an app"},
+            "is_system": {
+                "type": "boolean",
+                "description": "chatlens extension: an event of the workspace (a join, a rename), not a message",
+            },
+            "subtype": {
+                "type": ["string", "null"],
+                "description": "chatlens extension: the service's kind of message (Slack subtype, Graph messageType)",
+            },
+            "mentions": {
+                "type": "array",
+                "items": _STR,
+                "description": "chatlens extension: ids of the users the message mentions",
+            },
             "type": {"const": "message"},
             "raw": {"type": "object"},
             "api": {"const": "messaging"},

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import re
 
+import orjson
 import pytest
 
-from chatlens.chatapi import iter_items, iter_pages
+from chatlens.chatapi import MESSAGE_TABLE_SCHEMA, iter_items, iter_pages
 from chatlens.errors import InvalidRequest, NotFound, PermissionDenied
 from chatlens.services import OPERATIONS
 
 PAGE_KEYS = {"count", "page", "next_page", "objects", "type", "api"}
-CONVERSATION_KEYS = {"id", "private", "name", "created", "members", "type", "raw", "api", "href"}
+# Kloudless' fields, plus chatlens' documented extensions: a conversation's kind; a message's modified time and
+# the normalised fields every backend derives from the service's own object (is_bot, is_system, subtype, mentions).
+CONVERSATION_KEYS = {"id", "private", "name", "created", "members", "kind", "type", "raw", "api", "href"}
+KINDS = {"channel", "private_channel", "direct", "group_direct"}
 MESSAGE_KEYS = {
     "id",
     "conversation_id",
@@ -23,6 +27,10 @@ MESSAGE_KEYS = {
     "modified",
     "text",
     "parent",
+    "is_bot",
+    "is_system",
+    "subtype",
+    "mentions",
     "type",
     "raw",
     "api",
@@ -64,6 +72,7 @@ def check_conversation(conv: dict) -> None:
     assert conv["type"] == "conversation" and conv["api"] == "messaging"
     assert isinstance(conv["id"], str) and isinstance(conv["private"], bool)
     assert conv["name"] is None or isinstance(conv["name"], str)
+    assert conv["kind"] in KINDS and (conv["kind"] == "channel") == (not conv["private"])
     assert ISO.match(conv["created"])
     assert isinstance(conv["raw"], dict)
     assert conv["href"].endswith(
@@ -81,6 +90,9 @@ def check_message(msg: dict) -> None:
     assert ISO.match(msg["created"])
     assert msg["modified"] is None or ISO.match(msg["modified"])
     assert isinstance(msg["text"], str) and isinstance(msg["parent"], str)
+    assert isinstance(msg["is_bot"], bool) and isinstance(msg["is_system"], bool)
+    assert msg["subtype"] is None or isinstance(msg["subtype"], str)
+    assert isinstance(msg["mentions"], list) and all(isinstance(u, str) and u for u in msg["mentions"])
     assert isinstance(msg["raw"], dict)
     assert msg["href"].endswith(f"/messaging/messages/{msg['id']}")
 
@@ -199,6 +211,19 @@ def test_list_messages_shape_and_order(make_api, M):
     assert reply["parent"] == M["MG1"] and reply["text"] == "hi ada 👋"
     assert reply["sender"] == {"id": "U2", "name": "grace", "email": "grace@example.com", "type": "user", "api": "team"}
     assert page["objects"][2]["parent"] == ""
+
+
+def test_normalised_fields_say_the_same_on_every_backend(make_api, M):
+    api = make_api()
+    page = api.list_messages(M["CGEN"])
+    by_id = {m["id"]: m for m in page["objects"]}
+    assert not any(m["is_bot"] or m["is_system"] for m in by_id.values())
+    assert all(m["subtype"] is None for m in by_id.values())
+    if api.service == "slack":  # Slack writes mentions into the text; Graph lists them beside it
+        assert by_id[M["MG1"]]["mentions"] == ["U2"] and by_id[M["MG3"]]["mentions"] == []
+    kinds = {c["id"]: c["kind"] for c in api.list_conversations(page_size=100)["objects"]}
+    assert kinds[M["CGEN"]] == "channel"
+    assert kinds.get(M["DM12"], "direct") == "direct"
 
 
 def test_message_lifecycle(make_api, M):
@@ -563,3 +588,44 @@ def test_team_api_bad_paging(make_api, M, token):
             call(page=token)
         with pytest.raises(InvalidRequest, match="page_size"):
             call(page_size=0)
+
+
+# -- bulk reads (a declared capability) ----------------------------------------------------------------------
+
+
+def test_bulk_reads_give_what_paging_gives(make_api, M):
+    """A backend that declares ``bulk_messages`` hands over, per conversation, the very messages and values that
+    paging its listing gives; one that does not declares it and refuses."""
+    api = make_api()
+    convs = [c["id"] for c in iter_items(api.list_conversations, page_size=100)]
+    api.create_message(M["CGEN"], text="one more, <@U3>", parent=M["MG3"])
+    if not api.bulk_messages:
+        with pytest.raises(NotImplementedError, match="bulk_messages"):
+            next(iter(api.message_tables(convs)))
+        return
+    tables = list(api.message_tables(convs))
+    assert tables and all(t.schema.names == MESSAGE_TABLE_SCHEMA.names for t in tables)
+    rows = [row for t in tables for row in t.to_pylist()]
+    held = [{r["conversation_id"] for r in t.to_pylist()} for t in tables]
+    assert all(not (a & b) for i, a in enumerate(held) for b in held[i + 1 :])  # whole conversations per table
+    got = sorted((r["conversation_id"], r["id"]) for r in rows)
+    paged = [(m["conversation_id"], m) for cid in convs for m in iter_items(api.list_messages, cid, page_size=2)]
+    assert got == sorted((cid, m["id"]) for cid, m in paged)
+    by_id = {r["id"]: r for r in rows}
+    for _cid, m in paged:
+        r = by_id[m["id"]]
+        assert r["sender_id"] == m["sender"]["id"] and r["sender_name"] == m["sender"]["name"]
+        assert r["created"] == us_to_datetime(m["created"]) and r["text"] == m["text"]
+        assert (r["parent"] or "") == m["parent"] and r["mentions"] == m["mentions"]
+        assert (r["is_bot"], r["is_system"], r["subtype"]) == (m["is_bot"], m["is_system"], m["subtype"])
+        assert orjson.loads(r["raw"]) == m["raw"]
+    without_raw = next(iter(api.message_tables(convs, raw=False)))
+    assert "raw" not in without_raw.schema.names
+    with pytest.raises(NotFound, match="CNOPE|does not exist"):
+        list(api.message_tables([M["CNOPE"]]))
+
+
+def us_to_datetime(iso: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
