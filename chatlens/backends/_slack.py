@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..chatapi import iso_from_us, team_user
+import orjson
+import pyarrow as pa
+
+from ..chatapi import MESSAGE_TABLE_SCHEMA, iso_from_us, team_user
 from ..errors import InvalidRequest
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "redact_tokens",
     "conversation_kind",
     "message_signals",
+    "MessageColumns",
     "SYSTEM_SUBTYPES",
 ]
 
@@ -187,10 +191,11 @@ def conversation_object(
     }
 
 
-def message_object(
-    raw: dict[str, Any], channel: str, users: dict[str, dict[str, Any]], href_prefix: str
-) -> dict[str, Any]:
-    """A Chat API message from a Slack message object."""
+def _message_fields(
+    raw: dict[str, Any], channel: str, users: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any], int, int | None, str, str]:
+    """``(id, sender, created_us, modified_us, text, parent)`` of a Slack message: what both the wire object and
+    the bulk columns are made of."""
     ts = str(raw["ts"])
     sender_id = raw.get("user") or raw.get("bot_id") or raw.get("username") or "unknown"
     sender = user_object(sender_id, users)
@@ -198,17 +203,31 @@ def message_object(
         sender["name"] = raw["username"]  # bots name themselves per message
     thread_ts = raw.get("thread_ts")
     edited = (raw.get("edited") or {}).get("ts")
-    mid = message_id(channel, ts)
-    text = raw.get("text") or ""
+    parent = message_id(channel, thread_ts) if thread_ts and thread_ts != ts else ""
+    return (
+        message_id(channel, ts),
+        sender,
+        ts_to_us(ts),
+        ts_to_us(edited) if edited else None,
+        raw.get("text") or "",
+        parent,
+    )
+
+
+def message_object(
+    raw: dict[str, Any], channel: str, users: dict[str, dict[str, Any]], href_prefix: str
+) -> dict[str, Any]:
+    """A Chat API message from a Slack message object."""
+    mid, sender, created, modified, text, parent = _message_fields(raw, channel, users)
     is_bot, is_system, subtype, mentions = message_signals(raw, text)
     return {
         "id": mid,
         "conversation_id": channel,
         "sender": sender,
-        "created": iso_from_us(ts_to_us(ts)),
-        "modified": iso_from_us(ts_to_us(edited)) if edited else None,
+        "created": iso_from_us(created),
+        "modified": iso_from_us(modified) if modified is not None else None,
         "text": text,
-        "parent": message_id(channel, thread_ts) if thread_ts and thread_ts != ts else "",
+        "parent": parent,
         "is_bot": is_bot,
         "is_system": is_system,
         "subtype": subtype,
@@ -218,3 +237,75 @@ def message_object(
         "api": "messaging",
         "href": f"{href_prefix}/messages/{mid}",
     }
+
+
+class MessageColumns:
+    """Slack message objects appended straight into the columns of
+    :data:`~chatlens.chatapi.MESSAGE_TABLE_SCHEMA` (the export's bulk reads): the same values
+    :func:`message_object` gives, without a wire dict or an ISO string per message.
+
+    Examples
+    --------
+    >>> cols = MessageColumns({}, raw=False)
+    >>> cols.add("C1", [{"ts": "1512085950.000216", "user": "U1", "text": "hi <@U2>"}])
+    >>> cols.table().to_pylist()[0]["mentions"], len(cols)
+    (['U2'], 0)
+    """
+
+    def __init__(self, users: dict[str, dict[str, Any]], *, raw: bool) -> None:
+        self.users, self.raw = users, raw
+        self._names = [f.name for f in MESSAGE_TABLE_SCHEMA if raw or f.name != "raw"]
+        self._reset()
+
+    def _reset(self) -> None:
+        self.cols: dict[str, list[Any]] = {name: [] for name in self._names}
+
+    def __len__(self) -> int:
+        return len(self.cols["id"])
+
+    def add(self, channel: str, messages: Any) -> None:
+        c = self.cols
+        add_conv, add_id, add_sid, add_sname = (
+            c[k].append for k in ("conversation_id", "id", "sender_id", "sender_name")
+        )
+        add_created, add_modified, add_text, add_parent = (
+            c[k].append for k in ("created", "modified", "text", "parent")
+        )
+        add_bot, add_system, add_subtype, add_mentions = (
+            c[k].append for k in ("is_bot", "is_system", "subtype", "mentions")
+        )
+        add_raw = c["raw"].append if self.raw else None
+        users, dumps, token = self.users, orjson.dumps, _TOKEN
+        for m in messages:
+            mid, sender, created, modified, text, parent = _message_fields(m, channel, users)
+            is_bot, is_system, subtype, mentions = message_signals(m, text)
+            add_conv(channel)
+            add_id(mid)
+            add_sid(sender["id"])
+            add_sname(sender["name"])
+            add_created(created)
+            add_modified(modified)
+            add_text(text)
+            add_parent(parent or None)
+            add_bot(is_bot)
+            add_system(is_system)
+            add_subtype(subtype)
+            add_mentions(mentions)
+            if add_raw is not None:
+                body = dumps(m)
+                # The token pattern cannot cross a JSON string's quotes, so redacting the text of the whole object
+                # is redacting each string in it (as redact_tokens does), at a fraction of the cost.
+                add_raw(token.sub(lambda x: f"{x.group(1)}=REDACTED", body.decode()) if b"xox" in body else body)
+
+    def table(self) -> pa.Table:
+        """What was added, as a table (and a fresh start)."""
+        schema = MESSAGE_TABLE_SCHEMA if self.raw else MESSAGE_TABLE_SCHEMA.remove(len(MESSAGE_TABLE_SCHEMA) - 1)
+        arrays = []
+        for field in schema:
+            values = self.cols[field.name]
+            if field.name in ("created", "modified"):
+                arrays.append(pa.array(values, type=pa.int64()).cast(field.type))
+            else:
+                arrays.append(pa.array(values, type=field.type))
+        self._reset()
+        return pa.Table.from_arrays(arrays, schema=schema)
