@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 import platformdirs
 import pyarrow as pa
@@ -151,7 +152,8 @@ class AccountCache:
         return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        body = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        # orjson: a manifest of thousands of conversations is written after every batch, ten times faster than json.
+        body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         _atomic_write(self.path / "manifest.json", lambda tmp: Path(tmp).write_bytes(body))
 
     # -- frames -----------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from ._links import resolve_chains
+from ._links import resolve_chains, take_ids
 from .accounts import connect
 from .cache import AccountCache, CacheWarning, now_iso
 from .chatapi import ChatAPI, iter_items
@@ -308,15 +308,16 @@ def _finish(frame: pd.DataFrame, conversations: np.ndarray | None = None) -> pd.
     holds many conversations and reply chains never cross from one to another, as when each is paged alone."""
     if conversations is None and not _sorted_already(frame):
         frame = frame.sort_values(["created", "id"], kind="stable", ignore_index=True)
-    ids = frame["id"].to_numpy(dtype=object)
-    parents = frame["parent"].to_numpy(dtype=object, na_value=None)
+    # Arrow-backed ids go to the chain resolution and back without a Python string per message.
+    ids, parents = frame["id"], frame["parent"]
     root, _depth, _missing = resolve_chains(ids, parents)
     if conversations is not None and (conversations[root] != conversations).any():
         # A parent id found in another conversation: resolve each conversation on its own (rare, so slower).
         root = np.empty(len(frame), dtype=np.int64)
         for start, stop in _runs(conversations):
-            root[start:stop] = resolve_chains(ids[start:stop], parents[start:stop])[0] + start
-    frame["thread_id"] = pd.array(frame["id"].to_numpy(dtype=object)[root], dtype=dtype_of("messages", "thread_id"))
+            part = slice(start, stop)
+            root[part] = resolve_chains(ids.iloc[part], parents.iloc[part])[0] + start
+    frame["thread_id"] = pd.array(take_ids(ids, root), dtype=dtype_of("messages", "thread_id"))
     frame["is_reply"] = frame["parent"].notna().to_numpy()
     frame["edited"] = frame["modified"].notna().to_numpy()
     return frame[[c for c in _STORED if c in frame.columns]]
@@ -645,9 +646,9 @@ def load_messages(
         tables = {}
 
         def keep(frame: pd.DataFrame, spans: list[tuple[str, int, int]]) -> None:
-            table = _table(frame[["conversation_id", *columns]])
+            table = _table(frame[columns])
             for cid, offset, rows in spans:
-                tables[cid] = table.slice(offset, rows).drop_columns(["conversation_id"])
+                tables[cid] = table.slice(offset, rows)
 
         _fetch_bulk(api, ids, progress=progress, text=text, raw=raw, on_batch=keep)
         empty = _table(_stored_frame(_message_columns([]), text=text)[columns])
@@ -794,12 +795,12 @@ def _load_cached(
         def save_batch(frame: pd.DataFrame, spans: list[tuple[str, int, int]]) -> None:
             # One segment file and one manifest write for the whole batch, however many conversations it holds.
             name = store.new_segment()
-            table = store.write_frame(store.path / name, frame)
+            table = store.write_frame(store.path / name, frame).drop_columns(["conversation_id"])
             fetched_at = now_iso()
             for (cid, offset, rows), newest in zip(spans, _newest_keys(frame, spans)):
                 entry = {"rows": rows, "newest": newest, "fetched_at": fetched_at, "file": name, "offset": offset}
                 manifest["conversations"][cid] = entry
-                tables[cid] = table.slice(offset, rows).drop_columns(["conversation_id"])
+                tables[cid] = table.slice(offset, rows)
             manifest["fetched_at"] = fetched_at
             store.write_manifest(manifest)
 
@@ -977,17 +978,18 @@ def _read_segment(
     its conversation (a damaged or foreign file) is reported and fetched again, like a bad file."""
     path = store.path / name
     table = store.read_table(path, columns=["conversation_id", *columns])
+    holders = table.column("conversation_id") if table is not None else None
+    view = table.drop_columns(["conversation_id"]) if table is not None else None
     out, bad = {}, []
     for cid in cids:
         entry = manifest["conversations"][cid]
         offset, rows = int(entry.get("offset", 0)), int(entry["rows"])
-        part = table.slice(offset, rows) if table is not None else None
-        holder = part.column("conversation_id") if part is not None else None
-        if part is None or part.num_rows != rows or (rows and {holder[0].as_py(), holder[-1].as_py()} != {cid}):
+        fits = view is not None and offset >= 0 and offset + rows <= view.num_rows
+        if not fits or (rows and {holders[offset].as_py(), holders[offset + rows - 1].as_py()} != {cid}):
             bad.append(cid)
             del manifest["conversations"][cid]
             continue
-        out[cid] = part.drop_columns(["conversation_id"])
+        out[cid] = view.slice(offset, rows)
     if bad and table is not None:
         warnings.warn(
             f"chatlens cache: {path} does not hold what the manifest says for {len(bad)} conversation(s); "

@@ -13,9 +13,11 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..chatapi import MESSAGE_TABLE_SCHEMA, iso_from_us, team_user
+from ..chatapi import iso_from_us, team_user
 from ..errors import InvalidRequest
+from ._tables import message_table
 
 __all__ = [
     "message_id",
@@ -57,6 +59,7 @@ SYSTEM_SUBTYPES = frozenset(
         "bot_remove",
     }
 )
+_SYSTEM_VALUES = pa.array(sorted(SYSTEM_SUBTYPES), type=pa.string())
 
 
 def ts_from_us(us: int) -> str:
@@ -72,7 +75,10 @@ def ts_to_us(ts: str) -> int:
     >>> ts_to_us("1512085950.000216")
     1512085950000216
     """
-    seconds, _, frac = str(ts).partition(".")
+    ts = str(ts)
+    if len(ts) > 7 and ts[-7] == ".":  # the usual six digits: one int() (a bulk load converts millions)
+        return int(ts[:-7] + ts[-6:])
+    seconds, _, frac = ts.partition(".")
     return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
 
 
@@ -105,7 +111,7 @@ def redact_tokens(value: Any) -> Any:
     {'url': 'https://files.slack.com/a.js?t=REDACTED'}
     """
     if isinstance(value, str):
-        return _TOKEN.sub(lambda m: f"{m.group(1)}=REDACTED", value) if "xox" in value else value
+        return _TOKEN.sub(_redacted, value) if "xox" in value else value
     if isinstance(value, dict):
         return {k: redact_tokens(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -192,26 +198,32 @@ def conversation_object(
 
 
 def _message_fields(
-    raw: dict[str, Any], channel: str, users: dict[str, dict[str, Any]]
+    raw: dict[str, Any],
+    channel: str,
+    users: dict[str, dict[str, Any]],
+    senders: dict[tuple[str, Any], dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any], int, int | None, str, str]:
     """``(id, sender, created_us, modified_us, text, parent)`` of a Slack message: what both the wire object and
-    the bulk columns are made of."""
-    ts = str(raw["ts"])
-    sender_id = raw.get("user") or raw.get("bot_id") or raw.get("username") or "unknown"
-    sender = user_object(sender_id, users)
-    if sender["name"] == sender_id and raw.get("username"):
-        sender["name"] = raw["username"]  # bots name themselves per message
-    thread_ts = raw.get("thread_ts")
-    edited = (raw.get("edited") or {}).get("ts")
-    parent = message_id(channel, thread_ts) if thread_ts and thread_ts != ts else ""
-    return (
-        message_id(channel, ts),
-        sender,
-        ts_to_us(ts),
-        ts_to_us(edited) if edited else None,
-        raw.get("text") or "",
-        parent,
-    )
+    the bulk columns are made of. ``senders`` memoises the sender objects (shared then: read them only)."""
+    get = raw.get  # bound once: this runs once per message of a bulk load
+    ts = raw["ts"]
+    ts = ts if type(ts) is str else str(ts)
+    username = get("username")
+    sender_id = get("user") or get("bot_id") or username or "unknown"
+    key = sender_id if username is None else (sender_id, username)
+    sender = senders.get(key) if senders is not None else None
+    if sender is None:
+        sender = user_object(sender_id, users)
+        if sender["name"] == sender_id and username:
+            sender["name"] = username  # bots name themselves per message
+        if senders is not None:
+            senders[key] = sender
+    thread_ts = get("thread_ts")
+    edited = get("edited")
+    edited = edited.get("ts") if edited.__class__ is dict else None
+    # Ids as message_id makes them, written out here for the bulk loads' sake.
+    parent = f"{channel}-{thread_ts}" if thread_ts and thread_ts != ts else ""
+    return f"{channel}-{ts}", sender, ts_to_us(ts), ts_to_us(edited) if edited else None, get("text") or "", parent
 
 
 def message_object(
@@ -240,9 +252,9 @@ def message_object(
 
 
 class MessageColumns:
-    """Slack message objects appended straight into the columns of
-    :data:`~chatlens.chatapi.MESSAGE_TABLE_SCHEMA` (the export's bulk reads): the same values
-    :func:`message_object` gives, without a wire dict or an ISO string per message.
+    """Slack message objects gathered as rows of the bulk message table (the export's bulk reads): the same values
+    :func:`message_object` gives, without a wire dict or an ISO string per message. The signals are derived a
+    whole column at a time, by the rules of :func:`message_signals`.
 
     Examples
     --------
@@ -252,60 +264,55 @@ class MessageColumns:
     (['U2'], 0)
     """
 
+    _FIELDS = ("conversation_id", "id", "sender_id", "sender_name", "created", "modified", "text", "parent")
+
     def __init__(self, users: dict[str, dict[str, Any]], *, raw: bool) -> None:
         self.users, self.raw = users, raw
-        self._names = [f.name for f in MESSAGE_TABLE_SCHEMA if raw or f.name != "raw"]
-        self._reset()
-
-    def _reset(self) -> None:
-        self.cols: dict[str, list[Any]] = {name: [] for name in self._names}
+        self._senders: dict[tuple[str, Any], dict[str, Any]] = {}
+        self.rows: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.cols["id"])
+        return len(self.rows)
 
     def add(self, channel: str, messages: Any) -> None:
-        c = self.cols
-        add_conv, add_id, add_sid, add_sname = (
-            c[k].append for k in ("conversation_id", "id", "sender_id", "sender_name")
-        )
-        add_created, add_modified, add_text, add_parent = (
-            c[k].append for k in ("created", "modified", "text", "parent")
-        )
-        add_bot, add_system, add_subtype, add_mentions = (
-            c[k].append for k in ("is_bot", "is_system", "subtype", "mentions")
-        )
-        add_raw = c["raw"].append if self.raw else None
-        users, dumps, token = self.users, orjson.dumps, _TOKEN
+        # One tuple per message, transposed into columns once (by zip, in C): thirteen appends a message cost more.
+        add, users, senders, keep_raw, dumps = self.rows.append, self.users, self._senders, self.raw, orjson.dumps
         for m in messages:
-            mid, sender, created, modified, text, parent = _message_fields(m, channel, users)
-            is_bot, is_system, subtype, mentions = message_signals(m, text)
-            add_conv(channel)
-            add_id(mid)
-            add_sid(sender["id"])
-            add_sname(sender["name"])
-            add_created(created)
-            add_modified(modified)
-            add_text(text)
-            add_parent(parent or None)
-            add_bot(is_bot)
-            add_system(is_system)
-            add_subtype(subtype)
-            add_mentions(mentions)
-            if add_raw is not None:
+            if not isinstance(m, dict) or not m.get("ts"):
+                continue  # not a message (as a day file's listing skips it too)
+            mid, sender, created, modified, text, parent = _message_fields(m, channel, users, senders)
+            subtype = m.get("subtype")
+            row = (channel, mid, sender["id"], sender["name"], created, modified, text, parent or None)
+            row += (subtype if isinstance(subtype, str) else None, bool(m.get("bot_id")))
+            if keep_raw:
                 body = dumps(m)
                 # The token pattern cannot cross a JSON string's quotes, so redacting the text of the whole object
                 # is redacting each string in it (as redact_tokens does), at a fraction of the cost.
-                add_raw(token.sub(lambda x: f"{x.group(1)}=REDACTED", body.decode()) if b"xox" in body else body)
+                row += (_TOKEN.sub(_redacted, body.decode()) if b"xox" in body else body,)
+            add(row)
 
     def table(self) -> pa.Table:
         """What was added, as a table (and a fresh start)."""
-        schema = MESSAGE_TABLE_SCHEMA if self.raw else MESSAGE_TABLE_SCHEMA.remove(len(MESSAGE_TABLE_SCHEMA) - 1)
-        arrays = []
-        for field in schema:
-            values = self.cols[field.name]
-            if field.name in ("created", "modified"):
-                arrays.append(pa.array(values, type=pa.int64()).cast(field.type))
-            else:
-                arrays.append(pa.array(values, type=field.type))
-        self._reset()
-        return pa.Table.from_arrays(arrays, schema=schema)
+        rows, self.rows = self.rows, []
+        names = [*self._FIELDS, "subtype", "has_bot_id", *(["raw"] if self.raw else [])]
+        columns: dict[str, Any] = dict(zip(names, zip(*rows) if rows else [()] * len(names)))
+        texts = columns["text"]
+        subtype = pa.array(columns["subtype"], type=pa.string())
+        text = pa.array(texts, type=pa.string())
+        # message_signals, a column at a time: bots, system events, and mentions (found by the regex only in
+        # the texts that hold "<@").
+        columns["subtype"], columns["text"] = subtype, text
+        has_bot_id = pa.array(columns.pop("has_bot_id"), type=pa.bool_())
+        columns["is_bot"] = pc.or_(pc.equal(subtype, "bot_message").fill_null(False), has_bot_id)
+        columns["is_system"] = pc.is_in(subtype, value_set=_SYSTEM_VALUES).fill_null(False)
+        marked = pc.match_substring(text, "<@").to_numpy(zero_copy_only=False)
+        mentions: list[list[str]] = [[]] * len(rows)
+        findall = _MENTION.findall
+        for k in marked.nonzero()[0].tolist():
+            mentions[k] = findall(texts[k])
+        columns["mentions"] = pa.array(mentions, type=pa.list_(pa.string()))
+        return message_table(columns, raw=self.raw)
+
+
+def _redacted(match: re.Match[str]) -> str:
+    return f"{match.group(1)}=REDACTED"

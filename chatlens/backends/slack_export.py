@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
@@ -160,18 +161,19 @@ class SlackExportChatAPI(ChatAPI):
         self.problems.append(message)
         warnings.warn(f"Slack export {self.path.name}: {message}", ExportProblemWarning, stacklevel=3)
 
-    def _json_list(self, name: str, *, required: bool = False) -> list[Any]:
+    def _json_list(self, name: str, *, required: bool = False, quiet: bool = False) -> list[Any]:
+        report = (lambda message: None) if quiet else self._problem
         if name not in self._names():
             if required:
-                self._problem(f"{name} is missing")
+                report(f"{name} is missing")
             return []
         try:
             data = orjson.loads(self._source.read(name))
         except orjson.JSONDecodeError as exc:
-            self._problem(f"{name} is not valid JSON ({exc.msg}); skipped")
+            report(f"{name} is not valid JSON ({exc.msg}); skipped")
             return []
         if not isinstance(data, list):
-            self._problem(f"{name} does not hold a JSON array; skipped")
+            report(f"{name} does not hold a JSON array; skipped")
             return []
         return data
 
@@ -276,7 +278,7 @@ class SlackExportChatAPI(ChatAPI):
     #: Day files are parsed straight into columns (:meth:`message_tables`).
     bulk_messages = True
     #: Messages a bulk read gathers before it hands over a table (cut at a conversation's end).
-    _TABLE_ROWS = 200_000
+    _TABLE_ROWS = 50_000
 
     def message_tables(self, conversation_ids: Sequence[str], *, raw: bool = True) -> Iterator[pa.Table]:
         """Every message of the conversations as Arrow tables, parsed from their day files once each: the messages
@@ -295,15 +297,29 @@ class SlackExportChatAPI(ChatAPI):
         check_operation(self.rules, "list_messages")
         folders = [(cid, self._conversation(cid)[2]) for cid in dict.fromkeys(conversation_ids)]
         cols = _slack.MessageColumns(self.users, raw=raw)
+        chunk: list[tuple[str, list[str]]] = []  # the conversations, and their day files, of the table being built
         for cid, folder in folders:
-            for name in sorted(self._days.get(folder, [])):
-                # A file read twice by name holds the same ts once: the last copy counts, as in _day.
-                day = {str(m["ts"]): m for m in self._json_list(name) if isinstance(m, dict) and m.get("ts")}
-                cols.add(cid, day.values())
+            files = sorted(self._days.get(folder, []))
+            for name in files:
+                cols.add(cid, self._json_list(name))
+            chunk.append((cid, files))
             if len(cols) >= self._TABLE_ROWS:
-                yield cols.table()
+                yield self._without_repeats(cols, chunk)
+                chunk = []
         if len(cols):
-            yield cols.table()
+            yield self._without_repeats(cols, chunk)
+
+    def _without_repeats(self, cols: _slack.MessageColumns, chunk: list[tuple[str, list[str]]]) -> pa.Table:
+        """The table gathered, checked (vectorised) for a message id seen twice; then its conversations are read
+        again the way paging reads them: a ts repeated within a day file counts once, its last copy, as in _day."""
+        table = cols.table()
+        if pc.count_distinct(table.column("id")).as_py() == table.num_rows:
+            return table
+        for cid, files in chunk:
+            for name in files:
+                messages = self._json_list(name, quiet=True)  # its problems were reported on the first read
+                cols.add(cid, {str(m["ts"]): m for m in messages if isinstance(m, dict) and m.get("ts")}.values())
+        return cols.table()
 
     def retrieve_message(self, message_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_message")

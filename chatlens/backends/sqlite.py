@@ -24,7 +24,6 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
@@ -47,6 +46,7 @@ from ..chatapi import (
 from ..errors import InvalidRequest, NotFound
 from ..services import SERVICES, check_members_argument, check_operation
 from ._signals import MENTION_SEPARATOR, message_signals
+from ._tables import message_table, split_mentions
 
 __all__ = ["CONVERSATION_KINDS", "MAX_TEXT_LENGTH", "SQLiteChatAPI", "Workspace"]
 
@@ -745,15 +745,15 @@ class SQLiteChatAPI(ChatAPI):
         hidden = [c for c in ids if c not in kinds or not self._visible(kinds[c])]
         if hidden:
             raise NotFound(f"conversations {hidden[:5]} do not exist" + (" ..." if len(hidden) > 5 else ""))
-        columns = "m.raw" if raw else "NULL"
+        raw_column = ", m.raw" if raw else ""
         pending: list[tuple[Any, ...]] = []
         for i in range(0, len(ids), 500):
             chunk = sorted(ids[i : i + 500])
             q = ",".join("?" * len(chunk))
             cursor = self._db.execute(
                 "SELECT m.conversation_id, m.id, m.sender_id, coalesce(nullif(u.name, ''), m.sender_id), m.created,"
-                " m.modified, m.text, nullif(m.parent, ''), m.is_bot, m.is_system, m.subtype, m.mentions,"
-                f" {columns} FROM messages m LEFT JOIN users u ON u.account_id = m.account_id AND u.id = m.sender_id"
+                f" m.modified, m.text, nullif(m.parent, ''), m.is_bot, m.is_system, m.subtype, m.mentions{raw_column}"
+                " FROM messages m LEFT JOIN users u ON u.account_id = m.account_id AND u.id = m.sender_id"
                 f" WHERE m.account_id = ? AND m.conversation_id IN ({q}) ORDER BY m.conversation_id, m.created, m.id",
                 (self.account_id, *chunk),
             )
@@ -1012,28 +1012,13 @@ class SQLiteChatAPI(ChatAPI):
         return team_page([self._team_user(r) for r in rows[:page_size]], page, next_page)
 
 
-_EMPTY_MENTIONS = pa.array([[]], type=pa.list_(pa.string()))
+_BULK_COLUMNS = [f.name for f in MESSAGE_TABLE_SCHEMA]  # the bulk query's columns, in its order
 
 
 def _message_table(rows: list[tuple[Any, ...]], raw: bool) -> pa.Table:
-    """Rows of the bulk query as a table of MESSAGE_TABLE_SCHEMA: one Arrow conversion per column, times and
-    mentions converted vectorised."""
-    schema = MESSAGE_TABLE_SCHEMA if raw else MESSAGE_TABLE_SCHEMA.remove(MESSAGE_TABLE_SCHEMA.get_field_index("raw"))
-    cols = list(zip(*rows))
-    arrays: list[pa.Array] = []
-    for k, field in enumerate(schema):
-        if field.name in ("created", "modified"):
-            arrays.append(pa.array(cols[k], type=pa.int64()).cast(field.type))
-        elif field.name in ("is_bot", "is_system"):
-            arrays.append(pa.array(cols[k], type=pa.int8()).cast(pa.bool_()))
-        elif field.name == "mentions":
-            stored = pa.array(cols[k], type=pa.string())
-            split = pc.split_pattern(stored, MENTION_SEPARATOR)
-            # No mentions is stored as NULL: an empty list, never a null list.
-            arrays.append(pc.if_else(pc.is_null(stored), _EMPTY_MENTIONS.take([0] * len(stored)), split))
-        else:
-            arrays.append(pa.array(cols[k], type=field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    columns = dict(zip(_BULK_COLUMNS, zip(*rows) if rows else [()] * len(_BULK_COLUMNS)))
+    columns["mentions"] = split_mentions(columns["mentions"], MENTION_SEPARATOR)
+    return message_table(columns, raw=raw)
 
 
 def _key(values: list[Any], types: tuple[type, ...]) -> list[Any]:
