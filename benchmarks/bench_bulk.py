@@ -150,13 +150,18 @@ def case_export_lower_bound(work: Path) -> dict:
     import pyarrow as pa
 
     folder = work / "export"
+
+    def listed(name: str) -> list:
+        return orjson.loads((folder / name).read_bytes()) if (folder / name).exists() else []
+
     t = time.perf_counter()
     cols: dict[str, list] = {k: [] for k in ("conversation_id", "id", "sender_id", "created", "text", "parent")}
-    for channel in orjson.loads((folder / "channels.json").read_bytes()) + orjson.loads(
-        (folder / "groups.json").read_bytes() if (folder / "groups.json").exists() else b"[]"
-    ):
-        cid = channel["id"]
-        for day in sorted((folder / channel["name"]).glob("*.json")):
+    conversations = [
+        (c["id"], c["name"]) for name in ("channels.json", "groups.json", "mpims.json") for c in listed(name)
+    ]
+    conversations += [(c["id"], c["id"]) for c in listed("dms.json")]
+    for cid, folder_name in conversations:
+        for day in sorted((folder / folder_name).glob("*.json")):
             for m in orjson.loads(day.read_bytes()):
                 ts = m["ts"]
                 cols["conversation_id"].append(cid)
@@ -167,20 +172,6 @@ def case_export_lower_bound(work: Path) -> dict:
                 cols["text"].append(m.get("text"))
                 thread = m.get("thread_ts")
                 cols["parent"].append(f"{cid}-{thread}" if thread and thread != ts else None)
-    for name in ("dms.json", "mpims.json"):
-        for conv in orjson.loads((folder / name).read_bytes()) if (folder / name).exists() else []:
-            cid = conv["id"]
-            for day in sorted((folder / (conv.get("name") if name == "mpims.json" else cid)).glob("*.json")):
-                for m in orjson.loads(day.read_bytes()):
-                    ts = m["ts"]
-                    cols["conversation_id"].append(cid)
-                    cols["id"].append(f"{cid}-{ts}")
-                    cols["sender_id"].append(m.get("user"))
-                    seconds, _, frac = ts.partition(".")
-                    cols["created"].append(int(seconds) * 1_000_000 + int(frac))
-                    cols["text"].append(m.get("text"))
-                    thread = m.get("thread_ts")
-                    cols["parent"].append(f"{cid}-{thread}" if thread and thread != ts else None)
     created = pa.array(cols.pop("created"), type=pa.int64()).cast(pa.timestamp("us", "UTC"))
     table = pa.table({**{k: pa.array(v, type=pa.string()) for k, v in cols.items()}, "created": created})
     return {"rows": table.num_rows, "seconds": time.perf_counter() - t}
