@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import base64
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import orjson
 import pyarrow as pa
 
+from ._time import iso_from_us, us_from_iso
 from .errors import InvalidRequest, ServiceError
 from .services import ServiceRules, rules_for
 
@@ -110,6 +111,18 @@ class ChatAPI(ABC):
     parallel_fetch: ClassVar[bool] = True
     #: Whether :meth:`message_tables` reads whole conversations at once, without paging.
     bulk_messages: ClassVar[bool] = False
+    #: Whether the backend offers the thread-complete refresh of :mod:`chatlens.threadsync` (the rate-limited
+    #: connectors: ``history_page``, ``thread_replies``, ``to_messages``, ``threads_active_since``, ``rate_limits``,
+    #: ``calls`` and ``request_kinds``, which names the refresh's kind of each of its calls).
+    thread_refresh: ClassVar[bool] = False
+    #: Whether listing a conversation's roots brings their replies too (Graph's ``$expand=replies``), so that
+    #: fetching a listed thread again costs no request.
+    replies_inline: ClassVar[bool] = False
+    #: Whether ``threads_active_since`` names threads by a reference of the service's (Graph ids) that
+    #: ``thread_key(conversation_id, ref, known)`` turns into thread keys, rather than by thread key.
+    threads_by_reference: ClassVar[bool] = False
+    #: For a thread refresh: the kind (``history``, ``replies``, ``search``) of each of the backend's own calls.
+    request_kinds: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     @property
     def rules(self) -> ServiceRules:
@@ -527,39 +540,3 @@ def slice_by_id(
     rest = sorted((i for i in items if after is None or i["id"] > after), key=lambda i: i["id"])
     chosen = rest[:page_size]
     return chosen, encode_page_token(kind, [chosen[-1]["id"]]) if len(rest) > page_size else None
-
-
-# -- time ---------------------------------------------------------------------------------------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_NAIVE = datetime(1970, 1, 1)
-
-
-def iso_from_us(us: int) -> str:
-    """ISO 8601 UTC with microseconds and ``Z`` from microseconds since the epoch.
-
-    Examples
-    --------
-    >>> iso_from_us(1_700_000_000_123_456)
-    '2023-11-14T22:13:20.123456Z'
-    """
-    # Naive arithmetic plus isoformat is twice as fast as formatting an aware datetime, on the listing hot path.
-    return (_EPOCH_NAIVE + timedelta(microseconds=int(us))).isoformat(timespec="microseconds") + "Z"
-
-
-def us_from_iso(value: str) -> int:
-    """Microseconds since the epoch from an ISO 8601 timestamp (a zone is required).
-
-    Examples
-    --------
-    >>> us_from_iso("2023-11-14T22:13:20.123456Z")
-    1700000000123456
-    """
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (TypeError, ValueError, AttributeError):
-        raise InvalidRequest(f"created: {value!r} is not an ISO 8601 timestamp") from None
-    if dt.tzinfo is None:
-        raise InvalidRequest(f"created: {value!r} has no time zone")
-    delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -25,12 +25,15 @@ recent and most active first, and when the budget runs out the rest keep their p
 partial, marked as such, and the next refresh resumes where this one stopped. :func:`plan_refresh` estimates the
 requests and minutes before anything is fetched.
 
-The connector provides ``history_page``, ``thread_replies``, ``to_messages``, ``threads_active_since``,
-``rate_limits`` and a ``calls`` counter (see :class:`chatlens.backends.slack.SlackChatAPI`). The Teams connector
-provides them too: Graph lists a channel's posts with their replies inline, so re-listing recent roots refreshes
-those threads with no extra request, and Graph's listings and delta feeds give roots only, so replies to older
-threads are found with the Microsoft Search API instead of ``search.messages``. Threads are keyed by their root's
-creation time (Slack's ``ts``), which the cached frames also carry, so a state can always be rebuilt.
+A connector declares ``thread_refresh`` (see :class:`chatlens.chatapi.ChatAPI`) and provides ``history_page``,
+``thread_replies``, ``to_messages``, ``threads_active_since``, ``rate_limits`` and a ``calls`` counter whose names
+its ``request_kinds`` maps to this module's three kinds of request: ``history`` (listing roots), ``replies`` and
+``search``; budgets, plans and results count those kinds, whatever the service calls them. The Teams connector
+declares ``replies_inline``: Graph lists a channel's posts with their replies, so re-listing recent roots refreshes
+those threads with no extra request; and ``threads_by_reference``: Graph's listings and delta feeds give roots only,
+so replies to older threads are found with the Microsoft Search API, whose hits name roots by Graph id. Threads are
+keyed by their root's creation time (:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which the cached
+frames also carry, so a state can always be rebuilt.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from .backends._slack import ts_from_us, ts_to_us
+from ._time import key_from_us, us_from_key
 from .cache import _atomic_write
+from .chatapi import ChatAPI
 
 __all__ = [
     "Budget",
@@ -90,15 +94,19 @@ class ThreadedHistory(Protocol):
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None: ...
 
-    # Optional: ``thread_key(conversation_id, ref, known) -> str | None`` turns what ``threads_active_since`` named
-    # into thread keys, after the conversation's recent roots are listed; ``known`` maps cached roots' message ids
-    # to their keys (the Teams connector names roots by Graph id).
+    # With ``threads_by_reference``: ``thread_key(conversation_id, ref, known) -> str | None`` turns what
+    # ``threads_active_since`` named into thread keys, after the conversation's recent roots are listed; ``known``
+    # maps cached roots' message ids to their keys (the Teams connector names roots by Graph id).
+    request_kinds: Any
+    replies_inline: bool
+    threads_by_reference: bool
 
     def rate_limits(self) -> dict[str, float]: ...
 
 
 def supports_thread_refresh(api: Any) -> bool:
-    """Whether ``api`` offers what :func:`refresh_conversation` needs.
+    """Whether ``api`` declares the thread-complete refresh (``thread_refresh``) that :func:`refresh_conversation`
+    needs.
 
     Examples
     --------
@@ -106,10 +114,7 @@ def supports_thread_refresh(api: Any) -> bool:
     >>> supports_thread_refresh(chatlens.connect("demo"))  # the embedded workspace has an activity feed instead
     False
     """
-    return all(
-        callable(getattr(api, name, None))
-        for name in ("history_page", "thread_replies", "to_messages", "threads_active_since", "rate_limits")
-    )
+    return isinstance(api, ChatAPI) and api.thread_refresh
 
 
 class BudgetExhausted(Exception):
@@ -124,9 +129,9 @@ class Budget:
     Examples
     --------
     >>> b = Budget(requests=2)
-    >>> b.charge({"conversations.history": 1}, {"conversations.history": 1.0}); b.exhausted
+    >>> b.charge({"history": 1}, {"history": 1.0}); b.exhausted
     False
-    >>> b.charge({"conversations.history": 1}, {"conversations.history": 1.0}); b.exhausted
+    >>> b.charge({"history": 1}, {"history": 1.0}); b.exhausted
     True
     """
 
@@ -137,7 +142,7 @@ class Budget:
 
     def charge(self, calls: dict[str, int], rates: dict[str, float]) -> None:
         self.spent_requests += sum(calls.values())
-        self.spent_minutes += sum(n / rates.get(method, 50.0) for method, n in calls.items())
+        self.spent_minutes += sum(n / rates.get(kind, 50.0) for kind, n in calls.items())
 
     @property
     def exhausted(self) -> bool:
@@ -208,23 +213,23 @@ def plan_refresh(
         recent = created >= pd.Timestamp(now_us - window_us, unit="us", tz="UTC")
         recent_roots = int((recent & ~frame["is_reply"]).sum()) if len(frame) else 0
         history += 1 + math.ceil(recent_roots / limit)
-        if not getattr(api, "replies_inline", False):
+        if not api.replies_inline:
             replies += sum(
-                1 for ts, (count, *_rest) in state.threads.items() if count and ts_to_us(ts) >= now_us - window_us
+                1 for ts, (count, *_rest) in state.threads.items() if count and us_from_key(ts) >= now_us - window_us
             )
         # Threads search named: keys (Slack ts) younger than the window are counted above; references (Graph ids)
         # are of any age.
         replies += sum(
-            1 for ref in (active or {}).get(cid, ()) if not _TS.fullmatch(ref) or ts_to_us(ref) < now_us - window_us
+            1 for ref in (active or {}).get(cid, ()) if not _TS.fullmatch(ref) or us_from_key(ref) < now_us - window_us
         )
         recent_total += int(recent.sum()) if len(frame) else 0
         newest = int(created.max().value // 1000) if len(frame) else 0
         activity[cid] = (newest, int(recent.sum()) if len(frame) else 0)
     order = sorted(frames, key=lambda c: (-activity[c][0], -activity[c][1], c))
     requests = {
-        "conversations.history": history,
-        "conversations.replies": replies,
-        "search.messages": searched if searched is not None else 1 + recent_total // 100,
+        "history": history,
+        "replies": replies,
+        "search": searched if searched is not None else 1 + recent_total // 100,
     }
     rates = api.rate_limits()
     minutes = sum(n / rates.get(m, 50.0) for m, n in requests.items())
@@ -262,7 +267,7 @@ def refresh_conversation(
         out: list[dict[str, Any]] = []
         cursor = None
         while True:
-            spend("conversations.history")
+            spend("history")
             page, cursor = api.history_page(cid, oldest_us=oldest_us, cursor=cursor)
             out += page
             if not cursor:
@@ -276,13 +281,13 @@ def refresh_conversation(
         if ts in refetched:
             return
         # Graph lists replies with their roots: no request, except for a thread search named and no listing had.
-        if not getattr(api, "replies_inline", False) or ts not in seen:
-            spend("conversations.replies")
+        if not api.replies_inline or ts not in seen:
+            spend("replies")
         replies = api.thread_replies(cid, ts)
         refetched[ts] = replies
         threads[ts] = [
             int(root.get("reply_count") or 0),
-            ts_to_us(root.get("latest_reply") or ts),
+            us_from_key(root.get("latest_reply") or ts),
             len(replies),
             now_us,
         ]
@@ -290,7 +295,7 @@ def refresh_conversation(
     def note(root: dict[str, Any]) -> bool:
         """Record a root; True if its thread must be fetched (new replies, edits or deletions show here)."""
         ts = root["ts"]
-        count, latest = int(root.get("reply_count") or 0), ts_to_us(root.get("latest_reply") or ts)
+        count, latest = int(root.get("reply_count") or 0), us_from_key(root.get("latest_reply") or ts)
         known = threads.get(ts)
         changed = known is None or known[0] != count or known[1] != latest or known[2] != count
         if not changed:
@@ -310,18 +315,18 @@ def refresh_conversation(
     for root in listed:
         # Threads started within the window are fetched again whatever their counts say: an edited reply changes
         # neither the reply count nor the latest reply.
-        recent = bool(root.get("reply_count")) and ts_to_us(root["ts"]) >= since
+        recent = bool(root.get("reply_count")) and us_from_key(root["ts"]) >= since
         if _is_root(root) and (note(root) or recent):
             fetch_thread(root)
     new_rows += listed
     gone = [
-        ts for ts in threads if state.watermark_us and since <= ts_to_us(ts) <= state.watermark_us and ts not in seen
+        ts for ts in threads if state.watermark_us and since <= us_from_key(ts) <= state.watermark_us and ts not in seen
     ]
     # 3. Older threads with new activity, named by search (by key; or by reference, which a connector with
     # ``thread_key`` turns into a key now that the recent roots are listed, as Graph's search names roots by id).
     root_ids = _root_ids(frame)  # thread key -> the root's id in the cached frame
     named = (active or {}).get(cid, set())
-    key_of = getattr(api, "thread_key", None)
+    key_of = api.thread_key if api.threads_by_reference else None
     if key_of is not None:
         keys: set[str] = set()
         cached_roots = {mid: ts for ts, mid in root_ids.items()}
@@ -336,7 +341,7 @@ def refresh_conversation(
                 keys.add(key)
         named = keys
     for ts in sorted(named - seen - set(refetched)):
-        if ts in threads and ts_to_us(ts) < since:
+        if ts in threads and us_from_key(ts) < since:
             fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
     drop_ids: set[str] = set()
@@ -350,10 +355,11 @@ def refresh_conversation(
         drop_ids |= set(replies_before)
     for ts, replies in refetched.items():
         new_rows += replies
-        if threads[ts][0] == 0 or threads[ts][1] == ts_to_us(ts):  # a thread found by search: fill in from the replies
+        # A thread found by search: fill in its counts from the replies.
+        if threads[ts][0] == 0 or threads[ts][1] == us_from_key(ts):
             threads[ts] = [
                 len(replies),
-                max((ts_to_us(r["ts"]) for r in replies), default=ts_to_us(ts)),
+                max((us_from_key(r["ts"]) for r in replies), default=us_from_key(ts)),
                 len(replies),
                 now_us,
             ]
@@ -362,7 +368,7 @@ def refresh_conversation(
         out = drop(out, drop_ids)
     if new_rows:
         out = upsert(out, to_frame(api.to_messages(new_rows, cid)))
-    roots = [ts_to_us(m["ts"]) for m in listed if _is_root(m)]
+    roots = [us_from_key(m["ts"]) for m in listed if _is_root(m)]
     watermark = max([state.watermark_us, *roots])
     return out, ThreadState(watermark, now_us, threads)
 
@@ -373,7 +379,7 @@ def _root_ids(frame: pd.DataFrame) -> dict[str, str]:
         return {}
     roots = frame[~frame["is_reply"].to_numpy()]
     created = roots["created"].astype("datetime64[us, UTC]").array.asi8
-    return dict(zip((ts_from_us(int(us)) for us in created), roots["id"].astype(str)))
+    return dict(zip((key_from_us(int(us)) for us in created), roots["id"].astype(str)))
 
 
 def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int) -> ThreadState:
@@ -395,8 +401,8 @@ def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int)
             n, latest = by_thread.loc[root]
             threads[ts] = [int(n), int(latest), int(n), fetched_us]
         else:
-            threads[ts] = [0, ts_to_us(ts), 0, fetched_us]
-    watermark = max((ts_to_us(ts) for ts in threads), default=0)
+            threads[ts] = [0, us_from_key(ts), 0, fetched_us]
+    watermark = max((us_from_key(ts) for ts in threads), default=0)
     return ThreadState(watermark, fetched_us, threads)
 
 
@@ -475,8 +481,14 @@ def refresh_all(
 
 
 def _calls_since(api: ThreadedHistory, before: dict[str, int]) -> dict[str, int]:
-    """Requests made since ``before`` (a copy of ``api.calls``), by kind."""
-    return {m: n - before.get(m, 0) for m, n in api.calls.items() if n > before.get(m, 0)}
+    """Requests made since ``before`` (a copy of ``api.calls``), by kind (``history``, ``replies``, ``search``, or
+    ``other``): the connector's ``request_kinds`` names the kind of each of its own calls."""
+    made: dict[str, int] = {}
+    for call, n in api.calls.items():
+        if n > before.get(call, 0):
+            kind = api.request_kinds.get(call, "other")
+            made[kind] = made.get(kind, 0) + n - before.get(call, 0)
+    return made
 
 
 def save_state(path: Path, state: ThreadState) -> None:

@@ -15,6 +15,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._time import key_from_us as ts_from_us  # a Slack ts is a thread key (re-exported for the Slack part)
+from .._time import us_from_key as ts_to_us
 from ..chatapi import iso_from_us, team_user
 from ..errors import InvalidRequest
 from ._tables import message_table
@@ -22,6 +24,7 @@ from ._tables import message_table
 __all__ = [
     "message_id",
     "parse_message_id",
+    "ts_from_us",
     "ts_to_us",
     "user_object",
     "conversation_object",
@@ -60,26 +63,6 @@ SYSTEM_SUBTYPES = frozenset(
     }
 )
 _SYSTEM_VALUES = pa.array(sorted(SYSTEM_SUBTYPES), type=pa.string())
-
-
-def ts_from_us(us: int) -> str:
-    """Slack's ``ts`` ("<seconds>.<6 digits>") from microseconds since the epoch."""
-    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
-
-
-def ts_to_us(ts: str) -> int:
-    """Microseconds since the epoch from a Slack ``ts``, exactly (no float rounding).
-
-    Examples
-    --------
-    >>> ts_to_us("1512085950.000216")
-    1512085950000216
-    """
-    ts = str(ts)
-    if len(ts) > 7 and ts[-7] == ".":  # the usual six digits: one int() (a bulk load converts millions)
-        return int(ts[:-7] + ts[-6:])
-    seconds, _, frac = ts.partition(".")
-    return int(seconds) * 1_000_000 + int((frac + "000000")[:6])
 
 
 def message_id(channel: str, ts: str) -> str:

@@ -39,7 +39,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import orjson
 import requests
@@ -556,13 +557,23 @@ class SlackChatAPI(ChatAPI):
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- incremental loading: the connector's own calls, used by chatlens.threadsync ----------------------------
-    #: Requests a minute per method under Slack's tiers (Tier 3 for history and replies, Tier 2 for search);
+    thread_refresh = True
+    #: What each Web API method is to a refresh (``calls`` counts by method).
+    request_kinds: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "conversations.history": "history",
+            "conversations.replies": "replies",
+            "search.messages": "search",
+        }
+    )
+
+    #: Requests a minute per kind under Slack's tiers (Tier 3 for history and replies, Tier 2 for search);
     #: ``history_limit`` at 15 or less means the 2025 limits for non-Marketplace apps (one call a minute).
     def rate_limits(self) -> dict[str, float]:
-        """Requests a minute each method may make, for planning a load (not enforced here: Slack does that)."""
+        """Requests a minute each kind of call may make, for planning a load (not enforced here: Slack does that)."""
         limited = self.history_limit <= 15
         history = 1.0 if limited else 50.0
-        return {"conversations.history": history, "conversations.replies": history, "search.messages": 20.0}
+        return {"history": history, "replies": history, "search": 20.0}
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None

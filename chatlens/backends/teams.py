@@ -54,12 +54,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
 import requests
 
+from .._time import key_from_us, us_from_key
 from ..chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
@@ -81,7 +83,6 @@ from ..chatapi import (
 from ..errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
 from ..services import ServiceRules, check_operation, rules_for
 from . import _teams
-from ._slack import ts_from_us, ts_to_us
 from .http import retrying_session
 
 __all__ = ["TeamsChatAPI", "from_config", "GraphDataWarning"]
@@ -713,20 +714,21 @@ class TeamsChatAPI(ChatAPI):
     #: Microsoft Search's page size for messages (its documented default and the cap for mail and events).
     search_limit = 25
 
+    thread_refresh = True
+    #: Search names roots by Graph id: :meth:`thread_key` turns them into thread keys.
+    threads_by_reference = True
+    #: What each kind of Graph request (``calls`` counts them so) is to a refresh.
+    request_kinds: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"messages": "history", "replies": "replies", "search": "search"}
+    )
+
     def rate_limits(self) -> dict[str, float]:
         """Requests a minute, for planning: Graph allows about one request a second on any one chat or channel."""
-        return {
-            "conversations.history": 60.0,
-            "conversations.replies": 60.0,
-            "messages": 60.0,
-            "replies": 60.0,
-            "search": 60.0,
-            "search.messages": 60.0,  # what a plan calls the search step
-        }
+        return {"history": 60.0, "replies": 60.0, "search": 60.0}
 
     @staticmethod
     def _key(msg: dict[str, Any]) -> str:
-        return ts_from_us(_sort_key(msg)[0])
+        return key_from_us(_sort_key(msg)[0])
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
@@ -753,7 +755,7 @@ class TeamsChatAPI(ChatAPI):
             self._remember(conversation_id, key, root)
             if root.get("deletedDateTime"):
                 continue
-            latest = max((r["ts"] for r in live), default=key, key=ts_to_us)
+            latest = max((r["ts"] for r in live), default=key, key=us_from_key)
             records.append(
                 {"ts": key, "thread_ts": key, "reply_count": len(live), "latest_reply": latest, "_graph": root}
             )
@@ -772,7 +774,7 @@ class TeamsChatAPI(ChatAPI):
                 fetched = {}
             self._hold(conversation_id, root_ts, list(fetched.values()))
         replies = self._threads.get(key, [])
-        return sorted(replies, key=lambda r: ts_to_us(r["ts"]), reverse=True)
+        return sorted(replies, key=lambda r: us_from_key(r["ts"]), reverse=True)
 
     def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
         """Chat API messages of the records from :meth:`history_page` and :meth:`thread_replies`."""
