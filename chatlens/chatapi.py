@@ -104,6 +104,9 @@ class ChatAPI(ABC):
     service: str
     account_id: str
     admin: bool = False
+    #: What this source could not read and left out, one line each (an export's malformed or missing files); each
+    #: was also warned about. Empty for sources that read everything they hold.
+    problems: Sequence[str] = ()
 
     # -- capabilities, declared (loaders read them; nothing probes a backend with getattr) -------------------
     #: Whether fetching several conversations at once on threads pays (network-bound backends); an in-process,

@@ -1,9 +1,12 @@
-"""Importers: copy an export into an embedded SQLite workspace (``chatlens import slack-export PATH``).
+"""Importers: copy any account into an embedded SQLite workspace (``chatlens import slack-export PATH``).
+
+:func:`import_account` reads through the Chat API and Team API alone, so it knows no service: users, conversations
+(with their kind and members) and every message with its raw object. :func:`import_slack_export` opens a Slack
+export as an account and imports it.
 
 Streams conversation by conversation and page by page, so an export of millions of messages never sits in memory
 whole. All or nothing: the import is one SQLite transaction, so a failure, an interrupt or a killed process
-leaves the workspace as it was. Ids and shapes equal what
-:class:`~chatlens.backends.slack_export.SlackExportChatAPI` returns.
+leaves the workspace as it was. Ids and shapes equal what the source returns.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from typing import Any
 import orjson
 from tqdm.auto import tqdm
 
-from .backends.slack_export import SlackExportChatAPI
+from .accounts import connect
 from .backends.sqlite import Workspace
-from .chatapi import iter_items, iter_pages, us_from_iso
+from .chatapi import ChatAPI, iter_items, iter_pages, us_from_iso
 
-__all__ = ["import_slack_export"]
+__all__ = ["import_account", "import_slack_export"]
 
 
 def import_slack_export(
@@ -47,10 +50,36 @@ def import_slack_export(
     ...     158
     158
     """
-    source = SlackExportChatAPI(path, account_id=account_id)
+    config = {"type": "slack_export", "path": str(path), **({"account": account_id} if account_id else {})}
+    return import_account(
+        connect(config), db, replace=replace, progress=progress, name=f"Slack export {Path(path).name}"
+    )
+
+
+def import_account(
+    source: ChatAPI,
+    db: str | os.PathLike[str],
+    *,
+    replace: bool = False,
+    progress: bool = True,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Copy an account of any backend into the workspace ``db``, as an account of the source's id and service.
+
+    Returns ``{"account", "conversations", "users", "messages", "problems"}`` (``problems``: what the source
+    said it could not read). An account of the same id already in ``db`` is an error unless ``replace=True``.
+
+    Examples
+    --------
+    >>> import tempfile, os, chatlens
+    >>> counts = import_account(chatlens.connect("demo"), os.path.join(tempfile.mkdtemp(), "w.sqlite"), progress=False)
+    >>> counts["account"], counts["conversations"], counts["users"], counts["messages"]
+    ('acme-slack', 11, 35, 12000)
+    """
     ws = Workspace(db)
     acct = source.account_id
-    owner = next(iter(source.users), "unknown")
+    users = list(iter_items(source.list_users, page_size=1000))
+    owner = getattr(source, "user_id", None) or next((u["id"] for u in users), "unknown")
     # One transaction for the whole import: an error, Ctrl-C or even SIGKILL leaves the workspace as it was, and
     # readers (WAL) keep reading the old state meanwhile. Other writers to this file wait until it is done.
     with ws.transaction():
@@ -58,12 +87,14 @@ def import_slack_export(
             if not replace:
                 raise ValueError(f"{db} already holds account {acct!r}; pass replace=True to import it again")
             _remove_account(ws, acct)
-        ws.add_account(acct, service="slack", name=f"Slack export {Path(path).name}", user_id=owner)
-        ws.add_users(acct, (_user(u) for u in source.users.values()))
+        ws.add_account(
+            acct, service=source.service, admin=source.admin, name=name or f"import of {acct}", user_id=owner
+        )
+        ws.add_users(acct, (_user(u) for u in users))
         convs = list(iter_items(source.list_conversations, page_size=1000))
-        ws.add_conversations(acct, (_conversation(source, c) for c in convs))
+        ws.add_conversations(acct, (_conversation(c) for c in convs))
         total = 0
-        with tqdm(total=len(convs), desc=f"import {Path(path).name}", unit="conv", disable=not progress) as bar:
+        with tqdm(total=len(convs), desc=f"import {name or acct}", unit="conv", disable=not progress) as bar:
             for conv in convs:
                 for page in iter_pages(source.list_messages, conv["id"], page_size=1000):
                     total += ws.add_messages(acct, (_row(m) for m in page["objects"]))
@@ -72,32 +103,33 @@ def import_slack_export(
     return {
         "account": acct,
         "conversations": len(convs),
-        "users": len(source.users),
+        "users": len(users),
         "messages": total,
         "problems": list(source.problems),
     }
 
 
-def _user(raw: dict[str, Any]) -> dict[str, Any]:
-    profile = raw.get("profile") or {}
+def _user(user: dict[str, Any]) -> dict[str, Any]:
+    """A Team API user as the workspace stores it."""
     return {
-        "id": raw["id"],
-        "name": profile.get("display_name") or raw.get("real_name") or raw.get("name") or raw["id"],
-        "email": profile.get("email"),
-        "is_bot": bool(raw.get("is_bot")),
-        "deleted": bool(raw.get("deleted")),
-        "tz": raw.get("tz"),
-        "raw": raw,
+        "id": user["id"],
+        "name": user.get("name") or user["id"],
+        "email": user.get("email"),
+        "created": us_from_iso(user["created"]) if user.get("created") else None,
+        "updated": us_from_iso(user["updated"]) if user.get("updated") else None,
+        "is_bot": bool(user.get("is_bot")),
+        "deleted": bool(user.get("deleted")),
+        "tz": user.get("timezone"),
+        "raw": user.get("raw") or None,
     }
 
 
-def _conversation(source: SlackExportChatAPI, conv: dict[str, Any]) -> dict[str, Any]:
-    _raw, kind, _folder = source._conversations[conv["id"]]
+def _conversation(conv: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": conv["id"],
         "name": conv["name"],
         "private": conv["private"],
-        "kind": kind,
+        "kind": conv["kind"],
         "created": us_from_iso(conv["created"]),
         "members": [m["id"] for m in conv["members"]],
         "raw": conv["raw"],
