@@ -129,7 +129,7 @@ def rss_bytes() -> int:
 
 
 def case_export_chatlens(work: Path) -> dict:
-    from chatlens.backends.slack_export import SlackExportChatAPI
+    from chatlens.backends.slack.export import SlackExportChatAPI
     from chatlens.loaders import load_messages
 
     base = rss_bytes()

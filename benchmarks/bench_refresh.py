@@ -40,9 +40,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import pandas as pd
 
-from chatlens.backends._teams import channel_conversation_id
 from chatlens.backends.slack import SlackChatAPI
 from chatlens.backends.teams import TeamsChatAPI
+from chatlens.backends.teams.wire import channel_conversation_id
 from chatlens.chatapi import ChatAPI
 from chatlens.loaders import _fetch_conversation, _finish, _message_columns, _stored_frame, _upsert
 from chatlens.threadsync import DAY_US, RefreshResult, refresh_all, state_from_frame

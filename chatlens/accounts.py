@@ -39,9 +39,9 @@ DEMO = "demo"
 # light, and so backends never import this module (they sit below it).
 _FACTORIES: dict[str, tuple[str, str]] = {
     "http": ("chatlens.backends.http", "from_config"),
-    "slack": ("chatlens.backends.slack", "from_config"),
-    "ms_teams": ("chatlens.backends.teams", "from_config"),
-    "slack_export": ("chatlens.backends.slack_export", "from_config"),
+    "slack": ("chatlens.backends.slack.webapi", "from_config"),
+    "ms_teams": ("chatlens.backends.teams.graph", "from_config"),
+    "slack_export": ("chatlens.backends.slack.export", "from_config"),
 }
 
 

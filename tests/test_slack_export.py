@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlens.backends.slack_export import ExportProblemWarning, SlackExportChatAPI
+from chatlens.backends.slack.export import ExportProblemWarning, SlackExportChatAPI
 from chatlens.chatapi import iter_items, iter_pages
 from chatlens.errors import InvalidRequest, NotFound, PermissionDenied
 from chatlens.importers import import_slack_export

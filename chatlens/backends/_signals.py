@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _slack, _teams
+from .slack import wire as _slack
+from .teams import wire as _teams
 
 __all__ = ["MENTION_SEPARATOR", "conversation_kind", "message_signals"]
 

@@ -12,7 +12,7 @@ import os
 import pytest
 
 import chatlens
-from chatlens.backends.slack import SlackChatAPI, raise_for_slack_error
+from chatlens.backends.slack.webapi import SlackChatAPI, raise_for_slack_error
 from chatlens.chatapi import iter_items, iter_pages
 from chatlens.errors import AuthenticationError, InvalidRequest, NotFound, PermissionDenied, RateLimited
 from tests.fakes.slack import FakeSlack, ts_from_us

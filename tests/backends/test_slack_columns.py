@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatlens.backends import _slack
+from chatlens.backends.slack import wire as _slack
 
 SUBTYPES = st.sampled_from(
     [None, "bot_message", "thread_broadcast", "file_share", "me_message", 7, *_slack.SYSTEM_SUBTYPES]

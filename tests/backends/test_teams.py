@@ -13,8 +13,8 @@ import os
 import pytest
 
 import chatlens
-from chatlens.backends import _teams
 from chatlens.backends.teams import GraphDataWarning, TeamsChatAPI
+from chatlens.backends.teams import wire as _teams
 from chatlens.chatapi import iter_items
 from chatlens.errors import AuthenticationError, InvalidRequest, NotFound, PermissionDenied, RateLimited
 from tests.fakes.graph import FakeGraph
@@ -205,7 +205,7 @@ def test_graph_errors_and_tokens(graph, caplog):
 
 
 def test_a_forged_page_token_never_sends_the_token_elsewhere(graph):
-    from chatlens.backends.teams import _pack
+    from chatlens.backends.teams.graph import _pack
     from chatlens.chatapi import encode_page_token
 
     token, *_ = _tenant(graph)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlens.backends import _teams
+from chatlens.backends.teams import wire as _teams
 from chatlens.errors import InvalidRequest
 
 DOCS = Path(__file__).resolve().parents[3] / "shared" / "data" / "teams-graph-docs"

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import chatlens
-from chatlens.backends import _teams
 from chatlens.backends.teams import TeamsChatAPI
+from chatlens.backends.teams import wire as _teams
 from chatlens.threadsync import DAY_US
 from tests.fakes.graph import FakeGraph
 

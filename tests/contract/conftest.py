@@ -177,7 +177,7 @@ def _teams(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI
 
 
 def _teams_ids() -> dict[str, str]:
-    from chatlens.backends import _teams as t
+    from chatlens.backends.teams import wire as t
 
     convs = {"CGEN": t.channel_conversation_id(*_GENERAL), "DM12": t.chat_conversation_id(_DM_CHAT)}
     created = {key: created for key, _, _, created, _, _ in seed.MESSAGES}

@@ -239,7 +239,7 @@ def _export_sources(tmp_path):
 def test_export_bulk_reads_give_the_frame_paging_gives(tmp_path):
     """Day files parsed straight into columns give the frame the wire objects give: on a made-up export with its
     quirks (a malformed day file, replies filed a day later, tokens in URLs) and on the real ones beside us."""
-    from chatlens.backends.slack_export import ExportProblemWarning, SlackExportChatAPI
+    from chatlens.backends.slack.export import ExportProblemWarning, SlackExportChatAPI
 
     seen = []
     for name, path in _export_sources(tmp_path):

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from ..chatapi import iso_from_us, us_from_iso
-from ..errors import InvalidRequest
+from ...chatapi import iso_from_us, us_from_iso
+from ...errors import InvalidRequest
 
 __all__ = [
     "chat_conversation_id",
@@ -139,7 +139,7 @@ def graph_time_us(value: Any, *, what: str) -> int:
     >>> graph_time_us("2021-03-1706:47:05.123Z", what="message 1615943825123 createdDateTime")
     Traceback (most recent call last):
     ...
-    chatlens.backends._teams.BadGraphObject: message 1615943825123 createdDateTime: '2021-03-1706:47:05.123Z' is not...
+    chatlens.backends.teams.wire.BadGraphObject: message 1615943825123 createdDateTime: '2021-03-1706:47:05.123Z' ...
     """
     try:
         return us_from_iso(value)

@@ -15,11 +15,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._time import key_from_us as ts_from_us  # a Slack ts is a thread key (re-exported for the Slack part)
-from .._time import us_from_key as ts_to_us
-from ..chatapi import iso_from_us, team_user
-from ..errors import InvalidRequest
-from ._tables import message_table
+from ..._time import key_from_us as ts_from_us  # a Slack ts is a thread key (re-exported for the Slack part)
+from ..._time import us_from_key as ts_to_us
+from ...chatapi import iso_from_us, team_user
+from ...errors import InvalidRequest
+from .._tables import message_table
 
 __all__ = [
     "message_id",

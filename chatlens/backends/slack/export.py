@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..chatapi import (
+from ...chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
     check_id,
@@ -40,9 +40,9 @@ from ..chatapi import (
     slice_by_id,
     team_page,
 )
-from ..errors import InvalidRequest, NotFound
-from ..services import ServiceRules, check_operation, read_only_rules
-from . import _slack
+from ...errors import InvalidRequest, NotFound
+from ...services import ServiceRules, check_operation, read_only_rules
+from . import wire
 
 __all__ = ["SlackExportChatAPI", "ExportProblemWarning", "from_config"]
 
@@ -129,7 +129,7 @@ class SlackExportChatAPI(ChatAPI):
             for raw in self._json_list(filename, required=filename == "channels.json"):
                 if isinstance(raw, dict) and raw.get("id"):
                     folder = raw["id"] if kind == "direct" else (raw.get("name") or raw["id"])
-                    self._conversations[raw["id"]] = (raw, _slack.conversation_kind(raw, kind), folder)
+                    self._conversations[raw["id"]] = (raw, wire.conversation_kind(raw, kind), folder)
         self._order = sorted(
             self._conversations, key=lambda c: (int(float(self._conversations[c][0].get("created") or 0)), c)
         )
@@ -207,7 +207,7 @@ class SlackExportChatAPI(ChatAPI):
         files = sorted(self._days.get(folder, []))
         triples = []
         for i, name in enumerate(files):
-            triples.extend((_slack.ts_to_us(ts), ts, i) for ts in self._day(name))
+            triples.extend((wire.ts_to_us(ts), ts, i) for ts in self._day(name))
         triples.sort(reverse=True)  # newest first, by exact time, whatever day file holds each message
         index = _Index(
             stamps=[ts for _, ts, _ in triples],
@@ -237,7 +237,7 @@ class SlackExportChatAPI(ChatAPI):
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_conversation")
         raw, kind, _folder = self._conversation(conversation_id)
-        return _slack.conversation_object(raw, kind, self.users, self._prefix())
+        return wire.conversation_object(raw, kind, self.users, self._prefix())
 
     def list_members(
         self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
@@ -263,12 +263,10 @@ class SlackExportChatAPI(ChatAPI):
             if not isinstance(after, str) or not after.replace(".", "").isdigit():
                 raise InvalidRequest("page: the page token is malformed")
             # Newest first: resume at the first message strictly older than the token's.
-            start = bisect.bisect_right(index.keys, -_slack.ts_to_us(after))
+            start = bisect.bisect_right(index.keys, -wire.ts_to_us(after))
         chosen = range(start, min(start + page_size, len(index.stamps)))
         objects = [
-            _slack.message_object(
-                self._day(index.files[i])[index.stamps[i]], conversation_id, self.users, self._prefix()
-            )
+            wire.message_object(self._day(index.files[i])[index.stamps[i]], conversation_id, self.users, self._prefix())
             for i in chosen
         ]
         more = start + page_size < len(index.stamps)
@@ -296,7 +294,7 @@ class SlackExportChatAPI(ChatAPI):
         """
         check_operation(self.rules, "list_messages")
         folders = [(cid, self._conversation(cid)[2]) for cid in dict.fromkeys(conversation_ids)]
-        cols = _slack.MessageColumns(self.users, raw=raw)
+        cols = wire.MessageColumns(self.users, raw=raw)
         chunk: list[tuple[str, list[str]]] = []  # the conversations, and their day files, of the table being built
         for cid, folder in folders:
             files = sorted(self._days.get(folder, []))
@@ -309,7 +307,7 @@ class SlackExportChatAPI(ChatAPI):
         if len(cols):
             yield self._without_repeats(cols, chunk)
 
-    def _without_repeats(self, cols: _slack.MessageColumns, chunk: list[tuple[str, list[str]]]) -> pa.Table:
+    def _without_repeats(self, cols: wire.MessageColumns, chunk: list[tuple[str, list[str]]]) -> pa.Table:
         """The table gathered, checked (vectorised) for a message id seen twice; then its conversations are read
         again the way paging reads them: a ts repeated within a day file counts once, its last copy, as in _day."""
         table = cols.table()
@@ -323,14 +321,14 @@ class SlackExportChatAPI(ChatAPI):
 
     def retrieve_message(self, message_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_message")
-        channel, ts = _slack.parse_message_id(message_id)
+        channel, ts = wire.parse_message_id(message_id)
         if channel not in self._conversations:
             raise NotFound(f"message {message_id!r} does not exist")
         index = self._message_index(channel)
         k = index.position.get(ts)
         if k is None:
             raise NotFound(f"message {message_id!r} does not exist")
-        return _slack.message_object(self._day(index.files[k])[ts], channel, self.users, self._prefix())
+        return wire.message_object(self._day(index.files[k])[ts], channel, self.users, self._prefix())
 
     # -- refused ----------------------------------------------------------------------------------------------
     def _refuse(self, operation: str) -> Any:
@@ -372,12 +370,12 @@ class SlackExportChatAPI(ChatAPI):
 
     def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
         chosen, token = slice_by_id([{"id": u} for u in self.users], "export-users", page_size, page)
-        return team_page([_slack.team_user_object(u["id"], self.users, self._team_href) for u in chosen], page, token)
+        return team_page([wire.team_user_object(u["id"], self.users, self._team_href) for u in chosen], page, token)
 
     def retrieve_user(self, user_id: str) -> dict[str, Any]:
         if check_id(user_id, "user_id") not in self.users:
             raise NotFound(f"user {user_id!r} does not exist in {self.path.name}'s users file")
-        return _slack.team_user_object(user_id, self.users, self._team_href)
+        return wire.team_user_object(user_id, self.users, self._team_href)
 
     def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
         # A Slack export has no user groups file: the list is empty, not an error.

@@ -9,7 +9,7 @@ How the Chat API maps onto Teams:
 
 - conversations are the user's chats (``/me/chats``: one-on-one, group and meeting chats) and the channels of the
   teams they joined (``/me/joinedTeams``, ``/teams/{id}/channels``). Ids are stateless and reversible (see
-  :mod:`._teams`). A chat is private; a channel is private unless its ``membershipType`` is ``standard``. A
+  :mod:`.wire`). A chat is private; a channel is private unless its ``membershipType`` is ``standard``. A
   one-on-one chat has no name; a group chat's name is its ``topic``; a channel's is its ``displayName``.
 - list conversations: oldest first across chats and channels (Graph has no common order, so each page lists them
   all, 50 chats a request, and returns the slice after a keyset position; loaders ask for 1000 a page).
@@ -61,8 +61,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import orjson
 import requests
 
-from .._time import key_from_us, us_from_key
-from ..chatapi import (
+from ..._time import key_from_us, us_from_key
+from ...chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
     check_id,
@@ -80,10 +80,10 @@ from ..chatapi import (
     team_user,
     us_from_iso,
 )
-from ..errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
-from ..services import ServiceRules, check_operation, rules_for
-from . import _teams
-from .http import retrying_session
+from ...errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
+from ...services import ServiceRules, check_operation, rules_for
+from ..http import retrying_session
+from . import wire
 
 __all__ = ["TeamsChatAPI", "from_config", "GraphDataWarning"]
 
@@ -306,7 +306,7 @@ class TeamsChatAPI(ChatAPI):
     def _user(self, user_id: str, display_name: str | None = None, email: str | None = None) -> dict[str, Any]:
         known = self._directory().get(user_id) or {}
         name = known.get("displayName") or display_name
-        return _teams.user_object(user_id, name, known.get("mail") or email)
+        return wire.user_object(user_id, name, known.get("mail") or email)
 
     # -- conversations ----------------------------------------------------------------------------------------
     def _members_of(self, where: tuple[str, ...], raw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -331,19 +331,19 @@ class TeamsChatAPI(ChatAPI):
 
     def _conversation(self, where: tuple[str, ...], raw: dict[str, Any]) -> dict[str, Any]:
         if where[0] == "chat":
-            cid = _teams.chat_conversation_id(where[1])
+            cid = wire.chat_conversation_id(where[1])
             private, name = True, raw.get("topic") if raw.get("chatType") != "oneOnOne" else None
         else:
-            cid = _teams.channel_conversation_id(where[1], where[2])
+            cid = wire.channel_conversation_id(where[1], where[2])
             private, name = raw.get("membershipType") != "standard", raw.get("displayName")
-        created = _teams.graph_time_us(raw.get("createdDateTime"), what=f"conversation {cid} createdDateTime")
+        created = wire.graph_time_us(raw.get("createdDateTime"), what=f"conversation {cid} createdDateTime")
         return {
             "id": cid,
             "private": private,
             "name": name,
             "created": iso_from_us(created),
             "members": self._member_users(self._members_of(where, raw)),
-            "kind": _teams.conversation_kind(raw, private),
+            "kind": wire.conversation_kind(raw, private),
             "type": "conversation",
             "raw": {k: v for k, v in raw.items() if k != "members"},
             "api": "messaging",
@@ -363,21 +363,19 @@ class TeamsChatAPI(ChatAPI):
         out = []
         for where, raw in found:
             try:
-                created = _teams.graph_time_us(raw.get("createdDateTime"), what=f"{where[0]} {where[-1]} created")
-            except _teams.BadGraphObject as err:
+                created = wire.graph_time_us(raw.get("createdDateTime"), what=f"{where[0]} {where[-1]} created")
+            except wire.BadGraphObject as err:
                 warnings.warn(f"skipped: {err}", GraphDataWarning, stacklevel=3)
                 continue
             cid = (
-                _teams.chat_conversation_id(where[1])
-                if where[0] == "chat"
-                else _teams.channel_conversation_id(*where[1:])
+                wire.chat_conversation_id(where[1]) if where[0] == "chat" else wire.channel_conversation_id(*where[1:])
             )
             out.append(((created, cid), where, raw))
         return sorted(out, key=lambda item: item[0])
 
     def _where(self, conversation_id: Any) -> tuple[str, ...]:
         try:
-            return _teams.parse_conversation_id(conversation_id)
+            return wire.parse_conversation_id(conversation_id)
         except InvalidRequest:
             if isinstance(conversation_id, str) and conversation_id:
                 raise NotFound(f"conversation {conversation_id!r} does not exist") from None
@@ -480,7 +478,7 @@ class TeamsChatAPI(ChatAPI):
             "members": [self._bind(u) for u in dict.fromkeys([self.user_id, *ids])],
         }
         chat = self._request("POST", "/chats", body=body) or {}
-        return self.retrieve_conversation(_teams.chat_conversation_id(str(chat["id"])))
+        return self.retrieve_conversation(wire.chat_conversation_id(str(chat["id"])))
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         self._check("retrieve_conversation")
@@ -561,7 +559,7 @@ class TeamsChatAPI(ChatAPI):
     # -- messages ---------------------------------------------------------------------------------------------
     def _message(self, raw: dict[str, Any], conversation_id: str) -> dict[str, Any]:
         raw = {k: v for k, v in raw.items() if k not in ("replies", "replies@odata.nextLink")}
-        msg = _teams.message_from_graph(raw, conversation_id, self._href)
+        msg = wire.message_from_graph(raw, conversation_id, self._href)
         sender = msg["sender"]
         if sender["id"] != "system":
             msg["sender"] = self._user(sender["id"], sender["name"])
@@ -631,10 +629,10 @@ class TeamsChatAPI(ChatAPI):
 
     def _find(self, message_id: str) -> tuple[str, tuple[str, ...], str, dict[str, Any]]:
         """(conversation id, where, message path, Graph message) of a live message; NotFound otherwise."""
-        cid, gid, reply_to = _teams.parse_message_id(message_id)
+        cid, gid, reply_to = wire.parse_message_id(message_id)
         missing = NotFound(f"message {message_id!r} does not exist")
         try:
-            where = _teams.parse_conversation_id(cid)
+            where = wire.parse_conversation_id(cid)
         except InvalidRequest:
             raise missing from None
         path = self._path(where) + "/messages/" + (f"{quote(reply_to, safe='')}/replies/" if reply_to else "")
@@ -831,7 +829,7 @@ class TeamsChatAPI(ChatAPI):
         cid = conversation_id
         # A root listed by this refresh or cached (a hit without a thread link may be a root too: new roots are).
         graph_id = ref.removeprefix("?")
-        key = self._keys.get((cid, graph_id)) or (known or {}).get(_teams.message_id(cid, graph_id))
+        key = self._keys.get((cid, graph_id)) or (known or {}).get(wire.message_id(cid, graph_id))
         if key is not None:
             self._remember(cid, key, {"id": graph_id})
             return key
@@ -986,14 +984,14 @@ def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, st
     root_id = (parse_qs(urlsplit(str(link)).query).get("parentMessageId") or [""])[0]
     if root_id == str(message_id):
         return None  # a root: the listing of new roots finds it
-    return _teams.channel_conversation_id(str(team), str(channel)), str(message_id), root_id
+    return wire.channel_conversation_id(str(team), str(channel)), str(message_id), root_id
 
 
 def _checked(msg: dict[str, Any], conversation_id: str) -> bool:
     """Whether a Graph message can be normalised; warns naming it (and skips it) if not."""
     try:
-        _teams.graph_time_us(msg.get("createdDateTime"), what=f"message {msg.get('id')} createdDateTime")
-    except _teams.BadGraphObject as err:
+        wire.graph_time_us(msg.get("createdDateTime"), what=f"message {msg.get('id')} createdDateTime")
+    except wire.BadGraphObject as err:
         warnings.warn(f"skipped in {conversation_id}: {err}", GraphDataWarning, stacklevel=4)
         return False
     return bool(msg.get("id"))

@@ -9,7 +9,7 @@ twice. Slack's ``{"ok": false, "error": "<code>"}`` answers become chatlens exce
 
 How the Chat API maps onto Slack:
 
-- ids: a conversation is its channel id; a message is ``"<channel>-<ts>"`` (see :mod:`._slack`), so retrieve,
+- ids: a conversation is its channel id; a message is ``"<channel>-<ts>"`` (see :mod:`.wire`), so retrieve,
   update and delete find it again from the id alone. ``thread_ts`` becomes ``parent`` (the thread's root).
 - list conversations: ``conversations.list`` (public and private channels, group and direct messages, archived
   ones left out), Slack's ``cursor`` carried inside the page token; members come from ``conversations.members``.
@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 import orjson
 import requests
 
-from ..chatapi import (
+from ...chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
     check_id,
@@ -59,7 +59,7 @@ from ..chatapi import (
     team_group,
     team_page,
 )
-from ..errors import (
+from ...errors import (
     AuthenticationError,
     ChatError,
     InvalidRequest,
@@ -68,9 +68,9 @@ from ..errors import (
     RateLimited,
     ServiceError,
 )
-from ..services import ServiceRules, check_members_argument, check_operation, rules_for
-from . import _slack
-from .http import retrying_session
+from ...services import ServiceRules, check_members_argument, check_operation, rules_for
+from ..http import retrying_session
+from . import wire
 
 __all__ = ["SlackChatAPI", "from_config", "raise_for_slack_error"]
 
@@ -320,9 +320,9 @@ class SlackChatAPI(ChatAPI):
         )
 
     def _conversation(self, channel: dict[str, Any]) -> dict[str, Any]:
-        kind = _slack.conversation_kind(channel, "private_channel" if channel.get("is_private") else "channel")
+        kind = wire.conversation_kind(channel, "private_channel" if channel.get("is_private") else "channel")
         members = self._members_of(channel)
-        return _slack.conversation_object({**channel, "members": members}, kind, self._know(members), self._href)
+        return wire.conversation_object({**channel, "members": members}, kind, self._know(members), self._href)
 
     def _channel(self, conversation_id: Any) -> dict[str, Any]:
         if not isinstance(conversation_id, str) or not conversation_id:
@@ -410,13 +410,13 @@ class SlackChatAPI(ChatAPI):
             ids = [str(u) for u in body.get("members") or []]
             next_cursor = (body.get("response_metadata") or {}).get("next_cursor")
         users = self._know(ids)
-        objects = [_slack.user_object(u, users) for u in ids]
+        objects = [wire.user_object(u, users) for u in ids]
         return list_page(objects, page, encode_page_token("slack-members", [next_cursor]) if next_cursor else None)
 
     # -- messages ---------------------------------------------------------------------------------------------
     def _message(self, raw: dict[str, Any], channel_id: str) -> dict[str, Any]:
         users = self._know([raw["user"]] if raw.get("user") else [])
-        return _slack.message_object(raw, channel_id, users, self._href)
+        return wire.message_object(raw, channel_id, users, self._href)
 
     def _thread(self, channel_id: str, root_ts: str) -> list[dict[str, Any]]:
         """A thread's replies, newest first (the root itself left out)."""
@@ -427,7 +427,7 @@ class SlackChatAPI(ChatAPI):
             )
             if m.get("ts") != root_ts
         ]
-        return sorted(replies, key=lambda m: _slack.ts_to_us(m["ts"]), reverse=True)
+        return sorted(replies, key=lambda m: wire.ts_to_us(m["ts"]), reverse=True)
 
     def list_messages(
         self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
@@ -441,7 +441,7 @@ class SlackChatAPI(ChatAPI):
                 raise InvalidRequest(f"page: {page!r} is not a page token issued for this messages listing")
             latest, last = position
             for ts in position:
-                _slack.parse_message_id(f"{conversation_id}-{ts}")  # well-formed ts values
+                wire.parse_message_id(f"{conversation_id}-{ts}")  # well-formed ts values
         channel = self._channel(conversation_id)["id"]
         objects: list[dict[str, Any]] = []
         inclusive = latest is not None
@@ -461,8 +461,8 @@ class SlackChatAPI(ChatAPI):
                 # "everything at or after `last`" is exactly what earlier pages returned of it.
                 group = (self._thread(channel, root["ts"]) if root.get("reply_count") else []) + [root]
                 if last is not None and root["ts"] == latest:
-                    cut = _slack.ts_to_us(last)
-                    group = [m for m in group if _slack.ts_to_us(m["ts"]) < cut]
+                    cut = wire.ts_to_us(last)
+                    group = [m for m in group if wire.ts_to_us(m["ts"]) < cut]
                 take = group[: page_size - len(objects)]
                 objects += [self._message(m, channel) for m in take]
                 if len(objects) == page_size:
@@ -477,7 +477,7 @@ class SlackChatAPI(ChatAPI):
         return list_page(objects, page, token)
 
     def _find(self, message_id: str) -> tuple[str, dict[str, Any]]:
-        channel, ts = _slack.parse_message_id(message_id)
+        channel, ts = wire.parse_message_id(message_id)
         missing = NotFound(f"message {message_id!r} does not exist", error_code="message_not_found")
         try:
             body = self._call("conversations.history", channel=channel, latest=ts, oldest=ts, inclusive="true", limit=1)
@@ -531,7 +531,7 @@ class SlackChatAPI(ChatAPI):
     def update_message(self, message_id: str, *, text: str) -> dict[str, Any]:
         self._check("update_message")
         text = check_text(text)
-        channel, ts = _slack.parse_message_id(message_id)
+        channel, ts = wire.parse_message_id(message_id)
         try:
             self._call("chat.update", write=True, channel=channel, ts=ts, text=text)
         except NotFound:
@@ -541,7 +541,7 @@ class SlackChatAPI(ChatAPI):
 
     def delete_message(self, message_id: str) -> None:
         self._check("delete_message")
-        channel, ts = _slack.parse_message_id(message_id)
+        channel, ts = wire.parse_message_id(message_id)
         try:
             self._call("chat.delete", write=True, channel=channel, ts=ts)
         except NotFound:
@@ -582,7 +582,7 @@ class SlackChatAPI(ChatAPI):
         ``oldest_us``, newest first, with each root's ``reply_count`` and ``latest_reply``; and the next cursor."""
         # The conversation id is the channel id: no conversations.info call per page (each counts against limits).
         channel = conversation_id
-        oldest = _slack.ts_from_us(oldest_us) if oldest_us is not None else None
+        oldest = wire.ts_from_us(oldest_us) if oldest_us is not None else None
         body = self._call(
             "conversations.history", channel=channel, oldest=oldest, limit=self.history_limit, cursor=cursor
         )
@@ -623,7 +623,7 @@ class SlackChatAPI(ChatAPI):
             older = False
             for m in found.get("matches") or []:
                 channel = (m.get("channel") or {}).get("id")
-                if _slack.ts_to_us(m["ts"]) < since_us:
+                if wire.ts_to_us(m["ts"]) < since_us:
                     older = True
                     continue
                 if not channel:
@@ -648,7 +648,7 @@ class SlackChatAPI(ChatAPI):
                 self._users = None
         users = self._user_list()
         chosen, token = slice_by_id([{"id": u} for u in users], "slack-users", page_size, page)
-        return team_page([_slack.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
+        return team_page([wire.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
 
     def retrieve_user(self, user_id: str) -> dict[str, Any]:
         check_id(user_id, "user_id")
@@ -656,7 +656,7 @@ class SlackChatAPI(ChatAPI):
             raw = self._call("users.info", user=user_id)["user"]
         except NotFound:
             raise NotFound(f"user {user_id!r} does not exist", error_code="user_not_found") from None
-        return _slack.team_user_object(user_id, {user_id: raw}, self._team_href)
+        return wire.team_user_object(user_id, {user_id: raw}, self._team_href)
 
     def list_groups(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
         # Slack user groups ("subteams"); usergroups.list answers them all at once.
@@ -687,7 +687,7 @@ class SlackChatAPI(ChatAPI):
             raise NotFound(f"group {group_id!r} does not exist", error_code=err.error_code) from None
         users = self._know([str(u) for u in ids])
         chosen, token = slice_by_id([{"id": str(u)} for u in ids], "slack-group-members", page_size, page)
-        return team_page([_slack.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
+        return team_page([wire.team_user_object(u["id"], users, self._team_href) for u in chosen], page, token)
 
 
 def from_config(config: Mapping[str, Any]) -> SlackChatAPI:
