@@ -666,6 +666,7 @@ def load_messages(
             cache_dir=cache_dir,
             columns=columns,
             text=text,
+            raw=raw,
             window_us=window_us,
             budget=parse_budget(budget),
         )
@@ -760,11 +761,13 @@ def _load_cached(
     cache_dir: str | None,
     columns: list[str],
     text: bool = True,
+    raw: bool = False,
     window_us: int = 7 * 86_400_000_000,
     budget: Any = None,
 ) -> dict[str, pa.Table]:
     store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
-    stored = _stored_columns(text)
+    # The service's JSON is most of what a cache would hold and write: kept only for loads that ask for it.
+    stored = _stored_columns(text, raw=raw)
     if not refresh:
         tables = _read_cached(store, store.manifest(), ids, columns)
         if len(tables) == len(ids):
@@ -782,11 +785,14 @@ def _load_cached(
             store.write_manifest(manifest)
 
         def save(cid: str, frame: pd.DataFrame) -> None:
-            table = store.write_frame(store.message_file(cid), frame)
+            table = store.write_frame(
+                store.message_file(cid), frame if raw else frame.drop(columns="raw", errors="ignore")
+            )
             manifest["conversations"][cid] = {
                 "rows": len(frame),
                 "newest": list(_newest_key(frame)),
                 "fetched_at": now_iso(),
+                "raw": raw,
             }
             manifest["fetched_at"] = now_iso()
             store.write_manifest(manifest)
@@ -799,6 +805,7 @@ def _load_cached(
             fetched_at = now_iso()
             for (cid, offset, rows), newest in zip(spans, _newest_keys(frame, spans)):
                 entry = {"rows": rows, "newest": newest, "fetched_at": fetched_at, "file": name, "offset": offset}
+                entry["raw"] = raw
                 manifest["conversations"][cid] = entry
                 tables[cid] = table.slice(offset, rows)
             manifest["fetched_at"] = fetched_at
@@ -806,7 +813,7 @@ def _load_cached(
 
         missing = [cid for cid in ids if cid not in tables]
         if api.bulk_messages:
-            _fetch_bulk(api, missing, progress=progress, text=text, raw=text, on_batch=save_batch)
+            _fetch_bulk(api, missing, progress=progress, text=text, raw=raw, on_batch=save_batch)
             empty = _stored_frame(_message_columns([]), text=text)
             for cid in missing:
                 if cid not in tables:  # no messages, so in no batch
@@ -949,8 +956,8 @@ def _read_cached(
     in_segments: dict[str, list[str]] = {}
     for cid in ids:
         entry = manifest["conversations"].get(cid)
-        if entry is None:
-            continue
+        if entry is None or ("raw" in columns and not entry.get("raw", True)):
+            continue  # not cached, or cached without the service's JSON this load asks for: fetched (again)
         if entry.get("file"):
             in_segments.setdefault(entry["file"], []).append(cid)
             continue

@@ -168,8 +168,8 @@ class Workspace:
                 "SELECT m.rowid, a.service, m.text, m.raw FROM messages m JOIN accounts a ON a.id = m.account_id"
             ).fetchall()
             db.executemany(
-                "UPDATE messages SET is_bot = ?, is_system = ?, subtype = ?, mentions = ? WHERE rowid = ?",
-                ((*_signal_values(service, text, raw), rowid) for rowid, service, text, raw in rows),
+                "UPDATE messages SET raw = ?, is_bot = ?, is_system = ?, subtype = ?, mentions = ? WHERE rowid = ?",
+                ((*_raw_and_signals(service, text, raw), rowid) for rowid, service, text, raw in rows),
             )
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
 
@@ -323,7 +323,8 @@ class Workspace:
         raw_json)``; returns how many. Streams: the iterable is consumed in one transaction, never held whole.
 
         The normalised columns (bot, system event, subtype, mentions) are derived from each ``raw_json`` by the
-        account's service rules: this is the trusted path (imports, the demo), so the raw object is believed."""
+        account's service rules: this is the trusted path (imports, the demo), so the raw object is believed. The
+        JSON is stored as orjson writes it, so every read (paged, bulk, served) gives the same text."""
         row = self.db.execute("SELECT service FROM accounts WHERE id = ?", (account_id,)).fetchone()
         if row is None:
             raise NotFound(f"account {account_id!r} does not exist in {self.path}")
@@ -333,7 +334,7 @@ class Workspace:
             db.executemany(
                 "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
                 " raw, is_bot, is_system, subtype, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((account_id, *m, *_signal_values(service, m[4], m[7])) for m in messages),
+                (_stored_message(account_id, service, m) for m in messages),
             )
             return db.total_changes - before
 
@@ -350,6 +351,17 @@ class _nullcontext:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _stored_message(account_id: str, service: str, m: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An ``add_messages`` tuple as its row."""
+    return (account_id, *m[:7], *_raw_and_signals(service, m[4], m[7]))
+
+
+def _raw_and_signals(service: str, text: str, raw: Any) -> tuple[Any, ...]:
+    """A message's raw JSON as orjson writes it (whatever text it came as), then its normalised columns."""
+    obj = orjson.loads(raw) if isinstance(raw, str | bytes) and raw else raw
+    return (orjson.dumps(obj).decode() if obj is not None else None, *_signal_values(service, text, obj))
 
 
 def _signal_values(service: str, text: str, raw: Any) -> tuple[int, int, str | None, str | None]:

@@ -23,6 +23,12 @@ class Paging(SQLiteChatAPI):
     """The same workspace read the other way: page by page, as every backend without bulk reads is."""
 
     bulk_messages = False
+    calls: Counter
+
+    def list_messages(self, conversation_id, **kw):
+        if hasattr(self, "calls"):
+            self.calls["list_messages"] += 1
+        return super().list_messages(conversation_id, **kw)
 
 
 class Bulk(SQLiteChatAPI):
@@ -255,3 +261,34 @@ def test_export_bulk_reads_give_the_frame_paging_gives(tmp_path):
         assert not cached["raw"].str.contains("xox[a-z]-", regex=True).any(), name
         seen.append((name, len(cached)))
     assert seen[0][1] == seen[1][1] > 0
+
+
+@pytest.mark.parametrize("cls", [Bulk, Paging], ids=["bulk", "paging"])
+def test_the_cache_keeps_the_services_json_only_for_loads_that_ask_for_it(ws, cls):
+    """raw is most of what a cache would write: a plain load caches none; a raw=True load fetches it (again) and
+    keeps it; a plain load after that reads the cache without it, and fetches nothing."""
+    api = as_(cls, ws.account("S"))
+    api._TABLE_ROWS = 10_000
+    plain = load_messages(api, progress=False)
+    store = AccountCache(api.identity)
+    assert not any(e["raw"] for e in store.manifest()["conversations"].values())
+    assert all("raw" not in pq_columns(p) for p in (store.path / "messages").glob("*.parquet"))
+    api.calls.clear()
+    with_raw = load_messages(api, raw=True, progress=False)
+    assert sum(api.calls.values()) > 0  # fetched again, with the JSON this time
+    pd.testing.assert_frame_equal(with_raw, paged(ws, "S", raw=True))
+    api.calls.clear()
+    again = load_messages(api, progress=False)
+    pd.testing.assert_frame_equal(again, plain)
+    pd.testing.assert_frame_equal(load_messages(api, raw=True, progress=False), with_raw)
+    assert sum(api.calls.values()) == 0
+    api.create_message("C1", text="new one", parent="m1")
+    refreshed = load_messages(api, refresh=True, progress=False)  # without raw: the cache drops it
+    pd.testing.assert_frame_equal(refreshed, paged(ws, "S"))
+    pd.testing.assert_frame_equal(load_messages(api, raw=True, progress=False), paged(ws, "S", raw=True))
+
+
+def pq_columns(path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).names
