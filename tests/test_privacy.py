@@ -17,7 +17,7 @@ from chatlens.loaders import load_conversations, load_members, load_messages
 from chatlens.privacy import new_salt, pseudonym, pseudonymize
 from chatlens.reports import build_report, render_report, report
 from chatlens.schema import check_frame, text_free
-from tests.test_loaders import small_workspace
+from tests.load.test_loaders import small_workspace
 
 SALT = "a test salt, long enough to key"
 

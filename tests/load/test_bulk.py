@@ -13,7 +13,7 @@ import pytest
 from chatlens.backends.sqlite import SQLiteChatAPI, Workspace
 from chatlens.cache import AccountCache, CacheWarning
 from chatlens.loaders import load_messages, load_thread_status
-from tests.test_loaders import small_workspace
+from tests.load.test_loaders import small_workspace
 
 T0 = 1_767_600_000_000_000
 H = 3_600_000_000
@@ -229,8 +229,8 @@ def test_an_older_workspace_file_gains_the_normalised_columns_when_opened(tmp_pa
 
 
 def _export_sources(tmp_path):
+    from tests.backends.slack.test_export import HASKELL, REAL, haskell_jp_as_export
     from tests.slack_archives import sample_export, write_export
-    from tests.test_slack_export import HASKELL, REAL, haskell_jp_as_export
 
     write_export(sample_export(), tmp_path / "sample.zip", as_zip=True)
     yield "sample zip", tmp_path / "sample.zip"

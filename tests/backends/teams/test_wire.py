@@ -10,7 +10,7 @@ import pytest
 from chatlens.backends.teams import wire as _teams
 from chatlens.errors import InvalidRequest
 
-DOCS = Path(__file__).resolve().parents[3] / "shared" / "data" / "teams-graph-docs"
+DOCS = Path(__file__).resolve().parents[4] / "shared" / "data" / "teams-graph-docs"
 
 
 def _examples(name: str) -> list[dict]:

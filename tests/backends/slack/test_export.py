@@ -16,7 +16,7 @@ from chatlens.loaders import load_messages
 from tests.contract.test_chatapi_contract import check_conversation, check_message, check_page
 from tests.slack_archives import T, sample_export, write_export
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "slack-export-small" / "testarchive.zip"
+REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "slack-export-small" / "testarchive.zip"
 
 
 @pytest.fixture(params=["zip", "folder"])
@@ -225,7 +225,7 @@ def test_an_export_account_served_over_the_wire(tmp_path):
             remote.create_message("C1", text="hello")
 
 
-HASKELL = Path(__file__).resolve().parents[2] / "shared" / "data" / "haskell-jp-slack"
+HASKELL = Path(__file__).resolve().parents[4] / "shared" / "data" / "haskell-jp-slack"
 
 
 def haskell_jp_as_export(target: Path) -> Path:
