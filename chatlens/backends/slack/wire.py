@@ -265,19 +265,35 @@ class MessageColumns:
                 continue  # not a message (as a day file's listing skips it too)
             mid, sender, created, modified, text, parent = _message_fields(m, channel, users, senders)
             subtype = m.get("subtype")
-            row = (channel, mid, sender["id"], sender["name"], created, modified, text, parent or None)
-            row += (subtype if isinstance(subtype, str) else None, bool(m.get("bot_id")))
+            if subtype.__class__ is not str:
+                subtype = None
+            body = None
             if keep_raw:
                 body = dumps(m)
                 # The token pattern cannot cross a JSON string's quotes, so redacting the text of the whole object
                 # is redacting each string in it (as redact_tokens does), at a fraction of the cost.
-                row += (_TOKEN.sub(_redacted, body.decode()) if b"xox" in body else body,)
-            add(row)
+                if b"xox" in body:
+                    body = _TOKEN.sub(_redacted, body.decode())
+            add(
+                (
+                    channel,
+                    mid,
+                    sender["id"],
+                    sender["name"],
+                    created,
+                    modified,
+                    text,
+                    parent or None,
+                    subtype,
+                    bool(m.get("bot_id")),
+                    body,
+                )
+            )
 
     def table(self) -> pa.Table:
         """What was added, as a table (and a fresh start)."""
         rows, self.rows = self.rows, []
-        names = [*self._FIELDS, "subtype", "has_bot_id", *(["raw"] if self.raw else [])]
+        names = [*self._FIELDS, "subtype", "has_bot_id", "raw"]  # raw is None unless kept, and then not read
         columns: dict[str, Any] = dict(zip(names, zip(*rows) if rows else [()] * len(names)))
         texts = columns["text"]
         subtype = pa.array(columns["subtype"], type=pa.string())
