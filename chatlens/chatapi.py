@@ -245,6 +245,15 @@ class ChatAPI(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} has no bulk message reads (bulk_messages is False)")
 
+    # -- serving -------------------------------------------------------------------------------------------------
+    def served_view(self, *, href_base: str, raw_as_json_fragment: bool) -> ChatAPI:
+        """This account as ``chatlens serve`` answers one request with it: ``href`` values under ``href_base``, and
+        ``raw`` as unparsed JSON (``orjson.Fragment``) where the backend stores it as text. A new, shallow view
+        that shares the backend's state; the backend itself is never changed, so concurrent requests (and other
+        users of the same object) never see each other's settings. Backends without such knobs return ``self``.
+        """
+        return self
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or files; the object is unusable afterwards."""
 

@@ -255,3 +255,21 @@ def test_chatlens_serve_command_prints_url_and_tokens_and_stops_on_ctrl_c(demo_d
 def test_unknown_query_parameters_are_400_not_ignored(server):
     body = check_error(call(server, "GET", "/v1/accounts/me/messaging/conversations?pagesize=100", server.slack), 400)
     assert "pagesize" in body["message"] and "page_size" in body["message"]
+
+
+def test_serving_never_changes_the_backend_it_serves(demo_db):
+    """One backend object served to every request (as ``chatlens serve --account`` does): a request's Host header
+    sets the hrefs of that response only, and the object keeps answering in-process callers as before."""
+    api = Workspace(demo_db).account("acme-slack")
+    conv = api.list_conversations(page_size=1)["objects"][0]["id"]
+    before = api.list_messages(conv, page_size=2)
+    with ServerThread(lambda account_id: api) as srv:
+        token = srv.issue("acme-slack")
+        path = f"/v1/accounts/me/messaging/conversations/{conv}/messages"
+        crafted = call(srv, "GET", path, token, params={"page_size": 2}, headers={"Host": "evil.example:1"})
+        plain = call(srv, "GET", path, token, params={"page_size": 2})
+    assert crafted.json()["objects"][0]["href"].startswith("http://evil.example:1/v1/")
+    assert plain.json()["objects"][0]["href"].startswith(srv.url + "/v1/")
+    assert api.href_base == "" and api.raw_as_json_fragment is False
+    after = api.list_messages(conv, page_size=2)
+    assert after == before and isinstance(after["objects"][0]["raw"], dict)

@@ -193,21 +193,22 @@ def centrality(
     """
     if graph.number_of_nodes() == 0:
         return pd.DataFrame(columns=["name", "in_weight", "out_weight", "degree_centrality", "betweenness", "pagerank"])
-    # Betweenness treats weights as distances: frequent contact should be short, so use the inverse.
-    distance = {e: 1.0 / max(w, 1e-9) for e, w in nx.get_edge_attributes(graph, weight).items()}
-    nx.set_edge_attributes(graph, distance, "_distance")
+
+    # Betweenness treats weights as distances: frequent contact should be short, so use the inverse. A function
+    # of each edge's data, so nothing is written onto the caller's graph (an edge without a weight counts 1).
+    def distance(_u: Any, _v: Any, data: dict[str, Any]) -> float:
+        return 1.0 / max(data[weight], 1e-9) if weight in data else 1.0
+
     table = pd.DataFrame(
         {
             "name": pd.Series(nx.get_node_attributes(graph, "name")),
             "in_weight": pd.Series(dict(graph.in_degree(weight=weight))),
             "out_weight": pd.Series(dict(graph.out_degree(weight=weight))),
             "degree_centrality": pd.Series(nx.degree_centrality(graph)),
-            "betweenness": pd.Series(nx.betweenness_centrality(graph, k=betweenness_k, weight="_distance", seed=seed)),
+            "betweenness": pd.Series(nx.betweenness_centrality(graph, k=betweenness_k, weight=distance, seed=seed)),
             "pagerank": pd.Series(nx.pagerank(graph, weight=weight)),
         }
     )
-    for _, _, data in graph.edges(data=True):
-        data.pop("_distance", None)
     table["name"] = table["name"].fillna(pd.Series(table.index, index=table.index))
     table.index.name = "member"
     return table.sort_values("pagerank", ascending=False, kind="stable")

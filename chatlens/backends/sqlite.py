@@ -12,6 +12,7 @@ that also appends its event, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 import bisect
+import copy
 import os
 import secrets
 import sqlite3
@@ -618,6 +619,12 @@ class SQLiteChatAPI(ChatAPI):
             "membershipType": "private" if private else "standard",
             "createdDateTime": iso_from_us(created),
         }
+
+    def served_view(self, *, href_base: str, raw_as_json_fragment: bool) -> ChatAPI:
+        view = copy.copy(self)
+        view.href_base = href_base
+        view.raw_as_json_fragment = raw_as_json_fragment
+        return view
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         self._check("retrieve_conversation")

@@ -268,12 +268,10 @@ def create_app(
                 raise RateLimited(f"rate limit of {rate_limit:g} requests/s exceeded", retry_after=wait)
         if account_id != "me" and account_id != owner:
             raise PermissionDenied(f"this token may not access account {account_id!r}")
-        api = resolve_account(owner)
-        if hasattr(api, "href_base"):
-            api.href_base = (public_url or str(request.base_url)).rstrip("/")
-        if hasattr(api, "raw_as_json_fragment"):
-            api.raw_as_json_fragment = True  # the response is serialised by orjson, which embeds fragments
-        return api
+        # A view per request: the served backend is never changed (a Host header must not set another client's
+        # hrefs). The response is serialised by orjson, which embeds raw JSON fragments as they are.
+        base = (public_url or str(request.base_url)).rstrip("/")
+        return resolve_account(owner).served_view(href_base=base, raw_as_json_fragment=True)
 
     async def body(request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")

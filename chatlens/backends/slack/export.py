@@ -15,6 +15,7 @@ rest still loads. Every write and the activity feed raise :class:`~chatlens.erro
 from __future__ import annotations
 
 import bisect
+import copy
 import os
 import threading
 import warnings
@@ -233,6 +234,11 @@ class SlackExportChatAPI(ChatAPI):
         more = start + page_size < len(self._order)
         objects = [self.retrieve_conversation(cid) for cid in ids]
         return list_page(objects, page, encode_page_token("conversations", [ids[-1]]) if more and ids else None)
+
+    def served_view(self, *, href_base: str, raw_as_json_fragment: bool) -> ChatAPI:
+        view = copy.copy(self)
+        view.href_base = href_base
+        return view
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_conversation")
