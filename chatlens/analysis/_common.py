@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -98,3 +99,36 @@ def micros(times: pd.Series) -> Any:
     """Microseconds since the epoch as int64, without materialising Timestamp objects (``to_numpy()`` on a
     tz-aware column would)."""
     return times.astype("datetime64[us, UTC]").array.asi8
+
+
+def renamed(new: Any, old: Any, *, new_name: str, old_name: str, default: Any) -> Any:
+    """The value of a parameter renamed from ``old_name`` to ``new_name``: the old spelling is still taken for one
+    version, with a DeprecationWarning pointing at the caller; both at once is a TypeError."""
+    if old is None:
+        return new
+    if new is not default and new != default:
+        raise TypeError(f"{new_name}= and {old_name}= are the same parameter: pass {new_name}= only")
+    warnings.warn(
+        f"{old_name}= is renamed {new_name}= (same meaning); {old_name}= goes in the next version",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old
+
+
+def duration(value: Any, name: str) -> pd.Timedelta:
+    """A non-negative duration from ``"30D"``, ``"24h"``, a Timedelta or anything ``pd.Timedelta`` takes, or
+    ValueError naming the parameter.
+
+    Examples
+    --------
+    >>> duration("30D", "idle"), duration("90min", "after")
+    (Timedelta('30 days 00:00:00'), Timedelta('0 days 01:30:00'))
+    """
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a duration such as '30D' or '24h'") from None
+    if delta is pd.NaT or delta < pd.Timedelta(0):
+        raise ValueError(f"{name}: must be a duration of zero or more, got {value!r}")
+    return delta

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from ._common import fill_periods, local_times, micros, select, to_utc, wall_clock
+from ._common import duration, fill_periods, local_times, micros, renamed, select, to_utc, wall_clock
 from .activity import active_members, dau_wau_mau
 from .interactions import interaction_edges
 from .threads import thread_depth, thread_table
@@ -327,21 +327,23 @@ def _holiday_array(holidays: Iterable[Any] | None) -> np.ndarray:
 def time_to_first_reply(
     messages: pd.DataFrame,
     *,
-    business_hours: tuple[float, float] | None = None,
+    hours: tuple[float, float] | None = None,
     tz: str = "UTC",
     holidays: Iterable[Any] | None = None,
     since: Any = None,
     until: Any = None,
     include_bots: bool = False,
     include_system: bool = False,
+    business_hours: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Per thread, the time from its root to the first reply by someone other than the root's author.
 
     Parameters
     ----------
-    business_hours
-        ``(start_hour, end_hour)``: count only business time, i.e. those hours of Monday to Friday, on the wall
-        clock of ``tz``, leaving out ``holidays``. None counts elapsed time.
+    hours
+        Working hours ``(start_hour, end_hour)``: count only business time, i.e. those hours of Monday to Friday, on
+        the wall clock of ``tz``, leaving out ``holidays``. None counts elapsed time. (``business_hours``, its
+        former name, is still taken, with a DeprecationWarning.)
     tz
         The zone business hours are in (used only with ``business_hours``).
     holidays
@@ -363,15 +365,16 @@ def time_to_first_reply(
     --------
     >>> from chatlens.loaders import load_messages
     >>> m = load_messages("demo", ["general"], progress=False)
-    >>> t = time_to_first_reply(m, business_hours=(9, 17), tz="Europe/Berlin")
+    >>> t = time_to_first_reply(m, hours=(9, 17), tz="Europe/Berlin")
     >>> t.columns.tolist()[-2:], bool((t["time_to_first_reply"].dropna() >= pd.Timedelta(0)).all())
     (['first_reply_at', 'time_to_first_reply'], True)
     """
     threads = thread_table(messages, since=since, until=until, **_options(include_bots, include_system))
     table = threads[["conversation_id", "root_sender_id", "started", "first_reply_at", "time_to_first_reply"]].copy()
-    if business_hours is None:
+    hours = renamed(hours, business_hours, new_name="hours", old_name="business_hours", default=None)
+    if hours is None:
         return table
-    hours = _hours(business_hours, "business_hours")
+    hours = _hours(hours, "hours")
     _check_tz(tz)
     answered = table["first_reply_at"].notna().to_numpy()
     ends = table["first_reply_at"].where(answered, table["started"])
@@ -384,13 +387,14 @@ def time_to_first_reply(
 def time_to_first_reply_summary(
     messages: pd.DataFrame,
     *,
-    business_hours: tuple[float, float] | None = None,
+    hours: tuple[float, float] | None = None,
     tz: str = "UTC",
     holidays: Iterable[Any] | None = None,
     since: Any = None,
     until: Any = None,
     include_bots: bool = False,
     include_system: bool = False,
+    business_hours: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """Median and 90th percentile of :func:`time_to_first_reply` over the threads someone else answered.
 
@@ -414,7 +418,7 @@ def time_to_first_reply_summary(
     """
     table = time_to_first_reply(
         messages,
-        business_hours=business_hours,
+        hours=renamed(hours, business_hours, new_name="hours", old_name="business_hours", default=None),
         tz=tz,
         holidays=holidays,
         since=since,
@@ -493,10 +497,7 @@ def unanswered_questions(
     """
     if "text" not in messages.columns and "is_question" not in messages.columns:
         raise ValueError("messages lacks the text column (and an is_question column to fall back on)")
-    try:
-        wait = pd.Timedelta(after)
-    except (TypeError, ValueError):
-        raise ValueError(f"after: {after!r} is not a duration") from None
+    wait = duration(after, "after")
     options = _options(include_bots, include_system)
     picked = select(messages, **options)
     threads = thread_table(messages, since=since, until=until, **options)
@@ -525,13 +526,14 @@ def after_hours_share(
     *,
     tz: str = "UTC",
     default_tz: str = "UTC",
-    workday: tuple[int, int] = (9, 18),
+    hours: tuple[float, float] = (9, 18),
     weekend: bool = True,
     holidays: Iterable[Any] | None = None,
     since: Any = None,
     until: Any = None,
     include_bots: bool = False,
     include_system: bool = False,
+    workday: tuple[float, float] | None = None,
 ) -> float:
     """Share of messages posted outside the working day, on the wall clock of ``tz``.
 
@@ -541,8 +543,9 @@ def after_hours_share(
         The zone of the wall clock; ``"member"``: each sender's own zone (the ``sender_timezone`` column of
         :func:`chatlens.add_sender_details`; ``default_tz`` where unknown), so a team across continents is judged
         by each member's own working day.
-    workday
-        ``(start_hour, end_hour)``: messages in ``[start, end)`` local time are in hours.
+    hours
+        Working hours ``(start_hour, end_hour)``: messages in ``[start, end)`` local time are in hours.
+        (``workday``, its former name, is still taken, with a DeprecationWarning.)
     weekend
         Count Saturday and Sunday as after hours, whatever the hour.
     holidays
@@ -565,7 +568,7 @@ def after_hours_share(
     >>> 0 < after_hours_share(m, tz="Europe/Berlin") < 0.5
     True
     """
-    start, end = _hours(workday, "workday")
+    start, end = _hours(renamed(hours, workday, new_name="hours", old_name="workday", default=(9, 18)), "hours")
     picked = select(messages, since=since, until=until, **_options(include_bots, include_system))
     if picked.empty:
         return float("nan")
@@ -584,20 +587,22 @@ def dead_conversations(
     messages: pd.DataFrame,
     conversations: pd.DataFrame | None = None,
     *,
-    days: float = 30,
+    idle: Any = "30D",
     now: Any = None,
     include_bots: bool = False,
     include_system: bool = False,
+    days: float | None = None,
 ) -> pd.DataFrame:
-    """Conversations with no counted message in the ``days`` before ``now``.
+    """Conversations with no counted message in the ``idle`` time before ``now``.
 
     Parameters
     ----------
     conversations
         The frame from :func:`chatlens.load_conversations`: its conversations without any counted message are
         dead too. Without it only conversations seen in ``messages`` are judged.
-    days
-        How long a conversation may be silent.
+    idle
+        How long a conversation may be silent: ``"30D"``, ``"36h"`` or anything ``pd.Timedelta`` takes. (``days``,
+        its former spelling as a number of days, is still taken, with a DeprecationWarning.)
     now
         The time of the report; default the last counted message. Messages after ``now`` are ignored.
 
@@ -609,18 +614,24 @@ def dead_conversations(
 
     Notes
     -----
-    dead = {c : c has no counted message, or now - max{created(m) : m in c, created(m) <= now} >= days}
+    dead = {c : c has no counted message, or now - max{created(m) : m in c, created(m) <= now} >= idle}
 
     Examples
     --------
     >>> from chatlens.loaders import load_conversations, load_messages
     >>> m = load_messages("demo", progress=False)
-    >>> dead = dead_conversations(m, load_conversations("demo", progress=False), days=30, now="2026-09-15")
+    >>> dead = dead_conversations(m, load_conversations("demo", progress=False), idle="30D", now="2026-09-15")
     >>> dead.columns.tolist(), len(dead), bool((dead["silent_for"] >= pd.Timedelta(days=30)).all())
     (['name', 'messages', 'last_message', 'silent_for'], 11, True)
-    >>> len(dead_conversations(m, days=30, now="2026-08-15"))
+    >>> len(dead_conversations(m, idle="30D", now="2026-08-15"))
     0
     """
+    silence = duration(
+        renamed(
+            idle, None if days is None else pd.Timedelta(days=days), new_name="idle", old_name="days", default="30D"
+        ),
+        "idle",
+    )
     picked = select(messages, **_options(include_bots, include_system))
     if now is not None:
         limit = to_utc(now, "now")
@@ -650,7 +661,7 @@ def dead_conversations(
     table["messages"] = table["messages"].astype("int64")
     table["last_message"] = pd.to_datetime(table["last_message"], utc=True)
     table["silent_for"] = limit - table["last_message"]
-    dead = table["last_message"].isna() | (table["silent_for"] >= pd.Timedelta(days=days))
+    dead = table["last_message"].isna() | (table["silent_for"] >= silence)
     table = table[dead.to_numpy()]
     table.index.name = "conversation_id"
     order = table["last_message"].isna().to_numpy()

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from chatlens import analysis as A
 from chatlens.analysis import metrics as M
+from chatlens.loaders import load_messages
 from tests.analysis.frames import ANCHORS, ZONES, message_frames
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -252,7 +253,7 @@ business_hours = st.tuples(st.integers(0, 23), st.integers(1, 24)).filter(lambda
 @given(frames(), st.one_of(st.none(), business_hours), st.sampled_from(ZONES), holiday_lists)
 def test_time_to_first_reply(df, hours, tz, holidays):
     firsts = ref_first_replies(counted(df))
-    table = quiet(M.time_to_first_reply, df, business_hours=hours, tz=tz, holidays=holidays)
+    table = quiet(M.time_to_first_reply, df, hours=hours, tz=tz, holidays=holidays)
     assert set(table.index) == set(firsts)
     want = {}
     for root, (started, _, first) in firsts.items():
@@ -264,7 +265,7 @@ def test_time_to_first_reply(df, hours, tz, holidays):
             want[root] = pd.Timedelta(ref_business(started, first, hours, tz, set(holidays)))
     for root, got in table["time_to_first_reply"].items():
         assert (pd.isna(got) and want[root] is None) or got == want[root], root
-    summary = quiet(M.time_to_first_reply_summary, df, business_hours=hours, tz=tz, holidays=holidays)
+    summary = quiet(M.time_to_first_reply_summary, df, hours=hours, tz=tz, holidays=holidays)
     answered = [v for v in want.values() if v is not None]
     assert (summary["threads"], summary["answered"]) == (len(want), len(answered))
     if answered:
@@ -279,7 +280,7 @@ def test_time_to_first_reply(df, hours, tz, holidays):
 @given(frames(), business_hours, st.sampled_from(ZONES), holiday_lists.filter(bool))
 def test_business_time_with_holidays(df, hours, tz, holidays):
     # Business hours and holidays always on: the case the general test above reaches only now and then.
-    table = quiet(M.time_to_first_reply, df, business_hours=hours, tz=tz, holidays=holidays)
+    table = quiet(M.time_to_first_reply, df, hours=hours, tz=tz, holidays=holidays)
     for root, (started, _, first) in ref_first_replies(counted(df)).items():
         if first is not None:
             want = pd.Timedelta(ref_business(started, first, hours, tz, set(holidays)))
@@ -298,12 +299,12 @@ def test_business_time_skips_nights_weekends_and_holidays():
             ),
         }
     )
-    t = M.time_to_first_reply(m, business_hours=(9, 18), tz="Europe/Berlin", holidays=["2026-05-01"])
+    t = M.time_to_first_reply(m, hours=(9, 18), tz="Europe/Berlin", holidays=["2026-05-01"])
     assert t.loc["a", "time_to_first_reply"] == pd.Timedelta(hours=2)
     # Thursday 17:00 -> Monday 09:30 with Friday 1 May a holiday: 1 h + 0.5 h.
     assert t.loc["c", "time_to_first_reply"] == pd.Timedelta(hours=1.5)
-    with pytest.raises(ValueError, match="business_hours"):
-        M.time_to_first_reply(m, business_hours=(18, 9))
+    with pytest.raises(ValueError, match="hours: need 0 <= start_hour"):
+        M.time_to_first_reply(m, hours=(18, 9))
 
 
 @SETTINGS
@@ -352,7 +353,7 @@ def test_after_hours_share(df, tz, workday, weekend, holidays):
         out |= weekend and lt.weekday() >= 5
         out |= holidays is not None and lt.date() in set(holidays)
         outside.append(out)
-    got = M.after_hours_share(df, tz=tz, workday=workday, weekend=weekend, holidays=holidays)
+    got = M.after_hours_share(df, tz=tz, hours=workday, weekend=weekend, holidays=holidays)
     if not outside:
         assert np.isnan(got)
     else:
@@ -365,7 +366,7 @@ def test_dead_conversations(df, days, now, listed):
     picked = counted(df)
     if now is None and picked.empty:
         with pytest.raises(ValueError, match="now"):
-            M.dead_conversations(df, days=days)
+            M.dead_conversations(df, idle=f"{days}D")
         return
     limit = now if now is not None else picked["created"].max()
     conversations = pd.DataFrame({"id": listed, "label": [f"#{c}" for c in listed], "kind": "channel"})
@@ -374,7 +375,7 @@ def test_dead_conversations(df, days, now, listed):
         if ts <= limit:
             last[conv] = ts if last.get(conv) is None else max(last[conv], ts)
     want = {c: t for c, t in last.items() if t is None or limit - t >= pd.Timedelta(days=days)}
-    got = M.dead_conversations(df, conversations if listed else None, days=days, now=now)
+    got = M.dead_conversations(df, conversations if listed else None, idle=f"{days}D", now=now)
     if not listed:
         want = {c: t for c, t in want.items() if t is not None}
     assert set(got.index) == set(want)
@@ -678,3 +679,28 @@ def test_every_public_function_is_in_the_dictionary():
         assert m.formula, f"{m.function.__name__} has no formula (Notes section)"
         assert m.function.__module__ == M.__name__
     assert set(M.__all__) <= set(A.__all__)
+
+
+def test_former_spellings_of_hours_and_durations_still_work_for_one_version():
+    """One vocabulary: working hours are ``hours=(start, end)`` everywhere, and durations strings ("30D", "24h");
+    the former names give the same answer with a DeprecationWarning that points at the caller."""
+    m = load_messages("demo", progress=False)
+    with pytest.warns(DeprecationWarning, match="business_hours= is renamed hours=") as seen:
+        old = M.time_to_first_reply(m, business_hours=(9, 17), tz="Europe/Berlin")
+    assert seen[0].filename == __file__
+    pd.testing.assert_frame_equal(old, M.time_to_first_reply(m, hours=(9, 17), tz="Europe/Berlin"))
+    with pytest.warns(DeprecationWarning, match="business_hours="):
+        old_summary = M.time_to_first_reply_summary(m, business_hours=(9, 17))
+    assert old_summary == M.time_to_first_reply_summary(m, hours=(9, 17))
+    with pytest.warns(DeprecationWarning, match="workday= is renamed hours="):
+        old_share = M.after_hours_share(m, workday=(8, 16))
+    assert old_share == M.after_hours_share(m, hours=(8, 16)) != M.after_hours_share(m)
+    with pytest.warns(DeprecationWarning, match="days= is renamed idle="):
+        old_dead = M.dead_conversations(m, days=1.5, now="2026-08-15")
+    pd.testing.assert_frame_equal(old_dead, M.dead_conversations(m, idle="36h", now="2026-08-15"))
+    with pytest.raises(TypeError, match="pass hours= only"):
+        M.after_hours_share(m, hours=(8, 16), workday=(8, 16))
+    with pytest.raises(ValueError, match="idle: 'a month' is not a duration"):
+        M.dead_conversations(m, idle="a month", now="2026-08-15")
+    with pytest.raises(ValueError, match="after: must be a duration of zero or more"):
+        M.unanswered_questions(m, after="-1h")
