@@ -44,7 +44,8 @@ from chatlens.backends.slack import SlackChatAPI
 from chatlens.backends.teams import TeamsChatAPI
 from chatlens.backends.teams.wire import channel_conversation_id
 from chatlens.chatapi import ChatAPI
-from chatlens.loaders import _fetch_conversation, _finish, _message_columns, _stored_frame, _upsert
+from chatlens.load._columns import _finish, _message_columns, _stored_frame, _upsert
+from chatlens.load._fetch import _fetch_conversation
 from chatlens.threadsync import DAY_US, RefreshResult, refresh_all, state_from_frame
 from tests.fakes.graph import FakeGraph
 from tests.fakes.slack import FakeSlack, ts_from_us

@@ -407,7 +407,7 @@ def test_frames_come_out_in_created_then_id_order_whatever_order_rows_arrive_in(
     time ordered by id, and any other order, must give what a sort by (created, id) gives."""
     import random
 
-    from chatlens.loaders import _FETCHED, _stored_frame
+    from chatlens.load._columns import _FETCHED, _stored_frame
 
     rng = random.Random(n)
     rows = [(f"2026-01-01T00:00:0{rng.randint(0, 3)}Z", f"m{i:03d}") for i in rng.sample(range(999), n)]
@@ -427,7 +427,8 @@ def test_a_conversation_past_arrows_2_gib_per_column_keeps_its_pages_as_chunks(m
     much for a test: the failure is simulated)."""
     import pyarrow as pa
 
-    from chatlens.loaders import _joined, _message_columns, _page_arrays, _stored_frame, iter_messages
+    from chatlens.load._columns import _joined, _message_columns, _page_arrays, _stored_frame
+    from chatlens.loaders import iter_messages
 
     objects = list(iter_messages("demo", load_conversations("demo", progress=False)["id"].iloc[0]))[::-1]
     cols = _message_columns(objects)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from chatlens.backends.slack import SlackChatAPI
-from chatlens.loaders import _fetch_conversation, _finish, _message_columns, _stored_frame, _upsert
+from chatlens.load._columns import _finish, _message_columns, _stored_frame, _upsert
+from chatlens.load._fetch import _fetch_conversation
 from chatlens.threadsync import (
     DAY_US,
     Budget,

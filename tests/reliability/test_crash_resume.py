@@ -31,8 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 LOAD = """
 import sys
 from chatlens import loaders
-from chatlens.backends.sqlite import Workspace
-loaders.PAGE_SIZE = 100  # many pages and cache writes: many distinct places to be killed
+from chatlens.backends.sqlite import SQLiteChatAPI, Workspace
+from chatlens.load import _fetch
+# Many pages, batches and cache writes: many distinct places to be killed, on the bulk path or the paging walk.
+_fetch.PAGE_SIZE = 100
+SQLiteChatAPI._TABLE_ROWS = 100
+SQLiteChatAPI.bulk_messages = sys.argv[3] == "bulk"
 api = Workspace(sys.argv[1]).account("acme-slack")
 print("ready", flush=True)
 loaders.load_messages(api, cache_dir=sys.argv[2], progress=False)
@@ -89,15 +93,16 @@ def test_loads_killed_at_random_points_resume_to_the_same_frame(tmp_path):
     api = Workspace(db).account("acme-slack")
     reference = loaders.load_messages(api, cache=False, progress=False).sort_values("id").reset_index(drop=True)
     members = loaders.load_members(api, cache=False, progress=False)
-    seconds = _full_run_seconds(LOAD, str(db), str(tmp_path / "timing-cache"))
+    seconds = _full_run_seconds(LOAD, str(db), str(tmp_path / "timing-cache"), "bulk")
     rng = random.Random(0)
     interrupted = 0
     for trial in range(TRIALS):
         cache_dir = tmp_path / f"cache-{trial}"
-        interrupted += _kill_at_random(LOAD, [str(db), str(cache_dir)], seconds, rng)
+        how = "paging" if trial % 4 >= 2 else "bulk"  # both ways of loading, each killed once and twice
+        interrupted += _kill_at_random(LOAD, [str(db), str(cache_dir), how], seconds, rng)
         _check_cache_readable(cache_dir)
         if trial % 2:  # half the trials are killed twice before the resume
-            _kill_at_random(LOAD, [str(db), str(cache_dir)], seconds, rng)
+            _kill_at_random(LOAD, [str(db), str(cache_dir), how], seconds, rng)
             _check_cache_readable(cache_dir)
         resumed = loaders.load_messages(api, cache_dir=str(cache_dir), progress=False)
         pd.testing.assert_frame_equal(resumed.sort_values("id").reset_index(drop=True), reference)

@@ -1,0 +1,334 @@
+"""A load's use of the cache: what is cached is read, what is not is fetched and saved as it completes; refreshes
+(the activity feed, or the thread-complete refresh of :mod:`chatlens.threadsync`) and their bookkeeping."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from ..cache import AccountCache, CacheWarning, now_iso
+from ..chatapi import ChatAPI
+from ..schema import coerce_frame
+from ..threadsync import (
+    ThreadState,
+    load_state,
+    refresh_all,
+    save_state,
+    state_from_frame,
+    supports_thread_refresh,
+)
+from ._columns import (
+    _finish,
+    _message_columns,
+    _newest_key,
+    _newest_keys,
+    _stored_columns,
+    _stored_frame,
+    _to_pandas,
+    _upsert,
+)
+from ._fetch import (
+    PAGE_SIZE,
+    Refresh,
+    _fetch_bulk,
+    _fetch_many,
+    _patiently,
+)
+
+
+def _named_or_fetch(
+    api: ChatAPI,
+    kind: str,
+    fetch: Callable[[], pd.DataFrame],
+    cache: bool,
+    refresh: Refresh,
+    cache_dir: str | None,
+) -> pd.DataFrame:
+    """A whole-account frame (conversations, users, groups): from the cache unless refreshing, else fetched and
+    cached under the name of its schema kind."""
+    store = AccountCache(api.identity, cache_dir=cache_dir) if cache else None
+    if store is not None and not refresh:
+        cached = store.read_named(kind)
+        if cached is not None:
+            return coerce_frame(cached, kind)
+    frame = fetch()
+    if store is not None:
+        with store.lock():
+            store.write_named(kind, frame)
+    return frame
+
+
+def _load_cached(
+    api: ChatAPI,
+    ids: list[str],
+    *,
+    refresh: Refresh,
+    progress: bool,
+    max_workers: int,
+    cache_dir: str | None,
+    columns: list[str],
+    text: bool = True,
+    raw: bool = False,
+    window_us: int = 7 * 86_400_000_000,
+    budget: Any = None,
+) -> dict[str, pa.Table]:
+    store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
+    # The service's JSON is most of what a cache would hold and write: kept only for loads that ask for it.
+    stored = _stored_columns(text, raw=raw)
+    if not refresh:
+        tables = _read_cached(store, store.manifest(), ids, columns)
+        if len(tables) == len(ids):
+            return tables  # everything cached: no request at all
+    with store.lock():
+        manifest = store.manifest()
+        if refresh == "full":
+            manifest["conversations"] = {}
+            manifest["events_cursor"] = None
+        tables = _read_cached(store, manifest, ids, stored)
+        can_follow = "list_events" in api.rules.allowed
+        if can_follow and manifest.get("events_cursor") is None:
+            # Taken before fetching, so anything that changes during the load is replayed next time.
+            manifest["events_cursor"] = _patiently(api.latest_cursor)
+            store.write_manifest(manifest)
+
+        def save(cid: str, frame: pd.DataFrame) -> None:
+            table = store.write_frame(
+                store.message_file(cid), frame if raw else frame.drop(columns="raw", errors="ignore")
+            )
+            manifest["conversations"][cid] = {
+                "rows": len(frame),
+                "newest": list(_newest_key(frame)),
+                "fetched_at": now_iso(),
+                "raw": raw,
+            }
+            manifest["fetched_at"] = now_iso()
+            store.write_manifest(manifest)
+            tables[cid] = table
+
+        def save_batch(frame: pd.DataFrame, spans: list[tuple[str, int, int]]) -> None:
+            # One segment file and one manifest write for the whole batch, however many conversations it holds.
+            name = store.new_segment()
+            table = store.write_frame(store.path / name, frame).drop_columns(["conversation_id"])
+            fetched_at = now_iso()
+            for (cid, offset, rows), newest in zip(spans, _newest_keys(frame, spans)):
+                entry = {"rows": rows, "newest": newest, "fetched_at": fetched_at, "file": name, "offset": offset}
+                entry["raw"] = raw
+                manifest["conversations"][cid] = entry
+                tables[cid] = table.slice(offset, rows)
+            manifest["fetched_at"] = fetched_at
+            store.write_manifest(manifest)
+
+        missing = [cid for cid in ids if cid not in tables]
+        if api.bulk_messages:
+            _fetch_bulk(api, missing, progress=progress, text=text, raw=raw, on_batch=save_batch)
+            empty = _stored_frame(_message_columns([]), text=text)
+            for cid in missing:
+                if cid not in tables:  # no messages, so in no batch
+                    save(cid, empty)
+        else:
+            _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save, text=text)
+        if refresh is True and supports_thread_refresh(api):
+            known = [cid for cid in ids if cid not in missing]
+            _refresh_threads(api, store, manifest, tables, known, save, window_us, budget, progress, text)
+        elif refresh is True:
+            known = [cid for cid in ids if cid not in missing]
+            stop = {cid: tuple(manifest["conversations"][cid]["newest"]) for cid in known}
+            new = _fetch_many(api, known, progress=progress, max_workers=max_workers, stop_after=stop, text=text)
+            frames = _Frames(tables)
+            changed = {cid: _upsert(frames[cid], frame) for cid, frame in new.items() if len(frame)}
+            if can_follow:
+                changed = _replay_events(api, store, manifest, frames, changed, text=text)
+            for cid, frame in changed.items():
+                save(cid, frame)
+        store.prune_segments(manifest)
+    return {cid: t.select(columns) for cid, t in tables.items()}
+
+
+class RefreshIncompleteWarning(UserWarning):
+    """A refresh stopped at its budget: some conversations keep their previous data until the next refresh."""
+
+
+def _state_file(store: AccountCache, cid: str) -> Any:
+    return store.path / "threads" / store.message_file(cid).name.replace(".parquet", ".json")
+
+
+def _refresh_threads(
+    api: Any,
+    store: AccountCache,
+    manifest: dict[str, Any],
+    tables: dict[str, pa.Table],
+    known: list[str],
+    save: Callable[[str, pd.DataFrame], None],
+    window_us: int,
+    budget: Any,
+    progress: bool,
+    text: bool,
+) -> None:
+    """The thread-complete refresh (chatlens.threadsync) of the cached conversations ``known``."""
+    frames = _Frames(tables)
+    states: dict[str, ThreadState] = {}
+    for cid in known:
+        state = load_state(_state_file(store, cid))
+        if state is None:  # cached by a plain load: its state is what that complete load implies
+            fetched = pd.Timestamp(manifest["conversations"][cid].get("fetched_at") or pd.Timestamp.now("UTC"))
+            state = state_from_frame(frames[cid], cid, int(fetched.value // 1000))
+        states[cid] = state
+
+    def to_frame(objects: list[dict[str, Any]]) -> pd.DataFrame:
+        return _stored_frame(_message_columns(objects), text=text)
+
+    def drop(frame: pd.DataFrame, ids: Iterable[str]) -> pd.DataFrame:
+        return _finish(frame[~frame["id"].astype(str).isin(list(ids))])
+
+    def done(cid: str, frame: pd.DataFrame, state: ThreadState) -> None:
+        save(cid, frame)
+        save_state(_state_file(store, cid), state)
+
+    result = refresh_all(
+        api,
+        {cid: frames[cid] for cid in known},
+        states,
+        window_us=window_us,
+        to_frame=to_frame,
+        upsert=_upsert,
+        drop=drop,
+        on_done=done,
+        budget=budget,
+        progress=progress,
+    )
+    manifest["last_refresh"] = {
+        "plan": str(result.plan),
+        "requests": result.requests,
+        "minutes": round(result.minutes, 1),
+        "pending": result.pending,
+    }
+    store.write_manifest(manifest)
+    if result.partial:
+        warnings.warn(
+            f"refresh of {api.account_id} stopped at its budget after {sum(result.requests.values())} requests: "
+            f"{len(result.pending)} conversations keep their previous data; the next refresh=True resumes with them",
+            RefreshIncompleteWarning,
+            stacklevel=4,
+        )
+
+
+class _Frames(dict):
+    """Cached tables as pandas frames, converted only when a refresh needs one."""
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        super().__init__()
+        self.tables = tables
+
+    def __missing__(self, cid: str) -> pd.DataFrame:
+        frame = self[cid] = _to_pandas(self.tables[cid])
+        return frame
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self.tables
+
+
+def _read_cached(
+    store: AccountCache, manifest: dict[str, Any], ids: list[str], columns: list[str]
+) -> dict[str, pa.Table]:
+    tables = {}
+    in_segments: dict[str, list[str]] = {}
+    for cid in ids:
+        entry = manifest["conversations"].get(cid)
+        if entry is None or ("raw" in columns and not entry.get("raw", True)):
+            continue  # not cached, or cached without the service's JSON this load asks for: fetched (again)
+        if entry.get("file"):
+            in_segments.setdefault(entry["file"], []).append(cid)
+            continue
+        table = store.read_table(store.message_file(cid), rows=int(entry["rows"]), columns=columns)
+        if table is not None and not set(columns) <= set(table.column_names):
+            warnings.warn(
+                f"chatlens cache: {store.message_file(cid)} lacks columns of this version; fetching again",
+                CacheWarning,
+                stacklevel=3,
+            )
+            table = None
+        if table is None:
+            del manifest["conversations"][cid]  # reported by read_table; fetched again below
+            continue
+        tables[cid] = table
+    for name, cids in in_segments.items():
+        tables.update(_read_segment(store, manifest, name, cids, columns))
+    return tables
+
+
+def _read_segment(
+    store: AccountCache, manifest: dict[str, Any], name: str, cids: list[str], columns: list[str]
+) -> dict[str, pa.Table]:
+    """The slices of one segment file that hold ``cids``: one read for all of them. A slice that does not hold
+    its conversation (a damaged or foreign file) is reported and fetched again, like a bad file."""
+    path = store.path / name
+    table = store.read_table(path, columns=["conversation_id", *columns])
+    holders = table.column("conversation_id") if table is not None else None
+    view = table.drop_columns(["conversation_id"]) if table is not None else None
+    out, bad = {}, []
+    for cid in cids:
+        entry = manifest["conversations"][cid]
+        offset, rows = int(entry.get("offset", 0)), int(entry["rows"])
+        fits = view is not None and offset >= 0 and offset + rows <= view.num_rows
+        if not fits or (rows and {holders[offset].as_py(), holders[offset + rows - 1].as_py()} != {cid}):
+            bad.append(cid)
+            del manifest["conversations"][cid]
+            continue
+        out[cid] = view.slice(offset, rows)
+    if bad and table is not None:
+        warnings.warn(
+            f"chatlens cache: {path} does not hold what the manifest says for {len(bad)} conversation(s); "
+            "fetching them again",
+            CacheWarning,
+            stacklevel=4,
+        )
+    return out
+
+
+def _replay_events(
+    api: ChatAPI,
+    store: AccountCache,
+    manifest: dict[str, Any],
+    frames: _Frames,
+    changed: dict[str, pd.DataFrame],
+    *,
+    text: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Apply message edits and deletions from the activity feed since the stored cursor."""
+    cursor = manifest.get("events_cursor")
+    upserts: dict[str, list[dict[str, Any]]] = {}
+    deletes: dict[str, set[str]] = {}
+    while True:
+        page = _patiently(api.list_events, cursor=cursor, page_size=PAGE_SIZE)
+        for event in page["objects"]:
+            obj = event.get("metadata") or {}
+            if event.get("object_type") != "message" or obj.get("conversation_id") not in frames:
+                continue
+            cid = obj["conversation_id"]
+            if event["type"] == "delete":
+                deletes.setdefault(cid, set()).add(obj["id"])
+                upserts[cid] = [o for o in upserts.get(cid, []) if o["id"] != obj["id"]]
+            else:
+                upserts.setdefault(cid, []).append(obj)
+                deletes.get(cid, set()).discard(obj["id"])
+        cursor = page["cursor"]
+        if not page["objects"] or not page.get("remaining"):
+            break
+    for cid in set(upserts) | set(deletes):
+        frame = changed.get(cid)
+        if frame is None:
+            frame = frames[cid]
+        if upserts.get(cid):
+            # The latest version of each object wins: later events come later in the list.
+            latest = {o["id"]: o for o in upserts[cid]}
+            frame = _upsert(frame, _stored_frame(_message_columns(latest.values()), text=text))
+        if deletes.get(cid):
+            frame = _finish(frame[~frame["id"].isin(list(deletes[cid]))])
+        changed[cid] = frame
+    manifest["events_cursor"] = cursor
+    store.write_manifest(manifest)
+    return changed

@@ -1,0 +1,354 @@
+"""The columns of a load: message dicts or bulk tables become the cached per-conversation frame (schema dtypes,
+sorted, threaded), and cached tables become the public frame. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .._links import resolve_chains, take_ids
+from ..chatapi import ChatAPI
+from ..schema import TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free
+
+_FETCHED = [
+    "id",
+    "sender_id",
+    "sender_name",
+    "created",
+    "modified",
+    "text",
+    "parent",
+    "is_bot",
+    "is_system",
+    "subtype",
+    "mentions",
+    "raw",
+]
+
+_STORED = [
+    "id",
+    "sender_id",
+    "sender_name",
+    "created",
+    "modified",
+    "text",
+    "text_length",
+    "is_question",
+    "parent",
+    "thread_id",
+    "is_reply",
+    "edited",
+    "is_bot",
+    "is_system",
+    "subtype",
+    "mentions",
+    "raw",
+]
+
+_ARROW_LIST = pd.ArrowDtype(pa.list_(pa.string()))
+
+_ARROW_STRING = pd.ArrowDtype(pa.string())
+#: Arrow types of the fetched columns (the rest are strings; raw is the service's JSON as UTF-8 bytes).
+
+_ARROW_TYPES = {"is_bot": pa.bool_(), "is_system": pa.bool_(), "mentions": _ARROW_LIST.pyarrow_dtype}
+
+
+def _message_columns(objects: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
+    """One pass over message dicts into column lists (the only per-message Python work of a load). The backends
+    hand up the normalised fields (``is_bot``, ``is_system``, ``subtype``, ``mentions``): nothing here reads a
+    service's ``raw``, which is kept as opaque JSON."""
+    cols: dict[str, list[Any]] = {c: [] for c in _FETCHED}
+    # Bound methods in locals: this loop runs once per message, and attribute lookups were a third of its time.
+    add = {c: cols[c].append for c in _FETCHED}
+    add_id, add_sid, add_sname, add_created = add["id"], add["sender_id"], add["sender_name"], add["created"]
+    add_modified, add_text, add_parent, add_raw = add["modified"], add["text"], add["parent"], add["raw"]
+    add_bot, add_system, add_subtype, add_mentions = add["is_bot"], add["is_system"], add["subtype"], add["mentions"]
+    dumps = orjson.dumps
+    for m in objects:
+        sender = m.get("sender") or {}
+        sid = sender.get("id")
+        add_id(m["id"])
+        add_sid(sid or "unknown")
+        add_sname(sender.get("name") or sid or "unknown")
+        add_created(m["created"])
+        add_modified(m.get("modified"))
+        add_text(m.get("text") or "")
+        add_parent(m.get("parent") or None)
+        add_bot(bool(m.get("is_bot")))
+        add_system(bool(m.get("is_system")))
+        add_subtype(m.get("subtype"))
+        add_mentions(m.get("mentions") or [])
+        add_raw(dumps(m.get("raw") or {}))  # UTF-8 bytes: Arrow takes them as strings without a decode per message
+    return cols
+
+
+def _page_arrays(cols: dict[str, list[Any]]) -> dict[str, pa.Array]:
+    """One page's column lists as Arrow arrays. A fetch converts each page at once, so the page's Python objects
+    die with it: kept as lists to the end, the strings of a 45,000-message conversation pinned the memory of every
+    page's parsed JSON (about 8 KB a message, 2 GB for four conversations in flight, a third of the time spent
+    by the kernel paging)."""
+    return {c: _column_array(c, cols[c]) for c in _FETCHED}
+
+
+def _column_array(column: str, values: Any) -> pa.Array | pa.ChunkedArray:
+    """A fetched column as Arrow, of its type in ``_ARROW_TYPES`` (values already in Arrow are kept as they are)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.array(values, type=_ARROW_TYPES.get(column, pa.string()))
+
+
+def _joined(arrays: list[pa.Array]) -> pa.Array | pa.ChunkedArray:
+    """A conversation's pages as one array; as chunks if a string column passes 2 GiB (Arrow's 32-bit offsets)."""
+    try:
+        return pa.concat_arrays(arrays)
+    except (pa.ArrowInvalid, pa.ArrowCapacityError):
+        return pa.chunked_array(arrays)
+
+
+def _stored_frame(
+    cols: dict[str, list[Any]] | dict[str, pa.Array | pa.ChunkedArray],
+    *,
+    text: bool = True,
+    conversations: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Column lists or Arrow arrays (chunked too) -> the cached per-conversation frame (schema dtypes, times
+    parsed vectorised, sorted, with reply chains resolved); ``text=False`` keeps the text's length and question
+    flag and drops the text. ``conversations`` (codes, rows already in order) marks a frame of many
+    conversations, which :func:`_finish` keeps in order and threads conversation by conversation."""
+    # Each column goes straight into its final array: building an object DataFrame first and converting it after
+    # costs three times as much.
+    data: dict[str, Any] = {}
+    for c in _FETCHED:
+        if c not in cols:  # raw, when the load keeps none
+            continue
+        arr = _column_array(c, cols[c])
+        if c in ("created", "modified"):
+            data[c] = _utc_times(arr)
+        elif c in ("is_bot", "is_system"):
+            data[c] = arr.to_numpy(zero_copy_only=False).astype(bool)
+        elif c in ("sender_id", "sender_name"):
+            data[c] = _categorical(arr)
+        elif c == "mentions":
+            data[c] = pd.arrays.ArrowExtensionArray(arr)
+        else:  # Arrow converts a list of str/None in C; pandas would first inspect every value in Python
+            data[c] = pd.array(arr, dtype=dtype_of("messages", c))
+    frame = pd.DataFrame(data)
+    return _finish(frame if text else text_free(frame.drop(columns="raw", errors="ignore")), conversations)
+
+
+def _categorical(arr: pa.Array | pa.ChunkedArray) -> pd.Categorical:
+    """Strings as a pandas categorical with sorted categories (as ``pd.Categorical(list)`` gives), encoded by
+    Arrow without a Python object per value."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = arr.dictionary_encode()
+    words = encoded.dictionary
+    if not len(words):  # empty, or nothing but nulls
+        return pd.Categorical.from_codes(np.full(len(arr), -1), categories=pd.Index([], dtype=object))
+    order = np.asarray(pc.array_sort_indices(words))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
+    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+    categories = pd.Index(words.take(pa.array(order)).to_pylist(), dtype=object)
+    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+
+
+def _stored_columns(text: bool, *, raw: bool = True) -> list[str]:
+    """The columns a conversation's cached frame has (``raw``: with the raw column, if there is one). Text-free
+    frames have text_length and is_question instead of text, and no raw: the service's JSON holds the text too."""
+    left_out = set(TEXT_FREE) if text else {"text", "raw"}
+    return [c for c in _STORED if c not in left_out and (raw or c != "raw")]
+
+
+def _utc_times(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """ISO 8601 strings (None allowed) as datetime64[us, UTC], parsed by Arrow; pandas parses anything odd."""
+    try:
+        return arr.cast(pa.timestamp("us", "UTC")).to_pandas().astype("datetime64[us, UTC]")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.Series(pd.to_datetime(arr.to_pylist(), format="ISO8601", utc=True)).astype("datetime64[us, UTC]")
+
+
+def _sorted_already(frame: pd.DataFrame) -> bool:
+    """Whether a frame is in strictly increasing (created, id) order (a vectorised check costs a tenth of the
+    sort it avoids; pages arrive newest first, so a fetch that reverses them is in order)."""
+    created = frame["created"].array.asi8
+    step = np.diff(created)
+    if len(step) == 0 or (step > 0).all():
+        return True
+    if (step < 0).any():
+        return False
+    ties = np.flatnonzero(step == 0)
+    ids = frame["id"].to_numpy(dtype=object)
+    return bool((ids[ties] < ids[ties + 1]).all())
+
+
+def _finish(frame: pd.DataFrame, conversations: np.ndarray | None = None) -> pd.DataFrame:
+    """Sort a conversation's frame by (created, id) and derive thread_id, is_reply and edited. With
+    ``conversations`` (each row's conversation code, the rows in (conversation, created, id) order), the frame
+    holds many conversations and reply chains never cross from one to another, as when each is paged alone."""
+    if conversations is None and not _sorted_already(frame):
+        frame = frame.sort_values(["created", "id"], kind="stable", ignore_index=True)
+    # Arrow-backed ids go to the chain resolution and back without a Python string per message.
+    ids, parents = frame["id"], frame["parent"]
+    root, _depth, _missing = resolve_chains(ids, parents)
+    if conversations is not None and (conversations[root] != conversations).any():
+        # A parent id found in another conversation: resolve each conversation on its own (rare, so slower).
+        root = np.empty(len(frame), dtype=np.int64)
+        for start, stop in _runs(conversations):
+            part = slice(start, stop)
+            root[part] = resolve_chains(ids.iloc[part], parents.iloc[part])[0] + start
+    frame["thread_id"] = pd.array(take_ids(ids, root), dtype=dtype_of("messages", "thread_id"))
+    frame["is_reply"] = frame["parent"].notna().to_numpy()
+    frame["edited"] = frame["modified"].notna().to_numpy()
+    return frame[[c for c in _STORED if c in frame.columns]]
+
+
+def _runs(codes: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal values in ``codes``."""
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=np.int64)
+    stops = np.r_[starts[1:], len(codes)]
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
+_BATCH_ORDER = [("conversation_id", "ascending"), ("created", "ascending"), ("id", "ascending")]
+
+
+def _in_batch_order(table: pa.Table) -> bool:
+    """Whether a bulk table is in (conversation_id, created, id) order, checked vectorised."""
+    n = table.num_rows
+    if n < 2:
+        return True
+    c, t, i = (table.column(k) for k in ("conversation_id", "created", "id"))
+    c0, c1, t0, t1, i0, i1 = c.slice(0, n - 1), c.slice(1), t.slice(0, n - 1), t.slice(1), i.slice(0, n - 1), i.slice(1)
+    if not pc.all(pc.less_equal(c0, c1)).as_py():
+        return False
+    later = pc.or_(pc.greater(t1, t0), pc.and_(pc.equal(t1, t0), pc.greater(i1, i0)))
+    return bool(pc.all(pc.or_(pc.not_equal(c0, c1), later)).as_py())
+
+
+def _stored_batch(table: pa.Table, *, text: bool) -> tuple[pd.DataFrame, list[tuple[str, int, int]]]:
+    """A bulk table of whole conversations -> one cached frame of them all (with a ``conversation_id`` column,
+    in (conversation_id, created, id) order) and each conversation's (id, offset, rows) in it. One conversion
+    for thousands of conversations: per conversation, building a frame cost about 7 ms."""
+    if not _in_batch_order(table):
+        table = table.take(pc.sort_indices(table, sort_keys=_BATCH_ORDER))
+    encoded = table.column("conversation_id").combine_chunks().dictionary_encode()
+    codes = np.asarray(encoded.indices, dtype=np.int64)
+    names = encoded.dictionary.to_pylist()
+    frame = _stored_frame(
+        {c: table.column(c) for c in _FETCHED if c in table.column_names}, text=text, conversations=codes
+    )
+    frame.insert(0, "conversation_id", pd.array(table.column("conversation_id"), dtype=_ARROW_STRING))
+    return frame, [(names[codes[start]], start, stop - start) for start, stop in _runs(codes)]
+
+
+def _newest_keys(frame: pd.DataFrame, spans: list[tuple[str, int, int]]) -> list[list[str]]:
+    """:func:`_newest_key` of each span of a batch frame, vectorised."""
+    last = np.array([offset + rows - 1 for _, offset, rows in spans], dtype=np.int64)
+    created = frame["created"].iloc[last].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").tolist()
+    return [[c, str(i)] for c, i in zip(created, frame["id"].iloc[last].tolist())]
+
+
+def _newest_key(frame: pd.DataFrame) -> tuple[str, str]:
+    if not len(frame):
+        return ("", "")
+    last = frame.iloc[-1]  # frames are sorted by (created, id)
+    return (last["created"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), str(last["id"]))
+
+
+def _upsert(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``new`` rows added or replacing rows of the same id, re-sorted and re-threaded."""
+    kept = frame[~frame["id"].isin(new["id"])]
+    merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+    for c in ("sender_id", "sender_name"):
+        merged[c] = merged[c].astype(str).astype("category")
+    return _finish(merged)
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _arrow_types(t: pa.DataType) -> Any:
+    # Strings and lists stay Arrow-backed (no copy into Python objects); times and bools become numpy dtypes.
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_list(t):
+        return pd.ArrowDtype(t)
+    return None
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    if "mentions" in table.column_names:
+        # Parquet names a list's items "element", pandas' Arrow dtype "item": same data, one declared type.
+        i = table.column_names.index("mentions")
+        table = table.set_column(i, "mentions", table.column(i).cast(pa.list_(pa.string())))
+    return table.to_pandas(types_mapper=_arrow_types)
+
+
+def _assemble(
+    api: ChatAPI,
+    convs: pd.DataFrame,
+    parts: list[tuple[str, pa.Table]],
+    *,
+    since: Any,
+    until: Any,
+    raw: bool,
+    text: bool = True,
+) -> pd.DataFrame:
+    parts = [(cid, t) for cid, t in parts if t.num_rows]
+    if not parts:
+        return empty_frame("messages", raw=raw, text=text)
+    # Concatenated in conversation-id order, each already sorted by (created, id): the frame comes out sorted.
+    table = pa.concat_tables([t for _, t in parts], promote_options="permissive")
+    frame = _to_pandas(table)
+    labels = dict(zip(convs["id"].astype(str), convs["label"].astype(str)))
+    ids = [cid for cid, _ in parts]
+    codes = np.repeat(np.arange(len(parts)), [t.num_rows for _, t in parts])
+    frame["conversation_id"] = pd.Categorical.from_codes(codes, categories=ids)
+    frame["conversation_name"] = (
+        pd.Categorical.from_codes(codes, categories=[labels[c] for c in ids], validate=False)
+        if len(set(labels[c] for c in ids)) == len(ids)
+        else pd.Categorical([labels[c] for c in ids])[codes]
+    )
+    frame["account"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.account_id])
+    frame["service"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.service])
+    if since is not None:
+        frame = frame[(frame["created"] >= _utc(since, "since")).to_numpy()]
+    if until is not None:
+        frame = frame[(frame["created"] < _utc(until, "until")).to_numpy()]
+    for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
+        # Only the categories present, so group-bys and plots never show people or places with no rows.
+        frame[c] = _without_unused_categories(frame[c])
+    for c in ("sender_id", "sender_name"):
+        # Sorted, whatever order the conversations' own categories were merged in (bulk or paged, the same frame).
+        if not frame[c].cat.categories.is_monotonic_increasing:
+            frame[c] = frame[c].cat.reorder_categories(frame[c].cat.categories.sort_values())
+    return coerce_frame(frame.reset_index(drop=True), "messages", raw=raw, text=text)
+
+
+def _without_unused_categories(column: pd.Series) -> pd.Series:
+    """``cat.remove_unused_categories()`` by a bincount instead of a sort (three times faster on 500k rows), and
+    nothing at all when every category is used."""
+    codes = column.cat.codes.to_numpy()
+    categories = column.cat.categories
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    if used.all():
+        return column
+    remap = np.full(len(categories) + 1, -1, dtype=np.int64)  # the last slot maps code -1 (missing) to -1
+    remap[np.flatnonzero(used)] = np.arange(int(used.sum()))
+    new = pd.Categorical.from_codes(remap[codes], categories=categories[used], validate=False)
+    return pd.Series(new, index=column.index, name=column.name)
+
+
+def _utc(value: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a date or time") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
