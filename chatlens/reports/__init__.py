@@ -364,7 +364,8 @@ def report(
     >>> path.read_text(encoding="utf-8").startswith("<!doctype html>")
     True
     """
-    from ..loaders import _account, add_sender_details, load_messages, load_thread_status, load_users
+    from ..load._fetch import _account
+    from ..loaders import add_sender_details, load_messages, load_thread_status, load_users
 
     _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)

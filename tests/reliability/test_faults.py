@@ -11,6 +11,7 @@ from chatlens.backends.http import HttpChatAPI
 from chatlens.backends.sqlite import Workspace
 from chatlens.chatapi import iter_items
 from chatlens.errors import ServiceError
+from chatlens.load import _fetch
 from chatlens.server import ServerThread
 from tests.reliability.faultproxy import FAULTS, FaultProxy
 
@@ -29,7 +30,7 @@ def _client(url: str, token: str) -> HttpChatAPI:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_full_load_through_faults_equals_the_fault_free_load(server, monkeypatch, seed, tmp_path):
-    monkeypatch.setattr(loaders, "PAGE_SIZE", 50)  # many pages, so many requests meet a fault
+    monkeypatch.setattr(_fetch, "PAGE_SIZE", 50)  # many pages, so many requests meet a fault
     clean = loaders.load_messages(_client(server.url, server.token), cache=False, progress=False)
     with FaultProxy(server.url, rate=0.3, seed=seed) as proxy:
         faulty = loaders.load_messages(
