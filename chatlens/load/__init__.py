@@ -47,9 +47,8 @@ from ._cached import (
 )
 from ._columns import (
     _assemble,
-    _message_columns,
+    _empty_table,
     _stored_columns,
-    _stored_frame,
     _table,
 )
 from ._fetch import (
@@ -271,7 +270,7 @@ def load_messages(
                 tables[cid] = table.slice(offset, rows)
 
         _fetch_bulk(api, ids, progress=progress, text=text, raw=raw, on_batch=keep)
-        empty = _table(_stored_frame(_message_columns([]), text=text)[columns])
+        empty = _empty_table(text, columns)
         tables.update({cid: empty for cid in ids if cid not in tables})
     elif not cache:
         fetched = _fetch_many(api, ids, progress=progress, max_workers=workers, text=text)

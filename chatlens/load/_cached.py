@@ -22,6 +22,7 @@ from ..threadsync import (
     supports_thread_refresh,
 )
 from ._columns import (
+    _empty_table,
     _finish,
     _message_columns,
     _newest_key,
@@ -125,10 +126,15 @@ def _load_cached(
         missing = [cid for cid in ids if cid not in tables]
         if api.bulk_messages:
             _fetch_bulk(api, missing, progress=progress, text=text, raw=raw, on_batch=save_batch)
-            empty = _stored_frame(_message_columns([]), text=text)
-            for cid in missing:
-                if cid not in tables:  # no messages, so in no batch
-                    save(cid, empty)
+            # No messages, so in no batch: remembered as empty, with no file (a workspace of thousands of silent
+            # direct conversations must not cost a file and a manifest write each).
+            empty = [cid for cid in missing if cid not in tables]
+            for cid in empty:
+                manifest["conversations"][cid] = {"rows": 0, "newest": ["", ""], "fetched_at": now_iso(), "empty": True}
+                manifest["conversations"][cid]["raw"] = raw
+                tables[cid] = _empty_table(text, stored)
+            if empty:
+                store.write_manifest(manifest)
         else:
             _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save, text=text)
         if refresh is True and supports_thread_refresh(api):
@@ -242,6 +248,9 @@ def _read_cached(
             continue  # not cached, or cached without the service's JSON this load asks for: fetched (again)
         if entry.get("file"):
             in_segments.setdefault(entry["file"], []).append(cid)
+            continue
+        if entry.get("empty"):
+            tables[cid] = _empty_table(store.text, columns)
             continue
         table = store.read_table(store.message_file(cid), rows=int(entry["rows"]), columns=columns)
         if table is not None and not set(columns) <= set(table.column_names):

@@ -352,3 +352,8 @@ def _utc(value: Any, name: str) -> pd.Timestamp:
     except (TypeError, ValueError):
         raise ValueError(f"{name}: {value!r} is not a date or time") from None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _empty_table(text: bool, columns: list[str]) -> pa.Table:
+    """A conversation with no messages, as a cached table of ``columns``."""
+    return _table(_stored_frame(_message_columns([]), text=text)[columns])
