@@ -6,28 +6,5 @@ so ``from chatlens.loaders import load_messages`` keeps working.
 
 from __future__ import annotations
 
-from .load import (
-    MAX_RATE_LIMIT_WAITS,
-    RefreshIncompleteWarning,
-    add_sender_details,
-    iter_messages,
-    load_conversations,
-    load_groups,
-    load_members,
-    load_messages,
-    load_thread_status,
-    load_users,
-)
-
-__all__ = [
-    "load_conversations",
-    "load_members",
-    "load_messages",
-    "load_users",
-    "load_groups",
-    "add_sender_details",
-    "load_thread_status",
-    "RefreshIncompleteWarning",
-    "iter_messages",
-    "MAX_RATE_LIMIT_WAITS",
-]
+from .load import *  # noqa: F403 - the facade is exactly the package's public names
+from .load import __all__  # noqa: F401
