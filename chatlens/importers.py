@@ -79,7 +79,7 @@ def import_account(
     ws = Workspace(db)
     acct = source.account_id
     users = list(iter_items(source.list_users, page_size=1000))
-    owner = getattr(source, "user_id", None) or next((u["id"] for u in users), "unknown")
+    owner = source.user_id or next((u["id"] for u in users), "unknown")
     # One transaction for the whole import: an error, Ctrl-C or even SIGKILL leaves the workspace as it was, and
     # readers (WAL) keep reading the old state meanwhile. Other writers to this file wait until it is done.
     with ws.transaction():

@@ -45,6 +45,8 @@ class ChatAPI(ABC):
     service: str
     account_id: str
     admin: bool = False
+    #: The user this account acts as: whom its posts are from (None where the source cannot post).
+    user_id: str | None = None
     #: What this source could not read and left out, one line each (an export's malformed or missing files); each
     #: was also warned about. Empty for sources that read everything they hold.
     problems: Sequence[str] = ()

@@ -374,6 +374,12 @@ def create_app(
             data = fields("create_message", data)
             if "text" not in data:
                 raise InvalidRequest("text: required")
+            # A client posts as its token's user, as on Slack and Teams; writing history as others is for trusted
+            # code in-process (Workspace.add_messages, the importers), never over the wire.
+            if data.get("sender") is not None and data["sender"] != api.user_id:
+                raise PermissionDenied(
+                    f"sender: this token posts as {api.user_id!r}; it may not post as {data['sender']!r}"
+                )
             return _json(api.create_message(conversation_id, **data), 201)
 
         @app.get(base + "/{conversation_id}/messages/{message_id}")

@@ -198,7 +198,8 @@ def _teams_ids() -> dict[str, str]:
 
 BACKENDS: dict[str, Backend] = {
     "sqlite": Backend(_sqlite),
-    "http": Backend(_http),  # client -> chatlens serve -> SQLite, over real HTTP on loopback
+    # client -> chatlens serve -> SQLite, over real HTTP on loopback; a client posts only as its token's user.
+    "http": Backend(_http, features=FEATURES - {"any_sender"}),
     # The Slack connector against a fake Slack Web API over real HTTP: Slack has no activity feed, posts only as
     # the token's user and keeps no arbitrary raw.
     "slack": Backend(_slack, services=frozenset({"slack"}), features=frozenset({"user_details"}), ids=_SLACK_IDS),

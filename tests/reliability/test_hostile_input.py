@@ -111,3 +111,19 @@ def test_sql_metacharacters_are_data(server, evil):
     assert server.ws.count_messages(server.account_id) == before + 1
     with server.ws.transaction() as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_client_posts_only_as_its_tokens_user(server):
+    """Slack and Teams post as the token's own user, and so does the server: naming anyone else as ``sender`` is a
+    403 that says so, and nothing is stored (issue 23, item 1)."""
+    before = server.ws.count_messages(server.account_id)
+    own = server.ws.account(server.account_id).user_id
+    forged = call(server, "POST", "/messaging/conversations/CGEN/messages", json={"text": "I am U3", "sender": "U3"})
+    check_4xx(forged, "sender", "'U3'")
+    assert forged.status_code == 403 and forged.json()["error_code"] == "forbidden"
+    assert server.ws.count_messages(server.account_id) == before
+    mine = call(server, "POST", "/messaging/conversations/CGEN/messages", json={"text": "me", "sender": own})
+    assert mine.status_code == 201 and mine.json()["sender"]["id"] == own
+    unnamed = call(server, "POST", "/messaging/conversations/CGEN/messages", json={"text": "me too"})
+    assert unnamed.status_code == 201 and unnamed.json()["sender"]["id"] == own
+    assert server.ws.count_messages(server.account_id) == before + 2
