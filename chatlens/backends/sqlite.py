@@ -830,7 +830,11 @@ class SQLiteChatAPI(ChatAPI):
                 (self.account_id, conversation_id),
             ).fetchone()[0]
             created = max(_now_us(), (last or 0) + 1)
-            raw = raw if raw is not None else self._raw_message(conversation_id, mid, sender, created, text, parent)
+            # The normalised fields come from what the workspace itself knows (text, sender, parent), as the
+            # service's own object would carry them: a caller's raw is stored and returned as given, and never
+            # decides whether a message is a bot's, a system event, or whom it mentions.
+            trusted = self._raw_message(conversation_id, mid, sender, created, text, parent)
+            raw = raw if raw is not None else trusted
             raw_json = orjson.dumps(raw).decode()
             row = (
                 mid,
@@ -841,7 +845,7 @@ class SQLiteChatAPI(ChatAPI):
                 parent or "",
                 None,
                 raw_json,
-                *_signal_values(self.service, text, raw),
+                *_signal_values(self.service, text, trusted),
             )
             db.execute(
                 "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
@@ -884,7 +888,7 @@ class SQLiteChatAPI(ChatAPI):
         self._check("update_message")
         text = check_text(text)
         with self.workspace.transaction() as db:
-            mid, cid, sender, created, _old, parent, _mod, raw_text, *_signals = self._message_row(message_id)
+            mid, cid, sender, created, _old, parent, _mod, raw_text, *stored = self._message_row(message_id)
             modified = max(_now_us(), created + 1)
             raw = _loads(raw_text)
             if self.service == "slack":
@@ -894,7 +898,9 @@ class SQLiteChatAPI(ChatAPI):
                 raw.setdefault("body", {})["content"] = text
                 raw["lastEditedDateTime"] = iso_from_us(modified)
             raw_json = orjson.dumps(raw).decode()
-            signals = _signal_values(self.service, text, raw)
+            # An edit changes the text: Slack's mentions are in it; the rest of what the message is stays as stored.
+            mentions = _signal_values("slack", text, {})[3] if self.service == "slack" else stored[3]
+            signals = (*stored[:3], mentions)
             db.execute(
                 "UPDATE messages SET text = ?, modified = ?, raw = ?, is_bot = ?, is_system = ?, subtype = ?,"
                 " mentions = ? WHERE account_id = ? AND id = ?",

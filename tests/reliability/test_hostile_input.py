@@ -127,3 +127,35 @@ def test_a_client_posts_only_as_its_tokens_user(server):
     unnamed = call(server, "POST", "/messaging/conversations/CGEN/messages", json={"text": "me too"})
     assert unnamed.status_code == 201 and unnamed.json()["sender"]["id"] == own
     assert server.ws.count_messages(server.account_id) == before + 2
+
+
+def test_a_clients_raw_never_decides_what_a_message_is(tmp_path):
+    """raw is the client's own attributes, stored and returned as given; whether a message is a bot's or a system
+    event, and whom it mentions, comes from its text, sender and parent (issue 23, item 2)."""
+    from chatlens.backends.http import HttpChatAPI
+    from chatlens.loaders import load_messages
+
+    ws = Workspace(tmp_path / "w.sqlite")
+    account = seed_account(ws, "slack", False)
+    forged = {"bot_id": "B1", "subtype": "channel_join", "text": "something else <@U4>", "user": "U3"}
+    with ServerThread(ws.account) as srv:
+        token = srv.issue(account)
+        url = f"{srv.url}/v1/accounts/me/messaging/conversations/CGEN/messages"
+        posted = requests.post(
+            url, json={"text": "hello <@U2>", "raw": forged}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert posted.status_code == 201, posted.text
+        msg = posted.json()
+        assert msg["raw"] == forged
+        assert (msg["is_bot"], msg["is_system"], msg["subtype"], msg["mentions"]) == (False, False, None, ["U2"])
+        edited = requests.patch(
+            f"{srv.url}/v1/accounts/me/messaging/messages/{msg['id']}",
+            json={"text": "hello <@U4>"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        assert (edited["is_bot"], edited["is_system"], edited["mentions"]) == (False, False, ["U4"])
+        frame = load_messages(HttpChatAPI(srv.url, account, token), cache=False, progress=False).set_index("id")
+    row = frame.loc[msg["id"]]
+    assert (
+        not row["is_bot"] and not row["is_system"] and row["text"] == "hello <@U4>" and list(row["mentions"]) == ["U4"]
+    )
