@@ -365,9 +365,8 @@ def _raw_and_signals(service: str, text: str, raw: Any) -> tuple[Any, ...]:
     return (orjson.dumps(obj).decode() if obj is not None else None, *_signal_values(service, text, obj))
 
 
-def _signal_values(service: str, text: str, raw: Any) -> tuple[int, int, str | None, str | None]:
-    """The stored normalised columns of one message, from its raw JSON (text or bytes) and text."""
-    obj = orjson.loads(raw) if isinstance(raw, str | bytes) and raw else raw
+def _signal_values(service: str, text: str, obj: Any) -> tuple[int, int, str | None, str | None]:
+    """The stored normalised columns of one message, from its service object (parsed) and text."""
     is_bot, is_system, subtype, mentions = message_signals(service, obj, text)
     return int(is_bot), int(is_system), subtype, MENTION_SEPARATOR.join(mentions) if mentions else None
 
@@ -759,7 +758,8 @@ class SQLiteChatAPI(ChatAPI):
         True
         """
         self._check("list_messages")
-        ids = list(dict.fromkeys(check_id(c, "conversation_id") for c in conversation_ids))
+        # Sorted once, so the rows of every query, and of all of them in turn, come by conversation.
+        ids = sorted(dict.fromkeys(check_id(c, "conversation_id") for c in conversation_ids))
         kinds = dict(self._conversation_kinds(ids))
         hidden = [c for c in ids if c not in kinds or not self._visible(kinds[c])]
         if hidden:
@@ -767,7 +767,7 @@ class SQLiteChatAPI(ChatAPI):
         raw_column = ", m.raw" if raw else ""
         pending: list[tuple[Any, ...]] = []
         for i in range(0, len(ids), 500):
-            chunk = sorted(ids[i : i + 500])
+            chunk = ids[i : i + 500]
             q = ",".join("?" * len(chunk))
             cursor = self._db.execute(
                 "SELECT m.conversation_id, m.id, m.sender_id, coalesce(nullif(u.name, ''), m.sender_id), m.created,"

@@ -100,12 +100,7 @@ def _load_cached(
             table = store.write_frame(
                 store.message_file(cid), frame if raw else frame.drop(columns="raw", errors="ignore")
             )
-            manifest["conversations"][cid] = {
-                "rows": len(frame),
-                "newest": list(_newest_key(frame)),
-                "fetched_at": now_iso(),
-                "raw": raw,
-            }
+            manifest["conversations"][cid] = _entry(len(frame), list(_newest_key(frame)), raw)
             manifest["fetched_at"] = now_iso()
             store.write_manifest(manifest)
             tables[cid] = table
@@ -116,9 +111,7 @@ def _load_cached(
             table = store.write_frame(store.path / name, frame).drop_columns(["conversation_id"])
             fetched_at = now_iso()
             for (cid, offset, rows), newest in zip(spans, _newest_keys(frame, spans)):
-                entry = {"rows": rows, "newest": newest, "fetched_at": fetched_at, "file": name, "offset": offset}
-                entry["raw"] = raw
-                manifest["conversations"][cid] = entry
+                manifest["conversations"][cid] = _entry(rows, newest, raw, fetched_at, file=name, offset=offset)
                 tables[cid] = table.slice(offset, rows)
             manifest["fetched_at"] = fetched_at
             store.write_manifest(manifest)
@@ -130,8 +123,7 @@ def _load_cached(
             # direct conversations must not cost a file and a manifest write each).
             empty = [cid for cid in missing if cid not in tables]
             for cid in empty:
-                manifest["conversations"][cid] = {"rows": 0, "newest": ["", ""], "fetched_at": now_iso(), "empty": True}
-                manifest["conversations"][cid]["raw"] = raw
+                manifest["conversations"][cid] = _entry(0, ["", ""], raw, empty=True)
                 tables[cid] = _empty_table(text, stored)
             if empty:
                 store.write_manifest(manifest)
@@ -235,6 +227,12 @@ class _Frames(dict):
 
     def __contains__(self, cid: object) -> bool:
         return cid in self.tables
+
+
+def _entry(rows: int, newest: list[str], raw: bool, fetched_at: str | None = None, **where: Any) -> dict[str, Any]:
+    """A conversation's manifest entry: its rows, newest (created, id), whether it keeps raw, and where it is (a
+    segment ``file`` and ``offset``, ``empty``, or else its own file)."""
+    return {"rows": rows, "newest": newest, "fetched_at": fetched_at or now_iso(), "raw": raw, **where}
 
 
 def _read_cached(

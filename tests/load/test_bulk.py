@@ -292,3 +292,24 @@ def pq_columns(path) -> list[str]:
     import pyarrow.parquet as pq
 
     return pq.read_schema(path).names
+
+
+def test_bulk_tables_hold_whole_conversations_whatever_order_they_are_asked_in(tmp_path):
+    """More conversations than one query takes (500), asked for in reverse, with tables cut small: each
+    conversation still comes whole, in one table."""
+    ws = Workspace(tmp_path / "many.sqlite")
+    ws.add_account("A", service="slack", name="a", user_id="U0")
+    ws.add_users("A", [{"id": "U0", "name": "ada"}])
+    ids = [f"D{i:04d}" for i in range(700)]
+    ws.add_conversations(
+        "A", [{"id": c, "name": None, "private": True, "kind": "direct", "created": T0, "members": []} for c in ids]
+    )
+    ws.add_messages("A", [(f"{c}-{k}", c, "U0", T0 + k, "hi", "", None, "{}") for c in ids for k in range(3)])
+    api = ws.account("A")
+    api._TABLE_ROWS = 4
+    seen: list[str] = []
+    for table in api.message_tables(ids[::-1], raw=False):
+        held = table.column("conversation_id").to_pylist()
+        assert all(held.count(c) == 3 for c in set(held))
+        seen += sorted(set(held))
+    assert sorted(seen) == ids
