@@ -7,32 +7,22 @@ out bots and system events (``include_bots=``, ``include_system=``) and accepts 
 from __future__ import annotations
 
 from .activity import active_members, cohort_retention, dau_wau_mau, new_vs_returning
+from .conversations import dead_conversations, visibility_share
 from .engagement import conversation_summary, member_summary
+from .groups import CrossGroupInteraction, cross_group_interaction
+from .hygiene import hygiene_counts
 from .interactions import centrality, communities, interaction_edges, interaction_graph, write_graph
-from .metrics import (
-    METRICS,
+from .metrics import METRICS, Metric
+from .people import concentration, members_posting, messages_per_posting_member, post_split, stickiness
+from .periods import complete_range, mark_partial
+from .replies import (
     QUESTION_WORDS,
-    CrossGroupInteraction,
-    Metric,
-    after_hours_share,
-    complete_range,
-    concentration,
-    cross_group_interaction,
-    dead_conversations,
-    hygiene_counts,
-    mark_partial,
-    members_posting,
-    messages_per_posting_member,
-    metrics_markdown,
-    post_split,
     reply_rate,
-    stickiness,
     time_to_first_reply,
     time_to_first_reply_summary,
     unanswered_questions,
-    visibility_share,
 )
-from .rhythm import WEEKDAYS, hour_weekday_table
+from .rhythm import WEEKDAYS, after_hours_share, hour_weekday_table
 from .threads import MissingParentWarning, ReplyCycleError, reply_times, thread_depth, thread_table
 from .timeline import activity_timeline
 
@@ -76,5 +66,4 @@ __all__ = [
     "hygiene_counts",
     "METRICS",
     "Metric",
-    "metrics_markdown",
 ]

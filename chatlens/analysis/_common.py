@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -132,3 +133,37 @@ def duration(value: Any, name: str) -> pd.Timedelta:
     if delta is pd.NaT or delta < pd.Timedelta(0):
         raise ValueError(f"{name}: must be a duration of zero or more, got {value!r}")
     return delta
+
+
+def options(include_bots: bool, include_system: bool) -> dict[str, bool]:
+    """The two ``select`` switches as keywords, so every analysis passes them on the same way."""
+    return {"include_bots": include_bots, "include_system": include_system}
+
+
+def working_hours(value: Any, name: str) -> tuple[float, float]:
+    """A (start_hour, end_hour) pair with 0 <= start < end <= 24, or ValueError naming the parameter."""
+    try:
+        start, end = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected (start_hour, end_hour), got {value!r}") from None
+    if not 0 <= start < end <= 24:
+        raise ValueError(f"{name}: need 0 <= start_hour < end_hour <= 24, got {value!r}")
+    return start, end
+
+
+def check_tz(tz: Any) -> None:
+    """ValueError naming ``tz`` unless it is a time zone pandas knows."""
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(tz)
+    except Exception as exc:
+        raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None
+
+
+def holiday_array(holidays: Iterable[Any] | None) -> np.ndarray:
+    """Holidays as ``datetime64[D]`` (for ``np.busday_count``); ValueError naming ``holidays`` if they are not dates."""
+    if holidays is None:
+        return np.array([], dtype="datetime64[D]")
+    try:
+        return pd.to_datetime(list(holidays)).to_numpy().astype("datetime64[D]")
+    except (TypeError, ValueError):
+        raise ValueError(f"holidays: expected a list of dates, got {holidays!r}") from None

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 
 from ._common import fill_periods, local_times, select
+from ._docs import shared_docs
 
 __all__ = ["active_members", "dau_wau_mau", "new_vs_returning", "cohort_retention"]
 
 
+@shared_docs
 def active_members(
     messages: pd.DataFrame,
     *,
@@ -27,6 +29,14 @@ def active_members(
     include_system: bool = False,
 ) -> pd.Series:
     """Distinct members posting per calendar period (zeros for empty periods).
+
+    Parameters
+    ----------
+    %(messages)s
+    %(freq)s
+    %(tz)s
+    %(since_until)s
+    %(include)s
 
     Examples
     --------
@@ -57,6 +67,7 @@ def _member_days(picked: pd.DataFrame, tz: str) -> tuple[pd.DatetimeIndex, np.nd
     return calendar, codes, pos
 
 
+@shared_docs
 def dau_wau_mau(
     messages: pd.DataFrame,
     *,
@@ -71,6 +82,15 @@ def dau_wau_mau(
 
     Columns ``dau``, ``wau``, ``mau`` and ``stickiness`` (dau / mau). A day's windows end with that day; windows
     reaching before the first message count only what is loaded.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(tz)s
+    windows
+        The trailing windows in days, named ``dau``, ``wau``, ``mau`` in that order.
+    %(since_until)s
+    %(include)s
 
     Examples
     --------
@@ -105,6 +125,7 @@ def _periods(picked: pd.DataFrame, freq: str, tz: str) -> pd.Series:
     return local.dt.to_period(freq)
 
 
+@shared_docs
 def new_vs_returning(
     messages: pd.DataFrame,
     *,
@@ -115,6 +136,13 @@ def new_vs_returning(
 ) -> pd.DataFrame:
     """Per period: members posting, of whom ``new`` (first post in the loaded data falls in this period) and
     ``returning`` (posted in an earlier period).
+
+    Parameters
+    ----------
+    %(messages)s
+    %(freq)s
+    %(tz)s
+    %(include)s
 
     Examples
     --------
@@ -138,6 +166,7 @@ def new_vs_returning(
     return table.reindex(full, fill_value=0).astype("int64")
 
 
+@shared_docs
 def cohort_retention(
     messages: pd.DataFrame,
     *,
@@ -147,6 +176,13 @@ def cohort_retention(
     include_system: bool = False,
 ) -> pd.DataFrame:
     """Share of each cohort (members by period of first post) posting k periods later; column 0 is 1.0.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(freq)s
+    %(tz)s
+    %(include)s
 
     Examples
     --------

@@ -7,11 +7,13 @@ from typing import Any
 import pandas as pd
 
 from ._common import local_times, select
+from ._docs import shared_docs
 from .threads import reply_times, thread_table
 
 __all__ = ["member_summary", "conversation_summary"]
 
 
+@shared_docs
 def member_summary(
     messages: pd.DataFrame,
     *,
@@ -24,6 +26,13 @@ def member_summary(
     """Per member posting: ``name``, ``messages``, ``threads_started`` (roots that drew a reply),
     ``replies_given`` and ``replies_received`` (to and from other people), ``median_reply_time`` (of their
     replies to others), ``active_days`` (local days with a post), ``first_seen``, ``last_seen``; sorted by messages.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(tz)s
+    %(since_until)s
+    %(include)s
 
     Examples
     --------
@@ -69,6 +78,7 @@ def member_summary(
     return table[columns].sort_values(["messages", "name"], ascending=[False, True], kind="stable")
 
 
+@shared_docs
 def conversation_summary(
     messages: pd.DataFrame,
     *,
@@ -80,6 +90,12 @@ def conversation_summary(
     """Per conversation: ``name``, ``messages``, ``members_posting``, ``threads`` (roots), ``reply_rate`` (share
     of roots answered by someone else), ``unanswered`` (roots nobody else answered) and
     ``median_time_to_first_reply``; sorted by messages.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(since_until)s
+    %(include)s
 
     Examples
     --------

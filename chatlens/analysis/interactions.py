@@ -16,12 +16,14 @@ import pyarrow.compute as pc
 
 from .._links import positions_in
 from ._common import select
+from ._docs import shared_docs
 
 __all__ = ["interaction_graph", "interaction_edges", "centrality", "communities", "write_graph", "KINDS"]
 
 KINDS = ("reply", "mention", "coparticipation")
 
 
+@shared_docs
 def interaction_edges(
     messages: pd.DataFrame,
     *,
@@ -35,6 +37,20 @@ def interaction_edges(
 ) -> pd.DataFrame:
     """The edge list behind :func:`interaction_graph`: one row per (source, target) with a count per kind and
     ``weight`` (their sum).
+
+    Parameters
+    ----------
+    %(messages)s
+    kinds
+        Which interactions make edges: ``"reply"`` (A replied to B's message), ``"mention"`` (A @mentioned B) and
+        ``"coparticipation"`` (A and B both posted in a thread: an edge each way).
+    self_loops
+        Keep A -> A edges (replies to oneself, mentioning oneself).
+    max_thread_participants
+        With ``"coparticipation"``: threads with more participants are left out (an announcement everybody
+        answered says little about who works with whom, and would add n² edges).
+    %(since_until)s
+    %(include)s
 
     Examples
     --------
@@ -126,6 +142,7 @@ def _flatten(lists: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return lengths, flat.astype(str).astype(object)
 
 
+@shared_docs
 def interaction_graph(
     messages: pd.DataFrame,
     *,
@@ -140,6 +157,17 @@ def interaction_graph(
     by A (and, with ``"coparticipation"`` in ``kinds``, both ways for each thread they both posted in).
 
     Nodes carry ``name`` and ``messages`` (count); edges ``weight`` and a count per kind.
+
+    Parameters
+    ----------
+    %(messages)s
+    kinds
+        Which interactions make edges: ``"reply"`` (A replied to B's message), ``"mention"`` (A @mentioned B) and
+        ``"coparticipation"`` (A and B both posted in a thread: an edge each way).
+    self_loops
+        Keep A -> A edges (replies to oneself, mentioning oneself).
+    %(since_until)s
+    %(include)s
 
     Examples
     --------
@@ -179,11 +207,20 @@ def interaction_graph(
     return graph
 
 
+@shared_docs
 def centrality(
     graph: nx.DiGraph, *, weight: str = "weight", betweenness_k: int | None = None, seed: int = 0
 ) -> pd.DataFrame:
     """Per member: ``in_weight``, ``out_weight`` (weighted degrees), ``degree_centrality``, ``betweenness`` and
     ``pagerank``, sorted by pagerank. ``betweenness_k`` samples that many sources (with ``seed``) for large graphs.
+
+    Parameters
+    ----------
+    %(graph)s
+    %(weight)s
+    betweenness_k
+        Estimate betweenness from this many sampled sources (faster on large graphs); None uses every node.
+    %(seed)s
 
     Examples
     --------
@@ -214,8 +251,17 @@ def centrality(
     return table.sort_values("pagerank", ascending=False, kind="stable")
 
 
+@shared_docs
 def communities(graph: nx.DiGraph, *, weight: str = "weight", resolution: float = 1.0, seed: int = 0) -> pd.Series:
     """Louvain communities of the (undirected, weighted) graph: member -> community number (0 = largest).
+
+    Parameters
+    ----------
+    %(graph)s
+    %(weight)s
+    resolution
+        Louvain's resolution: above 1 favours smaller communities, below 1 larger ones.
+    %(seed)s
 
     Examples
     --------
@@ -235,8 +281,15 @@ def communities(graph: nx.DiGraph, *, weight: str = "weight", resolution: float 
     return pd.Series({m: i for i, g in enumerate(groups) for m in g}, name="community").sort_index()
 
 
+@shared_docs
 def write_graph(graph: nx.DiGraph, path: str | os.PathLike[str]) -> None:
     """Write the graph for Gephi: ``.gexf`` or ``.graphml`` by the file's extension.
+
+    Parameters
+    ----------
+    %(graph)s
+    path
+        The file to write; its extension (``.gexf``, ``.graphml``) picks the format.
 
     Examples
     --------

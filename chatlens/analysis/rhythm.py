@@ -1,19 +1,22 @@
-"""Weekly rhythm: messages by hour of day and day of week, in a chosen zone."""
+"""Weekly rhythm: messages by hour of day and day of week, and the share posted outside working hours."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._common import local_clock, select
+from ._common import holiday_array, local_clock, options, renamed, select, wall_clock, working_hours
+from ._docs import shared_docs
 
-__all__ = ["hour_weekday_table", "WEEKDAYS"]
+__all__ = ["WEEKDAYS", "after_hours_share", "hour_weekday_table"]
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
+@shared_docs
 def hour_weekday_table(
     messages: pd.DataFrame,
     *,
@@ -29,6 +32,13 @@ def hour_weekday_table(
     ``tz="member"`` counts each message in its sender's own zone (the ``sender_timezone`` column that
     :func:`chatlens.add_sender_details` adds; ``default_tz`` for senders whose zone is unknown), so a team spread
     over continents shows its real working day rather than one zone's view of it.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(member_tz)s
+    %(since_until)s
+    %(include)s
 
     Examples
     --------
@@ -48,3 +58,63 @@ def hour_weekday_table(
     counts = np.bincount(cells.astype(np.int64), minlength=7 * 24).reshape(7, 24)
     table = pd.DataFrame(counts, index=pd.Index(WEEKDAYS, name="weekday"), columns=pd.Index(range(24), name="hour"))
     return table.astype("int64")
+
+
+@shared_docs
+def after_hours_share(
+    messages: pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    default_tz: str = "UTC",
+    hours: tuple[float, float] = (9, 18),
+    weekend: bool = True,
+    holidays: Iterable[Any] | None = None,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+    workday: tuple[float, float] | None = None,
+) -> float:
+    """Share of messages posted outside the working day, on the wall clock of ``tz``.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(member_tz)s
+    %(hours)s
+    weekend
+        Count Saturday and Sunday as after hours, whatever the hour.
+    %(holidays)s
+    %(since_until)s
+    %(include)s
+
+    Returns
+    -------
+    float
+        NaN when no message counts.
+
+    Notes
+    -----
+    after-hours share = |{m : hour(m) < start or hour(m) >= end, or (weekend and weekday(m) in {Sat, Sun}), or
+    date(m) in holidays}| / |{m}|, with hour, weekday and date local to ``tz`` (or to each sender's zone).
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> 0 < after_hours_share(m, tz="Europe/Berlin") < 0.5
+    True
+    """
+    start, end = working_hours(renamed(hours, workday, new_name="hours", old_name="workday", default=(9, 18)), "hours")
+    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    if picked.empty:
+        return float("nan")
+    local = wall_clock(picked, tz, default_tz=default_tz)
+    hour = local.dt.hour.to_numpy() + local.dt.minute.to_numpy() / 60 + local.dt.second.to_numpy() / 3600
+    outside = (hour < start) | (hour >= end)
+    if weekend:
+        outside |= local.dt.day_of_week.to_numpy() >= 5
+    if holidays is not None:
+        dates = local.dt.normalize().to_numpy().astype("datetime64[D]")
+        outside |= np.isin(dates, holiday_array(holidays))
+    return float(outside.mean())

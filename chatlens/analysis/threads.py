@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._links import ReplyCycleError, resolve_chains, take_ids
 from ._common import micros, select, to_utc
+from ._docs import shared_docs
 
 __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "MissingParentWarning"]
 
@@ -38,9 +39,16 @@ def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray,
     return root, depth, missing
 
 
+@shared_docs
 def thread_depth(messages: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
     """Per message: ``root`` (its thread's root id), ``depth`` (parent links up to the root; root = 0) and
     ``missing_parent``; indexed like ``messages``.
+
+    Parameters
+    ----------
+    %(messages)s
+    warn
+        Warn (:class:`MissingParentWarning`) when a message's parent is not in the frame.
 
     Examples
     --------
@@ -56,6 +64,7 @@ def thread_depth(messages: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
     )
 
 
+@shared_docs
 def thread_table(
     messages: pd.DataFrame,
     *,
@@ -71,6 +80,12 @@ def thread_table(
     ``first_reply_at`` and ``time_to_first_reply`` (first reply from someone other than the root's author), and
     ``unanswered`` (no such reply). Chains are resolved on the whole frame before ``since``/``until`` pick
     threads by their start.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(thread_since_until)s
+    %(include)s
 
     Examples
     --------
@@ -138,6 +153,7 @@ def thread_table(
     return table.sort_values("started", kind="stable")
 
 
+@shared_docs
 def reply_times(
     messages: pd.DataFrame,
     *,
@@ -148,6 +164,12 @@ def reply_times(
 ) -> pd.DataFrame:
     """Per reply whose parent is in the frame: ``id``, ``parent``, ``sender_id``, ``parent_sender_id``,
     ``reply_time`` (time since the parent) and ``self_reply``.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(since_until)s
+    %(include)s
 
     Examples
     --------

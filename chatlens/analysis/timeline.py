@@ -7,12 +7,14 @@ from typing import Any
 import pandas as pd
 
 from ._common import fill_periods, local_times, select
+from ._docs import shared_docs
 
 __all__ = ["activity_timeline"]
 
 _BY = {"conversation": "conversation_name", "member": "sender_name", "group": "group"}
 
 
+@shared_docs
 def activity_timeline(
     messages: pd.DataFrame,
     *,
@@ -29,8 +31,7 @@ def activity_timeline(
 
     Parameters
     ----------
-    messages
-        The frame from :func:`chatlens.load_messages`.
+    %(messages)s
     freq
         Any pandas frequency (``"h"``, ``"D"``, ``"W"``, ``"MS"`` ...); periods are calendar periods in ``tz``.
     by
@@ -38,12 +39,12 @@ def activity_timeline(
         value; ``"group"`` for one column per group of ``groups``.
     tz
         The zone periods are cut in (a "day" is the local calendar day, DST included).
-    since, until, include_bots, include_system
-        Which messages count (bots and system events are left out by default).
     groups
         With ``by="group"``: memberships, ``user_id`` and ``group_name`` (:func:`chatlens.load_groups`, or any
         member -> group table). A message counts once in each group its sender belongs to, and in ``"(no group)"``
         if the sender is in none, so no message is lost (columns can sum to more than the messages).
+    %(since_until)s
+    %(include)s
 
     Returns
     -------

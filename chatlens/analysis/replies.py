@@ -1,0 +1,293 @@
+"""Whether and how fast people answer: reply rate, time to first reply, unanswered questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._common import (
+    check_tz,
+    duration,
+    holiday_array,
+    micros,
+    options,
+    renamed,
+    select,
+    to_utc,
+    working_hours,
+)
+from ._docs import shared_docs
+from .threads import thread_table
+
+__all__ = ["QUESTION_WORDS", "reply_rate", "time_to_first_reply", "time_to_first_reply_summary", "unanswered_questions"]
+
+
+_US_PER_HOUR = 3_600_000_000
+
+
+@shared_docs
+def reply_rate(
+    messages: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> float:
+    """Share of threads whose root drew at least one reply from someone other than the root's author.
+
+    Threads are those of :func:`~chatlens.analysis.thread_table` (a message whose parent is not loaded starts its
+    own thread), picked by the time of their root.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(thread_since_until)s
+    %(include)s
+
+    Returns
+    -------
+    float
+        NaN when no thread starts in the range.
+
+    Notes
+    -----
+    reply rate = |{roots r : some reply below r has sender != sender(r)}| / |{roots r}|
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> 0 < reply_rate(m) < 1
+    True
+    """
+    threads = thread_table(messages, since=since, until=until, **options(include_bots, include_system))
+    if threads.empty:
+        return float("nan")
+    return float((~threads["unanswered"]).mean())
+
+
+def _business_clock(times: pd.Series, hours: tuple[float, float], tz: str, holidays: np.ndarray) -> np.ndarray:
+    """Business microseconds from a fixed epoch to each time (wall clock in ``tz``): whole business days before the
+    time's day, plus the part of its own day's business hours already past."""
+    local = times.dt.tz_convert(tz).dt.tz_localize(None)
+    day = local.dt.normalize()
+    days = day.to_numpy().astype("datetime64[D]")
+    time_of_day = micros(local.dt.tz_localize("UTC")) - micros(day.dt.tz_localize("UTC"))
+    start, end = (round(h * _US_PER_HOUR) for h in hours)
+    whole = np.busday_count(np.datetime64("2000-01-01"), days, holidays=holidays).astype(np.int64)
+    today = np.where(np.is_busday(days, holidays=holidays), np.clip(time_of_day, start, end) - start, 0)
+    return whole * (end - start) + today
+
+
+@shared_docs
+def time_to_first_reply(
+    messages: pd.DataFrame,
+    *,
+    hours: tuple[float, float] | None = None,
+    tz: str = "UTC",
+    holidays: Iterable[Any] | None = None,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+    business_hours: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """Per thread, the time from its root to the first reply by someone other than the root's author.
+
+    Parameters
+    ----------
+    %(messages)s
+    hours
+        Working hours ``(start_hour, end_hour)``: count only business time, i.e. those hours of Monday to Friday, on
+        the wall clock of ``tz``, leaving out ``holidays``. None counts elapsed time. (``business_hours``, its
+        former name, is still taken, with a DeprecationWarning.)
+    tz
+        The zone whose wall clock ``hours`` are in (used only with ``hours``).
+    %(holidays)s
+    %(thread_since_until)s
+    %(include)s
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``thread_id``: ``conversation_id``, ``root_sender_id``, ``started``, ``first_reply_at`` and
+        ``time_to_first_reply`` (a Timedelta; NaT for threads nobody else answered), sorted by ``started``.
+
+    Notes
+    -----
+    time to first reply(r) = min{created(m) : m below r, sender(m) != sender(r)} - created(r). With business hours
+    [a, b): B(t2) - B(t1), where B(t) = (Mon-Fri non-holiday days from a fixed date to the local date of t) x (b - a)
+    + (clip(local time of day of t, a, b) - a if t's date is a business day, else 0).
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> t = time_to_first_reply(m, hours=(9, 17), tz="Europe/Berlin")
+    >>> t.columns.tolist()[-2:], bool((t["time_to_first_reply"].dropna() >= pd.Timedelta(0)).all())
+    (['first_reply_at', 'time_to_first_reply'], True)
+    """
+    threads = thread_table(messages, since=since, until=until, **options(include_bots, include_system))
+    table = threads[["conversation_id", "root_sender_id", "started", "first_reply_at", "time_to_first_reply"]].copy()
+    hours = renamed(hours, business_hours, new_name="hours", old_name="business_hours", default=None)
+    if hours is None:
+        return table
+    hours = working_hours(hours, "hours")
+    check_tz(tz)
+    answered = table["first_reply_at"].notna().to_numpy()
+    ends = table["first_reply_at"].where(answered, table["started"])
+    holidays_d = holiday_array(holidays)
+    elapsed = _business_clock(ends, hours, tz, holidays_d) - _business_clock(table["started"], hours, tz, holidays_d)
+    table["time_to_first_reply"] = pd.to_timedelta(elapsed, unit="us").where(answered, pd.NaT)
+    return table
+
+
+@shared_docs
+def time_to_first_reply_summary(
+    messages: pd.DataFrame,
+    *,
+    hours: tuple[float, float] | None = None,
+    tz: str = "UTC",
+    holidays: Iterable[Any] | None = None,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+    business_hours: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Median and 90th percentile of :func:`time_to_first_reply` over the threads someone else answered.
+
+    Parameters
+    ----------
+    %(messages)s
+    hours, tz, holidays
+        As for :func:`time_to_first_reply`: business time instead of elapsed time.
+    %(thread_since_until)s
+    %(include)s
+
+    Returns
+    -------
+    dict
+        ``threads``, ``answered`` (ints), ``median`` and ``p90`` (Timedelta; NaT if nothing was answered).
+
+    Notes
+    -----
+    median = the 0.5 quantile and p90 = the 0.9 quantile (linear interpolation between order statistics) of time
+    to first reply over answered threads.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> s = time_to_first_reply_summary(m)
+    >>> sorted(s), s["median"] <= s["p90"]
+    (['answered', 'median', 'p90', 'threads'], True)
+    """
+    table = time_to_first_reply(
+        messages,
+        hours=renamed(hours, business_hours, new_name="hours", old_name="business_hours", default=None),
+        tz=tz,
+        holidays=holidays,
+        since=since,
+        until=until,
+        **options(include_bots, include_system),
+    )
+    times = table["time_to_first_reply"].dropna()
+    return {
+        "threads": len(table),
+        "answered": len(times),
+        "median": times.quantile(0.5) if len(times) else pd.NaT,
+        "p90": times.quantile(0.9) if len(times) else pd.NaT,
+    }
+
+
+#: First words that make a root a question (compared case-insensitively; see :func:`unanswered_questions`).
+# fmt: off
+QUESTION_WORDS = (
+    "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "can", "could", "would", "should", "will",
+    "do", "does", "did", "is", "are", "was", "were", "has", "have", "any", "anyone", "anybody", "anything",
+)
+# fmt: on
+# RE2 (pyarrow) has no lookahead: "a word" is the run of letters followed by a non-letter or the end.
+_QUESTION = r"^\s*(?:(?:<@[^>]*>|@\S+)\s*)*(?:" + "|".join(QUESTION_WORDS) + r")(?:[^A-Za-z]|$)"
+
+
+def _looks_like_question(text: pd.Series) -> np.ndarray:
+    text = text.astype("string[pyarrow]")
+    asks = text.str.contains("?", regex=False) | text.str.contains(_QUESTION, case=False, regex=True)
+    return asks.fillna(False).to_numpy(dtype=bool)
+
+
+@shared_docs
+def unanswered_questions(
+    messages: pd.DataFrame,
+    *,
+    after: Any = "24h",
+    now: Any = None,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """Roots that look like questions and got no reply from anyone else within ``after``.
+
+    A root looks like a question when its text contains ``?``, or when its first word (after any leading
+    @mentions, ``<@U123>`` or ``@name``) is one of :data:`QUESTION_WORDS`; a word is a run of ASCII letters,
+    compared case-insensitively ("Is it ..." and "can you ..." ask, "isn't" and "Island" do not). A text-free
+    frame (no ``text`` column) uses its ``is_question`` column instead, i.e. the ``?`` test only.
+
+    Parameters
+    ----------
+    %(messages)s
+    after
+        How long a question may wait (anything ``pd.Timedelta`` takes).
+    now
+        The time of the report: roots younger than ``after`` at ``now`` are not judged yet. Default: the last
+        counted message.
+    %(thread_since_until)s
+    %(include)s
+
+    Returns
+    -------
+    DataFrame
+        The roots' rows of ``messages`` (all its columns) plus ``first_reply_at`` (NaT if never answered), sorted by
+        ``created``, with a fresh index.
+
+    Notes
+    -----
+    unanswered questions = {roots r : question(text(r)), created(r) + after <= now, and no m below r with
+    sender(m) != sender(r) and created(m) <= created(r) + after}
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> q = unanswered_questions(m, after="24h")
+    >>> bool(q["text"].str.contains("?", regex=False).any()), bool(q["first_reply_at"].isna().any())
+    (True, True)
+    """
+    if "text" not in messages.columns and "is_question" not in messages.columns:
+        raise ValueError("messages lacks the text column (and an is_question column to fall back on)")
+    wait = duration(after, "after")
+    which = options(include_bots, include_system)
+    picked = select(messages, **which)
+    threads = thread_table(messages, since=since, until=until, **which)
+    limit = to_utc(now, "now") if now is not None else (picked["created"].max() if len(picked) else None)
+    rows = pd.Index(picked["id"].astype(str)).get_indexer(threads.index.astype(str))
+    chosen = picked.iloc[rows]
+    late = (threads["first_reply_at"].isna() | (threads["first_reply_at"] > threads["started"] + wait)).to_numpy()
+    due = (threads["started"] + wait <= limit).to_numpy() if limit is not None else np.zeros(len(rows), bool)
+    # Text-free frames carry only is_question (a '?' in the text): the first-word rule cannot apply there.
+    asks = (
+        _looks_like_question(chosen["text"])
+        if "text" in chosen
+        else chosen["is_question"].fillna(False).to_numpy(dtype=bool)
+    )
+    keep = late & due & asks
+    out = chosen[keep].copy()
+    out["first_reply_at"] = threads["first_reply_at"].to_numpy()[keep]
+    return out.sort_values("created", kind="stable").reset_index(drop=True)
