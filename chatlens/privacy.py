@@ -13,8 +13,8 @@ What is replaced, in any frame that has these columns (loader frames and analysi
 - person names and emails: ``sender_name`` (the pseudonym of the ``sender_id`` on the same row, or of the name
   itself in a frame without ``sender_id``), and in members frames (those with ``user_id``) and member summaries
   ``name`` and ``email`` (the pseudonym, and ``<pseudonym>@example.invalid``);
-- direct and group-direct conversations, whose names are people's names or handles (``dm: Ada, Bob``,
-  Slack's ``mpdm-ada--bob-1``) and whose ids may embed user ids (Teams one-on-one chats): their ``id`` /
+- direct and group-direct conversations, whose labels are people's names (``dm: Ada, Bob``) and whose ids may
+  embed user ids (Teams one-on-one chats): their ``id`` /
   ``conversation_id`` become ``conversation-<hash>`` and their ``label`` / ``conversation_name``
   ``dm: conversation-<hash>``. A conversation is direct when a conversations frame among the inputs says so
   (``kind``), when its label is one chatlens gives direct conversations, or when its id contains a person id.
@@ -24,9 +24,10 @@ Pseudonymize the loaders' frames before analysing them: of analysis results, onl
 (a ``conversation_summary`` of direct conversations, say, keeps their names).
 
 Message text holds whatever people wrote, names included, so unless ``keep_text=True`` it is replaced, as in a
-text-free load (``load_messages(text=False)``), by ``text_length`` and ``is_question``. With ``keep_text=True``
-the ids in Slack mention markup (``<@U123>``, ``<@U123|ada>``) are replaced, but names written as plain words (and
-Teams mentions, which arrive as plain names) are not. The ``raw`` column (the service's JSON) is always dropped.
+text-free load (``load_messages(text=False)``), by ``text_length`` and ``is_question``. With ``keep_text=True`` the
+ids in mention markup (``<@U123>``, ``<@U123|ada>``: :data:`chatlens.chatapi.MENTION_MARKUP`) are replaced and their
+labels dropped, but names written as plain words (and Teams mentions, which arrive as plain names) are not. The
+``raw`` column (the service's JSON) is always dropped.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .chatapi import MENTION_MARKUP
 from .schema import text_free
 
 __all__ = ["pseudonymize", "new_salt", "pseudonym", "MIN_SALT_BYTES"]
@@ -53,8 +55,7 @@ _HEX = 12  # 48 bits: a collision among 100,000 people has odds of about 1 in 50
 
 _PERSON_IDS = ("sender_id", "user_id", "root_sender_id", "parent_sender_id", "member")
 _DIRECT_KINDS = ("direct", "group_direct")
-_SLACK_MPDM = re.compile(r"^mpdm-.+-\d+$")
-_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_MENTION = re.compile(MENTION_MARKUP)
 
 Frames = TypeVar("Frames", pd.DataFrame, dict, list, tuple)
 
@@ -116,7 +117,7 @@ def pseudonymize(frames: Frames, salt: str | bytes, *, keep_text: bool = False) 
     salt
         The secret key, at least 16 bytes (:func:`new_salt`). The same salt gives the same pseudonyms.
     keep_text
-        Keep the ``text`` column, with Slack mention markup pseudonymized; names written in the text survive.
+        Keep the ``text`` column, with mention markup pseudonymized; names written in the text survive.
 
     Returns
     -------
@@ -210,7 +211,7 @@ def _person_ids(items: list[pd.DataFrame]) -> set[str]:
 
 
 def _is_direct_label(label: str) -> bool:
-    return label.startswith("dm: ") or bool(_SLACK_MPDM.match(label))
+    return label.startswith("dm: ")
 
 
 def _direct_conversations(items: list[pd.DataFrame], people: set[str]) -> set[str]:
@@ -287,7 +288,7 @@ def _replace_mentions_in_text(text: pd.Series, mapping: Mapping[str, str]) -> pd
         return text
     out = text.copy()
     # Free text is per message by nature; only the messages with markup are rewritten.
-    out[has] = text[has].astype(str).str.replace(_SLACK_MENTION, swap, regex=True).to_numpy()
+    out[has] = text[has].astype(str).str.replace(_MENTION, swap, regex=True).to_numpy()
     return out
 
 

@@ -159,9 +159,10 @@ NOTEBOOKS = {
 
 def build(name: str, cells: list) -> None:
     nb = nbformat.v4.new_notebook()
-    for cell in cells:
+    for number, cell in enumerate(cells):
         kind, source, *tags = cell
         new = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        new.id = f"cell-{number:03d}"  # stable ids: a rebuild changes only what changed
         if tags:
             new.metadata["tags"] = tags[0]
         nb.cells.append(new)

@@ -250,7 +250,10 @@ def test_min_group_size_suppresses_people_and_small_groups():
     assert (data.conversations["members_posting"] >= k).all()
     assert "network" not in data.images and len(data.images) == 4
     names = set(data.conversations["name"])
-    assert not names & set(small["name"]) and names <= set(plain.conversations["name"]) | {"other"}
+    # Group conversations big enough stay, but a direct one is named by number, never by its members.
+    numbered = {n for n in names if n.startswith("direct conversation ")}
+    assert numbered and not any(n.startswith("dm: ") for n in names)
+    assert not names & set(small["name"]) and names - numbered <= set(plain.conversations["name"]) | {"other"}
     # Every message in the period is still counted, in a group of at least k people or nowhere.
     assert data.conversations["messages"].sum() <= plain.conversations["messages"].sum()
     html = render_report(data)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..chatapi import MENTION_MARKUP
 from ._common import (
     check_tz,
     duration,
@@ -213,7 +214,7 @@ QUESTION_WORDS = (
 )
 # fmt: on
 # RE2 (pyarrow) has no lookahead: "a word" is the run of letters followed by a non-letter or the end.
-_QUESTION = r"^\s*(?:(?:<@[^>]*>|@\S+)\s*)*(?:" + "|".join(QUESTION_WORDS) + r")(?:[^A-Za-z]|$)"
+_QUESTION = r"^\s*(?:(?:" + MENTION_MARKUP + r"|@\S+)\s*)*(?:" + "|".join(QUESTION_WORDS) + r")(?:[^A-Za-z]|$)"
 
 
 def _looks_like_question(text: pd.Series) -> np.ndarray:

@@ -24,8 +24,9 @@ Orders, the same in every backend:
 - members, users, groups and group members: by ``id``;
 - events: in the order they happened (ascending cursor).
 
-``created`` is ISO 8601 UTC with microseconds and ``Z``; ``parent`` is ``""`` for a root message, else the id of
-the message replied to. ``page`` tokens are opaque strings, valid until the objects they point past are gone.
+``created`` is ISO 8601 UTC with microseconds and ``Z``; ``parent`` is ``""`` for a root message, else the id of the
+message replied to; ``text`` marks a mention as ``<@USER_ID>`` or ``<@USER_ID|label>`` (:data:`MENTION_MARKUP`).
+``page`` tokens are opaque strings, valid until the objects they point past are gone.
 
 The package: :mod:`.interface` (:class:`ChatAPI`, its declared capabilities and the bulk message table),
 :mod:`.paging` (page sizes, tokens, list pages, :func:`iter_pages` and :func:`iter_items`), :mod:`.wire` (the
@@ -51,6 +52,7 @@ from .paging import (
 from .wire import (
     MAX_NAME_LENGTH,
     MAX_TEXT_LENGTH,
+    MENTION_MARKUP,
     check_id,
     check_member_ids,
     check_name,
@@ -66,6 +68,7 @@ __all__ = [
     "MESSAGE_TABLE_SCHEMA",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
+    "MENTION_MARKUP",
     "check_name",
     "check_page_size",
     "check_text",

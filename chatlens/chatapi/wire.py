@@ -12,6 +12,11 @@ MAX_NAME_LENGTH = 80
 
 MAX_TEXT_LENGTH = 40_000
 
+#: How message text marks a mention of a user: ``<@USER_ID>`` or ``<@USER_ID|label>``, group 1 the user id. This is
+#: Slack's markup, which the wire protocol keeps as its one convention (Teams bodies become plain text, where a
+#: mention is the person's name and ``mentions`` holds the id). RE2-compatible, so pyarrow can match it too.
+MENTION_MARKUP = r"<@([^|>\s]+)(?:\|[^>]*)?>"
+
 
 def check_name(name: Any) -> str:
     """Validate a conversation name (a non-blank string of at most 80 characters) and return it.

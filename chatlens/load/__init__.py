@@ -108,19 +108,23 @@ def _conversations_frame(api: ChatAPI, convs: list[dict[str, Any]]) -> pd.DataFr
     if not convs:
         return empty_frame("conversations")
     service = api.service
-    labels = []
+    # A direct conversation is known by its kind, never by its name: it is labelled by its members (the service's
+    # own name for it, as Slack's "mpdm-ada--bob-1", is people's handles, and stays only in raw).
+    labels, names = [], []
     for c in convs:
-        if c.get("name"):
-            labels.append(c["name"])
+        direct = c.get("kind") in ("direct", "group_direct") or not c.get("name")
+        names.append(None if direct else c["name"])
+        if direct:
+            others = [m["name"] for m in c.get("members") or [] if m.get("id") != api.user_id]
+            labels.append("dm: " + ", ".join(others or [c.get("name") or c["id"]]))
         else:
-            others = [m["name"] for m in c.get("members") or [] if m.get("id") != getattr(api, "user_id", None)]
-            labels.append("dm: " + ", ".join(others or [c["id"]]))
+            labels.append(c["name"])
     frame = pd.DataFrame(
         {
             "account": api.account_id,
             "service": service,
             "id": [c["id"] for c in convs],
-            "name": [c.get("name") for c in convs],
+            "name": names,
             "label": labels,
             "private": [bool(c.get("private")) for c in convs],
             "kind": [c.get("kind") or ("private_channel" if c.get("private") else "channel") for c in convs],

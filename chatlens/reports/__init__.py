@@ -272,7 +272,8 @@ def _merge_small_conversations(
     messages: pd.DataFrame, *, since: pd.Timestamp, until: pd.Timestamp, k: int
 ) -> pd.DataFrame:
     """``messages`` with every conversation where fewer than ``k`` people posted in the period (bots and system
-    events not counted) relabelled "other", in id and name alike (a new frame)."""
+    events not counted) relabelled "other", in id and name alike, and direct conversations named by number rather
+    than by their members (a new frame)."""
     people = select(messages, since=since, until=until)
     posting = people.groupby(people["conversation_id"].astype(str).to_numpy())["sender_id"].nunique()
     big = posting.index[posting >= k]
@@ -285,6 +286,12 @@ def _merge_small_conversations(
             if "other" not in column.cat.categories:
                 column = column.cat.add_categories("other")
             out[c] = column.mask(small, "other").cat.remove_unused_categories()
+    if "conversation_name" in out.columns:
+        # A direct conversation's label is its members' names ("dm: Ada, Bob"): shown, it would name people.
+        names = out["conversation_name"].cat.categories
+        direct = [n for n in names if str(n).startswith("dm: ")]
+        hidden = {n: f"direct conversation {i}" for i, n in enumerate(sorted(direct, key=str), 1)}
+        out["conversation_name"] = out["conversation_name"].cat.rename_categories(lambda n: hidden.get(n, n))
     return out
 
 

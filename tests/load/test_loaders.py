@@ -444,3 +444,20 @@ def test_a_conversation_past_arrows_2_gib_per_column_keeps_its_pages_as_chunks(m
     assert all(isinstance(a, pa.ChunkedArray) and a.num_chunks == 2 for a in joined.values())
     assert len(whole) > 40
     pd.testing.assert_frame_equal(_stored_frame(joined), whole)
+
+
+def test_direct_conversations_are_labelled_by_their_members_whatever_the_service_calls_them():
+    """Slack names a group DM after its members' handles ("mpdm-ada--bob-1"); the frame knows it by its kind, so
+    its name is <NA> (as the schema says of direct conversations) and its label lists the other members' names."""
+    convs = load_conversations("demo", progress=False)
+    direct = convs[convs["kind"].isin(["direct", "group_direct"])]
+    assert set(direct["kind"]) == {"direct", "group_direct"}  # the demo has both, so the test means something
+    assert direct["name"].isna().all()
+    assert direct["label"].str.startswith("dm: ").all()
+    assert not direct["label"].str.contains("mpdm-").any()
+    members = load_members("demo", progress=False)
+    group = direct[direct["kind"] == "group_direct"].iloc[0]
+    names = set(members.loc[members["conversation_id"] == group["id"], "name"].astype(str))
+    assert set(group["label"].removeprefix("dm: ").split(", ")) < names  # everyone but the account's own user
+    channels = convs[~convs.index.isin(direct.index)]
+    assert (channels["label"] == channels["name"]).all()

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ..._time import key_from_us as ts_from_us  # a Slack ts is a thread key (re-exported for the Slack part)
 from ..._time import us_from_key as ts_to_us
-from ...chatapi import iso_from_us, team_user
+from ...chatapi import MENTION_MARKUP, iso_from_us, team_user
 from ...errors import InvalidRequest
 from .._tables import message_table
 
@@ -38,7 +38,7 @@ __all__ = [
 
 _TS = re.compile(r"^\d{1,12}\.\d{1,6}$")
 _TOKEN = re.compile(r"(?<=[?&])(t|token)=xox[a-z]-[A-Za-z0-9-]+")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_MENTION = re.compile(MENTION_MARKUP)
 #: Message subtypes that are the workspace's own events (joins, renames, pins), not anyone's message.
 SYSTEM_SUBTYPES = frozenset(
     {
