@@ -25,15 +25,17 @@ recent and most active first, and when the budget runs out the rest keep their p
 partial, marked as such, and the next refresh resumes where this one stopped. :func:`plan_refresh` estimates the
 requests and minutes before anything is fetched.
 
-A connector declares ``thread_refresh`` (see :class:`chatlens.chatapi.ChatAPI`) and provides ``history_page``,
-``thread_replies``, ``to_messages``, ``threads_active_since``, ``rate_limits`` and a ``calls`` counter whose names
-its ``request_kinds`` maps to this module's three kinds of request: ``history`` (listing roots), ``replies`` and
-``search``; budgets, plans and results count those kinds, whatever the service calls them. The Teams connector
-declares ``replies_inline``: Graph lists a channel's posts with their replies, so re-listing recent roots refreshes
-those threads with no extra request; and ``threads_by_reference``: Graph's listings and delta feeds give roots only,
-so replies to older threads are found with the Microsoft Search API, whose hits name roots by Graph id. Threads are
-keyed by their root's creation time (:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which the cached
-frames also carry, so a state can always be rebuilt.
+A connector declares ``thread_refresh`` (see :class:`chatlens.chatapi.ChatAPI`) and provides ``history_page`` and
+``thread_replies``, which hand up :class:`chatlens.chatapi.ThreadRecord` (key, thread key, reply count, latest
+reply, and the service's object, which only the connector reads), ``to_messages``, ``threads_active_since``,
+``rate_limits`` and a ``calls`` counter whose names its ``request_kinds`` maps to this module's three kinds of
+request: ``history`` (listing roots), ``replies`` and ``search``; budgets, plans and results count those kinds,
+whatever the service calls them. The Teams connector declares ``replies_inline``: Graph lists a channel's posts with
+their replies, so re-listing recent roots refreshes those threads with no extra request; and
+``threads_by_reference``: Graph's listings and delta feeds give roots only, so replies to older threads are found
+with the Microsoft Search API, whose hits name roots by Graph id. Threads are keyed by their root's creation time
+(:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which the cached frames also carry, so a state can
+always be rebuilt.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ import pyarrow as pa
 
 from ._time import key_from_us, us_from_key
 from .cache import _atomic_write
-from .chatapi import ChatAPI
+from .chatapi import ChatAPI, ThreadRecord
 
 __all__ = [
     "Budget",
@@ -86,11 +88,11 @@ class ThreadedHistory(Protocol):
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    ) -> tuple[list[ThreadRecord], str | None]: ...
 
-    def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]: ...
+    def thread_replies(self, conversation_id: str, root_key: str) -> list[ThreadRecord]: ...
 
-    def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]: ...
+    def to_messages(self, records: list[ThreadRecord], conversation_id: str) -> list[dict[str, Any]]: ...
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None: ...
 
@@ -184,10 +186,6 @@ class RefreshPlan:
         return f"about {total} requests ({per}), {self.minutes:.1f} min under the rate limits"
 
 
-def _is_root(raw: dict[str, Any]) -> bool:
-    return raw.get("thread_ts", raw["ts"]) == raw["ts"]
-
-
 def plan_refresh(
     api: ThreadedHistory,
     frames: dict[str, pd.DataFrame],
@@ -263,8 +261,8 @@ def refresh_conversation(
                 raise BudgetExhausted(f"budget spent before {method} for {cid}")
             budget.charge({method: 1}, rates)
 
-    def history(oldest_us: int | None) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def history(oldest_us: int | None) -> list[ThreadRecord]:
+        out: list[ThreadRecord] = []
         cursor = None
         while True:
             spend("history")
@@ -273,11 +271,11 @@ def refresh_conversation(
             if not cursor:
                 return out
 
-    new_rows: list[dict[str, Any]] = []
-    refetched: dict[str, list[dict[str, Any]]] = {}  # root ts -> its replies, fetched afresh
+    new_rows: list[ThreadRecord] = []
+    refetched: dict[str, list[ThreadRecord]] = {}  # root key -> its replies, fetched afresh
 
-    def fetch_thread(root: dict[str, Any]) -> None:
-        ts = root["ts"]
+    def fetch_thread(root: ThreadRecord) -> None:
+        ts = root.key
         if ts in refetched:
             return
         # Graph lists replies with their roots: no request, except for a thread search named and no listing had.
@@ -285,17 +283,12 @@ def refresh_conversation(
             spend("replies")
         replies = api.thread_replies(cid, ts)
         refetched[ts] = replies
-        threads[ts] = [
-            int(root.get("reply_count") or 0),
-            us_from_key(root.get("latest_reply") or ts),
-            len(replies),
-            now_us,
-        ]
+        threads[ts] = [root.reply_count, us_from_key(root.latest_reply or ts), len(replies), now_us]
 
-    def note(root: dict[str, Any]) -> bool:
+    def note(root: ThreadRecord) -> bool:
         """Record a root; True if its thread must be fetched (new replies, edits or deletions show here)."""
-        ts = root["ts"]
-        count, latest = int(root.get("reply_count") or 0), us_from_key(root.get("latest_reply") or ts)
+        ts = root.key
+        count, latest = root.reply_count, us_from_key(root.latest_reply or ts)
         known = threads.get(ts)
         changed = known is None or known[0] != count or known[1] != latest or known[2] != count
         if not changed:
@@ -311,12 +304,12 @@ def refresh_conversation(
     since = now_us - window_us
     oldest = min(state.watermark_us, since) if state.watermark_us else None
     listed = history(oldest)
-    seen = {m["ts"] for m in listed}
+    seen = {m.key for m in listed}
     for root in listed:
         # Threads started within the window are fetched again whatever their counts say: an edited reply changes
         # neither the reply count nor the latest reply.
-        recent = bool(root.get("reply_count")) and us_from_key(root["ts"]) >= since
-        if _is_root(root) and (note(root) or recent):
+        recent = root.reply_count > 0 and us_from_key(root.key) >= since
+        if root.is_root and (note(root) or recent):
             fetch_thread(root)
     new_rows += listed
     gone = [
@@ -342,7 +335,7 @@ def refresh_conversation(
         named = keys
     for ts in sorted(named - seen - set(refetched)):
         if ts in threads and us_from_key(ts) < since:
-            fetch_thread({"ts": ts, "reply_count": None, "latest_reply": None})
+            fetch_thread(ThreadRecord(key=ts, thread_key=ts))
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
     drop_ids: set[str] = set()
     for ts in gone:
@@ -359,7 +352,7 @@ def refresh_conversation(
         if threads[ts][0] == 0 or threads[ts][1] == us_from_key(ts):
             threads[ts] = [
                 len(replies),
-                max((us_from_key(r["ts"]) for r in replies), default=us_from_key(ts)),
+                max((us_from_key(r.key) for r in replies), default=us_from_key(ts)),
                 len(replies),
                 now_us,
             ]
@@ -368,7 +361,7 @@ def refresh_conversation(
         out = drop(out, drop_ids)
     if new_rows:
         out = upsert(out, to_frame(api.to_messages(new_rows, cid)))
-    roots = [us_from_key(m["ts"]) for m in listed if _is_root(m)]
+    roots = [us_from_key(m.key) for m in listed if m.is_root]
     watermark = max([state.watermark_us, *roots])
     return out, ThreadState(watermark, now_us, threads)
 

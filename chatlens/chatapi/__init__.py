@@ -36,7 +36,7 @@ shared checks and the Team API objects); what each service allows is :mod:`chatl
 from __future__ import annotations
 
 from .._time import iso_from_us, us_from_iso
-from .interface import MESSAGE_TABLE_SCHEMA, ChatAPI
+from .interface import MESSAGE_TABLE_SCHEMA, ChatAPI, ThreadRecord
 from .paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -66,6 +66,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "ChatAPI",
     "MESSAGE_TABLE_SCHEMA",
+    "ThreadRecord",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
     "MENTION_MARKUP",

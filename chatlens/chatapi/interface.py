@@ -1,10 +1,12 @@
 """The interface every backend implements: :class:`ChatAPI` (the Kloudless operations, the Team API, declared
-capabilities, bulk reads) and the bulk message table's schema."""
+capabilities, bulk reads), the bulk message table's schema, and :class:`ThreadRecord`, what a connector's
+thread-complete refresh hands up."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -33,6 +35,33 @@ MESSAGE_TABLE_SCHEMA = pa.schema(
         ("raw", pa.string()),
     ]
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadRecord:
+    """One message as the thread-complete refresh (:mod:`chatlens.threadsync`) sees it, in neutral terms.
+
+    Threads are keyed by their root's creation time (:func:`chatlens._time.key_from_us`); ``reply_count`` and
+    ``latest_reply`` are what the service says of a root's thread when it lists the root (0 and None where it says
+    nothing, and for replies); ``raw`` is the service's object, opaque to everyone but the connector that made it,
+    which turns records back into messages (``to_messages``).
+
+    Examples
+    --------
+    >>> ThreadRecord(key="1700000000.000100", thread_key="1700000000.000100", reply_count=2).is_root
+    True
+    """
+
+    key: str
+    thread_key: str
+    reply_count: int = 0
+    latest_reply: str | None = None
+    raw: Any = None
+
+    @property
+    def is_root(self) -> bool:
+        """Whether the message starts its thread (a reply, also one sent to the channel, is not)."""
+        return self.key == self.thread_key
 
 
 class ChatAPI(ABC):

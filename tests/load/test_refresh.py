@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from chatlens.backends.slack import SlackChatAPI
+from chatlens.chatapi import ThreadRecord
 from chatlens.load._columns import _finish, _message_columns, _stored_frame, _upsert
 from chatlens.load._fetch import _fetch_conversation
 from chatlens.threadsync import (
@@ -254,3 +255,117 @@ def test_load_messages_refresh_uses_it_through_the_cache(slack, tmp_path):
     assert len(status) == 123 and status["complete"].all()
     with pytest.raises(ValueError, match="budget"):
         chatlens.load_messages("demo", refresh=True, budget=10, progress=False)
+
+
+class _Opaque:
+    """A service object the refresh may carry but never read: any subscript or attribute fails the test."""
+
+    def __init__(self, message: dict):
+        object.__setattr__(self, "_message", message)
+
+    def __getitem__(self, key):
+        raise AssertionError(f"threadsync read {key!r} of a service's object")
+
+    def get(self, key, default=None):
+        raise AssertionError(f"threadsync read {key!r} of a service's object")
+
+
+class _NeutralConnector:
+    """The smallest connector of the refresh protocol, for a service chatlens has never heard of: records carry an
+    opaque object, so a refresh that reads anything but the records' neutral fields fails."""
+
+    history_limit = 2
+    replies_inline = False
+    threads_by_reference = False
+
+    def __init__(self):
+        self.request_kinds = {"list": "history", "thread": "replies"}
+        self.calls = {"list": 0, "thread": 0}
+        self.roots: dict[str, dict] = {}  # key -> message
+        self.replies: dict[str, list[dict]] = {}  # root key -> replies, newest first
+
+    def post(self, us: int, text: str, root: str | None = None) -> str:
+        key = ts_from_us(us)
+        message = {
+            "id": "m" + key,
+            "sender": {"id": "U1", "name": "Ada"},
+            "created": pd.Timestamp(us, unit="us", tz="UTC").isoformat().replace("+00:00", "Z"),
+            "text": text,
+            "parent": "m" + root if root else "",
+        }
+        if root:
+            self.replies.setdefault(root, []).insert(0, message)
+        else:
+            self.roots[key] = message
+        return key
+
+    def _record(self, key: str, thread: str, message: dict) -> ThreadRecord:
+        replies = self.replies.get(key, []) if key == thread else []
+        latest = max((ts_from_us(pd.Timestamp(r["created"]).value // 1000) for r in replies), default=None)
+        return ThreadRecord(
+            key=key, thread_key=thread, reply_count=len(replies), latest_reply=latest, raw=_Opaque(message)
+        )
+
+    def history_page(self, conversation_id, *, oldest_us=None, cursor=None):
+        self.calls["list"] += 1
+        keys = sorted((k for k in self.roots if oldest_us is None or int(float(k) * 1e6) >= oldest_us), reverse=True)
+        start = int(cursor or 0)
+        page = keys[start : start + self.history_limit]
+        more = start + self.history_limit < len(keys)
+        return [self._record(k, k, self.roots[k]) for k in page], str(start + self.history_limit) if more else None
+
+    def thread_replies(self, conversation_id, root_key):
+        self.calls["thread"] += 1
+        return [
+            self._record(ts_from_us(pd.Timestamp(r["created"]).value // 1000), root_key, r)
+            for r in self.replies.get(root_key, [])
+        ]
+
+    def to_messages(self, records, conversation_id):
+        return [{**r.raw._message, "conversation_id": conversation_id} for r in records]
+
+    def threads_active_since(self, since_us):
+        return None
+
+    def rate_limits(self):
+        return {"history": 60.0, "replies": 60.0}
+
+
+def test_the_refresh_reads_only_the_neutral_fields_of_a_connectors_records():
+    api = _NeutralConnector()
+    old = api.post(NOW - 30 * DAY_US, "an old root")
+    api.post(NOW - 30 * DAY_US + 1000, "its reply", old)
+    recent = api.post(NOW - 2 * DAY_US, "a recent root")
+    frames = {"C1": pd.DataFrame()}
+    tools = _tools()
+    frames["C1"] = tools["to_frame"]([])
+    states = {"C1": ThreadState()}
+    out = {}
+    result = refresh_all(
+        api,
+        frames,
+        states,
+        window_us=14 * DAY_US,
+        on_done=lambda c, f, s: out.update({c: (f, s)}),
+        progress=False,
+        **tools,
+    )
+    frame, state = out["C1"]
+    assert sorted(frame["text"]) == ["a recent root", "an old root", "its reply"]
+    assert state.threads[old][:3] == [1, state.threads[old][1], 1] and state.threads[recent][0] == 0
+    assert result.requests == {"history": 1, "replies": 1}  # one page of two roots, one thread with replies
+    # A new reply to the recent root and a new root: the next refresh brings both, with no rescan of the old thread.
+    api.post(NOW - DAY_US, "a new reply", recent)
+    api.post(NOW - 1000, "a new root")
+    result = refresh_all(
+        api,
+        {"C1": frame},
+        {"C1": state},
+        window_us=14 * DAY_US,
+        on_done=lambda c, f, s: out.update({c: (f, s)}),
+        progress=False,
+        **tools,
+    )
+    frame, state = out["C1"]
+    assert sorted(frame["text"]) == ["a new reply", "a new root", "a recent root", "an old root", "its reply"]
+    assert thread_table({"C1": state}).set_index("thread_id")["complete"].all()

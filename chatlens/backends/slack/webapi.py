@@ -48,6 +48,7 @@ import requests
 from ...chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
+    ThreadRecord,
     check_id,
     check_name,
     check_page_size,
@@ -577,9 +578,10 @@ class SlackChatAPI(ChatAPI):
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """One ``conversations.history`` call: Slack's root messages (and broadcast replies) newer than
-        ``oldest_us``, newest first, with each root's ``reply_count`` and ``latest_reply``; and the next cursor."""
+    ) -> tuple[list[ThreadRecord], str | None]:
+        """One ``conversations.history`` call: Slack's root messages (and replies also sent to the channel) newer
+        than ``oldest_us``, newest first, as records with each root's ``reply_count`` and ``latest_reply``; and the
+        next cursor."""
         # The conversation id is the channel id: no conversations.info call per page (each counts against limits).
         channel = conversation_id
         oldest = wire.ts_from_us(oldest_us) if oldest_us is not None else None
@@ -587,18 +589,19 @@ class SlackChatAPI(ChatAPI):
             "conversations.history", channel=channel, oldest=oldest, limit=self.history_limit, cursor=cursor
         )
         next_cursor = (body.get("response_metadata") or {}).get("next_cursor") or None
-        return list(body.get("messages") or []), next_cursor if body.get("has_more") else None
+        records = [_record(m) for m in body.get("messages") or []]
+        return records, next_cursor if body.get("has_more") else None
 
-    def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]:
-        """A thread's replies as Slack objects (every page of ``conversations.replies``), newest first."""
+    def thread_replies(self, conversation_id: str, root_ts: str) -> list[ThreadRecord]:
+        """A thread's replies as records (every page of ``conversations.replies``), newest first."""
         try:
-            return self._thread(conversation_id, root_ts)
+            return [_record(m) for m in self._thread(conversation_id, root_ts)]
         except NotFound:
             return []  # the thread is gone (its root deleted without replies)
 
-    def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
-        """Chat API message objects of Slack objects from :meth:`history_page` and :meth:`thread_replies`."""
-        return [self._message(m, conversation_id) for m in raws]
+    def to_messages(self, records: list[ThreadRecord], conversation_id: str) -> list[dict[str, Any]]:
+        """Chat API message objects of the records from :meth:`history_page` and :meth:`thread_replies`."""
+        return [self._message(r.raw, conversation_id) for r in records]
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None:
         """Thread roots (``ts`` by channel) with a message posted since ``since_us``, found with
@@ -707,4 +710,16 @@ def from_config(config: Mapping[str, Any]) -> SlackChatAPI:
         admin=bool(config.get("admin", False)),
         account_id=config.get("account"),
         history_limit=int(config.get("history_limit") or 1000),
+    )
+
+
+def _record(message: dict[str, Any]) -> ThreadRecord:
+    """A Slack message as the thread refresh sees it: its ``ts`` is its key, ``thread_ts`` its thread's."""
+    ts = str(message["ts"])
+    return ThreadRecord(
+        key=ts,
+        thread_key=str(message.get("thread_ts") or ts),
+        reply_count=int(message.get("reply_count") or 0),
+        latest_reply=message.get("latest_reply") or None,
+        raw=message,
     )

@@ -65,6 +65,7 @@ from ..._time import key_from_us, us_from_key
 from ...chatapi import (
     DEFAULT_PAGE_SIZE,
     ChatAPI,
+    ThreadRecord,
     check_id,
     check_member_ids,
     check_name,
@@ -174,7 +175,7 @@ class TeamsChatAPI(ChatAPI):
         self._lock = threading.Lock()
         #: Graph requests made, by kind (what a load cost, and what a refresh budget counts).
         self.calls: Counter[str] = Counter()
-        self._threads: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (conversation, root key) -> replies
+        self._threads: dict[tuple[str, str], list[ThreadRecord]] = {}  # (conversation, root key) -> replies
         self._roots: dict[tuple[str, str], str] = {}  # (conversation, root key) -> root's Graph id
         self._keys: dict[tuple[str, str], str] = {}  # (conversation, root's Graph id) -> root key
         self._listed_in_full: set[str] = set()  # channels whose every root this refresh listed
@@ -730,11 +731,11 @@ class TeamsChatAPI(ChatAPI):
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[ThreadRecord], str | None]:
         """One page of roots (a channel's posts with their replies inline, or a chat's messages), newest first,
-        as records keyed like Slack's (``ts`` = creation time, ``reply_count``, ``latest_reply``), stopping below
-        ``oldest_us``; the Graph object rides along for :meth:`to_messages`. Soft-deleted roots are left out, as
-        in :meth:`list_messages`."""
+        as records (keyed by creation time, with the reply count and latest reply of the replies listed inline),
+        stopping below ``oldest_us``; the Graph object rides along for :meth:`to_messages`. Soft-deleted roots are
+        left out, as in :meth:`list_messages`."""
         where = self._where(conversation_id)
         channel = where[0] == "channel"
         link = cursor or self.base_url + self._path(where) + f"/messages?$top={_TOP}" + (
@@ -753,14 +754,12 @@ class TeamsChatAPI(ChatAPI):
             self._remember(conversation_id, key, root)
             if root.get("deletedDateTime"):
                 continue
-            latest = max((r["ts"] for r in live), default=key, key=us_from_key)
-            records.append(
-                {"ts": key, "thread_ts": key, "reply_count": len(live), "latest_reply": latest, "_graph": root}
-            )
+            latest = max((r.key for r in live), default=None, key=us_from_key)
+            records.append(ThreadRecord(key=key, thread_key=key, reply_count=len(live), latest_reply=latest, raw=root))
         next_link = body.get("@odata.nextLink")
         return records, None if done or not next_link else str(next_link)
 
-    def thread_replies(self, conversation_id: str, root_ts: str) -> list[dict[str, Any]]:
+    def thread_replies(self, conversation_id: str, root_ts: str) -> list[ThreadRecord]:
         """A channel thread's replies as listed with its root (Graph inlines them), or fetched for a thread that
         search named, newest first."""
         key = (conversation_id, root_ts)
@@ -772,11 +771,11 @@ class TeamsChatAPI(ChatAPI):
                 fetched = {}
             self._hold(conversation_id, root_ts, list(fetched.values()))
         replies = self._threads.get(key, [])
-        return sorted(replies, key=lambda r: us_from_key(r["ts"]), reverse=True)
+        return sorted(replies, key=lambda r: us_from_key(r.key), reverse=True)
 
-    def to_messages(self, raws: list[dict[str, Any]], conversation_id: str) -> list[dict[str, Any]]:
+    def to_messages(self, records: list[ThreadRecord], conversation_id: str) -> list[dict[str, Any]]:
         """Chat API messages of the records from :meth:`history_page` and :meth:`thread_replies`."""
-        return [self._message(r["_graph"], conversation_id) for r in raws]
+        return [self._message(r.raw, conversation_id) for r in records]
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None:
         """Channel threads with a reply posted since ``since_us``, by conversation, as references for
@@ -845,10 +844,10 @@ class TeamsChatAPI(ChatAPI):
         self._remember(cid, key, root)
         return key
 
-    def _hold(self, cid: str, key: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _hold(self, cid: str, key: str, replies: list[dict[str, Any]]) -> list[ThreadRecord]:
         """Keep a thread's live replies (as records for :meth:`thread_replies`) for this refresh, and return them."""
         live = [
-            {"ts": self._key(r), "thread_ts": key, "_graph": r}
+            ThreadRecord(key=self._key(r), thread_key=key, raw=r)
             for r in replies
             if _checked(r, cid) and not r.get("deletedDateTime")
         ]
@@ -864,7 +863,7 @@ class TeamsChatAPI(ChatAPI):
         """The key of the thread holding ``reply_id``: from the threads listed so far, else by listing the
         channel's roots with their replies, newest first, until it is found."""
         for (c, key), replies in self._threads.items():
-            if c == cid and any(str(r["_graph"].get("id")) == reply_id for r in replies):
+            if c == cid and any(str(r.raw.get("id")) == reply_id for r in replies):
                 return key
         if cid in self._listed_in_full:
             return None  # the whole channel was listed by this refresh and no thread holds it
