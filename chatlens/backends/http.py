@@ -1,14 +1,9 @@
 """The HTTP client backend: the Chat API against any server speaking the Kloudless wire protocol.
 
-One ``requests.Session`` (pooled connections, timeouts) with retries mounted through urllib3's ``Retry``:
-
-- GET, PATCH (same body) and DELETE are retried on 429, 502, 503, 504, dropped connections and connect errors,
-  with exponential backoff and jitter, honouring ``Retry-After`` (capped);
-- POST is retried only when the server certainly did not process it: a 429, or a connection refused before the
-  request was sent. A POST that failed any other way raises, so a message is never created twice.
-
-``raise_on_status=False`` lets the final response reach :func:`raise_for_status`, the one place where status codes
-become chatlens exceptions. The token lives only in the session's auth object, whose repr hides it.
+The session (pooled connections, retries, the hidden token) is :func:`chatlens.backends._transport.retrying_session`,
+shared with the service connectors; a request that gets no usable answer fails through the one
+:func:`~chatlens.backends._transport.transport_error`. :func:`raise_for_status` is the one place where the wire
+protocol's status codes become chatlens exceptions.
 """
 
 from __future__ import annotations
@@ -21,93 +16,15 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size
 from ..errors import InvalidRequest, ServiceError, error_from_status
 from ._signals import conversation_kind, message_signals
+from ._transport import ChatRetry, retry_after, retrying_session, transport_error
 
 __all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "retrying_session", "from_config"]
 
 log = logging.getLogger("chatlens.http")
-
-RETRY_STATUSES = (429, 502, 503, 504)
-
-
-class ChatRetry(Retry):
-    """urllib3 ``Retry`` that may retry a POST only on 429 (a refused connection is always safe to retry)."""
-
-    DEFAULT_ALLOWED_METHODS = frozenset({"GET", "HEAD", "PATCH", "DELETE", "PUT", "OPTIONS"})
-
-    def __init__(self, *args: Any, max_retry_after: float = 60.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_retry_after = max_retry_after
-
-    def new(self, **kw: Any) -> ChatRetry:
-        new = super().new(**kw)
-        new.max_retry_after = self.max_retry_after
-        return new
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method.upper() == "POST":
-            # The server answered 429 before doing anything: the one status after which a POST is safe to resend.
-            return status_code == 429 and bool(self.total)
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, self.max_retry_after)
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Adds the bearer token to each request; its repr never shows the token."""
-
-    def __init__(self, token: str) -> None:
-        self.__token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.__token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "<bearer token hidden>"
-
-
-def retrying_session(
-    token: str,
-    *,
-    retries: int,
-    backoff_factor: float,
-    max_retry_after: float,
-    headers: Mapping[str, str] | None = None,
-    pool: tuple[int, int] = (2, 8),
-) -> requests.Session:
-    """A ``requests`` session with the bearer token (hidden from reprs) and chatlens' retry policy
-    (:class:`ChatRetry`: connection failures, 429 and 5xx in RETRY_STATUSES, ``Retry-After`` honoured up to
-    ``max_retry_after``), shared by the wire client and the service connectors."""
-    retry = ChatRetry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        backoff_factor=backoff_factor,
-        backoff_max=30,
-        backoff_jitter=backoff_factor,
-        status_forcelist=RETRY_STATUSES,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        raise_on_redirect=False,
-        max_retry_after=max_retry_after,
-    )
-    session = requests.Session()
-    session.auth = _BearerAuth(token)
-    session.headers.update({"User-Agent": "chatlens", **(headers or {})})
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool[0], pool_maxsize=pool[1])
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def raise_for_status(response: requests.Response, what: str) -> None:
@@ -135,14 +52,7 @@ def raise_for_status(response: requests.Response, what: str) -> None:
         request_id = body.get("id")
     else:
         code, message, request_id = "", f"non-JSON error body ({len(response.content)} bytes)", None
-    retry_after = None
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            retry_after = float(header)
-        except ValueError:
-            retry_after = None
-    err = error_from_status(status, "", error_code=code or None, id=request_id, retry_after=retry_after)
+    err = error_from_status(status, "", error_code=code or None, id=request_id, retry_after=retry_after(response))
     err.message = f"{what} -> {status} {err.error_code}: {message}"
     err.args = (err.message,)
     raise err
@@ -224,14 +134,11 @@ class HttpChatAPI(ChatAPI):
                 response = self.session.request(
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
                 )
-            except requests.exceptions.RetryError as exc:
-                raise ServiceError(f"{what}: gave up after retries ({type(exc).__name__})") from None
             except requests.exceptions.RequestException as exc:
-                if not last:
+                if not last and not isinstance(exc, requests.exceptions.RetryError):
                     time.sleep(self.backoff_factor * 2**attempt)
                     continue
-                hint = " (the request may or may not have been applied)" if method == "POST" else ""
-                raise ServiceError(f"{what}: connection failed: {type(exc).__name__}{hint}") from None
+                raise transport_error(exc, what, write=method != "GET") from None
             raise_for_status(response, what)
             if response.status_code == 204 or method == "DELETE":
                 return None

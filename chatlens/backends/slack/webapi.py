@@ -70,7 +70,7 @@ from ...errors import (
     ServiceError,
 )
 from ...services import ServiceRules, check_members_argument, check_operation, rules_for
-from ..http import retrying_session
+from .._transport import retry_after, retrying_session, transport_error
 from . import wire
 
 __all__ = ["SlackChatAPI", "from_config", "raise_for_slack_error"]
@@ -223,16 +223,12 @@ class SlackChatAPI(ChatAPI):
                 )
             else:
                 response = self.session.get(url, params=params, timeout=self.timeout)
-        except requests.exceptions.RetryError:
-            raise RateLimited(f"{method}: still rate limited after retries") from None
         except requests.exceptions.RequestException as exc:
-            hint = " (the request may or may not have been applied)" if write else ""
-            raise ServiceError(f"{method}: connection failed: {type(exc).__name__}{hint}") from None
+            raise transport_error(exc, method, write=write) from None
         if response.status_code == 429:
-            retry_after = response.headers.get("Retry-After")
             raise RateLimited(
                 f"{method} -> 429 ratelimited (retries used up)",
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                retry_after=retry_after(response),
                 error_code="ratelimited",
             )
         if response.status_code >= 400:

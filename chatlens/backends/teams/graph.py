@@ -81,9 +81,9 @@ from ...chatapi import (
     team_user,
     us_from_iso,
 )
-from ...errors import InvalidRequest, NotFound, PermissionDenied, RateLimited, ServiceError, error_from_status
+from ...errors import InvalidRequest, NotFound, PermissionDenied, ServiceError, error_from_status
 from ...services import ServiceRules, check_operation, rules_for
-from ..http import retrying_session
+from .._transport import retry_after, retrying_session, transport_error
 from . import wire
 
 __all__ = ["TeamsChatAPI", "from_config", "GraphDataWarning"]
@@ -213,11 +213,8 @@ class TeamsChatAPI(ChatAPI):
                 headers={"Content-Type": "application/json"} if body is not None else None,
                 timeout=self.timeout,
             )
-        except requests.exceptions.RetryError:
-            raise RateLimited(f"{what}: still throttled after retries") from None
         except requests.exceptions.RequestException as exc:
-            hint = " (the request may or may not have been applied)" if verb != "GET" else ""
-            raise ServiceError(f"{what}: connection failed: {type(exc).__name__}{hint}") from None
+            raise transport_error(exc, what, write=verb != "GET") from None
         if response.status_code == 204:
             return None
         try:
@@ -228,12 +225,11 @@ class TeamsChatAPI(ChatAPI):
             error = (data or {}).get("error") if isinstance(data, dict) else None
             code = str(error.get("code")) if isinstance(error, dict) and error.get("code") else None
             message = str(error.get("message"))[:300] if isinstance(error, dict) and error.get("message") else ""
-            retry_after = response.headers.get("Retry-After")
             raise error_from_status(
                 response.status_code,
                 f"{what} -> {response.status_code} {code or ''}{': ' + message if message else ''}",
                 error_code=code,
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                retry_after=retry_after(response),
             )
         if not isinstance(data, dict):
             raise ServiceError(f"{what}: the answer is not a JSON object")
