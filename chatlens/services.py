@@ -44,7 +44,7 @@ OPERATIONS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServiceRules:
     """The limits one kind of account (service and admin flag) has."""
 
@@ -60,31 +60,36 @@ _ALL = frozenset(OPERATIONS)
 
 _RULES = {
     ("slack", False): ServiceRules(
-        "slack", False, _ALL, False, True, "Slack conversations take no members on create or update"
+        service="slack",
+        admin=False,
+        allowed=_ALL,
+        members_on_write=False,
+        lists_direct_conversations=True,
+        why="Slack conversations take no members on create or update",
     ),
     ("slack", True): ServiceRules(
-        "slack",
-        True,
-        frozenset({"list_conversations", "list_messages", "update_message", "delete_message"}),
-        False,
-        True,
-        "Slack admin accounts may only list conversations, list messages, update and delete messages",
+        service="slack",
+        admin=True,
+        allowed=frozenset({"list_conversations", "list_messages", "update_message", "delete_message"}),
+        members_on_write=False,
+        lists_direct_conversations=True,
+        why="Slack admin accounts may only list conversations, list messages, update and delete messages",
     ),
     ("ms_teams", False): ServiceRules(
-        "ms_teams",
-        False,
-        _ALL - {"list_messages"},
-        True,
-        True,
-        "Teams normal accounts cannot list conversation messages",
+        service="ms_teams",
+        admin=False,
+        allowed=_ALL - {"list_messages"},
+        members_on_write=True,
+        lists_direct_conversations=True,
+        why="Teams normal accounts cannot list conversation messages",
     ),
     ("ms_teams", True): ServiceRules(
-        "ms_teams",
-        True,
-        _ALL,
-        True,
-        False,
-        "Teams admin accounts do not list member-to-member private conversations",
+        service="ms_teams",
+        admin=True,
+        allowed=_ALL,
+        members_on_write=True,
+        lists_direct_conversations=False,
+        why="Teams admin accounts do not list member-to-member private conversations",
     ),
 }
 
@@ -134,4 +139,11 @@ def read_only_rules(service: str, why: str) -> ServiceRules:
     >>> "create_message" in read_only_rules("slack", "exports are read-only").allowed
     False
     """
-    return ServiceRules(service, False, READ_OPERATIONS, False, True, why)
+    return ServiceRules(
+        service=service,
+        admin=False,
+        allowed=READ_OPERATIONS,
+        members_on_write=False,
+        lists_direct_conversations=True,
+        why=why,
+    )

@@ -40,6 +40,7 @@ always be rebuilt.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -63,6 +64,7 @@ __all__ = [
     "RefreshResult",
     "refresh_all",
     "ThreadedHistory",
+    "ThreadCheck",
     "ThreadState",
     "load_state",
     "parse_budget",
@@ -153,23 +155,47 @@ class Budget:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadCheck:
+    """What the last check of one thread found: the service's ``reply_count`` and ``latest_reply_us``, how many
+    replies were fetched, and when (``checked_us``). The thread is complete when ``replies_fetched == reply_count``.
+    """
+
+    reply_count: int
+    latest_reply_us: int
+    replies_fetched: int
+    checked_us: int
+
+    @property
+    def complete(self) -> bool:
+        return self.replies_fetched == self.reply_count
+
+
 @dataclass
 class ThreadState:
-    """What a refresh knows of one conversation: the newest root, when it was last refreshed, and per thread
-    root ``ts``: ``[reply_count, latest_reply_us, replies_fetched, checked_us]``."""
+    """What a refresh knows of one conversation: the newest root, when it was last refreshed, and a
+    :class:`ThreadCheck` per thread (keyed by the root's thread key). Saved as JSON, each check as a list
+    ``[reply_count, latest_reply_us, replies_fetched, checked_us]``."""
 
     watermark_us: int = 0
     refreshed_us: int = 0
-    threads: dict[str, list[int]] = field(default_factory=dict)
+    threads: dict[str, ThreadCheck] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"watermark_us": self.watermark_us, "refreshed_us": self.refreshed_us, "threads": self.threads}
+        threads = {
+            key: [c.reply_count, c.latest_reply_us, c.replies_fetched, c.checked_us] for key, c in self.threads.items()
+        }
+        return {"watermark_us": self.watermark_us, "refreshed_us": self.refreshed_us, "threads": threads}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ThreadState:
         if not data:
             return cls()
-        return cls(int(data.get("watermark_us") or 0), int(data.get("refreshed_us") or 0), dict(data["threads"]))
+        threads = {key: ThreadCheck(**dict(zip(_CHECK_FIELDS, map(int, v)))) for key, v in data["threads"].items()}
+        return cls(int(data.get("watermark_us") or 0), int(data.get("refreshed_us") or 0), threads)
+
+
+_CHECK_FIELDS = ("reply_count", "latest_reply_us", "replies_fetched", "checked_us")
 
 
 @dataclass
@@ -213,7 +239,7 @@ def plan_refresh(
         history += 1 + math.ceil(recent_roots / limit)
         if not api.replies_inline:
             replies += sum(
-                1 for ts, (count, *_rest) in state.threads.items() if count and us_from_key(ts) >= now_us - window_us
+                1 for ts, check in state.threads.items() if check.reply_count and us_from_key(ts) >= now_us - window_us
             )
         # Threads search named: keys (Slack ts) younger than the window are counted above; references (Graph ids)
         # are of any age.
@@ -252,7 +278,7 @@ def refresh_conversation(
     :class:`BudgetExhausted` before a request the budget cannot pay for, leaving ``frame`` and ``state`` as they
     were (the caller keeps the previous ones)."""
     cid = conversation_id
-    threads = {ts: list(v) for ts, v in state.threads.items()}
+    threads = dict(state.threads)
     rates = api.rate_limits()
 
     def spend(method: str) -> None:
@@ -283,19 +309,24 @@ def refresh_conversation(
             spend("replies")
         replies = api.thread_replies(cid, ts)
         refetched[ts] = replies
-        threads[ts] = [root.reply_count, us_from_key(root.latest_reply or ts), len(replies), now_us]
+        threads[ts] = ThreadCheck(
+            reply_count=root.reply_count,
+            latest_reply_us=us_from_key(root.latest_reply or ts),
+            replies_fetched=len(replies),
+            checked_us=now_us,
+        )
 
     def note(root: ThreadRecord) -> bool:
         """Record a root; True if its thread must be fetched (new replies, edits or deletions show here)."""
         ts = root.key
         count, latest = root.reply_count, us_from_key(root.latest_reply or ts)
         known = threads.get(ts)
-        changed = known is None or known[0] != count or known[1] != latest or known[2] != count
+        changed = known is None or known.reply_count != count or known.latest_reply_us != latest or not known.complete
         if not changed:
-            threads[ts] = [count, latest, known[2], now_us]
+            threads[ts] = dataclasses.replace(known, checked_us=now_us)
         elif not count:
-            threads[ts] = [0, latest, 0, now_us]
-            if known is not None and known[2]:
+            threads[ts] = ThreadCheck(reply_count=0, latest_reply_us=latest, replies_fetched=0, checked_us=now_us)
+            if known is not None and known.replies_fetched:
                 refetched[ts] = []  # its last replies were deleted: drop them, no request needed
         return changed and count > 0
 
@@ -349,13 +380,13 @@ def refresh_conversation(
     for ts, replies in refetched.items():
         new_rows += replies
         # A thread found by search: fill in its counts from the replies.
-        if threads[ts][0] == 0 or threads[ts][1] == us_from_key(ts):
-            threads[ts] = [
-                len(replies),
-                max((us_from_key(r.key) for r in replies), default=us_from_key(ts)),
-                len(replies),
-                now_us,
-            ]
+        if threads[ts].reply_count == 0 or threads[ts].latest_reply_us == us_from_key(ts):
+            threads[ts] = ThreadCheck(
+                reply_count=len(replies),
+                latest_reply_us=max((us_from_key(r.key) for r in replies), default=us_from_key(ts)),
+                replies_fetched=len(replies),
+                checked_us=now_us,
+            )
     out = frame
     if drop_ids:
         out = drop(out, drop_ids)
@@ -392,9 +423,13 @@ def state_from_frame(frame: pd.DataFrame, conversation_id: str, fetched_us: int)
     for ts, root in ids.items():
         if root in by_thread.index:
             n, latest = by_thread.loc[root]
-            threads[ts] = [int(n), int(latest), int(n), fetched_us]
+            threads[ts] = ThreadCheck(
+                reply_count=int(n), latest_reply_us=int(latest), replies_fetched=int(n), checked_us=fetched_us
+            )
         else:
-            threads[ts] = [0, us_from_key(ts), 0, fetched_us]
+            threads[ts] = ThreadCheck(
+                reply_count=0, latest_reply_us=us_from_key(ts), replies_fetched=0, checked_us=fetched_us
+            )
     watermark = max((us_from_key(ts) for ts in threads), default=0)
     return ThreadState(watermark, fetched_us, threads)
 
@@ -540,15 +575,16 @@ def thread_table(states: dict[str, ThreadState], frames: dict[str, pd.DataFrame]
 
     Examples
     --------
-    >>> t = thread_table({"C1": ThreadState(1, 2, {"1.000001": [2, 5, 2, 7], "1.000002": [3, 9, 1, 7]})})
+    >>> saved = {"watermark_us": 1, "refreshed_us": 2, "threads": {"1.000001": [2, 5, 2, 7], "1.000002": [3, 9, 1, 7]}}
+    >>> t = thread_table({"C1": ThreadState.from_json(saved)})
     >>> t["complete"].tolist()
     [True, False]
     """
     ids = {cid: _root_ids(frame) for cid, frame in (frames or {}).items()}
     rows = [
-        (cid, ids.get(cid, {}).get(ts), count, fetched, count == fetched, checked)
+        (cid, ids.get(cid, {}).get(ts), c.reply_count, c.replies_fetched, c.complete, c.checked_us)
         for cid, state in states.items()
-        for ts, (count, _latest, fetched, checked) in state.threads.items()
+        for ts, c in state.threads.items()
     ]
     frame = pd.DataFrame(
         rows, columns=["conversation_id", "thread_id", "reply_count", "replies_fetched", "complete", "checked"]

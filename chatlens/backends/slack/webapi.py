@@ -33,6 +33,7 @@ the object; a sender missing from it is looked up once with ``users.info``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -274,7 +275,7 @@ class SlackChatAPI(ChatAPI):
     @property
     def rules(self) -> ServiceRules:
         base = rules_for("slack", self.admin)
-        return ServiceRules("slack", self.admin, base.allowed - {"list_events"}, False, True, base.why)
+        return dataclasses.replace(base, allowed=base.allowed - {"list_events"})  # no activity feed to read
 
     def _check(self, operation: str) -> None:
         check_operation(rules_for("slack", self.admin), operation)  # the service's rule first, as elsewhere

@@ -47,6 +47,7 @@ README); this backend never signs anyone in.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import threading
 import warnings
@@ -270,9 +271,7 @@ class TeamsChatAPI(ChatAPI):
     @property
     def rules(self) -> ServiceRules:
         base = rules_for("ms_teams", self.admin)
-        return ServiceRules(
-            "ms_teams", self.admin, base.allowed - {"list_events"}, True, base.lists_direct_conversations, base.why
-        )
+        return dataclasses.replace(base, allowed=base.allowed - {"list_events"})  # no activity feed to read
 
     def _check(self, operation: str) -> None:
         check_operation(rules_for("ms_teams", self.admin), operation)
