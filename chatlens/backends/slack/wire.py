@@ -196,9 +196,7 @@ def _message_fields(
     key = sender_id if username is None else (sender_id, username)
     sender = senders.get(key) if senders is not None else None
     if sender is None:
-        sender = user_object(sender_id, users)
-        if sender["name"] == sender_id and username:
-            sender["name"] = username  # bots name themselves per message
+        sender = _sender(sender_id, username, users)
         if senders is not None:
             senders[key] = sender
     thread_ts = get("thread_ts")
@@ -258,15 +256,33 @@ class MessageColumns:
         return len(self.rows)
 
     def add(self, channel: str, messages: Any) -> None:
-        # One tuple per message, transposed into columns once (by zip, in C): thirteen appends a message cost more.
+        # One tuple of the message's own strings per message, transposed into columns once (by zip, in C); ids,
+        # parents and times are then made a whole column at a time (table), not with an f-string and an int()
+        # per message.
         add, users, senders, keep_raw, dumps = self.rows.append, self.users, self._senders, self.raw, orjson.dumps
         for m in messages:
-            if not isinstance(m, dict) or not m.get("ts"):
+            if not isinstance(m, dict):
                 continue  # not a message (as a day file's listing skips it too)
-            mid, sender, created, modified, text, parent = _message_fields(m, channel, users, senders)
-            subtype = m.get("subtype")
-            if subtype.__class__ is not str:
-                subtype = None
+            get = m.get
+            ts = get("ts")
+            if not ts:
+                continue
+            if ts.__class__ is not str:
+                ts = str(ts)
+            username = get("username")
+            sender_id = get("user") or get("bot_id") or username or "unknown"
+            key = sender_id if username is None else (sender_id, username)
+            sender = senders.get(key)
+            if sender is None:
+                sender = senders[key] = _sender(sender_id, username, users)
+            thread_ts = get("thread_ts")
+            if thread_ts is not None and thread_ts.__class__ is not str:
+                thread_ts = str(thread_ts)
+            edited = get("edited")
+            edited = edited.get("ts") if edited.__class__ is dict else None
+            if edited is not None and edited.__class__ is not str:
+                edited = str(edited)
+            subtype = get("subtype")
             body = None
             if keep_raw:
                 body = dumps(m)
@@ -277,15 +293,14 @@ class MessageColumns:
             add(
                 (
                     channel,
-                    mid,
+                    ts,
                     sender["id"],
                     sender["name"],
-                    created,
-                    modified,
-                    text,
-                    parent or None,
-                    subtype,
-                    bool(m.get("bot_id")),
+                    thread_ts if thread_ts and thread_ts != ts else None,
+                    edited or None,
+                    get("text") or "",
+                    subtype if subtype.__class__ is str else None,
+                    bool(get("bot_id")),
                     body,
                 )
             )
@@ -293,9 +308,19 @@ class MessageColumns:
     def table(self) -> pa.Table:
         """What was added, as a table (and a fresh start)."""
         rows, self.rows = self.rows, []
-        names = [*self._FIELDS, "subtype", "has_bot_id", "raw"]  # raw is None unless kept, and then not read
+        names = ["conversation_id", "ts", "sender_id", "sender_name", "thread_ts", "edited_ts", "text", "subtype"]
+        names += ["has_bot_id", "raw"]  # raw is None unless kept, and then not read
         columns: dict[str, Any] = dict(zip(names, zip(*rows) if rows else [()] * len(names)))
         texts = columns["text"]
+        channel = pa.array(columns["conversation_id"], type=pa.string())
+        ts = pa.array(columns.pop("ts"), type=pa.string())
+        thread_ts = pa.array(columns.pop("thread_ts"), type=pa.string())
+        # Ids and parents as _message_fields writes them ("<channel>-<ts>"), and times from the ts strings.
+        columns["conversation_id"] = channel
+        columns["id"] = pc.binary_join_element_wise(channel, ts, "-")
+        columns["parent"] = pc.binary_join_element_wise(channel, thread_ts, "-")  # null where thread_ts is
+        columns["created"] = _us_from_keys(ts)
+        columns["modified"] = _us_from_keys(pa.array(columns.pop("edited_ts"), type=pa.string()))
         subtype = pa.array(columns["subtype"], type=pa.string())
         text = pa.array(texts, type=pa.string())
         # message_signals, a column at a time: bots, system events, and mentions (found by the regex only in
@@ -311,6 +336,30 @@ class MessageColumns:
             mentions[k] = findall(texts[k])
         columns["mentions"] = pa.array(mentions, type=pa.list_(pa.string()))
         return message_table(columns, raw=self.raw)
+
+
+def _sender(sender_id: str, username: str | None, users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The sender object of a message by ``sender_id`` (bots name themselves per message: ``username``)."""
+    sender = user_object(sender_id, users)
+    if sender["name"] == sender_id and username:
+        sender["name"] = username
+    return sender
+
+
+def _us_from_keys(keys: pa.Array) -> pa.Array:
+    """:func:`~chatlens._time.us_from_key` of a column of ts strings (nulls stay null), as int64 microseconds.
+
+    The usual ``"<seconds>.<6 digits>"`` is converted in one cast; any other shape, per value.
+
+    Examples
+    --------
+    >>> _us_from_keys(pa.array(["1512085950.000216", None, "1512085950.5"])).to_pylist()
+    [1512085950000216, None, 1512085950500000]
+    """
+    usual = pc.equal(pc.utf8_length(keys), pc.add(pc.find_substring(keys, "."), 7))
+    if pc.all(pc.or_kleene(usual, pc.is_null(keys))).as_py() is not False:
+        return pc.cast(pc.replace_substring(keys, ".", ""), pa.int64())
+    return pa.array([None if k is None else ts_to_us(k) for k in keys.to_pylist()], type=pa.int64())
 
 
 def _redacted(match: re.Match[str]) -> str:
