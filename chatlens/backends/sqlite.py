@@ -32,6 +32,7 @@ from ..chatapi import (
     MESSAGE_TABLE_SCHEMA,
     ChatAPI,
     check_id,
+    check_json_depth,
     check_member_ids,
     check_name,
     check_page_size,
@@ -813,6 +814,7 @@ class SQLiteChatAPI(ChatAPI):
             raise InvalidRequest(f"parent: must be a message id, got {parent!r}")
         if raw is not None and not isinstance(raw, dict):
             raise InvalidRequest(f"raw: must be a JSON object, got {type(raw).__name__}")
+        check_json_depth(raw, "raw")
         with self.workspace.transaction() as db:
             self._conversation_row(conversation_id)
             if not self._users_exist([sender]):

@@ -50,10 +50,12 @@ from .paging import (
     team_page,
 )
 from .wire import (
+    MAX_JSON_DEPTH,
     MAX_NAME_LENGTH,
     MAX_TEXT_LENGTH,
     MENTION_MARKUP,
     check_id,
+    check_json_depth,
     check_member_ids,
     check_name,
     check_text,
@@ -69,7 +71,9 @@ __all__ = [
     "ThreadRecord",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
+    "MAX_JSON_DEPTH",
     "MENTION_MARKUP",
+    "check_json_depth",
     "check_name",
     "check_page_size",
     "check_text",

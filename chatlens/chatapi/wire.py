@@ -37,6 +37,40 @@ def check_name(name: Any) -> str:
     return name
 
 
+#: How deeply a JSON value sent to chatlens may nest (objects and arrays). Far beyond any service's object (Slack's
+#: and Graph's nest under 10), and far below what the encoders refuse (orjson stops at 255 levels), so what is
+#: accepted can always be written back, inside the envelopes that carry it (an event holds a message holds raw).
+MAX_JSON_DEPTH = 64
+
+
+def check_json_depth(value: Any, name: str, *, limit: int = MAX_JSON_DEPTH) -> Any:
+    """Return ``value`` if its objects and arrays nest at most ``limit`` deep, else :class:`InvalidRequest` naming
+    ``name`` and the limit. Iterative: a hostile value cannot exhaust the stack while being checked.
+
+    Examples
+    --------
+    >>> check_json_depth({"a": [1, {"b": 2}]}, "raw")
+    {'a': [1, {'b': 2}]}
+    >>> deep = []
+    >>> for _ in range(100):
+    ...     deep = [deep]
+    >>> check_json_depth(deep, "raw")
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.InvalidRequest: raw: nested more than 64 levels deep
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list | tuple) else None
+        if children is None:
+            continue
+        if depth > limit:
+            raise InvalidRequest(f"{name}: nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+    return value
+
+
 def check_text(text: Any) -> str:
     """Validate a message text (a non-blank string of at most 40,000 characters) and return it.
 

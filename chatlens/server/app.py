@@ -40,7 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ..chatapi import ChatAPI
+from ..chatapi import ChatAPI, check_json_depth
 from ..errors import (
     AuthenticationError,
     ChatError,
@@ -292,7 +292,9 @@ def create_app(
             raise InvalidRequest(f"body: not valid JSON ({exc.msg})") from None
         if not isinstance(parsed, dict):
             raise InvalidRequest("body: must be a JSON object")
-        return parsed
+        # Bounded before anything sees it: a value nested too deep for the encoder would be stored, and then
+        # every later read of it (a retrieve, an events page) would fail.
+        return check_json_depth(parsed, "body")
 
     def fields(operation: str, data: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(data) - _BODY_FIELDS[operation])
@@ -309,6 +311,19 @@ def create_app(
         if page is not None:
             out["page"] = page
         return out
+
+    def in_conversation(api: ChatAPI, conversation_id: str, message_id: str) -> dict[str, Any]:
+        """The message, if it is in the conversation the path names: a nested route never reaches another's."""
+        try:
+            msg = api.retrieve_message(message_id)
+        except PermissionDenied as exc:  # e.g. Slack admin accounts, which update and delete but never retrieve
+            raise PermissionDenied(
+                f"{exc.message}; so a nested route cannot check that message {message_id!r} is in conversation "
+                f"{conversation_id!r}: use /messaging/messages/{{message_id}}"
+            ) from None
+        if msg["conversation_id"] != conversation_id:
+            raise NotFound(f"message {message_id!r} does not exist in conversation {conversation_id!r}")
+        return msg
 
     # -- routes -----------------------------------------------------------------------------------------------
     prefix = "/v1/accounts/{account_id}"
@@ -384,10 +399,7 @@ def create_app(
 
         @app.get(base + "/{conversation_id}/messages/{message_id}")
         def retrieve_nested_message(conversation_id: str, message_id: str, api: ChatAPI = Depends(account)) -> Response:
-            msg = api.retrieve_message(message_id)
-            if msg["conversation_id"] != conversation_id:
-                raise NotFound(f"message {message_id!r} does not exist in conversation {conversation_id!r}")
-            return _json(msg)
+            return _json(in_conversation(api, conversation_id, message_id))
 
         @app.patch(base + "/{conversation_id}/messages/{message_id}")
         def update_nested_message(
@@ -396,10 +408,12 @@ def create_app(
             data = fields("update_message", data)
             if "text" not in data:
                 raise InvalidRequest("text: required")
+            in_conversation(api, conversation_id, message_id)
             return _json(api.update_message(message_id, **data))
 
         @app.delete(base + "/{conversation_id}/messages/{message_id}")
         def delete_nested_message(conversation_id: str, message_id: str, api: ChatAPI = Depends(account)) -> Response:
+            in_conversation(api, conversation_id, message_id)
             api.delete_message(message_id)
             return Response(status_code=204)
 
