@@ -281,8 +281,10 @@ class SlackExportChatAPI(ChatAPI):
 
     #: Day files are parsed straight into columns (:meth:`message_tables`).
     bulk_messages = True
-    #: Messages a bulk read gathers before it hands over a table (cut at a conversation's end).
-    _TABLE_ROWS = 50_000
+    #: Messages a bulk read gathers before it hands over a table (cut at a conversation's end). The parsed day
+    #: files of one table are the load's transient memory: at 50,000 a 1M-message load peaked at 1.89x its frame,
+    #: at 20,000 1.78x, in the same time (benchmarks/bench_bulk.py).
+    _TABLE_ROWS = 20_000
 
     def message_tables(self, conversation_ids: Sequence[str], *, raw: bool = True) -> Iterator[pa.Table]:
         """Every message of the conversations as Arrow tables, parsed from their day files once each: the messages
