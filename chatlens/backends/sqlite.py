@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import copy
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -49,6 +50,8 @@ from ..errors import InvalidRequest, NotFound
 from ..services import SERVICES, check_members_argument, check_operation
 from ._signals import MENTION_SEPARATOR, message_signals
 from ._tables import message_table, split_mentions
+
+_CURSOR = re.compile(r"[0-9]{1,18}")  # an events cursor: ASCII digits, within 64 bits
 
 __all__ = ["CONVERSATION_KINDS", "MAX_TEXT_LENGTH", "SQLiteChatAPI", "Workspace"]
 
@@ -560,7 +563,7 @@ class SQLiteChatAPI(ChatAPI):
                 (self.account_id, page_size + 1),
             ).fetchall()
         else:
-            created, cid = _key(decode_page_token("conversations", page), (int, str))
+            created, cid = decode_page_token("conversations", page, (int, str))
             rows = self._db.execute(
                 f"SELECT {self._CONV_COLS} FROM conversations WHERE account_id = ?{hide}"
                 " AND (created, id) > (?, ?) ORDER BY created, id LIMIT ?",
@@ -703,7 +706,7 @@ class SQLiteChatAPI(ChatAPI):
         self._conversation_row(conversation_id)
         after = ""
         if page is not None:
-            (after,) = _key(decode_page_token("members", page), (str,))
+            (after,) = decode_page_token("members", page, (str,))
         rows = self._db.execute(
             "SELECT m.user_id, u.name, u.email FROM memberships m LEFT JOIN users u"
             " ON u.account_id = m.account_id AND u.id = m.user_id"
@@ -729,7 +732,7 @@ class SQLiteChatAPI(ChatAPI):
                 (self.account_id, conversation_id, page_size + 1),
             ).fetchall()
         else:
-            created, mid = _key(decode_page_token("messages", page), (int, str))
+            created, mid = decode_page_token("messages", page, (int, str))
             rows = self._db.execute(
                 f"SELECT {self._MSG_COLS} FROM messages WHERE account_id = ? AND conversation_id = ?"
                 " AND (created, id) < (?, ?) ORDER BY created DESC, id DESC LIMIT ?",
@@ -983,7 +986,7 @@ class SQLiteChatAPI(ChatAPI):
         )
 
     def _after_id(self, kind: str, page: str | None) -> str:
-        return "" if page is None else _key(decode_page_token(kind, page), (str,))[0]
+        return "" if page is None else decode_page_token(kind, page, (str,))[0]
 
     def list_users(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
         page_size = check_page_size(page_size)
@@ -1048,16 +1051,11 @@ def _message_table(rows: list[tuple[Any, ...]], raw: bool) -> pa.Table:
     return message_table(columns, raw=raw)
 
 
-def _key(values: list[Any], types: tuple[type, ...]) -> list[Any]:
-    if len(values) != len(types) or not all(isinstance(v, t) for v, t in zip(values, types)):
-        raise InvalidRequest("page: the page token is malformed")
-    return values
-
-
 def _check_cursor(cursor: Any) -> int:
     if cursor is None:
         return 0
     text = str(cursor)
-    if not text.isdigit() or len(text) > 18:
-        raise InvalidRequest(f"cursor: {cursor!r} is not an event cursor")
+    # ASCII digits only: str.isdigit() takes "²" (which int() refuses) and "١" (which int() reads as 1).
+    if not _CURSOR.fullmatch(text):
+        raise InvalidRequest(f"cursor: {cursor!r} is not an event cursor (a decimal number from /events)")
     return int(text)

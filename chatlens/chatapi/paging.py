@@ -53,8 +53,24 @@ def encode_page_token(kind: str, key: list[Any]) -> str:
     return _TOKEN_PREFIX + base64.urlsafe_b64encode(body).rstrip(b"=").decode("ascii")
 
 
-def decode_page_token(kind: str, token: str) -> list[Any]:
-    """The keyset position a token from :func:`encode_page_token` holds; InvalidRequest for any other string."""
+_INT64 = (-(2**63), 2**63 - 1)
+_MAX_KEY_TEXT = 1024
+
+
+def decode_page_token(kind: str, token: str, shape: tuple[type, ...]) -> list[Any]:
+    """The keyset position a token from :func:`encode_page_token` holds, checked against ``shape`` (the type of
+    each value: ``int`` within 64 bits, ``str`` of at most 1,024 characters); InvalidRequest naming ``page`` for any
+    other string, so a forged token is a 400 and never reaches a query.
+
+    Examples
+    --------
+    >>> decode_page_token("members", encode_page_token("members", ["U2"]), (str,))
+    ['U2']
+    >>> decode_page_token("messages", encode_page_token("messages", [2**63, "m1"]), (int, str))
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.InvalidRequest: page: '...' is not a page token issued for this messages listing
+    """
     bad = InvalidRequest(f"page: {token!r} is not a page token issued for this {kind} listing")
     if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX) or len(token) > 4096:
         raise bad
@@ -63,8 +79,17 @@ def decode_page_token(kind: str, token: str) -> list[Any]:
         got_kind, key = orjson.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
     except (ValueError, TypeError):
         raise bad from None
-    if got_kind != kind or not isinstance(key, list):
+    if got_kind != kind or not isinstance(key, list) or len(key) != len(shape):
         raise bad
+    for value, expected in zip(key, shape):
+        if expected is int:
+            ok = type(value) is int and _INT64[0] <= value <= _INT64[1]  # bool is not an int here
+        elif expected is str:
+            ok = type(value) is str and len(value) <= _MAX_KEY_TEXT
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            raise bad
     return key
 
 
@@ -166,10 +191,7 @@ def slice_by_id(
     page_size = check_page_size(page_size)
     after = None
     if page is not None:
-        key = decode_page_token(kind, page)
-        if len(key) != 1 or not isinstance(key[0], str):
-            raise InvalidRequest(f"page: {page!r} is not a page token issued for this {kind} listing")
-        after = key[0]
+        (after,) = decode_page_token(kind, page, (str,))
     rest = sorted((i for i in items if after is None or i["id"] > after), key=lambda i: i["id"])
     chosen = rest[:page_size]
     return chosen, encode_page_token(kind, [chosen[-1]["id"]]) if len(rest) > page_size else None

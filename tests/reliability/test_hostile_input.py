@@ -225,3 +225,46 @@ def test_nested_routes_reach_only_the_conversation_in_the_path(server):
     right = f"/messaging/conversations/{other}/messages/{posted['id']}"
     assert call(server, "PATCH", right, json={"text": "edited"}).json()["text"] == "edited"
     assert call(server, "DELETE", right).status_code == 204
+
+
+def _token(kind: str, key: list) -> str:
+    import base64
+    import json
+
+    from chatlens.chatapi.paging import _TOKEN_PREFIX
+
+    # As encode_page_token writes them, but by json, which writes integers of any size.
+    return _TOKEN_PREFIX + base64.urlsafe_b64encode(json.dumps([kind, key]).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "path, kind, key",
+    [
+        ("/messaging/conversations/CGEN/messages", "messages", [2**63, "m1"]),  # OverflowError in SQLite before
+        ("/messaging/conversations/CGEN/messages", "messages", [2**64 - 1, "m1"]),
+        ("/messaging/conversations/CGEN/messages", "messages", [True, "m1"]),
+        ("/messaging/conversations/CGEN/messages", "messages", [1, "x" * 5000]),
+        ("/messaging/conversations", "conversations", [-(2**63) - 1, "C1"]),
+        ("/messaging/conversations/CGEN/members", "members", [["U1"]]),
+        ("/team/users", "users", [1]),
+    ],
+    ids=["int64+1", "uint64-max", "bool", "long-text", "int64-1", "list", "int-for-str"],
+)
+def test_forged_page_tokens_are_400_naming_page(server, path, kind, key):
+    """Tokens are opaque but decodable: one forged to hold values no listing issues is a 400, never a 500
+    (issue 23, item 6)."""
+    r = call(server, "GET", path, params={"page": _token(kind, key)})
+    check_4xx(r, "page:")
+    assert r.status_code == 400
+    # The same shape with values a listing issues is a page: the test forges what matters, not the envelope.
+    good = {"messages": [1, "m1"], "conversations": [1, "C1"], "members": ["U1"], "users": ["U1"]}[kind]
+    assert call(server, "GET", path, params={"page": _token(kind, good)}).status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["²", "١", "-1", "1.5", " 1", "9" * 19, "0x10", "1e3"])
+def test_forged_event_cursors_are_400_naming_cursor(server, cursor):
+    """str.isdigit() took "²" (int() then failed: 500) and "١" (read as 1); only ASCII digits are a cursor."""
+    r = call(server, "GET", "/events", params={"cursor": cursor})
+    check_4xx(r, "cursor")
+    assert r.status_code == 400
+    assert call(server, "GET", "/events", params={"cursor": "1"}).status_code == 200

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import copy
 import os
+import re
 import threading
 import warnings
 import zipfile
@@ -44,6 +45,8 @@ from ...chatapi import (
 from ...errors import InvalidRequest, NotFound
 from ...services import ServiceRules, check_operation, read_only_rules
 from . import wire
+
+_TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")  # a Slack ts, as page tokens of this listing hold
 
 __all__ = ["SlackExportChatAPI", "ExportProblemWarning", "from_config"]
 
@@ -226,7 +229,7 @@ class SlackExportChatAPI(ChatAPI):
         page_size = check_page_size(page_size)
         start = 0
         if page is not None:
-            (after,) = decode_page_token("conversations", page)
+            (after,) = decode_page_token("conversations", page, (str,))
             if after not in self._conversations:
                 raise InvalidRequest(f"page: conversation {after!r} of the token is not in this export")
             start = self._order.index(after) + 1
@@ -251,7 +254,7 @@ class SlackExportChatAPI(ChatAPI):
         check_operation(self.rules, "list_members")
         page_size = check_page_size(page_size)
         members = self.retrieve_conversation(conversation_id)["members"]
-        after = decode_page_token("members", page)[0] if page is not None else ""
+        after = decode_page_token("members", page, (str,))[0] if page is not None else ""
         rest = [m for m in members if m["id"] > after]
         chunk = rest[:page_size]
         more = len(rest) > page_size
@@ -265,8 +268,8 @@ class SlackExportChatAPI(ChatAPI):
         index = self._message_index(conversation_id)
         start = 0
         if page is not None:
-            (after,) = decode_page_token("messages", page)
-            if not isinstance(after, str) or not after.replace(".", "").isdigit():
+            (after,) = decode_page_token("messages", page, (str,))
+            if not _TS.fullmatch(after):
                 raise InvalidRequest("page: the page token is malformed")
             # Newest first: resume at the first message strictly older than the token's.
             start = bisect.bisect_right(index.keys, -wire.ts_to_us(after))

@@ -336,7 +336,7 @@ class SlackChatAPI(ChatAPI):
     def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
         self._check("list_conversations")
         page_size = check_page_size(page_size)
-        cursor = decode_page_token("slack-conversations", page)[0] if page is not None else None
+        cursor = decode_page_token("slack-conversations", page, (str,))[0] if page is not None else None
         body = self._call(
             "conversations.list", types=_CONVERSATION_TYPES, exclude_archived="true", limit=page_size, cursor=cursor
         )
@@ -396,7 +396,7 @@ class SlackChatAPI(ChatAPI):
     ) -> dict[str, Any]:
         self._check("list_members")
         page_size = check_page_size(page_size)
-        cursor = decode_page_token("slack-members", page)[0] if page is not None else None
+        cursor = decode_page_token("slack-members", page, (str,))[0] if page is not None else None
         channel = self._channel(conversation_id)
         if channel.get("is_im"):  # conversations.members is not needed (nor always allowed) for a DM's two people
             everyone = self._members_of(channel)
@@ -434,9 +434,7 @@ class SlackChatAPI(ChatAPI):
         page_size = check_page_size(page_size)
         latest = last = None
         if page is not None:
-            position = decode_page_token("slack-messages", page)
-            if len(position) != 2 or not all(isinstance(p, str) for p in position):
-                raise InvalidRequest(f"page: {page!r} is not a page token issued for this messages listing")
+            position = decode_page_token("slack-messages", page, (str, str))
             latest, last = position
             for ts in position:
                 wire.parse_message_id(f"{conversation_id}-{ts}")  # well-formed ts values

@@ -392,9 +392,7 @@ class TeamsChatAPI(ChatAPI):
         page_size = check_page_size(page_size)
         after = None
         if page is not None:
-            key = decode_page_token("teams-conversations", page)
-            if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
-                raise InvalidRequest(f"page: {page!r} is not a page token issued for this conversations listing")
+            key = decode_page_token("teams-conversations", page, (int, str))
             after = (key[0], key[1])
         listing = [item for item in self._listing() if after is None or item[0] > after]
         chosen = listing[:page_size]
@@ -541,10 +539,7 @@ class TeamsChatAPI(ChatAPI):
         page_size = check_page_size(page_size)
         after = None
         if page is not None:
-            key = decode_page_token("teams-members", page)
-            if len(key) != 1 or not isinstance(key[0], str):
-                raise InvalidRequest(f"page: {page!r} is not a page token issued for this members listing")
-            after = key[0]
+            (after,) = decode_page_token("teams-members", page, (str,))
         where, raw = self._fetch(conversation_id)
         # Graph returns a conversation's members in one answer; chatlens pages them by user id.
         users = [u for u in self._member_users(self._members_of(where, raw)) if after is None or u["id"] > after]
@@ -581,7 +576,7 @@ class TeamsChatAPI(ChatAPI):
         last_us: int | None = None
         link: str | None = None
         if page is not None:
-            position = decode_page_token("teams-messages", page)
+            position = decode_page_token("teams-messages", page, (str, int, str, int))
             if (
                 len(position) != 4
                 or not isinstance(position[0], str)
