@@ -1,8 +1,8 @@
 """Security between accounts: a token of one account can neither read nor change another, on every endpoint.
 
 The endpoints come from the server's own OpenAPI document, so a route added later is tried without touching this
-file. (HTML and script in message text are checked inert in tests/test_report.py and tests/test_dashboard.py;
-tokens in files and logs in tests/reliability/test_zz_no_token_leaks.py.)
+file. (HTML and script in message text are checked inert in tests/reports/test_report.py and
+tests/widgets/test_dashboard.py; tokens in files and logs in tests/reliability/test_zz_no_token_leaks.py.)
 """
 
 from __future__ import annotations
