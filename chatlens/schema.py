@@ -23,6 +23,7 @@ __all__ = [
     "check_frame",
     "describe_columns",
     "text_free",
+    "to_utc",
 ]
 
 # Bump when the frames or the cache layout change: caches of another version are fetched again, never misread.
@@ -231,3 +232,23 @@ def describe_columns(kind: str) -> pd.DataFrame:
         [(c, str(pd.Series([], dtype=d).dtype), m) for c, (d, m) in COLUMNS[kind].items()],
         columns=["column", "dtype", "meaning"],
     )
+
+
+def to_utc(value: Any, name: str) -> pd.Timestamp:
+    """A time as the frames hold them (a UTC timestamp; naive values are taken as UTC), for bounds such as
+    ``since=`` and ``until=``; ValueError naming the parameter ``name`` if ``value`` is not a time.
+
+    Examples
+    --------
+    >>> to_utc("2026-03-01", "since")
+    Timestamp('2026-03-01 00:00:00+0000', tz='UTC')
+    >>> to_utc("soon", "until")
+    Traceback (most recent call last):
+    ...
+    ValueError: until: 'soon' is not a date or time
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a date or time") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

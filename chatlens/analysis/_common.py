@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..schema import to_utc
+
 REQUIRED = ("id", "sender_id", "created")
 
 
@@ -39,15 +41,6 @@ def select(
     if until is not None:
         keep &= created < to_utc(until, "until")
     return messages[keep.to_numpy()]
-
-
-def to_utc(value: Any, name: str) -> pd.Timestamp:
-    """A timestamp in UTC (naive values are taken as UTC); ValueError naming ``name`` if it is not a time."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {value!r} is not a date or time") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:

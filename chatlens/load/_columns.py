@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from .._links import resolve_chains, take_ids
 from ..chatapi import ChatAPI
-from ..schema import TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free
+from ..schema import TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free, to_utc
 
 _FETCHED = [
     "id",
@@ -319,9 +319,9 @@ def _assemble(
     frame["account"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.account_id])
     frame["service"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.service])
     if since is not None:
-        frame = frame[(frame["created"] >= _utc(since, "since")).to_numpy()]
+        frame = frame[(frame["created"] >= to_utc(since, "since")).to_numpy()]
     if until is not None:
-        frame = frame[(frame["created"] < _utc(until, "until")).to_numpy()]
+        frame = frame[(frame["created"] < to_utc(until, "until")).to_numpy()]
     for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
         # Only the categories present, so group-bys and plots never show people or places with no rows.
         frame[c] = _without_unused_categories(frame[c])
@@ -344,14 +344,6 @@ def _without_unused_categories(column: pd.Series) -> pd.Series:
     remap[np.flatnonzero(used)] = np.arange(int(used.sum()))
     new = pd.Categorical.from_codes(remap[codes], categories=categories[used], validate=False)
     return pd.Series(new, index=column.index, name=column.name)
-
-
-def _utc(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {value!r} is not a date or time") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _empty_table(text: bool, columns: list[str]) -> pa.Table:
