@@ -11,7 +11,8 @@ them through :func:`check_operation` and :func:`check_members_argument`, so a ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .errors import InvalidRequest, PermissionDenied
 
@@ -54,6 +55,8 @@ class ServiceRules:
     members_on_write: bool
     lists_direct_conversations: bool
     why: str  # the rule's text, quoted in errors
+    #: Operations a source refuses for a reason of its own, with where and why ("the Slack connector: ...").
+    refused: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 _ALL = frozenset(OPERATIONS)
@@ -110,6 +113,8 @@ def rules_for(service: str, admin: bool) -> ServiceRules:
 
 def check_operation(rules: ServiceRules, operation: str) -> None:
     """Raise :class:`PermissionDenied` if the account may not perform ``operation``."""
+    if operation in rules.refused:
+        raise PermissionDenied(f"{operation} is not available on {rules.refused[operation]}")
     if operation not in rules.allowed:
         kind = "admin" if rules.admin else "normal"
         raise PermissionDenied(f"{operation} is not available on {rules.service} {kind} accounts: {rules.why}")

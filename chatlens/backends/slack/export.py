@@ -368,12 +368,6 @@ class SlackExportChatAPI(ChatAPI):
     def delete_message(self, message_id: str) -> None:
         self._refuse("delete_message")
 
-    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
-        return self._refuse("list_events")
-
-    def latest_cursor(self) -> str:
-        return self._refuse("list_events")
-
     # -- Team API: the users file; exports carry no user groups ---------------------------------------------
     @property
     def _team_href(self) -> str:

@@ -275,12 +275,12 @@ class SlackChatAPI(ChatAPI):
     @property
     def rules(self) -> ServiceRules:
         base = rules_for("slack", self.admin)
-        return dataclasses.replace(base, allowed=base.allowed - {"list_events"})  # no activity feed to read
+        # The service's own rule first (an admin account may not list events anywhere), then the connector's.
+        refused = {"list_events": f"the Slack connector: {NO_EVENTS}"} if "list_events" in base.allowed else {}
+        return dataclasses.replace(base, allowed=base.allowed - {"list_events"}, refused=refused)
 
     def _check(self, operation: str) -> None:
         check_operation(rules_for("slack", self.admin), operation)  # the service's rule first, as elsewhere
-        if operation == "list_events":
-            raise PermissionDenied(f"list_events is not available on the Slack connector: {NO_EVENTS}")
 
     def close(self) -> None:
         self.session.close()
@@ -542,15 +542,6 @@ class SlackChatAPI(ChatAPI):
             self._call("chat.delete", write=True, channel=channel, ts=ts)
         except NotFound:
             raise NotFound(f"message {message_id!r} does not exist", error_code="message_not_found") from None
-
-    # -- activity ---------------------------------------------------------------------------------------------
-    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
-        self._check("list_events")
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def latest_cursor(self) -> str:
-        self._check("list_events")
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- incremental loading: the connector's own calls, used by chatlens.threadsync ----------------------------
     thread_refresh = True

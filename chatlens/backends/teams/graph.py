@@ -271,12 +271,12 @@ class TeamsChatAPI(ChatAPI):
     @property
     def rules(self) -> ServiceRules:
         base = rules_for("ms_teams", self.admin)
-        return dataclasses.replace(base, allowed=base.allowed - {"list_events"})  # no activity feed to read
+        # The service's own rule first (an admin account may not list events anywhere), then the connector's.
+        refused = {"list_events": f"the Teams connector: {NO_EVENTS}"} if "list_events" in base.allowed else {}
+        return dataclasses.replace(base, allowed=base.allowed - {"list_events"}, refused=refused)
 
     def _check(self, operation: str) -> None:
         check_operation(rules_for("ms_teams", self.admin), operation)
-        if operation == "list_events":
-            raise PermissionDenied(f"list_events is not available on the Teams connector: {NO_EVENTS}")
 
     def close(self) -> None:
         self.session.close()
@@ -685,15 +685,6 @@ class TeamsChatAPI(ChatAPI):
         self._check("delete_message")
         _, _, path, _ = self._find(message_id)
         self._request("POST", path + "/softDelete")
-
-    # -- activity ---------------------------------------------------------------------------------------------
-    def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
-        self._check("list_events")
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def latest_cursor(self) -> str:
-        self._check("list_events")
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- incremental loading: what chatlens.threadsync needs ----------------------------------------------------
     #: Graph's cap on $top for messages: one listing request returns at most this many roots.
