@@ -46,8 +46,8 @@ from ..chatapi import (
     team_page,
     team_user,
 )
+from ..chatapi.rules import SERVICES, check_members_argument, check_operation
 from ..errors import InvalidRequest, NotFound
-from ..services import SERVICES, check_members_argument, check_operation
 from ._signals import MENTION_SEPARATOR, message_signals
 from ._tables import message_table, split_mentions
 

@@ -30,7 +30,7 @@ message replied to; ``text`` marks a mention as ``<@USER_ID>`` or ``<@USER_ID|la
 
 The package: :mod:`.interface` (:class:`ChatAPI`, its declared capabilities and the bulk message table),
 :mod:`.paging` (page sizes, tokens, list pages, :func:`iter_pages` and :func:`iter_items`), :mod:`.wire` (the
-shared checks and the Team API objects); what each service allows is :mod:`chatlens.services`.
+shared checks and the Team API objects); what each service allows is :mod:`chatlens.chatapi.rules`.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from ..services import ServiceRules, check_operation, rules_for
 from .paging import (
     DEFAULT_PAGE_SIZE,
     Page,
 )
+from .rules import ServiceRules, check_operation, rules_for
 
 MESSAGE_TABLE_SCHEMA = pa.schema(
     [
@@ -101,7 +101,7 @@ class ChatAPI(ABC):
 
     @property
     def rules(self) -> ServiceRules:
-        """The service's limits for this kind of account (see :mod:`chatlens.services`)."""
+        """The service's limits for this kind of account (see :mod:`chatlens.chatapi.rules`)."""
         return rules_for(self.service, self.admin)
 
     @property

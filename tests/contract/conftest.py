@@ -18,7 +18,7 @@ import pytest
 
 from chatlens.backends.sqlite import Workspace
 from chatlens.chatapi import ChatAPI
-from chatlens.services import SERVICES
+from chatlens.chatapi.rules import SERVICES
 
 from . import seed
 

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from chatlens.chatapi import MESSAGE_TABLE_SCHEMA, iter_items, iter_pages
+from chatlens.chatapi.rules import OPERATIONS
 from chatlens.errors import InvalidRequest, NotFound, PermissionDenied
-from chatlens.services import OPERATIONS
 
 PAGE_KEYS = {"count", "page", "next_page", "objects", "type", "api"}
 # Kloudless' fields, plus chatlens' documented extensions: a conversation's kind; a message's modified time and

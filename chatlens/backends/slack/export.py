@@ -42,8 +42,8 @@ from ...chatapi import (
     slice_by_id,
     team_page,
 )
+from ...chatapi.rules import ServiceRules, check_operation, read_only_rules
 from ...errors import InvalidRequest, NotFound
-from ...services import ServiceRules, check_operation, read_only_rules
 from . import wire
 
 _TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")  # a Slack ts, as page tokens of this listing hold

@@ -61,6 +61,7 @@ from ...chatapi import (
     team_group,
     team_page,
 )
+from ...chatapi.rules import ServiceRules, check_members_argument, check_operation, rules_for
 from ...errors import (
     AuthenticationError,
     ChatError,
@@ -70,7 +71,6 @@ from ...errors import (
     RateLimited,
     ServiceError,
 )
-from ...services import ServiceRules, check_members_argument, check_operation, rules_for
 from .._transport import retry_after, retrying_session, transport_error
 from . import wire
 

@@ -82,8 +82,8 @@ from ...chatapi import (
     team_user,
     us_from_iso,
 )
+from ...chatapi.rules import ServiceRules, check_operation, rules_for
 from ...errors import InvalidRequest, NotFound, PermissionDenied, ServiceError, error_from_status
-from ...services import ServiceRules, check_operation, rules_for
 from .._transport import retry_after, retrying_session, transport_error
 from . import wire
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import InvalidRequest, PermissionDenied
+from ..errors import InvalidRequest, PermissionDenied
 
 __all__ = [
     "OPERATIONS",
