@@ -16,10 +16,11 @@ session's auth object, whose repr hides it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,7 +28,17 @@ from urllib3.util.retry import Retry
 
 from ..errors import ChatError, RateLimited, ServiceError
 
-__all__ = ["RETRY_STATUSES", "ChatRetry", "retry_after", "retrying_session", "transport_error"]
+__all__ = [
+    "RETRY_STATUSES",
+    "ChatRetry",
+    "HoldsToken",
+    "retry_after",
+    "retrying_session",
+    "scrubbing_token",
+    "transport_error",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 RETRY_STATUSES = (429, 502, 503, 504)
 
@@ -69,6 +80,44 @@ class _BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<bearer token hidden>"
+
+    def __reduce__(self) -> Any:
+        # A pickled client would carry its token to wherever the bytes go (a cache, a process pool, a log).
+        raise TypeError("a chatlens client holds a bearer token and cannot be pickled; connect again where needed")
+
+    def scrub(self, err: ChatError) -> None:
+        """Take the token out of an error's message, where a server echoed it (e.g. the Authorization header)."""
+        token = self.__token
+        if token in err.message or any(token in str(a) for a in err.args):
+            err.message = err.message.replace(token, "[token]")
+            err.args = tuple(str(a).replace(token, "[token]") for a in err.args) or (err.message,)
+
+
+class HoldsToken:
+    """Mixed into every client with a bearer token: it refuses to be pickled, saying why (a pickle would carry the
+    token wherever the bytes go)."""
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"{type(self).__name__} holds a bearer token and cannot be pickled; connect again where it is needed"
+        )
+
+
+def scrubbing_token(method: F) -> F:
+    """Decorate a client's request method: any chatlens error it raises has the client's own token taken out of
+    its message, whatever the server put there, before it reaches a log, a notebook or stderr."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ChatError as err:
+            auth = getattr(getattr(self, "session", None), "auth", None)
+            if isinstance(auth, _BearerAuth):
+                auth.scrub(err)
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 def retrying_session(

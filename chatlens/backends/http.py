@@ -20,7 +20,7 @@ import requests
 from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size
 from ..errors import InvalidRequest, ServiceError, error_from_status
 from ._signals import conversation_kind, message_signals
-from ._transport import ChatRetry, retry_after, retrying_session, transport_error
+from ._transport import ChatRetry, HoldsToken, retry_after, retrying_session, scrubbing_token, transport_error
 
 __all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "retrying_session", "from_config"]
 
@@ -58,7 +58,7 @@ def raise_for_status(response: requests.Response, what: str) -> None:
     raise err
 
 
-class HttpChatAPI(ChatAPI):
+class HttpChatAPI(HoldsToken, ChatAPI):
     """The Chat API of one account on a wire-protocol server (e.g. ``chatlens serve``).
 
     Parameters
@@ -120,6 +120,7 @@ class HttpChatAPI(ChatAPI):
         self._prefix = f"{self.base_url}/v1/accounts/{quote(account_id, safe='')}"
 
     # -- transport --------------------------------------------------------------------------------------------
+    @scrubbing_token
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
         url = self._prefix + path
         what = f"{method} {urlsplit(url).path}"

@@ -6,12 +6,14 @@ HTTP-date ``Retry-After`` (RFC 9110, 10.2.3: the header is delay-seconds or an H
 
 from __future__ import annotations
 
+import pickle
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import orjson
 import pytest
 import requests
 
@@ -19,7 +21,7 @@ from chatlens.backends._transport import retry_after
 from chatlens.backends.http import HttpChatAPI
 from chatlens.backends.slack import SlackChatAPI
 from chatlens.backends.teams import TeamsChatAPI
-from chatlens.errors import RateLimited, ServiceError
+from chatlens.errors import AuthenticationError, RateLimited, ServiceError
 
 
 def _clients(url: str):
@@ -92,3 +94,60 @@ def test_retry_after_forms():
     assert retry_after(r) == 0.0  # a date in the past: no wait
     r.headers["Retry-After"] = "-5"
     assert retry_after(r) is None
+
+
+@pytest.fixture
+def echoing():
+    """A server that answers 401 with the request's Authorization header in its error message, in each client's
+    error format (the wire protocol's, Slack's and Graph's)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            echo = self.headers.get("Authorization", "")
+            message = f"bad credentials: {echo}"
+            body = orjson.dumps(
+                {
+                    "status_code": 401,
+                    "error_code": "unauthorized",
+                    "message": message,  # the wire protocol's
+                    "ok": False,
+                    "error": {"code": "InvalidAuthenticationToken", "message": message},  # Graph's
+                }
+            )
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("client", ["http", "teams"])
+def test_a_token_the_server_echoes_never_reaches_the_error(echoing, client):
+    """Before: the wire client copied the server's message into its exception, token and all, and the CLI printed
+    it (issue 23, item 9)."""
+    api = _clients(echoing)[client]
+    with pytest.raises(AuthenticationError) as caught:
+        api.list_conversations()
+    text = f"{caught.value} {caught.value!r} {caught.value.message} {caught.value.args}"
+    assert "secret-token" not in text
+    assert "[token]" in text  # the message is kept, with the token taken out
+
+
+@pytest.mark.parametrize("client", ["http", "slack", "teams"])
+def test_a_client_holding_a_token_refuses_to_be_pickled(nothing_listening, client):
+    api = _clients(nothing_listening)[client]
+    with pytest.raises(TypeError, match="token"):
+        pickle.dumps(api)

@@ -71,7 +71,7 @@ from ...errors import (
     RateLimited,
     ServiceError,
 )
-from .._transport import retry_after, retrying_session, transport_error
+from .._transport import HoldsToken, retry_after, retrying_session, scrubbing_token, transport_error
 from . import wire
 
 __all__ = ["SlackChatAPI", "from_config", "raise_for_slack_error"]
@@ -146,7 +146,7 @@ def raise_for_slack_error(method: str, body: Mapping[str, Any]) -> None:
     raise cls(f"{method} -> {code}{detail}", error_code=code)
 
 
-class SlackChatAPI(ChatAPI):
+class SlackChatAPI(HoldsToken, ChatAPI):
     """The Chat API of one Slack workspace, as the token's user (or bot).
 
     Parameters
@@ -209,6 +209,7 @@ class SlackChatAPI(ChatAPI):
         )
 
     # -- transport --------------------------------------------------------------------------------------------
+    @scrubbing_token
     def _call(self, method: str, *, write: bool = False, **params: Any) -> dict[str, Any]:
         """One Web API call: GET with query parameters for reads, POST with a JSON body for writes."""
         url = f"{self.base_url}/{method}"

@@ -84,7 +84,7 @@ from ...chatapi import (
 )
 from ...chatapi.rules import ServiceRules, check_operation, rules_for
 from ...errors import InvalidRequest, NotFound, PermissionDenied, ServiceError, error_from_status
-from .._transport import retry_after, retrying_session, transport_error
+from .._transport import HoldsToken, retry_after, retrying_session, scrubbing_token, transport_error
 from . import wire
 
 __all__ = ["TeamsChatAPI", "from_config", "GraphDataWarning"]
@@ -117,7 +117,7 @@ def _unpack(packed: Any) -> str:
         raise InvalidRequest("page: not a page token issued for this messages listing") from None
 
 
-class TeamsChatAPI(ChatAPI):
+class TeamsChatAPI(HoldsToken, ChatAPI):
     """The Chat API of one Microsoft Teams user, through Microsoft Graph.
 
     Parameters
@@ -197,6 +197,7 @@ class TeamsChatAPI(ChatAPI):
             return path
         return self.base_url + path
 
+    @scrubbing_token
     def _request(
         self, verb: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> dict[str, Any] | None:
