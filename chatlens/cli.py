@@ -3,7 +3,8 @@
 - ``chatlens`` / ``chatlens summary [--account NAME]``: the account's conversations with message and member counts
 - ``chatlens report [--account NAME] [--since ... --until ...] [--tz ...] [--out report.html] [--anonymize]
   [--min-group-size K]``: the HTML report (``--anonymize`` takes its salt from ``$CHATLENS_SALT`` if set)
-- ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N]``: the wire protocol server
+- ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N] [--public-url URL]``: the
+  wire protocol server
 - ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -98,10 +100,28 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rate(value: str) -> float:
+    """A --rate-limit: a finite number of requests per second above 0 (argparse turns the error into a usage line)."""
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of requests per second, got {value!r}") from None
+    if not math.isfinite(rate) or rate <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value!r}")
+    return rate
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import run_server
 
-    return run_server(db=args.db, account=args.account, host=args.host, port=args.port, rate_limit=args.rate_limit)
+    return run_server(
+        db=args.db,
+        account=args.account,
+        host=args.host,
+        port=args.port,
+        rate_limit=args.rate_limit,
+        public_url=args.public_url,
+    )
 
 
 def _cache(args: argparse.Namespace) -> int:
@@ -155,7 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--account", default=None, help="serve a named account from the accounts file instead")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
-    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second per token (default: off)")
+    serve.add_argument("--rate-limit", type=_rate, default=None, help="requests per second per token (default: off)")
+    serve.add_argument(
+        "--public-url", default=None, help="base URL of every href, e.g. behind a proxy (default: the bound address)"
+    )
     serve.set_defaults(func=_serve)
 
     imp = sub.add_parser("import", help="copy an export into a SQLite workspace")

@@ -64,3 +64,14 @@ def test_cache_info_and_clear_commands(capsys):
     assert "demo.sqlite#acme-slack" in out
     assert main(["cache", "clear", "acme-slack"]) == 0
     assert "removed 1 cached dataset(s)" in capsys.readouterr().out
+
+
+def test_serve_refuses_a_rate_limit_that_is_not_a_finite_positive_number(capsys):
+    """Before: --rate-limit nan started a server whose limiter compared against NaN (issue 23, item 11)."""
+    import pytest
+
+    for bad in ("nan", "inf", "-1", "0", "fast"):
+        with pytest.raises(SystemExit) as caught:
+            main(["serve", "--rate-limit", bad])
+        assert caught.value.code == 2
+        assert "--rate-limit" in capsys.readouterr().err

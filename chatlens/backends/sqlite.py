@@ -546,10 +546,22 @@ class SQLiteChatAPI(ChatAPI):
         }
 
     def _event(self, db: sqlite3.Connection, type_: str, object_type: str, obj: dict[str, Any]) -> None:
+        # Stored without href, which depends on who reads (the server's public URL): list_events adds it.
+        stored = {k: v for k, v in obj.items() if k != "href"}
+        if type_ == "delete" and object_type == "message":
+            # Deleting is erasing: the delete event says which message went, never what it said; and the
+            # message's earlier events lose its text, raw and mentions too (their ids and times stay).
+            stored = _erased(stored)
+            for seq, metadata in db.execute(
+                "SELECT seq, metadata FROM events WHERE account_id = ? AND object_type = 'message' AND object_id = ?",
+                (self.account_id, obj["id"]),
+            ).fetchall():
+                erased = orjson.dumps(_erased(orjson.loads(metadata))).decode()
+                db.execute("UPDATE events SET metadata = ? WHERE seq = ?", (erased, seq))
         db.execute(
             "INSERT INTO events (account_id, type, object_type, object_id, modified, user_id, metadata)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.account_id, type_, object_type, obj["id"], _now_us(), self.user_id, orjson.dumps(obj).decode()),
+            (self.account_id, type_, object_type, obj["id"], _now_us(), self.user_id, orjson.dumps(stored).decode()),
         )
 
     # -- conversations ------------------------------------------------------------------------------------
@@ -924,6 +936,11 @@ class SQLiteChatAPI(ChatAPI):
             self._event(db, "delete", "message", obj)
 
     # -- activity -----------------------------------------------------------------------------------------
+    def _with_href(self, object_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+        collection = "messages" if object_type == "message" else "conversations"
+        obj["href"] = f"{self._prefix()}/{collection}/{obj['id']}"
+        return obj
+
     def list_events(self, *, cursor: str | None = None, page_size: int = 100) -> dict[str, Any]:
         self._check("list_events")
         page_size = check_page_size(page_size)
@@ -945,7 +962,7 @@ class SQLiteChatAPI(ChatAPI):
                 "object_type": object_type,
                 "modified": iso_from_us(modified),
                 "user_id": user_id,
-                "metadata": orjson.loads(metadata),
+                "metadata": self._with_href(object_type, orjson.loads(metadata)),
             }
             for seq, type_, object_type, modified, user_id, metadata in rows
         ]
@@ -1059,3 +1076,13 @@ def _check_cursor(cursor: Any) -> int:
     if not _CURSOR.fullmatch(text):
         raise InvalidRequest(f"cursor: {cursor!r} is not an event cursor (a decimal number from /events)")
     return int(text)
+
+
+#: What an event keeps of a deleted message: enough for a client to find and drop it, nothing it said.
+_KEPT_OF_DELETED = ("id", "conversation_id", "parent", "created", "type", "api")
+
+
+def _erased(message: dict[str, Any]) -> dict[str, Any]:
+    """A message object with its content gone (text, raw, mentions, sender): what events keep of a deleted one."""
+    kept = {k: message[k] for k in _KEPT_OF_DELETED if k in message}
+    return {**kept, "deleted": True}

@@ -316,7 +316,8 @@ def _replay_events(
             if event.get("object_type") != "message" or obj.get("conversation_id") not in frames:
                 continue
             cid = obj["conversation_id"]
-            if event["type"] == "delete":
+            # An erased object (its message was deleted later, which a later event says) counts as that delete.
+            if event["type"] == "delete" or obj.get("deleted"):
                 deletes.setdefault(cid, set()).add(obj["id"])
                 upserts[cid] = [o for o in upserts.get(cid, []) if o["id"] != obj["id"]]
             else:

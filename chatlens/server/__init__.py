@@ -65,7 +65,13 @@ class ServerThread:
         """Start serving; returns when the socket is listening."""
         app = create_app(self._resolve, self.tokens, **self._options)
         config = uvicorn.Config(
-            app, host=self._host, port=self._port, log_level="warning", access_log=False, lifespan="off"
+            app,
+            host=self._host,
+            port=self._port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,  # X-Forwarded-* from a client would otherwise set the scheme and client address
         )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # the main thread keeps its own handlers
@@ -107,8 +113,11 @@ def run_server(
     host: str = "127.0.0.1",
     port: int = 8765,
     rate_limit: float | None = None,
+    public_url: str | None = None,
 ) -> int:
     """Serve a workspace (default: the demo) or one named account until Ctrl-C; prints the URL and tokens.
+
+    ``public_url`` is the base of every ``href`` (default: the bound address), for a server behind a proxy.
 
     This is the only place chatlens prints a token: the operator needs it to connect a client.
     """
@@ -138,8 +147,10 @@ def run_server(
         resolve = ws.account
         served = [a["id"] for a in ws.accounts()]
     issued = {acct: tokens.issue(acct) for acct in served}
-    app = create_app(resolve, tokens, rate_limit=rate_limit)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    app = create_app(resolve, tokens, rate_limit=rate_limit, public_url=public_url)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", proxy_headers=False
+    )
     server = uvicorn.Server(config)
 
     def announce() -> None:

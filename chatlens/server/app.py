@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -147,6 +148,22 @@ def _json(data: Any, status: int = 200, request_id: str | None = None) -> Respon
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
+def _bound_url(request: Request) -> str:
+    """``http://host:port`` of the socket that took the request (the ASGI ``server``), whatever the client says."""
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+
+def check_public_url(url: str | None) -> str | None:
+    """``url`` without a trailing slash, or ValueError unless it is an absolute http(s) URL with no query."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"public_url: expected http(s)://host[:port][/path], got {url!r}")
+    return url.rstrip("/")
+
+
 def _error_response(err: ChatError, request_id: str) -> Response:
     body = err.to_dict()
     body["id"] = request_id
@@ -176,7 +193,8 @@ def create_app(
     tokens
         Which bearer token may use which account.
     public_url
-        The server's base URL for ``href`` (default: the URL each request came in on).
+        The server's base URL for ``href`` (e.g. ``https://chat.example.org``); default: the address the server
+        is bound to. Never taken from a request's ``Host`` or ``X-Forwarded-*`` headers, which any client sets.
     rate_limit
         Requests per second per token; over it, 429 with ``Retry-After``. None: no limit.
     max_body_bytes
@@ -205,9 +223,10 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    public_url = check_public_url(public_url)
+    if rate_limit is not None and not (math.isfinite(rate_limit) and rate_limit > 0):
+        raise ValueError(f"rate_limit must be a finite number above 0, got {rate_limit}")
     limiter = _RateLimiter(rate_limit) if rate_limit else None
-    if rate_limit is not None and rate_limit <= 0:
-        raise ValueError(f"rate_limit must be positive, got {rate_limit}")
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[..., Any]) -> Response:
@@ -270,7 +289,7 @@ def create_app(
             raise PermissionDenied(f"this token may not access account {account_id!r}")
         # A view per request: the served backend is never changed (a Host header must not set another client's
         # hrefs). The response is serialised by orjson, which embeds raw JSON fragments as they are.
-        base = (public_url or str(request.base_url)).rstrip("/")
+        base = public_url or _bound_url(request)
         return resolve_account(owner).served_view(href_base=base, raw_as_json_fragment=True)
 
     async def body(request: Request) -> dict[str, Any]:

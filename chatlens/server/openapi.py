@@ -117,7 +117,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "object_type": {"enum": ["conversation", "message"]},
             "modified": _ISO,
             "user_id": {"type": ["string", "null"]},
-            "metadata": {"type": "object"},
+            "metadata": {
+                "type": "object",
+                "description": (
+                    "the object as it was after the event, with href as this server serves it. Deleting is erasing: "
+                    "once a message is deleted, its delete event and every earlier event of it keep only id, "
+                    "conversation_id, parent, created, type, api and deleted: true (no text, raw, mentions or sender)"
+                ),
+            },
         }
     ),
     "TeamUser": _object(

@@ -399,6 +399,8 @@ def test_events_follow_activity(make_api, need):
     conv = api.create_conversation(name="events")
     msg = api.create_message(conv["id"], text="one")
     api.update_message(msg["id"], text="two")
+    before = api.list_events(cursor=cursor, page_size=100)["objects"]
+    assert [e["metadata"].get("text") for e in before] == [None, "one", "two"]  # the conversation has no text
     api.delete_message(msg["id"])
     page = api.list_events(cursor=cursor, page_size=2)
     assert set(page) == EVENTS_KEYS and page["count"] == 2 and page["remaining"] == 2
@@ -413,7 +415,11 @@ def test_events_follow_activity(make_api, need):
         ("update", "message", msg["id"]),
         ("delete", "message", msg["id"]),
     ]
-    assert events[2]["metadata"]["text"] == "two"
+    # Deleting is erasing: no event still says what the message said, and the delete names only what went.
+    for e in events[1:]:
+        assert not {"text", "raw", "mentions", "sender"} & set(e["metadata"]), e["metadata"]
+        assert e["metadata"]["conversation_id"] == conv["id"] and e["metadata"]["deleted"] is True
+    assert "two" not in str(events) and "one" not in str([e["metadata"] for e in events[1:]])
     assert api.list_events(cursor=rest["cursor"])["count"] == 0
 
 

@@ -268,3 +268,53 @@ def test_forged_event_cursors_are_400_naming_cursor(server, cursor):
     check_4xx(r, "cursor")
     assert r.status_code == 400
     assert call(server, "GET", "/events", params={"cursor": "1"}).status_code == 200
+
+
+def test_href_never_comes_from_the_clients_headers(server):
+    """Before: href was built from the request's Host (and X-Forwarded-Proto), reflected in answers and stored in
+    the event log for every later reader (issue 23, item 5). Now it is the bound address (or --public-url), and
+    events are stored without it."""
+    cursor = call(server, "GET", "/events/latest").json()["cursor"]
+    forged = {"Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    posted = call(server, "POST", "/messaging/conversations/CGEN/messages", json={"text": "hi"}, headers=forged)
+    assert posted.status_code == 201
+    assert posted.json()["href"].startswith(server.url + "/v1/"), posted.json()["href"]
+    listed = call(server, "GET", "/messaging/conversations", headers=forged).json()
+    assert all(c["href"].startswith(server.url) for c in listed["objects"])
+    events = call(server, "GET", "/events", params={"cursor": cursor}).json()["objects"]
+    assert [e["metadata"]["href"] for e in events] == [posted.json()["href"]]
+    assert "evil" not in str(events)
+    with server.ws.transaction() as db:
+        stored = [r[0] for r in db.execute("SELECT metadata FROM events WHERE seq > ?", (int(cursor),))]
+    assert stored and not any("href" in s or "evil" in s for s in stored)
+
+
+def test_a_configured_public_url_is_every_href(tmp_path):
+    ws = Workspace(tmp_path / "w.sqlite")
+    account = seed_account(ws, "slack", False)
+    with ServerThread(ws.account, public_url="https://chat.example.org/base/") as srv:
+        token = srv.issue(account)
+        got = requests.get(
+            f"{srv.url}/v1/accounts/me/messaging/conversations", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert got["objects"] and all(
+        c["href"].startswith("https://chat.example.org/base/v1/accounts/") for c in got["objects"]
+    )
+    with pytest.raises(ValueError, match="public_url"):
+        ServerThread(ws.account, public_url="chat.example.org").start()
+
+
+def test_deleting_a_message_erases_its_text_from_the_event_log(server):
+    """Before: a deleted message's text stayed in the events table and was served by /events (issue 23, item 7)."""
+    cursor = call(server, "GET", "/events/latest").json()["cursor"]
+    secret = "my password is hunter2"
+    mid = call(server, "POST", "/messaging/conversations/CGEN/messages", json={"text": secret}).json()["id"]
+    call(server, "PATCH", f"/messaging/messages/{mid}", json={"text": secret + "!"})
+    assert secret in str(call(server, "GET", "/events", params={"cursor": cursor}).json())
+    assert call(server, "DELETE", f"/messaging/messages/{mid}").status_code == 204
+    events = call(server, "GET", "/events", params={"cursor": cursor}).json()["objects"]
+    assert [e["type"] for e in events] == ["add", "update", "delete"]
+    assert all(e["metadata"]["id"] == mid and e["metadata"]["conversation_id"] == "CGEN" for e in events)
+    assert "hunter2" not in str(events)
+    with server.ws.transaction() as db:
+        assert not [r for r in db.execute("SELECT metadata FROM events") if "hunter2" in r[0]]
