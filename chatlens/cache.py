@@ -49,7 +49,7 @@ import pandas as pd
 import platformdirs
 import pyarrow as pa
 import pyarrow.parquet as pq
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from .schema import SCHEMA_VERSION
 
@@ -122,7 +122,22 @@ class AccountCache:
         """Exclusive use of this account's cache across processes (loads and refreshes take it)."""
         self.path.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path / ".lock"), timeout=timeout):
+            # Every writer holds this lock, so a temporary file seen now is a killed writer's: remove it.
+            for stray in _temporaries(self.path):
+                stray.unlink(missing_ok=True)
             yield
+
+    def remove_temporaries(self) -> None:
+        """Remove what killed writers left (their temporary files), if no writer is at work now: a reader that
+        takes no lock calls this, and it never waits."""
+        if not self.path.exists() or not _temporaries(self.path):
+            return
+        try:
+            with FileLock(str(self.path / ".lock"), timeout=0):
+                for stray in _temporaries(self.path):
+                    stray.unlink(missing_ok=True)
+        except Timeout:
+            pass  # a writer holds the lock: its own temporaries are in use, and the next load cleans up
 
     # -- manifest ---------------------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -221,10 +236,27 @@ class AccountCache:
         return None if table is None else table.to_pandas()
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file()) if self.path.exists() else 0
+        return _bytes(self.path) if self.path.exists() else 0
 
     def clear(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _temporaries(folder: Path) -> list[Path]:
+    """The temporary files of interrupted atomic writes (``.<name>.<random>.tmp``) below ``folder``."""
+    return [p for p in folder.rglob(".*.tmp") if p.is_file()]
+
+
+def _bytes(folder: Path) -> int:
+    """What the cached files below ``folder`` take on disk, leaving out temporaries of interrupted writes."""
+    total = 0
+    for p in folder.rglob("*"):
+        if p.is_file() and not (p.name.startswith(".") and p.name.endswith(".tmp")):
+            try:
+                total += p.stat().st_size
+            except FileNotFoundError:  # removed meanwhile (a temporary renamed into place)
+                pass
+    return total
 
 
 def _accounts(cache_dir: str | os.PathLike[str] | None = None) -> list[tuple[Path, dict[str, Any]]]:
@@ -258,7 +290,7 @@ def cache_info(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
                 "text": manifest.get("text", True) is not False,
                 "conversations": len(convs),
                 "messages": sum(int(c.get("rows", 0)) for c in convs.values()),
-                "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+                "bytes": _bytes(folder),
                 "fetched_at": manifest.get("fetched_at"),
                 "path": str(folder),
             }

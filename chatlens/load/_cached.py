@@ -83,6 +83,7 @@ def _load_cached(
     if not refresh:
         tables = _read_cached(store, store.manifest(), ids, columns)
         if len(tables) == len(ids):
+            store.remove_temporaries()
             return tables  # everything cached: no request at all
     with store.lock():
         manifest = store.manifest()

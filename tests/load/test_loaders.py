@@ -327,6 +327,21 @@ def test_cache_info_and_clear(ws):
     assert clear_cache() == 1 and cache_info().empty
 
 
+def test_a_killed_writers_temporary_files_are_removed_and_never_counted(ws):
+    """A load killed mid-write leaves ``.<name>.<random>.tmp`` beside the file it was writing; ``cache info`` does
+    not count it, and the next load (which holds the lock every writer holds) removes it (issue 23, item 11)."""
+    load_messages(ws.account("S"), progress=False)
+    (info,) = cache_info().itertuples()
+    folder = Path(info.path)
+    stray = [folder / ".manifest.json.abc123.tmp", folder / "messages" / ".x.parquet.def456.tmp"]
+    for path in stray:
+        path.write_bytes(b"\0" * 100_000)
+    assert cache_info()["bytes"].tolist() == [info.bytes]
+    load_messages(ws.account("S"), progress=False)
+    assert not any(path.exists() for path in stray)
+    assert not list(folder.rglob("*.tmp"))
+
+
 def _load_in_process(path: str, cache_dir: str) -> int:
     os.environ["CHATLENS_CACHE_DIR"] = cache_dir
     return len(load_messages(Workspace(path).account("acme-slack"), progress=False))
