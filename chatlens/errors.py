@@ -10,6 +10,7 @@ Kloudless error fields (``status_code``, ``error_code``, ``message``, ``id``)::
     ├── NotFound              404  not_found
     ├── Conflict              409  conflict
     ├── PayloadTooLarge       413  payload_too_large
+    ├── UnsupportedMediaType  415  unsupported_media_type (a body that is not sent as JSON)
     ├── RateLimited           429  rate_limited         (``retry_after`` seconds)
     └── ServiceError          5xx  service_error        (also: a body that is not the JSON we expected)
 
@@ -34,6 +35,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "ServiceError",
+    "UnsupportedMediaType",
     "error_from_status",
 ]
 
@@ -115,6 +117,13 @@ class PayloadTooLarge(ChatError):
     error_code = "payload_too_large"
 
 
+class UnsupportedMediaType(ChatError):
+    """The request body is not sent as ``application/json`` (415)."""
+
+    status_code = 415
+    error_code = "unsupported_media_type"
+
+
 class RateLimited(ChatError):
     """Too many requests; wait ``retry_after`` seconds (429)."""
 
@@ -140,6 +149,7 @@ _BY_STATUS: dict[int, type[ChatError]] = {
     404: NotFound,
     409: Conflict,
     413: PayloadTooLarge,
+    415: UnsupportedMediaType,
     429: RateLimited,
 }
 

@@ -51,6 +51,7 @@ from ..errors import (
     PermissionDenied,
     RateLimited,
     ServiceError,
+    UnsupportedMediaType,
 )
 from .openapi import complete
 
@@ -257,6 +258,9 @@ def create_app(
         response = _error_response(err, rid(request))
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; a path's routes are one resource.
+            response.headers["Allow"] = ", ".join(allowed_methods(request.scope))
         return response
 
     @app.exception_handler(Exception)
@@ -264,6 +268,14 @@ def create_app(
         request_id = rid(request)
         log.exception("request %s %s failed (request id %s)", request.method, request.url.path, request_id)
         return _error_response(ServiceError(f"internal error; request id {request_id}"), request_id)
+
+    def allowed_methods(scope: dict[str, Any]) -> list[str]:
+        methods: set[str] = set()
+        for route in app.router.routes:
+            regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+            if regex is not None and route_methods and regex.match(scope["path"]):
+                methods |= set(route_methods)
+        return sorted(methods)
 
     # -- dependencies -----------------------------------------------------------------------------------------
     def account(request: Request, account_id: str) -> ChatAPI:
@@ -305,6 +317,9 @@ def create_app(
         data = b"".join(chunks)
         if not data.strip():
             return {}
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise UnsupportedMediaType(f"body: send it as application/json, not {media or 'without a Content-Type'}")
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -319,6 +334,13 @@ def create_app(
         unknown = sorted(set(data) - _BODY_FIELDS[operation])
         if unknown:
             raise InvalidRequest(f"body: unknown field {unknown[0]!r} (accepted: {sorted(_BODY_FIELDS[operation])})")
+        # No field of the wire protocol takes null (the OpenAPI document gives each a type): a null is a mistake
+        # to name, not a way to ask for the default.
+        nulls = sorted(k for k, v in data.items() if v is None)
+        if nulls:
+            raise InvalidRequest(f"{nulls[0]}: must not be null (leave it out for the default)")
+        if not data and operation.startswith("update_"):
+            raise InvalidRequest(f"body: nothing to update (accepted: {sorted(_BODY_FIELDS[operation])})")
         return data
 
     def paging(page_size: str | None, page: str | None) -> dict[str, Any]:

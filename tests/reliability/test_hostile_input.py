@@ -318,3 +318,41 @@ def test_deleting_a_message_erases_its_text_from_the_event_log(server):
     assert "hunter2" not in str(events)
     with server.ws.transaction() as db:
         assert not [r for r in db.execute("SELECT metadata FROM events") if "hunter2" in r[0]]
+
+
+def test_a_405_allows_every_method_of_the_path(server):
+    """Before: Allow named only the first route's method (GET) for a path that also takes PATCH and DELETE."""
+    r = call(server, "PUT", "/messaging/conversations/CGEN")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "DELETE, GET, PATCH"
+    assert call(server, "PUT", "/messaging/conversations").headers["Allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize(
+    "method, path, body, word",
+    [
+        ("POST", "/messaging/conversations", {"name": "n", "members": None}, "members"),
+        ("POST", "/messaging/conversations/CGEN/messages", {"text": "x", "sender": None}, "sender"),
+        ("POST", "/messaging/conversations/CGEN/messages", {"text": "x", "parent": None}, "parent"),
+        ("PATCH", "/messaging/conversations/CGEN", {"name": None}, "name"),
+        ("PATCH", "/messaging/conversations/CGEN", None, "nothing to update"),
+    ],
+    ids=["null-members", "null-sender", "null-parent", "null-name", "patch-without-body"],
+)
+def test_null_fields_and_empty_patches_are_400(server, method, path, body, word):
+    """The OpenAPI document gives every field a type; null is none of them, and a PATCH must change something."""
+    before = call(server, "GET", "/messaging/conversations/CGEN").json()
+    r = call(server, method, path, json=body) if body is not None else call(server, method, path)
+    check_4xx(r, word)
+    assert r.status_code == 400
+    assert call(server, "GET", "/messaging/conversations/CGEN").json() == before
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_a_415(server, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    before = server.ws.count_messages(server.account_id)
+    r = call(server, "POST", "/messaging/conversations/CGEN/messages", data=b'{"text": "x"}', headers=headers)
+    check_4xx(r, "application/json")
+    assert r.status_code == 415 and r.json()["error_code"] == "unsupported_media_type"
+    assert server.ws.count_messages(server.account_id) == before
