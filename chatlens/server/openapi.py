@@ -213,7 +213,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "text": {"type": "string", "minLength": 1, "maxLength": 40_000},
             "sender": {"type": "string", "description": "a user id; default: the account's own user"},
             "parent": {"type": "string", "description": "the id of the message replied to"},
-            "raw": {"type": "object"},
+            "raw": {
+                "type": "object",
+                "description": "the client's own attributes, stored and returned as given (at most 64 levels deep "
+                "with the body around it; never read to derive is_bot, is_system, subtype or mentions)",
+            },
         },
         ["text"],
         extra=False,
@@ -226,6 +230,9 @@ _ERRORS = {
     "401": "unauthorized: no bearer token, or one this server does not know",
     "403": "forbidden: another account's token, or a service rule refuses the operation",
     "404": "not_found: the account, conversation, message, user or group does not exist",
+    "405": "method_not_allowed: the path exists; Allow lists its methods",
+    "413": "payload_too_large: the body is over the server's limit",
+    "415": "unsupported_media_type: a body must be sent as application/json",
     "429": "rate_limited: wait Retry-After seconds",
     "500": "service_error: the backend failed (the body's id identifies the request in the server log)",
 }
@@ -254,8 +261,17 @@ _OPERATIONS: list[tuple[str, str, str, str | None, str | None]] = [
 
 _PARAMETERS = {
     "page_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
-    "page": {"type": "string", "description": "the next_page token of the previous page"},
-    "cursor": {"type": "string", "description": "an event cursor (decimal digits)", "pattern": "^[0-9]+$"},
+    "page": {
+        "type": "string",
+        "maxLength": 4096,
+        "pattern": "^p1\\.[A-Za-z0-9_-]+$",
+        "description": "the next_page token of the previous page (opaque; a forged one is a 400)",
+    },
+    "cursor": {
+        "type": "string",
+        "description": "an event cursor: ASCII decimal digits, within 64 bits",
+        "pattern": "^[0-9]{1,18}$",
+    },
 }
 
 
