@@ -549,20 +549,23 @@ class SQLiteChatAPI(ChatAPI):
         # Stored without href, which depends on who reads (the server's public URL): list_events adds it.
         stored = {k: v for k, v in obj.items() if k != "href"}
         if type_ == "delete" and object_type == "message":
-            # Deleting is erasing: the delete event says which message went, never what it said; and the
-            # message's earlier events lose its text, raw and mentions too (their ids and times stay).
+            # Deleting is erasing: the delete event says which message went, never what it said.
             stored = _erased(stored)
-            for seq, metadata in db.execute(
-                "SELECT seq, metadata FROM events WHERE account_id = ? AND object_type = 'message' AND object_id = ?",
-                (self.account_id, obj["id"]),
-            ).fetchall():
-                erased = orjson.dumps(_erased(orjson.loads(metadata))).decode()
-                db.execute("UPDATE events SET metadata = ? WHERE seq = ?", (erased, seq))
+            self._erase_events(db, obj["id"])
         db.execute(
             "INSERT INTO events (account_id, type, object_type, object_id, modified, user_id, metadata)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (self.account_id, type_, object_type, obj["id"], _now_us(), self.user_id, orjson.dumps(stored).decode()),
         )
+
+    def _erase_events(self, db: sqlite3.Connection, message_id: str) -> None:
+        """A deleted message's earlier events lose its text, raw, mentions and sender (their ids and times stay)."""
+        for seq, metadata in db.execute(
+            "SELECT seq, metadata FROM events WHERE account_id = ? AND object_type = 'message' AND object_id = ?",
+            (self.account_id, message_id),
+        ).fetchall():
+            erased = orjson.dumps(_erased(orjson.loads(metadata))).decode()
+            db.execute("UPDATE events SET metadata = ? WHERE seq = ?", (erased, seq))
 
     # -- conversations ------------------------------------------------------------------------------------
     def list_conversations(self, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None) -> dict[str, Any]:
@@ -906,6 +909,8 @@ class SQLiteChatAPI(ChatAPI):
         text = check_text(text)
         with self.workspace.transaction() as db:
             mid, cid, sender, created, _old, parent, _mod, raw_text, *stored = self._message_row(message_id)
+            if stored[2] == "tombstone":
+                raise NotFound(f"message {message_id!r} does not exist (it was deleted; its replies remain)")
             modified = max(_now_us(), created + 1)
             raw = _loads(raw_text)
             if self.service == "slack":
@@ -928,12 +933,41 @@ class SQLiteChatAPI(ChatAPI):
         return obj
 
     def delete_message(self, message_id: str) -> None:
+        """Delete a message. A thread root with replies becomes a tombstone, as on Slack and Teams: the row stays
+        (so no reply points at a parent that does not exist) with its text, raw and mentions gone, ``subtype``
+        ``"tombstone"`` and ``is_system`` set; an ``update`` event says so. Any other message is removed, with a
+        ``delete`` event. Either way every event of the message loses its content (see :meth:`_event`)."""
         self._check("delete_message")
         with self.workspace.transaction() as db:
             row = self._message_row(message_id)
-            obj = self._message_objects([row])[0]
-            db.execute("DELETE FROM messages WHERE account_id = ? AND id = ?", (self.account_id, message_id))
-            self._event(db, "delete", "message", obj)
+            mid, cid, sender, created, _text, parent, _modified, _raw, *stored = row
+            if stored[2] == "tombstone":
+                raise NotFound(f"message {message_id!r} does not exist (it was deleted; its replies remain)")
+            replied = db.execute(
+                "SELECT 1 FROM messages WHERE account_id = ? AND parent = ? LIMIT 1", (self.account_id, mid)
+            ).fetchone()
+            if not replied:
+                obj = self._message_objects([row])[0]
+                db.execute("DELETE FROM messages WHERE account_id = ? AND id = ?", (self.account_id, mid))
+                self._event(db, "delete", "message", obj)
+                return
+            now = max(_now_us(), created + 1)
+            raw = (
+                {"subtype": "tombstone", "hidden": True}
+                if self.service == "slack"
+                else {"deletedDateTime": iso_from_us(now)}
+            )
+            raw_json = orjson.dumps(raw).decode()
+            db.execute(
+                "UPDATE messages SET text = '', modified = ?, raw = ?, is_bot = 0, is_system = 1,"
+                " subtype = 'tombstone', mentions = NULL WHERE account_id = ? AND id = ?",
+                (now, raw_json, self.account_id, mid),
+            )
+            self._erase_events(db, mid)
+            tomb = self._message_objects(
+                [(mid, cid, sender, created, "", parent, now, raw_json, 0, 1, "tombstone", None)]
+            )
+            self._event(db, "update", "message", tomb[0])
 
     # -- activity -----------------------------------------------------------------------------------------
     def _with_href(self, object_type: str, obj: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from . import seed
 #: Optional capabilities: ``events`` (the activity feed), ``any_sender`` (post as a user other than the account's
 #: own), ``raw_write`` (a ``raw`` given on create is stored as given), ``user_details`` (users carry the service's
 #: time zone and bot flag; Graph keeps neither on its user objects).
-FEATURES = frozenset({"events", "any_sender", "raw_write", "user_details"})
+FEATURES = frozenset({"events", "any_sender", "raw_write", "user_details", "tombstones"})
 _counter = itertools.count(1)
 
 

@@ -635,3 +635,29 @@ def us_to_datetime(iso: str):
     from datetime import datetime
 
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def test_deleting_a_root_with_replies_leaves_a_tombstone(make_api, need):
+    """As Slack and Teams do: no reply is left pointing at a parent that does not exist (issue 23, item 7). The root
+    keeps its id, time and place with its content gone; a root without replies, and a reply, are removed."""
+    need("tombstones")
+    api = make_api()
+    conv = api.create_conversation(name="tombstones")
+    root = api.create_message(conv["id"], text="a root <@U2> with a secret")
+    reply = api.create_message(conv["id"], text="a reply", parent=root["id"])
+    lone = api.create_message(conv["id"], text="a root without replies")
+    api.delete_message(root["id"])
+    api.delete_message(lone["id"])
+    listed = {m["id"]: m for m in iter_items(api.list_messages, conv["id"])}
+    assert set(listed) == {root["id"], reply["id"]}
+    tomb = listed[root["id"]]
+    assert (tomb["text"], tomb["subtype"], tomb["is_system"], tomb["mentions"]) == ("", "tombstone", True, [])
+    assert tomb["created"] == root["created"] and tomb["parent"] == ""
+    assert "secret" not in str(tomb)
+    assert listed[reply["id"]]["parent"] == root["id"]
+    assert api.retrieve_message(root["id"]) == tomb
+    for again in (lambda: api.delete_message(root["id"]), lambda: api.update_message(root["id"], text="back")):
+        with pytest.raises(NotFound):
+            again()
+    api.delete_message(reply["id"])  # a reply goes; the tombstone stays for the thread's history
+    assert [m["id"] for m in iter_items(api.list_messages, conv["id"])] == [root["id"]]

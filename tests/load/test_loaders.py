@@ -276,6 +276,23 @@ def test_refresh_sees_new_edited_and_deleted_messages(ws):
     assert load_messages(api, progress=False).equals(refreshed)  # and the cache holds the refreshed state
 
 
+def test_refresh_sees_a_deleted_thread_root_become_a_tombstone(ws):
+    """A root with replies, deleted, stays as a tombstone (a system event the analyses leave out) in a refreshed
+    cache just as in a fresh load; its replies keep their thread."""
+    api = ws.account("S")
+    root = api.create_message("C1", text="to be deleted")
+    api.create_message("C1", text="its reply", parent=root["id"])
+    load_messages(api, progress=False)
+    api.delete_message(root["id"])
+    refreshed = load_messages(api, refresh=True, progress=False)
+    fresh = load_messages(ws.account("S"), cache=False, progress=False)
+    pd.testing.assert_frame_equal(refreshed, fresh)
+    tomb = refreshed.set_index("id").loc[root["id"]]
+    assert tomb["is_system"] and tomb["subtype"] == "tombstone" and tomb["text"] == ""
+    reply = refreshed[refreshed["text"] == "its reply"].iloc[0]
+    assert reply["thread_id"] == root["id"]
+
+
 def test_full_refresh_refetches_everything(ws):
     api = counting(ws, "S")
     load_messages(api, progress=False)

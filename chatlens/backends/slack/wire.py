@@ -60,6 +60,8 @@ SYSTEM_SUBTYPES = frozenset(
         "unpinned_item",
         "bot_add",
         "bot_remove",
+        # What stays of a deleted thread root ("This message was deleted."): its replies still point at it.
+        "tombstone",
     }
 )
 _SYSTEM_VALUES = pa.array(sorted(SYSTEM_SUBTYPES), type=pa.string())
