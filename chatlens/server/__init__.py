@@ -17,9 +17,23 @@ from typing import Any
 import uvicorn
 
 from ..chatapi import ChatAPI
+from ._protocol import HEADER_TIMEOUT, protocol_with_header_timeout
 from .app import MAX_BODY_BYTES, TokenStore, create_app
 
 __all__ = ["MAX_BODY_BYTES", "ServerThread", "TokenStore", "create_app", "run_server"]
+
+
+#: Connections served at once; beyond, uvicorn answers 503 (slow or idle clients cannot starve the rest).
+MAX_CONNECTIONS = 256
+
+
+def _limits(header_timeout: float, max_connections: int) -> dict[str, Any]:
+    """uvicorn options that bound what slow clients can hold: header time, idle keep-alive, connections."""
+    return {
+        "http": protocol_with_header_timeout(header_timeout),
+        "timeout_keep_alive": 5,
+        "limit_concurrency": max_connections,
+    }
 
 
 class ServerThread:
@@ -33,6 +47,8 @@ class ServerThread:
         The token store; :meth:`issue` adds tokens while the server runs.
     host, port
         Where to listen; port 0 picks a free one.
+    header_timeout, max_connections
+        Slow clients: a request whose headers take longer is dropped, and connections beyond the limit get 503.
     **app_options
         Passed to :func:`create_app` (``rate_limit``, ``max_body_bytes``).
 
@@ -52,9 +68,12 @@ class ServerThread:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        header_timeout: float = HEADER_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
         **app_options: Any,
     ) -> None:
         self.tokens = tokens or TokenStore()
+        self._header_timeout, self._max_connections = header_timeout, max_connections
         self._resolve = resolve_account
         self._host, self._port, self._options = host, port, app_options
         self._server: uvicorn.Server | None = None
@@ -72,6 +91,7 @@ class ServerThread:
             access_log=False,
             lifespan="off",
             proxy_headers=False,  # X-Forwarded-* from a client would otherwise set the scheme and client address
+            **_limits(self._header_timeout, self._max_connections),
         )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # the main thread keeps its own handlers
@@ -149,7 +169,14 @@ def run_server(
     issued = {acct: tokens.issue(acct) for acct in served}
     app = create_app(resolve, tokens, rate_limit=rate_limit, public_url=public_url)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", proxy_headers=False
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+        **_limits(HEADER_TIMEOUT, MAX_CONNECTIONS),
     )
     server = uvicorn.Server(config)
 

@@ -23,6 +23,7 @@ absolute URL on this server. Tokens are held only as SHA-256 hashes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -60,6 +61,7 @@ __all__ = ["TokenStore", "create_app", "MAX_BODY_BYTES"]
 log = logging.getLogger("chatlens.server")
 
 MAX_BODY_BYTES = 1_048_576
+BODY_TIMEOUT = 30.0
 
 _BODY_FIELDS = {
     "create_conversation": {"name", "private", "members"},
@@ -183,6 +185,7 @@ def create_app(
     public_url: str | None = None,
     rate_limit: float | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> FastAPI:
     """The wire-protocol app.
 
@@ -200,6 +203,8 @@ def create_app(
         Requests per second per token; over it, 429 with ``Retry-After``. None: no limit.
     max_body_bytes
         Larger request bodies get 413 before they are parsed.
+    body_timeout
+        Seconds a request body may take to arrive; slower ones get 408.
 
     Examples
     --------
@@ -309,11 +314,17 @@ def create_app(
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {max_body_bytes}")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body_bytes:
-                raise PayloadTooLarge(f"request body is over the limit of {max_body_bytes} bytes")
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(body_timeout):  # a body trickled in byte by byte holds a worker
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > max_body_bytes:
+                        raise PayloadTooLarge(f"request body is over the limit of {max_body_bytes} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise ChatError(
+                f"request body not received within {body_timeout:g} s", status_code=408, error_code="request_timeout"
+            ) from None
         data = b"".join(chunks)
         if not data.strip():
             return {}
