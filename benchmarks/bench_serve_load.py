@@ -1,9 +1,11 @@
 """Load on `chatlens serve`: N concurrent clients on loopback, a read-mostly mix, bounded in requests.
 
-    python benchmarks/bench_serve_load.py [--db PATH] [--clients 1 4 16 64] [--requests 200] [--rate-limit R]
+    python benchmarks/bench_serve_load.py [--db PATH] [--clients 1 4 16 64] [--requests 200] [--seconds S]
+                                          [--rate-limit R]
 
 Starts ``chatlens serve`` on a copy of the demo workspace in its own process and, for each client count, runs that
-many threads (one HTTP session and one token each), every one sending ``--requests`` requests: 60% list a
+many threads (one HTTP session and one token each), every one sending ``--requests`` requests (or, with
+``--seconds``, as many as it can for that long): 60% list a
 conversation's messages (page_size 100), 20% list conversations, 15% retrieve a message, 5% post a message.
 Prints requests/s, p50 and p99 latency and the error count (anything but 2xx; must be 0 below the rate limit).
 """
@@ -43,7 +45,9 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def run_load(url: str, tokens: list[str], *, requests_each: int, seed: int = 0) -> LoadResult:
+def run_load(
+    url: str, tokens: list[str], *, requests_each: int, seconds: float | None = None, seed: int = 0
+) -> LoadResult:
     """Each token's client sends ``requests_each`` requests at once with the others; latencies and failures."""
     base = f"{url}/v1/accounts/me/messaging"
     probe = requests.get(f"{base}/conversations", headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30)
@@ -59,7 +63,10 @@ def run_load(url: str, tokens: list[str], *, requests_each: int, seed: int = 0) 
         session.headers["Authorization"] = f"Bearer {token}"
         message_ids: list[str] = []
         mine, bad, seen = [], 0, Counter()
-        for i in range(requests_each):
+        stop = time.perf_counter() + seconds if seconds else None
+        i = 0
+        while (i < requests_each) if stop is None else (time.perf_counter() < stop):
+            i += 1
             roll, conv = rng.random(), rng.choice(conversations)
             t0 = time.perf_counter()
             if roll < 0.60:
@@ -113,6 +120,7 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="workspace to serve (default: a copy of the demo)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--requests", type=int, default=200, help="requests per client")
+    parser.add_argument("--seconds", type=float, default=None, help="run each client this long instead")
     parser.add_argument("--rate-limit", type=float, default=None, help="requests/s per token (default: none)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="chatlens-load-")
@@ -124,7 +132,7 @@ def main() -> None:
     for n in args.clients:
         proc, url, tokens = _serve(db, n, args.rate_limit)
         try:
-            r = run_load(url, tokens, requests_each=args.requests)
+            r = run_load(url, tokens, requests_each=args.requests, seconds=args.seconds)
         finally:
             proc.terminate()
             proc.wait()
