@@ -231,8 +231,6 @@ _ERRORS = {
     "403": "forbidden: another account's token, or a service rule refuses the operation",
     "404": "not_found: the account, conversation, message, user or group does not exist",
     "405": "method_not_allowed: the path exists; Allow lists its methods",
-    "413": "payload_too_large: the body is over the server's limit",
-    "415": "unsupported_media_type: a body must be sent as application/json",
     "429": "rate_limited: wait Retry-After seconds",
     "500": "service_error: the backend failed (the body's id identifies the request in the server log)",
 }
@@ -285,7 +283,7 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
     >>> doc = create_app(Workspace(":memory:").account, TokenStore()).openapi()
     >>> op = doc["paths"]["/v1/accounts/{account_id}/messaging/conversations"]["post"]
     >>> sorted(op["responses"])
-    ['201', '400', '401', '403', '404', '413', '429', '500']
+    ['201', '400', '401', '403', '404', '405', '413', '415', '429', '500']
     """
     doc.setdefault("components", {})
     doc["components"]["schemas"] = dict(SCHEMAS)
@@ -306,6 +304,7 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
             errors = dict(_ERRORS)
             if body is not None:
                 errors["413"] = "payload_too_large: the body is over the server's limit"
+                errors["415"] = "unsupported_media_type: a body must be sent as application/json"
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
             for code, text in errors.items():
                 responses[code] = {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
