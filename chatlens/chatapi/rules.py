@@ -11,6 +11,7 @@ them through :func:`check_operation` and :func:`check_members_argument`, so a ru
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ __all__ = [
     "ServiceRules",
     "check_members_argument",
     "check_operation",
+    "refusing",
     "rules_for",
 ]
 
@@ -109,6 +111,22 @@ def rules_for(service: str, admin: bool) -> ServiceRules:
         return _RULES[(service, bool(admin))]
     except KeyError:
         raise ValueError(f"service must be one of {SERVICES}, got {service!r}") from None
+
+
+def refusing(rules: ServiceRules, operation: str, reason: str) -> ServiceRules:
+    """``rules`` with ``operation`` refused for ``reason`` too (a source that lacks it, as a connector lacks an
+    activity feed). Where the service's own rule already refuses it, that rule stays the one quoted.
+
+    Examples
+    --------
+    >>> rules = refusing(rules_for("slack", False), "list_events", "the Slack connector: no feed")
+    >>> check_operation(rules, "list_events")
+    Traceback (most recent call last):
+    ...
+    chatlens.errors.PermissionDenied: list_events is not available on the Slack connector: no feed
+    """
+    refused = {**rules.refused, operation: reason} if operation in rules.allowed else dict(rules.refused)
+    return dataclasses.replace(rules, allowed=rules.allowed - {operation}, refused=refused)
 
 
 def check_operation(rules: ServiceRules, operation: str) -> None:

@@ -33,7 +33,6 @@ the object; a sender missing from it is looked up once with ``users.info``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import threading
@@ -61,7 +60,7 @@ from ...chatapi import (
     team_group,
     team_page,
 )
-from ...chatapi.rules import ServiceRules, check_members_argument, check_operation, rules_for
+from ...chatapi.rules import ServiceRules, check_members_argument, check_operation, refusing, rules_for
 from ...errors import (
     AuthenticationError,
     ChatError,
@@ -275,10 +274,7 @@ class SlackChatAPI(HoldsToken, ChatAPI):
 
     @property
     def rules(self) -> ServiceRules:
-        base = rules_for("slack", self.admin)
-        # The service's own rule first (an admin account may not list events anywhere), then the connector's.
-        refused = {"list_events": f"the Slack connector: {NO_EVENTS}"} if "list_events" in base.allowed else {}
-        return dataclasses.replace(base, allowed=base.allowed - {"list_events"}, refused=refused)
+        return refusing(rules_for("slack", self.admin), "list_events", f"the Slack connector: {NO_EVENTS}")
 
     def _check(self, operation: str) -> None:
         check_operation(rules_for("slack", self.admin), operation)  # the service's rule first, as elsewhere

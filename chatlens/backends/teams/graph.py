@@ -47,7 +47,6 @@ README); this backend never signs anyone in.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import threading
 import warnings
@@ -82,7 +81,7 @@ from ...chatapi import (
     team_user,
     us_from_iso,
 )
-from ...chatapi.rules import ServiceRules, check_operation, rules_for
+from ...chatapi.rules import ServiceRules, check_operation, refusing, rules_for
 from ...errors import InvalidRequest, NotFound, PermissionDenied, ServiceError, error_from_status
 from .._transport import HoldsToken, retry_after, retrying_session, scrubbing_token, transport_error
 from . import wire
@@ -271,10 +270,7 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
 
     @property
     def rules(self) -> ServiceRules:
-        base = rules_for("ms_teams", self.admin)
-        # The service's own rule first (an admin account may not list events anywhere), then the connector's.
-        refused = {"list_events": f"the Teams connector: {NO_EVENTS}"} if "list_events" in base.allowed else {}
-        return dataclasses.replace(base, allowed=base.allowed - {"list_events"}, refused=refused)
+        return refusing(rules_for("ms_teams", self.admin), "list_events", f"the Teams connector: {NO_EVENTS}")
 
     def _check(self, operation: str) -> None:
         check_operation(rules_for("ms_teams", self.admin), operation)
