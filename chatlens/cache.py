@@ -123,8 +123,7 @@ class AccountCache:
         self.path.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path / ".lock"), timeout=timeout):
             # Every writer holds this lock, so a temporary file seen now is a killed writer's: remove it.
-            for stray in _temporaries(self.path):
-                stray.unlink(missing_ok=True)
+            _remove_temporaries(self.path)
             yield
 
     def remove_temporaries(self) -> None:
@@ -134,8 +133,7 @@ class AccountCache:
             return
         try:
             with FileLock(str(self.path / ".lock"), timeout=0):
-                for stray in _temporaries(self.path):
-                    stray.unlink(missing_ok=True)
+                _remove_temporaries(self.path)
         except Timeout:
             pass  # a writer holds the lock: its own temporaries are in use, and the next load cleans up
 
@@ -242,16 +240,26 @@ class AccountCache:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+def _is_temporary(path: Path) -> bool:
+    """Whether ``path`` is a temporary file of :func:`_atomic_write` (``.<name>.<random>.tmp``)."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
 def _temporaries(folder: Path) -> list[Path]:
-    """The temporary files of interrupted atomic writes (``.<name>.<random>.tmp``) below ``folder``."""
-    return [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    """The temporary files of interrupted atomic writes below ``folder``."""
+    return [p for p in folder.rglob(".*.tmp") if p.is_file() and _is_temporary(p)]
+
+
+def _remove_temporaries(folder: Path) -> None:
+    for stray in _temporaries(folder):
+        stray.unlink(missing_ok=True)
 
 
 def _bytes(folder: Path) -> int:
     """What the cached files below ``folder`` take on disk, leaving out temporaries of interrupted writes."""
     total = 0
     for p in folder.rglob("*"):
-        if p.is_file() and not (p.name.startswith(".") and p.name.endswith(".tmp")):
+        if p.is_file() and not _is_temporary(p):
             try:
                 total += p.stat().st_size
             except FileNotFoundError:  # removed meanwhile (a temporary renamed into place)

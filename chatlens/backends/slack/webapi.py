@@ -277,7 +277,7 @@ class SlackChatAPI(HoldsToken, ChatAPI):
         return refusing(rules_for("slack", self.admin), "list_events", f"the Slack connector: {NO_EVENTS}")
 
     def _check(self, operation: str) -> None:
-        check_operation(rules_for("slack", self.admin), operation)  # the service's rule first, as elsewhere
+        check_operation(self.rules, operation)
 
     def close(self) -> None:
         self.session.close()

@@ -273,7 +273,7 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         return refusing(rules_for("ms_teams", self.admin), "list_events", f"the Teams connector: {NO_EVENTS}")
 
     def _check(self, operation: str) -> None:
-        check_operation(rules_for("ms_teams", self.admin), operation)
+        check_operation(self.rules, operation)
 
     def close(self) -> None:
         self.session.close()
