@@ -20,6 +20,7 @@ from ..._time import us_from_key as ts_to_us
 from ...chatapi import MENTION_MARKUP, iso_from_us, team_user
 from ...errors import InvalidRequest
 from .._tables import message_table
+from .subtypes import BOT_SUBTYPES, PERSON_SUBTYPES, SLACKBOT, SYSTEM_SUBTYPES, subtype_kind
 
 __all__ = [
     "message_id",
@@ -39,32 +40,9 @@ __all__ = [
 _TS = re.compile(r"^\d{1,12}\.\d{1,6}$")
 _TOKEN = re.compile(r"(?<=[?&])(t|token)=xox[a-z]-[A-Za-z0-9-]+")
 _MENTION = re.compile(MENTION_MARKUP)
-#: Message subtypes that are the workspace's own events (joins, renames, pins), not anyone's message.
-SYSTEM_SUBTYPES = frozenset(
-    {
-        "channel_join",
-        "channel_leave",
-        "channel_topic",
-        "channel_purpose",
-        "channel_name",
-        "channel_archive",
-        "channel_unarchive",
-        "group_join",
-        "group_leave",
-        "group_topic",
-        "group_purpose",
-        "group_name",
-        "group_archive",
-        "group_unarchive",
-        "pinned_item",
-        "unpinned_item",
-        "bot_add",
-        "bot_remove",
-        # What stays of a deleted thread root ("This message was deleted."): its replies still point at it.
-        "tombstone",
-    }
-)
-_SYSTEM_VALUES = pa.array(sorted(SYSTEM_SUBTYPES), type=pa.string())
+# The subtype table's columns, for the bulk reads' column-at-a-time derivation.
+_BOT_VALUES = pa.array(sorted(BOT_SUBTYPES), type=pa.string())
+_NOT_SYSTEM_VALUES = pa.array(sorted(PERSON_SUBTYPES | BOT_SUBTYPES), type=pa.string())
 
 
 def message_id(channel: str, ts: str) -> str:
@@ -140,17 +118,30 @@ def team_user_object(user_id: str, users: dict[str, dict[str, Any]], href_prefix
 def message_signals(raw: dict[str, Any], text: str) -> tuple[bool, bool, str | None, list[str]]:
     """``(is_bot, is_system, subtype, mentions)`` of a Slack message: what the normalised columns say of it.
 
+    The subtype's kind comes from the one table, :mod:`.subtypes`. A message with a ``bot_id``, or from Slackbot,
+    is a bot's; a Slack message with no sender at all (``user`` null, no bot, no username) is a system event.
+
     Examples
     --------
     >>> message_signals({"subtype": "bot_message", "bot_id": "B1"}, "deployed")
     (True, False, 'bot_message', [])
     >>> message_signals({}, "<@U1> and <@W2|ada>, look")
     (False, False, None, ['U1', 'W2'])
+    >>> message_signals({"user": "U1", "subtype": "reminder_add"}, "set up a reminder")[:2]
+    (False, True)
+    >>> message_signals({"user": "USLACKBOT"}, "You have been added to #ops")[:2]
+    (True, False)
+    >>> message_signals({"ts": "1.000001", "user": None}, "a message nobody sent")[:2]
+    (False, True)
     """
     subtype = raw.get("subtype")
     subtype = subtype if isinstance(subtype, str) else None
-    is_bot = subtype == "bot_message" or bool(raw.get("bot_id"))
-    return is_bot, subtype in SYSTEM_SUBTYPES, subtype, _MENTION.findall(text) if "<@" in text else []
+    user = raw.get("user")
+    kind = subtype_kind(subtype)
+    is_bot = kind == "bot" or bool(raw.get("bot_id")) or user == SLACKBOT
+    # Only a Slack message object (it has a ts) can say it has no sender; an empty raw says nothing.
+    senderless = "ts" in raw and not (user or raw.get("bot_id") or raw.get("username"))
+    return is_bot, kind == "system" or senderless, subtype, _MENTION.findall(text) if "<@" in text else []
 
 
 def conversation_kind(raw: dict[str, Any], default: str) -> str:
@@ -272,7 +263,8 @@ class MessageColumns:
             if ts.__class__ is not str:
                 ts = str(ts)
             username = get("username")
-            sender_id = get("user") or get("bot_id") or username or "unknown"
+            named = get("user") or get("bot_id") or username
+            sender_id = named or "unknown"
             key = sender_id if username is None else (sender_id, username)
             sender = senders.get(key)
             if sender is None:
@@ -302,7 +294,8 @@ class MessageColumns:
                     edited or None,
                     get("text") or "",
                     subtype if subtype.__class__ is str else None,
-                    bool(get("bot_id")),
+                    bool(get("bot_id")) or sender_id == SLACKBOT,
+                    not named,
                     body,
                 )
             )
@@ -311,7 +304,7 @@ class MessageColumns:
         """What was added, as a table (and a fresh start)."""
         rows, self.rows = self.rows, []
         names = ["conversation_id", "ts", "sender_id", "sender_name", "thread_ts", "edited_ts", "text", "subtype"]
-        names += ["has_bot_id", "raw"]  # raw is None unless kept, and then not read
+        names += ["bot_sender", "senderless", "raw"]  # raw is None unless kept, and then not read
         columns: dict[str, Any] = dict(zip(names, zip(*rows) if rows else [()] * len(names)))
         texts = columns["text"]
         channel = pa.array(columns["conversation_id"], type=pa.string())
@@ -328,9 +321,12 @@ class MessageColumns:
         # message_signals, a column at a time: bots, system events, and mentions (found by the regex only in
         # the texts that hold "<@").
         columns["subtype"], columns["text"] = subtype, text
-        has_bot_id = pa.array(columns.pop("has_bot_id"), type=pa.bool_())
-        columns["is_bot"] = pc.or_(pc.equal(subtype, "bot_message").fill_null(False), has_bot_id)
-        columns["is_system"] = pc.is_in(subtype, value_set=_SYSTEM_VALUES).fill_null(False)
+        bot_sender = pa.array(columns.pop("bot_sender"), type=pa.bool_())
+        senderless = pa.array(columns.pop("senderless"), type=pa.bool_())
+        columns["is_bot"] = pc.or_(pc.is_in(subtype, value_set=_BOT_VALUES), bot_sender)
+        # Any subtype the table does not call a person's or a bot's is a system event (unknown ones too).
+        unusual = pc.and_(pc.is_valid(subtype), pc.invert(pc.is_in(subtype, value_set=_NOT_SYSTEM_VALUES)))
+        columns["is_system"] = pc.or_(unusual, senderless)
         marked = pc.match_substring(text, "<@").to_numpy(zero_copy_only=False)
         mentions: list[list[str]] = [[]] * len(rows)
         findall = _MENTION.findall

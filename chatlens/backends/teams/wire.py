@@ -20,6 +20,7 @@ import orjson
 
 from ...chatapi import iso_from_us, us_from_iso
 from ...errors import InvalidRequest
+from .message_types import event_subtype
 
 __all__ = [
     "chat_conversation_id",
@@ -171,7 +172,8 @@ def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[s
     """``(is_bot, is_system, subtype, mentions)`` of a Graph chatMessage: what the normalised columns say of it.
 
     A message from an application and no user is a bot's; any ``messageType`` but ``message`` (for example
-    ``systemEventMessage``) is a system event with that type as its subtype; mentions are the mentioned users' ids.
+    ``systemEventMessage``) is a system event, its subtype the event's detail type (the table:
+    :mod:`.message_types`); mentions are the mentioned users' ids.
 
     Examples
     --------
@@ -179,6 +181,9 @@ def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[s
     (True, False, None, [])
     >>> message_signals({"messageType": "systemEventMessage", "mentions": [{"mentioned": {"user": {"id": "u1"}}}]})
     (False, True, 'systemEventMessage', ['u1'])
+    >>> detail = {"@odata.type": "#microsoft.graph.chatRenamedEventMessageDetail"}
+    >>> message_signals({"messageType": "unknownFutureValue", "eventDetail": detail})
+    (False, True, 'chatRenamed', [])
     """
     kind = msg.get("messageType") or "message"
     sender = msg.get("from") or {}
@@ -188,7 +193,7 @@ def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[s
         user = ((mention.get("mentioned") or {}).get("user") or {}) if isinstance(mention, dict) else {}
         if isinstance(user, dict) and user.get("id"):
             mentions.append(str(user["id"]))
-    return is_bot, kind != "message", None if kind == "message" else str(kind), mentions
+    return is_bot, kind != "message", event_subtype(msg), mentions
 
 
 def conversation_kind(raw: dict[str, Any], private: bool) -> str:

@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 from chatlens.backends.slack import wire as _slack
 
 SUBTYPES = st.sampled_from(
-    [None, "bot_message", "thread_broadcast", "file_share", "me_message", 7, *_slack.SYSTEM_SUBTYPES]
+    [
+        None,
+        "bot_message",
+        "thread_broadcast",
+        "file_share",
+        "me_message",
+        7,
+        "not_a_subtype_yet",
+        *_slack.SYSTEM_SUBTYPES,
+    ]
 )
 USERS = {"U1": {"id": "U1", "name": "ada", "profile": {"display_name": "Ada"}}}
 
@@ -25,7 +34,11 @@ def slack_message(draw, seconds: int):
     words = draw(st.lists(st.sampled_from(["hi", "<@U1>", "<@W2|bo>", "<@", "?", "ü", "https://x?t=xoxb-1-a"])))
     if draw(st.booleans()):
         m["text"] = " ".join(words)
-    for key, values in (("user", ["U1", "U9", None]), ("bot_id", ["B1", "", None]), ("username", ["deploy", None])):
+    for key, values in (
+        ("user", ["U1", "U9", "USLACKBOT", None]),
+        ("bot_id", ["B1", "", None]),
+        ("username", ["deploy", None]),
+    ):
         value = draw(st.sampled_from(values))
         if value is not None:
             m[key] = value
