@@ -7,6 +7,13 @@
   wire protocol server
 - ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
+
+``--account`` takes an account name from the accounts file, or a path: a Slack export (.zip or folder, any layout
+:mod:`chatlens.backends.slack.archive` reads) or a SQLite workspace file.
+
+Exit status: 0 when everything the source holds was read; 1 when the work was done but the source left something
+out (each item is printed as ``problem: ...``, as ``api.problems`` lists it); 2 for an error (bad arguments, a
+path that is no archive, a service error); 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ def _summary(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {cid:<24} {access:<8} {members:>7} {shown:>9}")
     total = sum(r[4] or 0 for r in rows)
     print(f"{'total':<{width}}  {'':<24} {'':<8} {'':>7} {total:>9,}")
-    return 0
+    return _left_out(api)
 
 
 def _pages(op, *args):
@@ -82,7 +89,16 @@ def _report(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
-    return 0
+    return _left_out(api)
+
+
+def _left_out(api) -> int:
+    """Print what the source left out, and the exit status that says whether anything was (1) or not (0)."""
+    for note in api.notes:
+        print(f"  note: {note}")
+    for problem in api.problems:
+        print(f"  problem: {problem}", file=sys.stderr)
+    return 1 if api.problems else 0
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -95,9 +111,11 @@ def _import(args: argparse.Namespace) -> int:
         f"imported {counts['messages']:,} messages in {counts['conversations']} conversations "
         f"({counts['users']} users) into {args.db} as account {counts['account']}"
     )
+    for note in counts["notes"]:
+        print(f"  note: {note}")
     for problem in counts["problems"]:
         print(f"  problem: {problem}")
-    return 0
+    return 1 if counts["problems"] else 0
 
 
 def _rate(value: str) -> float:

@@ -35,8 +35,8 @@ def import_slack_export(
 ) -> dict[str, Any]:
     """Copy a Slack export (.zip or folder) into the workspace ``db`` as one ``slack`` account.
 
-    Returns ``{"account", "conversations", "users", "messages", "problems"}``. An account of the same id already
-    in ``db`` is an error unless ``replace=True``.
+    Returns ``{"account", "conversations", "users", "messages", "problems", "notes"}``. An account of the same id
+    already in ``db`` is an error unless ``replace=True``.
 
     Examples
     --------
@@ -66,8 +66,9 @@ def import_account(
 ) -> dict[str, Any]:
     """Copy an account of any backend into the workspace ``db``, as an account of the source's id and service.
 
-    Returns ``{"account", "conversations", "users", "messages", "problems"}`` (``problems``: what the source
-    said it could not read). An account of the same id already in ``db`` is an error unless ``replace=True``.
+    Returns ``{"account", "conversations", "users", "messages", "problems", "notes"}`` (``problems``: what the
+    source said it could not read; ``notes``: what it merged). An account of the same id already in ``db`` is an
+    error unless ``replace=True``.
 
     Examples
     --------
@@ -106,6 +107,7 @@ def import_account(
         "users": len(users),
         "messages": total,
         "problems": list(source.problems),
+        "notes": list(source.notes),
     }
 
 

@@ -79,6 +79,9 @@ class ChatAPI(ABC):
     #: What this source could not read and left out, one line each (an export's malformed or missing files); each
     #: was also warned about. Empty for sources that read everything they hold.
     problems: Sequence[str] = ()
+    #: What was merged or read another way, with nothing left out (a message found in two day files, loaded
+    #: once), one line each. For information: a load with notes and no problems is complete.
+    notes: Sequence[str] = ()
 
     # -- capabilities, declared (loaders read them; nothing probes a backend with getattr) -------------------
     #: Whether fetching several conversations at once on threads pays (network-bound backends); an in-process,

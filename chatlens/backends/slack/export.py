@@ -1,15 +1,17 @@
-"""A read-only backend over a standard Slack workspace export: a .zip or its unpacked folder.
+"""A read-only backend over a Slack archive: a workspace export, an Enterprise Grid org export, or a slack-log
+archive, as a .zip or its unpacked folder (the layouts: :mod:`.archive`).
 
-Layout read: ``users.json`` (or ``org_users.json``), ``channels.json`` (public), ``groups.json`` (private),
-``mpims.json``, ``dms.json``, and one folder per conversation (channels and groups by name, direct messages by
-id) of ``YYYY-MM-DD.json`` arrays. Replies sit in the day file of their own ``ts``; threads are grouped by
-``thread_ts``.
+Replies sit in the day file of their own ``ts``; threads are grouped by ``thread_ts``. A message whose ``ts``
+appears in more than one file (thread broadcasts, renamed channels, slack-log's roots) is one message: the copy in
+the later file is kept, and :attr:`~SlackExportChatAPI.notes` says how many copies were merged.
 
 Scale: the archive is never loaded whole. On first use of a conversation its day files are read once to build an
 index of ``(ts, day file)`` pairs (a few bytes a message); pages then parse only the day files they touch, through
 a small cache. Because day files may be cut in a non-UTC zone, order comes from the index (sorted by ``ts``), not
-from file names. A missing or malformed file is reported by name (a warning, and in :attr:`problems`) and the
-rest still loads. Every write and the activity feed raise :class:`~chatlens.errors.PermissionDenied`.
+from file names. What the archive lacks is never an empty result: a conversation listed without a folder, or a
+missing or malformed file, is reported by name (a warning, and in :attr:`~SlackExportChatAPI.problems`), and the
+rest still loads; a path that is no archive chatlens reads is a :class:`~.archive.NotAnExportError`. Every write
+and the activity feed raise :class:`~chatlens.errors.PermissionDenied`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import os
 import re
 import threading
 import warnings
-import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,17 +46,12 @@ from ...chatapi import (
 from ...chatapi.rules import ServiceRules, check_operation, read_only_rules
 from ...errors import InvalidRequest, NotFound
 from . import wire
+from .archive import Archive, Conversation, NotAnExportError, read_layout
 
 _TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")  # a Slack ts, as page tokens of this listing hold
 
-__all__ = ["SlackExportChatAPI", "ExportProblemWarning", "from_config"]
+__all__ = ["SlackExportChatAPI", "ExportProblemWarning", "NotAnExportError", "from_config"]
 
-_LISTS = (
-    ("channels.json", "channel"),
-    ("groups.json", "private_channel"),
-    ("mpims.json", "group_direct"),
-    ("dms.json", "direct"),
-)
 READ_ONLY = "Slack export archives are read-only"
 
 
@@ -73,78 +69,75 @@ class _Index:
     position: dict[str, int]
 
 
-class _Source:
-    """Files of a zip or a folder by relative name; thread-safe reads."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        if path.is_dir():
-            self._zip = None
-            self._names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*.json"))
-        elif zipfile.is_zipfile(path):
-            self._zip = zipfile.ZipFile(path)
-            names = [n for n in self._zip.namelist() if n.endswith(".json")]
-            # Some exports nest everything in one top folder: strip it so names look the same as a folder's.
-            tops = {n.split("/", 1)[0] for n in names if "/" in n}
-            root_files = [n for n in names if "/" not in n]
-            self._prefix = (tops.pop() + "/") if not root_files and len(tops) == 1 else ""
-            self._names = sorted(n[len(self._prefix) :] for n in names)
-        else:
-            raise FileNotFoundError(f"{path} is neither a Slack export folder nor a .zip file")
-
-    def names(self) -> list[str]:
-        return self._names
-
-    def read(self, name: str) -> bytes:
-        if self._zip is None:
-            return (self.path / name).read_bytes()
-        with self._lock:
-            return self._zip.read(self._prefix + name)
-
-
 class SlackExportChatAPI(ChatAPI):
     """The Chat API, read-only, over a Slack export.
 
     Parameters
     ----------
     path
-        The export's .zip file or unpacked folder.
+        The archive's .zip file or unpacked folder.
     account_id
         The account id to report; default: the team id found in the users file, else the file's name.
+    workspace
+        Enterprise Grid org exports only: one workspace's channels (a folder name, as in :attr:`workspaces`);
+        default: the whole org, its direct conversations included.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "notes.txt").write_text("not an export")
+    >>> SlackExportChatAPI(root)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    chatlens.backends.slack.archive.NotAnExportError: ... is not a Slack export: ...; found: notes.txt
     """
 
     service = "slack"
     admin = False
 
-    def __init__(self, path: str | os.PathLike[str], *, account_id: str | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, account_id: str | None = None, workspace: str | None = None
+    ) -> None:
         self.path = Path(path).expanduser().resolve()
-        self._source = _Source(self.path)
+        self._source = Archive(self.path)
         self.problems: list[str] = []
+        self._merged: dict[str, int] = {}
         self.href_base = ""
-        users = (
-            self._json_list("org_users.json") if "org_users.json" in self._names() else self._json_list("users.json")
-        )
-        self.users = {u["id"]: u for u in users if isinstance(u, dict) and u.get("id")}
+        found = read_layout(self._source, self._json_list, workspace=workspace)
+        for problem in found.problems:
+            self._problem(problem)
+        #: ``"export"``, ``"enterprise-grid"`` or ``"slack-log"``.
+        self.layout = found.layout
+        #: An Enterprise Grid export's workspaces (folder names); empty for other layouts.
+        self.workspaces = found.workspaces
+        self._thread_files = found.thread_files
+        self.users = {u["id"]: u for u in found.users if isinstance(u, dict) and u.get("id")}
         team = next((u.get("team_id") for u in self.users.values() if u.get("team_id")), None)
-        self.account_id = account_id or team or self.path.stem
-        self._conversations: dict[str, tuple[dict[str, Any], str, str]] = {}  # id -> (raw, kind, folder)
-        for filename, kind in _LISTS:
-            for raw in self._json_list(filename, required=filename == "channels.json"):
-                if isinstance(raw, dict) and raw.get("id"):
-                    folder = raw["id"] if kind == "direct" else (raw.get("name") or raw["id"])
-                    self._conversations[raw["id"]] = (raw, wire.conversation_kind(raw, kind), folder)
+        default = f"{self.path.stem}-{workspace}" if workspace else self.path.stem
+        self.account_id = account_id or (team if found.layout == "export" else None) or default
+        self._conversations: dict[str, Conversation] = found.conversations
         self._order = sorted(
-            self._conversations, key=lambda c: (int(float(self._conversations[c][0].get("created") or 0)), c)
+            self._conversations, key=lambda c: (int(float(self._conversations[c].raw.get("created") or 0)), c)
         )
-        self._days: dict[str, list[str]] = {}
-        for name in self._names():
-            folder, _, day = name.rpartition("/")
-            if folder and day[:4].isdigit():
-                self._days.setdefault(folder, []).append(name)
         self._index: dict[str, _Index] = {}
         self._index_lock = threading.Lock()
         self._cache: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
+
+    @property
+    def notes(self) -> list[str]:
+        """What was merged rather than lost: messages found in more than one file, per conversation read so far."""
+        return [
+            f"{self._label(cid)}: {n:,} message{'s' if n != 1 else ''} appeared in more than one file; each is loaded "
+            "once (the copy in the later file)"
+            for cid, n in self._merged.items()
+            if n
+        ]
+
+    def _label(self, cid: str) -> str:
+        conv = self._conversations[cid]
+        name = conv.raw.get("name")
+        return f"#{name} ({cid})" if name and conv.kind in ("channel", "private_channel") else cid
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     @property
@@ -158,16 +151,13 @@ class SlackExportChatAPI(ChatAPI):
     def __repr__(self) -> str:
         return f"<SlackExportChatAPI {self.path.name} account {self.account_id!r}>"
 
-    def _names(self) -> list[str]:
-        return self._source.names()
-
     def _problem(self, message: str) -> None:
         self.problems.append(message)
         warnings.warn(f"Slack export {self.path.name}: {message}", ExportProblemWarning, stacklevel=3)
 
     def _json_list(self, name: str, *, required: bool = False, quiet: bool = False) -> list[Any]:
         report = (lambda message: None) if quiet else self._problem
-        if name not in self._names():
+        if name not in self._source:
             if required:
                 report(f"{name} is missing")
             return []
@@ -184,19 +174,27 @@ class SlackExportChatAPI(ChatAPI):
     def _prefix(self) -> str:
         return f"{self.href_base}/v1/accounts/{self.account_id}/messaging"
 
-    def _conversation(self, conversation_id: str) -> tuple[dict[str, Any], str, str]:
+    def _conversation(self, conversation_id: str) -> Conversation:
         found = self._conversations.get(conversation_id) if isinstance(conversation_id, str) else None
         if found is None:
             raise NotFound(f"conversation {conversation_id!r} does not exist in {self.path.name}")
         return found
 
+    def _file_messages(self, name: str, *, quiet: bool = False) -> list[Any]:
+        """The messages of one file; those of a slack-log thread file carry their root's ts as ``thread_ts``."""
+        messages = self._json_list(name, quiet=quiet)
+        if name in self._thread_files:
+            root = name.rsplit("/", 1)[1][: -len(".json")]
+            messages = [{**m, "thread_ts": root} for m in messages if isinstance(m, dict)]
+        return messages
+
     def _day(self, name: str) -> dict[str, dict[str, Any]]:
-        """A day file's messages by ts (cached: pages near each other share files)."""
+        """A file's messages by ts (cached: pages near each other share files)."""
         with self._index_lock:
             if name in self._cache:
                 self._cache.move_to_end(name)
                 return self._cache[name]
-        messages = {str(m["ts"]): m for m in self._json_list(name) if isinstance(m, dict) and m.get("ts")}
+        messages = {str(m["ts"]): m for m in self._file_messages(name) if isinstance(m, dict) and m.get("ts")}
         with self._index_lock:
             self._cache[name] = messages
             while len(self._cache) > 64:
@@ -207,12 +205,15 @@ class SlackExportChatAPI(ChatAPI):
         index = self._index.get(conversation_id)
         if index is not None:
             return index
-        _raw, _kind, folder = self._conversation(conversation_id)
-        files = sorted(self._days.get(folder, []))
-        triples = []
+        files = self._conversation(conversation_id).files
+        where: dict[str, int] = {}  # ts -> its file; a ts in several files keeps the later one
+        copies = 0
         for i, name in enumerate(files):
-            triples.extend((wire.ts_to_us(ts), ts, i) for ts in self._day(name))
-        triples.sort(reverse=True)  # newest first, by exact time, whatever day file holds each message
+            stamps = self._day(name)
+            copies += len(stamps)
+            where.update(dict.fromkeys(stamps, i))
+        self._merged[conversation_id] = copies - len(where)
+        triples = sorted(((wire.ts_to_us(ts), ts, i) for ts, i in where.items()), reverse=True)  # newest first
         index = _Index(
             stamps=[ts for _, ts, _ in triples],
             files=[files[i] for _, _, i in triples],
@@ -245,8 +246,8 @@ class SlackExportChatAPI(ChatAPI):
 
     def retrieve_conversation(self, conversation_id: str) -> dict[str, Any]:
         check_operation(self.rules, "retrieve_conversation")
-        raw, kind, _folder = self._conversation(conversation_id)
-        return wire.conversation_object(raw, kind, self.users, self._prefix())
+        conv = self._conversation(conversation_id)
+        return wire.conversation_object(conv.raw, conv.kind, self.users, self._prefix())
 
     def list_members(
         self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
@@ -304,13 +305,12 @@ class SlackExportChatAPI(ChatAPI):
         [['C1-1.000002']]
         """
         check_operation(self.rules, "list_messages")
-        folders = [(cid, self._conversation(cid)[2]) for cid in dict.fromkeys(conversation_ids)]
+        wanted = [(cid, self._conversation(cid).files) for cid in dict.fromkeys(conversation_ids)]
         cols = wire.MessageColumns(self.users, raw=raw)
-        chunk: list[tuple[str, list[str]]] = []  # the conversations, and their day files, of the table being built
-        for cid, folder in folders:
-            files = sorted(self._days.get(folder, []))
+        chunk: list[tuple[str, list[str]]] = []  # the conversations, and their files, of the table being built
+        for cid, files in wanted:
             for name in files:
-                cols.add(cid, self._json_list(name))
+                cols.add(cid, self._file_messages(name))
             chunk.append((cid, files))
             if len(cols) >= self._TABLE_ROWS:
                 yield self._without_repeats(cols, chunk)
@@ -320,14 +320,24 @@ class SlackExportChatAPI(ChatAPI):
 
     def _without_repeats(self, cols: wire.MessageColumns, chunk: list[tuple[str, list[str]]]) -> pa.Table:
         """The table gathered, checked (vectorised) for a message id seen twice; then its conversations are read
-        again the way paging reads them: a ts repeated within a day file counts once, its last copy, as in _day."""
+        again the way paging reads them: a ts found twice (in one file or in several) counts once, its copy in
+        the later file, as in _message_index."""
         table = cols.table()
         if pc.count_distinct(table.column("id")).as_py() == table.num_rows:
+            for cid, _ in chunk:
+                self._merged[cid] = 0
             return table
         for cid, files in chunk:
+            once: dict[str, Any] = {}
+            copies = 0
             for name in files:
-                messages = self._json_list(name, quiet=True)  # its problems were reported on the first read
-                cols.add(cid, {str(m["ts"]): m for m in messages if isinstance(m, dict) and m.get("ts")}.values())
+                # Their problems were reported on the first read.
+                messages = [m for m in self._file_messages(name, quiet=True) if isinstance(m, dict) and m.get("ts")]
+                in_file = {str(m["ts"]): m for m in messages}  # a ts twice in one file: its last copy, as _day
+                copies += len(in_file)
+                once.update(in_file)
+            self._merged[cid] = copies - len(once)  # copies in more than one file, as _message_index counts
+            cols.add(cid, once.values())
         return cols.table()
 
     def retrieve_message(self, message_id: str) -> dict[str, Any]:
@@ -396,7 +406,7 @@ class SlackExportChatAPI(ChatAPI):
 
 
 def from_config(config: Mapping[str, Any]) -> SlackExportChatAPI:
-    """A :class:`SlackExportChatAPI` from an accounts-file table (``path``, optional ``account``)."""
+    """A :class:`SlackExportChatAPI` from an accounts-file table (``path``; optional ``account``, ``workspace``)."""
     if not config.get("path"):
         raise ValueError("slack_export account: path (the export's .zip or folder) is required")
-    return SlackExportChatAPI(str(config["path"]), account_id=config.get("account"))
+    return SlackExportChatAPI(str(config["path"]), account_id=config.get("account"), workspace=config.get("workspace"))
