@@ -45,6 +45,50 @@ _FACTORIES: dict[str, tuple[str, str]] = {
 }
 
 
+#: The keys of each account type: (required, optional), besides ``type`` itself. Anything else is refused by name,
+#: so a misspelt key ("service" for "type", "file" for "path") is an error, never a silently different account.
+_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sqlite": (("path",), ("account",)),
+    "http": (("base_url", "token_env"), ("account",)),
+    "slack": (("token_env",), ("base_url", "admin", "account", "history_limit")),
+    "ms_teams": (("token_env",), ("base_url", "admin", "account", "team_id", "create")),
+    "slack_export": (("path",), ("account", "workspace")),
+}
+
+
+def _check_keys(config: Mapping[str, Any], label: str) -> str:
+    """The config's type, once its keys are the ones that type takes; a ValueError naming the wrong key otherwise."""
+    kind = config.get("type")
+    types = ", ".join(_KEYS)
+    if kind is None:
+        raise ValueError(f"{label}: 'type' is missing; it says what the account is, one of: {types}")
+    if kind not in _KEYS:
+        raise ValueError(f"{label}: unknown account type {kind!r} (known: {types})")
+    required, optional = _KEYS[kind]
+    valid = ("type", *required, *optional)
+    for key in config:
+        if key not in valid:
+            hint = " ('type' says what the account is)" if key in ("service", "kind", "backend") else ""
+            raise ValueError(f"{label}: unknown key {key!r}{hint}; a {kind!r} account takes: {', '.join(valid)}")
+    for key in required:
+        if config.get(key) in (None, ""):
+            raise ValueError(f"{label}: a {kind!r} account needs {key!r} (it takes: {', '.join(valid)})")
+    return str(kind)
+
+
+def _path_config(value: str) -> dict[str, Any] | None:
+    """An account config for a path given where an account name goes: a SQLite workspace file, or a Slack archive
+    (a .zip or a folder); None when ``value`` is no existing path."""
+    path = Path(value).expanduser()
+    if not path.exists():
+        return None
+    if path.is_file():
+        with path.open("rb") as fh:
+            if fh.read(16) == b"SQLite format 3\x00":
+                return {"type": "sqlite", "path": str(path)}
+    return {"type": "slack_export", "path": str(path)}
+
+
 def config_path() -> Path:
     """Where the accounts file is read from."""
     env = os.environ.get("CHATLENS_CONFIG")
@@ -81,8 +125,10 @@ def connect(name: str | Mapping[str, Any] | None = None, *, account: str | None 
     Parameters
     ----------
     name
-        ``None`` or ``"demo"`` for the bundled demo workspace; a name from the accounts file; or a mapping with
-        the same keys as an accounts-file table (``{"type": "sqlite", "path": ..., "account": ...}``).
+        ``None`` or ``"demo"`` for the bundled demo workspace; a name from the accounts file; a path to a Slack
+        archive (.zip or folder) or a SQLite workspace file; or a mapping with the same keys as an accounts-file
+        table (``{"type": "sqlite", "path": ..., "account": ...}``). A key the type does not take, or a missing
+        one, is a ValueError naming it and the keys the type takes.
     account
         For the demo (and to override a config's ``account``): which account of the workspace, e.g.
         ``"acme-teams"``. The demo's default is ``"acme-slack"``.
@@ -94,6 +140,10 @@ def connect(name: str | Mapping[str, Any] | None = None, *, account: str | None 
     ('slack', 'acme-slack')
     >>> connect("demo", account="acme-teams").service
     'ms_teams'
+    >>> connect({"service": "sqlite", "path": "chat.sqlite"})
+    Traceback (most recent call last):
+    ...
+    ValueError: the given config: 'type' is missing; it says what the account is, one of: sqlite, http, ...
     """
     if name is None or name == DEMO:
         from .backends.sqlite import Workspace
@@ -104,28 +154,28 @@ def connect(name: str | Mapping[str, Any] | None = None, *, account: str | None 
         config, label = dict(name), "the given config"
     elif isinstance(name, str):
         accounts = _read_config(config_path())
-        if name not in accounts:
+        if name in accounts:
+            config, label = dict(accounts[name]), f"account {name!r}"
+        elif (found := _path_config(name)) is not None:
+            config, label = found, name
+        else:
             known = ", ".join(list_accounts())
-            raise ValueError(f"no account named {name!r} (known: {known}; file: {config_path()})")
-        config, label = dict(accounts[name]), f"account {name!r}"
+            raise ValueError(
+                f"no account named {name!r} and no such file or folder (known accounts: {known}; file: {config_path()})"
+            )
     else:
-        raise TypeError(f"name must be an account name or a config mapping, got {type(name).__name__}")
+        raise TypeError(f"name must be an account name, a path or a config mapping, got {type(name).__name__}")
     if account is not None:
         config["account"] = account
     if "token" in config:
         raise ValueError(f"{label}: a literal token is not accepted; set token_env to an environment variable name")
-    kind = config.get("type", "sqlite")
+    kind = _check_keys(config, label)
     if kind == "sqlite":
         from .backends.sqlite import Workspace
 
-        path = config.get("path")
-        if not path:
-            raise ValueError(f"{label}: type 'sqlite' needs a path")
-        ws = Workspace(Path(str(path)).expanduser())
+        ws = Workspace(Path(str(config["path"])).expanduser())
         acct = config.get("account") or _only_account(ws, label)
         return ws.account(acct)
-    if kind not in _FACTORIES:
-        raise ValueError(f"{label}: unknown account type {kind!r} (known: sqlite, {', '.join(sorted(_FACTORIES))})")
     if "token_env" in config:
         config["token"] = token_from_env(config, label)
     module, attr = _FACTORIES[kind]

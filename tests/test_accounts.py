@@ -62,7 +62,7 @@ def test_bad_config_file_is_named():
 def test_unknown_type_and_missing_path():
     with pytest.raises(ValueError, match="unknown account type 'carrier-pigeon'"):
         chatlens.connect({"type": "carrier-pigeon"})
-    with pytest.raises(ValueError, match="needs a path"):
+    with pytest.raises(ValueError, match="a 'sqlite' account needs 'path'"):
         chatlens.connect({"type": "sqlite"})
 
 
@@ -70,3 +70,41 @@ def test_unknown_workspace_account(tmp_path):
     Workspace(tmp_path / "w.sqlite")
     with pytest.raises(chatlens.NotFound, match="account 'ZZ'"):
         chatlens.connect({"type": "sqlite", "path": str(tmp_path / "w.sqlite"), "account": "ZZ"})
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"service": "sqlite", "path": "w.sqlite"}, "'type' is missing"),
+        ({"type": "sqlite", "service": "x", "path": "w.sqlite"}, "unknown key 'service' \\('type' says what"),
+        ({"type": "sqlite", "file": "w.sqlite"}, "unknown key 'file'; a 'sqlite' account takes: type, path, account"),
+        ({"type": "slack_export"}, "a 'slack_export' account needs 'path'"),
+        ({"type": "http", "base_url": "http://127.0.0.1:1"}, "needs 'token_env'"),
+        ({"type": "slak", "token_env": "X"}, "unknown account type 'slak' \\(known: sqlite, http, slack"),
+    ],
+    ids=["no-type", "extra-key", "misspelt-path", "no-path", "no-token-env", "unknown-type"],
+)
+def test_a_config_with_a_wrong_or_missing_key_names_it_and_the_valid_ones(tmp_path, config, message):
+    with pytest.raises(ValueError, match=message):
+        chatlens.connect(config)
+    assert not (tmp_path / "w.sqlite").exists() and not os.path.exists("w.sqlite")  # nothing opened as SQLite
+
+
+def test_an_account_file_entry_with_a_wrong_key_is_named_with_its_account(tmp_path):
+    _write_config(f'[accounts.work]\nservice = "sqlite"\npath = "{tmp_path / "w.sqlite"}"\n')
+    with pytest.raises(ValueError, match="account 'work': 'type' is missing"):
+        chatlens.connect("work")
+
+
+def test_a_path_where_an_account_name_goes_opens_the_file_it_is(tmp_path):
+    from tests.slack_archives import sample_export, write_export
+
+    ws = Workspace(tmp_path / "w.sqlite")
+    ws.add_account("T1", service="slack", name="t", user_id="U1")
+    assert chatlens.connect(str(tmp_path / "w.sqlite")).account_id == "T1"
+    export = write_export(sample_export(), tmp_path / "e.zip", as_zip=True)
+    with pytest.warns(UserWarning):
+        api = chatlens.connect(str(export))
+    assert (api.service, api.account_id, api.layout) == ("slack", "TEAM1", "export")
+    with pytest.raises(ValueError, match="no account named .* and no such file or folder"):
+        chatlens.connect(str(tmp_path / "absent.zip"))

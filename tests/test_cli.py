@@ -34,7 +34,7 @@ def test_summary_shows_na_where_messages_cannot_be_listed(tmp_path, capsys):
     ws.add_users("T", [{"id": "U1", "name": "ada"}])
     ws.account("T").create_conversation(name="general")
     with open(os.environ["CHATLENS_CONFIG"], "w", encoding="utf-8") as fh:
-        fh.write(f'[accounts.t]\npath = "{tmp_path / "t.sqlite"}"\n')
+        fh.write(f'[accounts.t]\ntype = "sqlite"\npath = "{tmp_path / "t.sqlite"}"\n')
     assert main(["summary", "--account", "t"]) == 0
     assert "n/a" in capsys.readouterr().out
 
