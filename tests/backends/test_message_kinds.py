@@ -114,3 +114,13 @@ def test_teams_system_events_are_named_by_their_detail_and_applications_are_bots
             if is_system:
                 seen.add(subtype)
     assert {"chatRenamed", "teamDescriptionUpdated"} <= seen
+
+
+def test_a_legacy_file_comment_is_its_commenters_message():
+    raw = {"type": "message", "subtype": "file_comment", "ts": ts(1), "text": "nice", "comment": {"user": "U7"}}
+    assert slack_wire.message_signals(raw, "nice")[:2] == (False, False)
+    assert slack_wire.message_object(raw, "C1", {}, "")["sender"]["id"] == "U7"
+    cols = slack_wire.MessageColumns({}, raw=False)
+    cols.add("C1", [raw])
+    row = cols.table().to_pylist()[0]
+    assert (row["sender_id"], row["is_system"]) == ("U7", False)

@@ -140,7 +140,7 @@ def message_signals(raw: dict[str, Any], text: str) -> tuple[bool, bool, str | N
     kind = subtype_kind(subtype)
     is_bot = kind == "bot" or bool(raw.get("bot_id")) or user == SLACKBOT
     # Only a Slack message object (it has a ts) can say it has no sender; an empty raw says nothing.
-    senderless = "ts" in raw and not (user or raw.get("bot_id") or raw.get("username"))
+    senderless = "ts" in raw and not (user or raw.get("bot_id") or raw.get("username") or _commenter(raw))
     return is_bot, kind == "system" or senderless, subtype, _MENTION.findall(text) if "<@" in text else []
 
 
@@ -185,7 +185,7 @@ def _message_fields(
     ts = raw["ts"]
     ts = ts if type(ts) is str else str(ts)
     username = get("username")
-    sender_id = get("user") or get("bot_id") or username or "unknown"
+    sender_id = get("user") or get("bot_id") or username or _commenter(raw) or "unknown"
     key = sender_id if username is None else (sender_id, username)
     sender = senders.get(key) if senders is not None else None
     if sender is None:
@@ -263,7 +263,7 @@ class MessageColumns:
             if ts.__class__ is not str:
                 ts = str(ts)
             username = get("username")
-            named = get("user") or get("bot_id") or username
+            named = get("user") or get("bot_id") or username or _commenter(m)
             sender_id = named or "unknown"
             key = sender_id if username is None else (sender_id, username)
             sender = senders.get(key)
@@ -334,6 +334,13 @@ class MessageColumns:
             mentions[k] = findall(texts[k])
         columns["mentions"] = pa.array(mentions, type=pa.list_(pa.string()))
         return message_table(columns, raw=self.raw)
+
+
+def _commenter(raw: dict[str, Any]) -> str | None:
+    """Who wrote a legacy ``file_comment``: Slack put the person in ``comment.user``, not ``user``."""
+    comment = raw.get("comment")
+    user = comment.get("user") if comment.__class__ is dict else None
+    return user if isinstance(user, str) and user else None
 
 
 def _sender(sender_id: str, username: str | None, users: dict[str, dict[str, Any]]) -> dict[str, Any]:
