@@ -153,17 +153,31 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+_ACCOUNT_HELP = (
+    "account name from the accounts file, or a path: a Slack archive (.zip or folder) or a SQLite workspace "
+    "(default: demo)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatlens", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
 
     summary = sub.add_parser("summary", help="list an account's conversations with message and member counts")
-    summary.add_argument("--account", default="demo", help="account name from the accounts file (default: demo)")
+    summary.add_argument(
+        "--account",
+        default="demo",
+        help=_ACCOUNT_HELP,
+    )
     summary.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
     summary.set_defaults(func=_summary)
 
     rep = sub.add_parser("report", help="write a self-contained HTML engagement report")
-    rep.add_argument("--account", default="demo", help="account name from the accounts file (default: demo)")
+    rep.add_argument(
+        "--account",
+        default="demo",
+        help=_ACCOUNT_HELP,
+    )
     rep.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
     rep.add_argument("--conversations", nargs="*", default=None, help="conversation names or ids (default: all)")
     rep.add_argument("--since", default=None, help="period start (default: 28 days before --until)")
