@@ -250,9 +250,16 @@ def _grid(archive: Archive, json_list: JsonList, workspace: str | None) -> Layou
             f"{archive.path.name}: no workspace {workspace!r} in this Enterprise Grid export "
             f"(it has: {', '.join(spaces)})"
         )
+    known = {u.get("id") for u in layout.users if isinstance(u, dict)}
     for name in spaces:
         if workspace is None or name == workspace:
             _add_lists(layout, archive, json_list, name + "/", workspace=name)
+        # A workspace's own users.json (where an org export has one) adds the users org_users.json lacks.
+        if f"{name}/users.json" in archive:
+            for user in json_list(f"{name}/users.json"):
+                if isinstance(user, dict) and user.get("id") not in known:
+                    known.add(user.get("id"))
+                    layout.users.append(user)
     if workspace is None:
         _add_lists(layout, archive, json_list, "")  # the org's own conversations: direct and group DMs
     if not spaces and not layout.conversations:

@@ -113,9 +113,15 @@ class SlackExportChatAPI(ChatAPI):
         self.workspaces = found.workspaces
         self._thread_files = found.thread_files
         self.users = {u["id"]: u for u in found.users if isinstance(u, dict) and u.get("id")}
-        team = next((u.get("team_id") for u in self.users.values() if u.get("team_id")), None)
-        default = f"{self.path.stem}-{workspace}" if workspace else self.path.stem
-        self.account_id = account_id or (team if found.layout == "export" else None) or default
+        # The account: a workspace export's team id; an org export's enterprise id (and its workspace's name).
+        if found.layout == "enterprise-grid":
+            org = next((e for u in self.users.values() if (e := _enterprise_id(u))), None) or self.path.stem
+            team = f"{org}-{workspace}" if workspace else org
+        elif found.layout == "export":
+            team = next((u.get("team_id") for u in self.users.values() if u.get("team_id")), None)
+        else:
+            team = None
+        self.account_id = account_id or team or self.path.stem
         self._conversations: dict[str, Conversation] = found.conversations
         self._order = sorted(
             self._conversations, key=lambda c: (int(float(self._conversations[c].raw.get("created") or 0)), c)
@@ -403,6 +409,12 @@ class SlackExportChatAPI(ChatAPI):
         check_id(group_id, "group_id")
         check_page_size(page_size)
         raise NotFound(f"group {group_id!r} does not exist (a Slack export carries no user groups)")
+
+
+def _enterprise_id(user: dict[str, Any]) -> str | None:
+    enterprise = user.get("enterprise_user")
+    value = enterprise.get("enterprise_id") if isinstance(enterprise, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def from_config(config: Mapping[str, Any]) -> SlackExportChatAPI:

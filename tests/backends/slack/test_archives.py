@@ -129,6 +129,7 @@ def _grid(root: Path) -> Path:
         "eng/general/2026-01-05.json": [{"type": "message", "user": "U1", "text": "eng hi", "ts": ts(1)}],
         "sales/channels.json": [{"id": "C2", "name": "general", "created": T, "members": ["U2"]}],
         "sales/groups.json": [{"id": "G1", "name": "deals", "created": T, "members": ["U2"], "is_private": True}],
+        "sales/users.json": [{"id": "U3", "team_id": "T2", "name": "cy", "profile": {"display_name": "cy"}}],
         "sales/general/2026-01-05.json": [{"type": "message", "user": "U2", "text": "sales hi", "ts": ts(2)}],
         "sales/deals/2026-01-06.json": [{"type": "message", "user": "U2", "text": "a deal", "ts": ts(90000)}],
     }
@@ -160,7 +161,9 @@ def test_an_enterprise_grid_export_is_one_org_account_and_each_workspace_can_be_
         }
         sales = chatlens.connect({"type": "slack_export", "path": str(path), "workspace": "sales"})
         assert sorted(chatlens.load_messages(sales, cache=False, progress=False)["text"]) == ["a deal", "sales hi"]
-        assert sales.account_id != org.account_id
+        assert (org.account_id, sales.account_id) == ("E1", "E1-sales")
+        # A workspace's users.json adds the users org_users.json lacks.
+        assert org.retrieve_user("U3")["name"] == "cy" and org.retrieve_user("U1")["name"] == "ada"
     with pytest.raises(NotAnExportError, match="no workspace 'hr'.*eng, sales"):
         SlackExportChatAPI(path, workspace="hr")
 
