@@ -41,6 +41,9 @@ def metrics_markdown() -> str:
         "are left out (`include_bots=False`, `include_system=False`) and `since=` / `until=` pick messages created in "
         "`[since, until)`. Counts of people are of members *posting*: message data cannot see readers.",
         "",
+        "Which messages are bots' or system events (each Slack subtype, each Teams message type): "
+        "[message-kinds.md](message-kinds.md).",
+        "",
         "| metric | function |",
         "|---|---|",
     ]
