@@ -1,6 +1,9 @@
 """Plots of the analyses: each takes a frame (or graph), draws on ``ax`` (a new figure only when none is given),
 labels axes with units and returns the Axes. matplotlib is imported inside each function, so the rest of chatlens
 works without it. Plots stay readable with many conversations or members by showing the top N and "other".
+
+Every text drawn from data (names, conversation names, group values, zones) passes through :func:`literal_label`,
+so a member called ``$x^2$`` is drawn as those five characters, never as mathematics (nor as an error).
 """
 
 from __future__ import annotations
@@ -32,10 +35,52 @@ __all__ = [
     "plot_reply_times",
     "plot_interaction_graph",
     "top_n",
+    "literal_label",
 ]
 
 
 _PERIOD_NAMES = {"h": "hour", "D": "day", "W": "week", "MS": "month", "ME": "month", "M": "month", "QS": "quarter"}
+
+
+# TeX's special characters, for text.usetex (where the whole label is TeX): each as TeX writes it literally.
+_TEX_LITERALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+}
+
+
+def literal_label(value: Any) -> str:
+    """``value`` as a label matplotlib draws as it is: ``$`` escaped (``\\$``) so it never starts mathtext (``$x^2$``
+    would be drawn as maths, and ``a$b $c`` fails to parse), and a label starting with ``_`` (or an empty one),
+    which legends take to mean "leave me out", led by a zero-width space so it stays in the legend. With
+    ``rcParams["text.usetex"]`` on, where every label is TeX, TeX's special characters are escaped instead.
+
+    Examples
+    --------
+    >>> print(literal_label("50% $off$"))
+    50% \\$off\\$
+    >>> literal_label("_under_")
+    '\\u200b_under_'
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> ax.set_title(literal_label("$x^2$")).get_text() == r"\\$x^2\\$"
+    True
+    """
+    import matplotlib
+
+    text = str(value)
+    if matplotlib.rcParams["text.usetex"]:
+        return "".join(_TEX_LITERALS.get(c, c) for c in text)
+    text = text.replace("$", r"\$")
+    return "\u200b" + text if not text or text.startswith("_") else text
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4)) -> Axes:
@@ -96,7 +141,7 @@ def plot_timeline(
     )
     for column in table.columns:
         y = table[column].to_numpy(dtype=float)
-        (line,) = ax.plot(table.index, np.where(partial, np.nan, y), label=str(column))
+        (line,) = ax.plot(table.index, np.where(partial, np.nan, y), label=literal_label(column))
         if partial.any():
             ax.plot(table.index, np.where(near, y, np.nan), linestyle="--", color=line.get_color())
             ax.plot(
@@ -107,10 +152,10 @@ def plot_timeline(
                 markerfacecolor="none",
                 color=line.get_color(),
             )
-    ax.set_xlabel(f"period start ({tz})")
-    ax.set_ylabel(f"messages per {_PERIOD_NAMES.get(freq, freq)}")
+    ax.set_xlabel(literal_label(f"period start ({tz})"))
+    ax.set_ylabel(literal_label(f"messages per {_PERIOD_NAMES.get(freq, freq)}"))
     title = "Activity" + (f" by {by}" if by else "")
-    ax.set_title(title + (" (dashed: partly covered periods)" if partial.any() else ""))
+    ax.set_title(literal_label(title + (" (dashed: partly covered periods)" if partial.any() else "")))
     if by is not None:
         ax.legend(loc="upper left", fontsize="small", ncols=2)
     return ax
@@ -145,7 +190,7 @@ def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | N
     ax = _axes(ax)
     for column, label in (("dau", "1 day"), ("wau", "7 days"), ("mau", "28 days")):
         ax.plot(table.index, table[column].to_numpy(), label=label)
-    ax.set_xlabel(f"day ({tz})")
+    ax.set_xlabel(literal_label(f"day ({tz})"))
     ax.set_ylabel("members posting (trailing window)")
     ax.set_title("Members posting")
     ax.legend(loc="upper left", fontsize="small")
@@ -168,7 +213,7 @@ def plot_rhythm(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = No
     image = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(7), table.index)
     ax.set_xticks(range(0, 24, 2), [str(h) for h in range(0, 24, 2)])
-    ax.set_xlabel("hour of day (each sender's own zone)" if tz == "member" else f"hour of day ({tz})")
+    ax.set_xlabel(literal_label("hour of day (each sender's own zone)" if tz == "member" else f"hour of day ({tz})"))
     ax.set_ylabel("weekday")
     ax.set_title("Weekly rhythm")
     ax.figure.colorbar(image, ax=ax, label="messages")
@@ -259,5 +304,6 @@ def plot_interaction_graph(
     nx.draw_networkx_nodes(sub, pos, ax=ax, node_size=30 + 600 * size / max(size.max(), 1), alpha=0.85)
     rank = nx.pagerank(sub, weight="weight") if sub.number_of_edges() else {m: 0 for m in sub.nodes}
     named = sorted(rank, key=lambda m: -rank[m])[:labels]
-    nx.draw_networkx_labels(sub, pos, labels={m: sub.nodes[m].get("name", m) for m in named}, ax=ax, font_size=8)
+    names = {m: literal_label(sub.nodes[m].get("name", m)) for m in named}
+    nx.draw_networkx_labels(sub, pos, labels=names, ax=ax, font_size=8)
     return ax
