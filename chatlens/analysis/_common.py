@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -60,31 +62,99 @@ def fill_periods(table: pd.DataFrame | pd.Series, freq: str) -> pd.DataFrame | p
 MEMBER = "member"
 
 
+class UnknownTimeZoneWarning(UserWarning):
+    """Some senders' time zones (``sender_timezone``) are not in this machine's tz database (a zone removed from
+    it, as ``US/Pacific-New`` in tzdata 2020b, or a value that is no zone at all): their messages were counted on
+    the ``default_tz`` clock instead. :func:`chatlens.analysis.rhythm.unknown_timezones` lists them."""
+
+
+def is_time_zone(zone: Any) -> bool:
+    """Whether pandas can convert times to ``zone`` on this machine: a name its tz database holds, ``"UTC"``, a
+    fixed offset such as ``"+05:30"``, or a tzinfo object.
+
+    Examples
+    --------
+    >>> is_time_zone("Europe/Berlin"), is_time_zone("US/Pacific-New"), is_time_zone(""), is_time_zone("Not/AZone")
+    (True, False, False, False)
+    """
+    if isinstance(zone, str):
+        return _is_zone_name(zone)
+    return zone is not None and _converts(zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_zone_name(name: str) -> bool:
+    return bool(name.strip()) and _converts(name)
+
+
+def _converts(zone: Any) -> bool:
+    try:
+        pd.Timestamp(0, tz="UTC").tz_convert(zone)
+    except Exception:  # zoneinfo, dateutil and pytz each raise their own (and "US" is a directory)
+        return False
+    return True
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside chatlens, counted from the caller of this function, so a
+    warning points at the user's own line whichever chain of chatlens functions led to it."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "chatlens":
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def wall_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> pd.Series:
     """``created`` as naive local wall-clock times in ``tz``; ``tz="member"`` uses each sender's own zone from
-    ``sender_timezone`` (:func:`chatlens.add_sender_details`), ``default_tz`` where it is unknown.
+    ``sender_timezone`` (:func:`chatlens.add_sender_details`), ``default_tz`` where it is missing or not a zone
+    this machine's tz database knows (an :class:`UnknownTimeZoneWarning` names those, once per call).
 
     One conversion per distinct zone, not per message.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"created": pd.to_datetime(["2026-01-05 08:30"] * 3, utc=True),
+    ...                   "sender_timezone": pd.Categorical(["Asia/Tokyo", None, "US/Pacific-New"])})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     wall_clock(m, "member", default_tz="Europe/Berlin").dt.hour.tolist()
+    [17, 9, 9]
+    >>> print(caught[0].message)
+    senders' time zones unknown to this machine's tz database, counted in Europe/Berlin: 'US/Pacific-New'
     """
     if tz != MEMBER:
         return local_times(messages, tz).dt.tz_localize(None)
+    check_tz(default_tz, "default_tz")
     if "sender_timezone" not in messages.columns:
         raise ValueError('tz="member" needs a sender_timezone column: add it with chatlens.add_sender_details')
     zones = messages["sender_timezone"].astype("category")
-    codes = zones.cat.codes.to_numpy()
+    names = [str(z) for z in zones.cat.categories]
+    unknown = {name for name in names if not is_time_zone(name)}
+    # Each category's clock (the unknown ones and missing ones, code -1, share default_tz's): one conversion each.
+    per_code = [default_tz if name in unknown else name for name in names] + [default_tz]
+    clock_of_code, clocks = pd.factorize(np.array(per_code, dtype=object))
+    clock = clock_of_code[zones.cat.codes.to_numpy()]  # code -1 picks the last entry: default_tz
     out = np.zeros(len(messages), dtype="datetime64[us]")
     created = messages["created"]
-    for code, zone in [(-1, default_tz), *enumerate(zones.cat.categories)]:
-        mask = codes == code
-        if mask.any():
-            local = local_times(pd.DataFrame({"created": created[mask]}), str(zone))
-            out[mask] = local.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    for k in np.unique(clock):
+        mask = clock == k
+        local = local_times(pd.DataFrame({"created": created[mask]}), clocks[k])
+        out[mask] = local.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    used = set(zones.cat.remove_unused_categories().cat.categories.astype(str)) if unknown else set()
+    if used & unknown:
+        shown = sorted(used & unknown)
+        warnings.warn(
+            f"senders' time zones unknown to this machine's tz database, counted in {default_tz}: "
+            + ", ".join(map(repr, shown)),
+            UnknownTimeZoneWarning,
+            stacklevel=_caller_level(),
+        )
     return pd.Series(out, index=messages.index)
 
 
 def local_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> tuple[np.ndarray, np.ndarray]:
     """(weekday 0=Mon..6, hour 0..23) of each message in ``tz`` or, with ``tz="member"``, in its sender's zone
-    (:func:`wall_clock`)."""
+    (:func:`wall_clock`, whose fallback for unknown zones it shares)."""
     local = wall_clock(messages, tz, default_tz=default_tz)
     return local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()
 
@@ -144,12 +214,22 @@ def working_hours(value: Any, name: str) -> tuple[float, float]:
     return start, end
 
 
-def check_tz(tz: Any) -> None:
-    """ValueError naming ``tz`` unless it is a time zone pandas knows."""
-    try:
-        pd.Timestamp(0, tz="UTC").tz_convert(tz)
-    except Exception as exc:
-        raise ValueError(f"tz: {tz!r} is not a time zone ({exc})") from None
+def check_tz(tz: Any, name: str = "tz") -> None:
+    """ValueError naming the parameter ``name`` unless ``tz`` is a time zone pandas knows on this machine (an
+    argument the user gave: a zone in the data falls back instead, :func:`wall_clock`).
+
+    Examples
+    --------
+    >>> check_tz("Europe/Berlin")
+    >>> check_tz("US/Pacific-New")
+    Traceback (most recent call last):
+    ...
+    ValueError: tz: 'US/Pacific-New' is not a time zone this machine's tz database knows (e.g. 'UTC', 'Europe/Berlin')
+    """
+    if not is_time_zone(tz):
+        raise ValueError(
+            f"{name}: {tz!r} is not a time zone this machine's tz database knows (e.g. 'UTC', 'Europe/Berlin')"
+        )
 
 
 def holiday_array(holidays: Iterable[Any] | None) -> np.ndarray:

@@ -8,10 +8,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import holiday_array, local_clock, options, renamed, select, wall_clock, working_hours
+from ._common import (
+    UnknownTimeZoneWarning,
+    holiday_array,
+    is_time_zone,
+    local_clock,
+    options,
+    renamed,
+    select,
+    wall_clock,
+    working_hours,
+)
 from ._docs import shared_docs
 
-__all__ = ["WEEKDAYS", "after_hours_share", "hour_weekday_table"]
+__all__ = ["WEEKDAYS", "UnknownTimeZoneWarning", "after_hours_share", "hour_weekday_table", "unknown_timezones"]
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -30,8 +40,9 @@ def hour_weekday_table(
     """A 7 x 24 table of message counts: rows Mon..Sun, columns hours 0..23, local to ``tz``.
 
     ``tz="member"`` counts each message in its sender's own zone (the ``sender_timezone`` column that
-    :func:`chatlens.add_sender_details` adds; ``default_tz`` for senders whose zone is unknown), so a team spread
-    over continents shows its real working day rather than one zone's view of it.
+    :func:`chatlens.add_sender_details` adds; ``default_tz`` for senders whose zone is missing, or not in this
+    machine's tz database, with an :class:`UnknownTimeZoneWarning` naming such zones), so a team spread over
+    continents shows its real working day rather than one zone's view of it.
 
     Parameters
     ----------
@@ -118,3 +129,54 @@ def after_hours_share(
         dates = local.dt.normalize().to_numpy().astype("datetime64[D]")
         outside |= np.isin(dates, holiday_array(holidays))
     return float(outside.mean())
+
+
+@shared_docs
+def unknown_timezones(
+    messages: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """The senders' time zones this machine's tz database does not know, which ``tz="member"`` analyses count on
+    the ``default_tz`` clock instead: a zone since removed from the database (``US/Pacific-New`` left it in
+    tzdata 2020b) or a value that is no zone at all. Senders with no zone (<NA>) are not listed.
+
+    Parameters
+    ----------
+    %(messages)s
+        Needs the ``sender_timezone`` column (:func:`chatlens.add_sender_details`).
+    %(since_until)s
+    %(include)s
+
+    Returns
+    -------
+    DataFrame
+        One row per unknown zone (index ``timezone``, the value as the data holds it), with ``members`` (distinct
+        senders) and ``messages``, most messages first; no rows when every zone is known.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": ["a", "b", "c"], "sender_id": ["u", "v", "v"],
+    ...                   "created": pd.to_datetime(["2026-01-05"] * 3, utc=True),
+    ...                   "sender_timezone": pd.Categorical(["US/Pacific-New", "Asia/Tokyo", "Asia/Tokyo"])})
+    >>> unknown_timezones(m)
+                    members  messages
+    timezone
+    US/Pacific-New        1         1
+    """
+    if "sender_timezone" not in messages.columns:
+        raise ValueError("unknown_timezones needs a sender_timezone column: add it with chatlens.add_sender_details")
+    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    zones = picked["sender_timezone"].astype("category")
+    names = pd.Index([str(z) for z in zones.cat.categories], dtype=object)
+    # One look-up per distinct zone, then the rows picked by their codes.
+    unknown = np.array([not is_time_zone(name) for name in names] + [False], dtype=bool)
+    codes = zones.cat.codes.to_numpy()
+    rows = unknown[codes]  # code -1 (no zone) reads the last entry: not listed
+    frame = pd.DataFrame({"timezone": names[codes[rows]], "sender": picked["sender_id"].astype(str).to_numpy()[rows]})
+    table = frame.groupby("timezone", sort=True).agg(members=("sender", "nunique"), messages=("sender", "size"))
+    return table.sort_values("messages", ascending=False, kind="stable").astype("int64")
