@@ -45,7 +45,8 @@ from ..analysis import (
     stickiness,
     thread_table,
 )
-from ..analysis._common import select, to_utc
+from ..analysis._common import check_tz, select, to_utc
+from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 
 __all__ = ["ReportData", "build_report", "render_report", "report"]
 
@@ -69,6 +70,8 @@ class ReportData:
     unanswered: pd.DataFrame
     images: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, int] = field(default_factory=dict)
+    #: What the reader should know about how something was counted (a fallback taken), one sentence each.
+    notes: list[str] = field(default_factory=list)
     generated_in: float = 0.0
     anonymized: bool = False
     min_group_size: int = 1
@@ -180,6 +183,7 @@ def build_report(
     (0, False)
     """
     t0 = time.perf_counter()
+    check_tz(tz)
     min_group_size = _check_privacy(include_text, anonymize, min_group_size)
     if include_text and "text" not in messages.columns:
         raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
@@ -224,6 +228,12 @@ def build_report(
         unanswered["text"] = [t[:200] for t in text.reindex(unanswered.index.astype(str)).fillna("")]
     if min_group_size > 1:
         unanswered = unanswered.drop(columns=["author", "root_sender_id"], errors="ignore")
+    # Senders whose zone this machine does not know are counted on the report's clock: the notes say so, so the
+    # warning each analysis gives about it is not repeated while the figures are made.
+    notes = _timezone_notes(messages, since - (until - since), until, tz)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownTimeZoneWarning)
+        figures = _figures(messages, since, until, tz)
     data = ReportData(
         title=f"Team engagement: {account or 'chat'}",
         account=account,
@@ -232,11 +242,12 @@ def build_report(
         since=since,
         until=until,
         complete_through=until - pd.Timedelta(microseconds=1),
-        figures=_figures(messages, since, until, tz),
+        figures=figures,
         members=members,
         conversations=conversations,
         unanswered=unanswered,
         left_out=left_out,
+        notes=notes,
         anonymized=anonymize,
         min_group_size=min_group_size,
     )
@@ -255,6 +266,20 @@ def build_report(
             )
     data.generated_in = time.perf_counter() - t0
     return data
+
+
+def _timezone_notes(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, tz: str) -> list[str]:
+    """The note on senders whose time zone this machine's tz database does not know (in the report period or the
+    one it is compared with): how many, which zones, and that they are counted in ``tz``."""
+    if "sender_timezone" not in messages.columns:
+        return []
+    unknown = unknown_timezones(messages, since=since, until=until)
+    if not len(unknown):
+        return []
+    members = int(unknown["members"].sum())
+    zones = ", ".join(z if z.strip() else repr(z) for z in unknown.index)
+    whose = f"{members} members' time zones ({zones}) are" if members != 1 else f"1 member's time zone ({zones}) is"
+    return [f"{whose} unknown to this machine's tz database; their messages are counted in {tz}."]
 
 
 def _check_privacy(include_text: bool, anonymize: bool, min_group_size: Any) -> int:
@@ -374,6 +399,7 @@ def report(
     from ..load._fetch import _account
     from ..loaders import add_sender_details, load_messages, load_thread_status, load_users
 
+    check_tz(tz)  # before anything is loaded
     _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)
     messages = load_messages(api, conversations, text=include_text, progress=progress)
