@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..backends._tables import string_array
 from ..cache import AccountCache
 from ..chatapi import ChatAPI, iter_items
 from ..schema import COLUMNS, coerce_frame, empty_frame
@@ -116,16 +117,16 @@ def _conversations_frame(api: ChatAPI, convs: list[dict[str, Any]]) -> pd.DataFr
         names.append(None if direct else c["name"])
         if direct:
             others = [m["name"] for m in c.get("members") or [] if m.get("id") != api.user_id]
-            labels.append("dm: " + ", ".join(others or [c.get("name") or c["id"]]))
+            labels.append("dm: " + ", ".join(map(str, others or [c.get("name") or c["id"]])))
         else:
             labels.append(c["name"])
     frame = pd.DataFrame(
         {
             "account": api.account_id,
             "service": service,
-            "id": [c["id"] for c in convs],
-            "name": names,
-            "label": labels,
+            "id": _texts([c["id"] for c in convs], "conversation id"),
+            "name": _texts(names, "conversation name"),
+            "label": _texts(labels, "conversation name"),
             "private": [bool(c.get("private")) for c in convs],
             "kind": [c.get("kind") or ("private_channel" if c.get("private") else "channel") for c in convs],
             "created": pd.to_datetime([c["created"] for c in convs], format="ISO8601", utc=True),
@@ -133,6 +134,13 @@ def _conversations_frame(api: ChatAPI, convs: list[dict[str, Any]]) -> pd.DataFr
         }
     )
     return coerce_frame(frame, "conversations")
+
+
+def _texts(values: Any, field: str) -> list[str | None]:
+    """Ids and names of objects a backend handed up, as strings: ints and UUIDs as their text, anything else a
+    ServiceError naming ``field`` (:func:`chatlens.backends._tables.string_array`), so a frame's ids are always
+    strings and a bad value is named here rather than failing inside Arrow or pandas later."""
+    return string_array(list(values), field).to_pylist()
 
 
 def _pick(conversations_frame: pd.DataFrame, conversations: Iterable[str] | str | None) -> pd.DataFrame:
@@ -178,7 +186,9 @@ def load_members(
         for cid in tqdm(all_convs["id"].astype(str), desc="members", unit="conv", disable=not progress):
             for user in iter_items(_patiently_listing(api.list_members), cid, page_size=PAGE_SIZE):
                 rows.append((cid, user["id"], user.get("name") or user["id"], user.get("email")))
-        frame = pd.DataFrame(rows, columns=["conversation_id", "user_id", "name", "email"])
+        names = ["conversation_id", "user_id", "name", "email"]
+        columns = list(zip(*rows)) or [()] * len(names)
+        frame = pd.DataFrame({c: _texts(v, f"member {c.replace('user_', '')}") for c, v in zip(names, columns)})
         frame.insert(0, "account", api.account_id)
         frame = coerce_frame(frame, "members")
         if store is not None:
@@ -352,11 +362,11 @@ def load_users(
             {
                 "account": api.account_id,
                 "service": api.service,
-                **{c: [u.get(c) for u in rows] for c in ("id", "name", "display_name", "email")},
+                **{c: _texts([u.get(c) for u in rows], f"user {c}") for c in ("id", "name", "display_name", "email")},
                 "created": pd.to_datetime([u.get("created") for u in rows], format="ISO8601", utc=True),
                 "updated": pd.to_datetime([u.get("updated") for u in rows], format="ISO8601", utc=True),
                 **{c: [bool(u.get(c)) for u in rows] for c in ("is_bot", "deleted", "guest")},
-                "timezone": [u.get("timezone") for u in rows],
+                "timezone": _texts([u.get("timezone") for u in rows], "user timezone"),
             }
         )
         return coerce_frame(frame, "users")
@@ -389,7 +399,10 @@ def load_groups(
         for g in tqdm(groups, desc="groups", unit="group", disable=not progress):
             for u in iter_items(_patiently_listing(api.list_group_members), g["id"], page_size=PAGE_SIZE):
                 rows.append((g["id"], g["name"], u["id"], u.get("name") or u["id"]))
-        frame = pd.DataFrame(rows, columns=["group_id", "group_name", "user_id", "user_name"])
+        columns = ["group_id", "group_name", "user_id", "user_name"]
+        frame = pd.DataFrame(
+            {c: _texts(values, c.replace("_", " ")) for c, values in zip(columns, list(zip(*rows)) or [()] * 4)}
+        )
         frame.insert(0, "account", api.account_id)
         return coerce_frame(frame, "groups")
 

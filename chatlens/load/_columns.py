@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import resolve_chains, take_ids
+from ..backends._tables import string_array
 from ..chatapi import ChatAPI
 from ..schema import TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free, to_utc
 
@@ -96,11 +97,20 @@ def _page_arrays(cols: dict[str, list[Any]]) -> dict[str, pa.Array]:
     return {c: _column_array(c, cols[c]) for c in _FETCHED}
 
 
+#: The wire field each fetched column comes from, to name it when a backend hands up something odd.
+_WIRE_FIELDS = {"sender_id": "sender.id", "sender_name": "sender.name"}
+
+
 def _column_array(column: str, values: Any) -> pa.Array | pa.ChunkedArray:
-    """A fetched column as Arrow, of its type in ``_ARROW_TYPES`` (values already in Arrow are kept as they are)."""
+    """A fetched column as Arrow, of its type in ``_ARROW_TYPES`` (values already in Arrow are kept as they are).
+    Ids that are ints or UUIDs become their text here, at the boundary; a dict or list where a string belongs is a
+    ServiceError naming the message field (:func:`chatlens.backends._tables.string_array`)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values
-    return pa.array(values, type=_ARROW_TYPES.get(column, pa.string()))
+        return values  # a bulk table's: its ids were made strings before it was sorted (_with_string_ids)
+    wanted = _ARROW_TYPES.get(column, pa.string())
+    if pa.types.is_boolean(wanted):
+        return pa.array(values, type=wanted)
+    return string_array(values, f"message {_WIRE_FIELDS.get(column, column)}", lists=pa.types.is_list(wanted))
 
 
 def _joined(arrays: list[pa.Array]) -> pa.Array | pa.ChunkedArray:
@@ -233,10 +243,24 @@ def _in_batch_order(table: pa.Table) -> bool:
     return bool(pc.all(pc.or_(pc.not_equal(c0, c1), later)).as_py())
 
 
+_ID_COLUMNS = ("conversation_id", "id", "sender_id", "parent")
+
+
+def _with_string_ids(table: pa.Table) -> pa.Table:
+    """A bulk table whose id columns are strings, before it is sorted by them: a backend's integer or UUID ids
+    become their text (a table that follows the schema is returned as it is, with no copy)."""
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if name in _ID_COLUMNS and not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            table = table.set_column(i, name, string_array(column, f"message table column {name}"))
+    return table
+
+
 def _stored_batch(table: pa.Table, *, text: bool) -> tuple[pd.DataFrame, list[tuple[str, int, int]]]:
     """A bulk table of whole conversations -> one cached frame of them all (with a ``conversation_id`` column,
     in (conversation_id, created, id) order) and each conversation's (id, offset, rows) in it. One conversion
     for thousands of conversations: per conversation, building a frame cost about 7 ms."""
+    table = _with_string_ids(table)
     if not _in_batch_order(table):
         table = table.take(pc.sort_indices(table, sort_keys=_BATCH_ORDER))
     encoded = table.column("conversation_id").combine_chunks().dictionary_encode()

@@ -142,7 +142,7 @@ def _fetch_conversation(
         page = result.get("next_page")
         objects = result["objects"]
         if stop_after is not None:
-            fresh = [m for m in objects if (m["created"], m["id"]) > stop_after]
+            fresh = [m for m in objects if (m["created"], str(m["id"])) > stop_after]
             done = len(fresh) < len(objects)
             objects = fresh
         else:
