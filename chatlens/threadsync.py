@@ -273,6 +273,7 @@ def refresh_conversation(
     upsert: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
     drop: Callable[[pd.DataFrame, Iterable[str]], pd.DataFrame],
     budget: Budget | None = None,
+    refetch_unchanged: bool = True,
 ) -> tuple[pd.DataFrame, ThreadState]:
     """One conversation's refresh (module docs); returns the new frame and state. Raises
     :class:`BudgetExhausted` before a request the budget cannot pay for, leaving ``frame`` and ``state`` as they
@@ -297,8 +298,11 @@ def refresh_conversation(
             if not cursor:
                 return out
 
-    new_rows: list[ThreadRecord] = []
+    # Every message the refresh brings, by key: a reply also sent to the channel (Slack's thread_broadcast) is
+    # listed by the history and by its thread, and must become one row.
+    rows: dict[str, ThreadRecord] = {}
     refetched: dict[str, list[ThreadRecord]] = {}  # root key -> its replies, fetched afresh
+    parents: dict[str, ThreadRecord] = {}  # root key -> the root as its thread's fetch answered it
 
     def fetch_thread(root: ThreadRecord) -> None:
         ts = root.key
@@ -307,13 +311,22 @@ def refresh_conversation(
         # Graph lists replies with their roots: no request, except for a thread search named and no listing had.
         if not api.replies_inline or ts not in seen:
             spend("replies")
-        replies = api.thread_replies(cid, ts)
+        records = api.thread_replies(cid, ts)
+        # A connector may answer the root too (Slack's conversations.replies does, first): its counts are the
+        # service's as they are now, and its object replaces a stale root (or a root deleted since: its tombstone).
+        parent = next((r for r in records if r.key == ts), None)
+        replies = [r for r in records if r.key != ts]
         refetched[ts] = replies
+        if parent is not None:
+            parents[ts] = parent
+            count, latest = parent.reply_count, us_from_key(parent.latest_reply or ts)
+        else:
+            count, latest = root.reply_count, us_from_key(root.latest_reply or ts)
+            if count == 0 or latest == us_from_key(ts):  # named by search only: the replies say
+                count = len(replies)
+                latest = max((us_from_key(r.key) for r in replies), default=us_from_key(ts))
         threads[ts] = ThreadCheck(
-            reply_count=root.reply_count,
-            latest_reply_us=us_from_key(root.latest_reply or ts),
-            replies_fetched=len(replies),
-            checked_us=now_us,
+            reply_count=count, latest_reply_us=latest, replies_fetched=len(replies), checked_us=now_us
         )
 
     def note(root: ThreadRecord) -> bool:
@@ -323,6 +336,8 @@ def refresh_conversation(
         known = threads.get(ts)
         changed = known is None or known.reply_count != count or known.latest_reply_us != latest or not known.complete
         if not changed:
+            # The service's counts are those of the replies held: none was added or deleted since (an addition
+            # moves the latest reply, a deletion lowers the count unless an addition moves the latest reply).
             threads[ts] = dataclasses.replace(known, checked_us=now_us)
         elif not count:
             threads[ts] = ThreadCheck(reply_count=0, latest_reply_us=latest, replies_fetched=0, checked_us=now_us)
@@ -335,14 +350,24 @@ def refresh_conversation(
     since = now_us - window_us
     oldest = min(state.watermark_us, since) if state.watermark_us else None
     listed = history(oldest)
-    seen = {m.key for m in listed}
+    seen = {m.key for m in listed if m.is_root}
+    rows.update((m.key, m) for m in listed)
     for root in listed:
-        # Threads started within the window are fetched again whatever their counts say: an edited reply changes
-        # neither the reply count nor the latest reply.
-        recent = root.reply_count > 0 and us_from_key(root.key) >= since
-        if root.is_root and (note(root) or recent):
+        if not root.is_root:
+            continue
+        # Threads started within the window are fetched again whatever their counts say (an edited reply changes
+        # neither the reply count nor the latest reply), unless the caller chose to miss reply edits for fewer
+        # requests (``refetch_unchanged=False``).
+        recent = refetch_unchanged and root.reply_count > 0 and us_from_key(root.key) >= since
+        if note(root) or recent:
             fetch_thread(root)
-    new_rows += listed
+    for reply in listed:
+        # A reply also sent to the channel, in a thread the listing did not cover (an old one): newer than that
+        # thread's last check, it is news of the thread that costs no search.
+        known = threads.get(reply.thread_key)
+        news = known is None or us_from_key(reply.key) > known.checked_us
+        if not reply.is_root and reply.thread_key not in seen and news:
+            fetch_thread(ThreadRecord(key=reply.thread_key, thread_key=reply.thread_key))
     gone = [
         ts for ts in threads if state.watermark_us and since <= us_from_key(ts) <= state.watermark_us and ts not in seen
     ]
@@ -377,21 +402,16 @@ def refresh_conversation(
         in_threads = frame["thread_id"].astype(str).isin([root_ids[ts] for ts in refetched if ts in root_ids])
         replies_before = frame.loc[in_threads & frame["is_reply"].to_numpy(), "id"].astype(str)
         drop_ids |= set(replies_before)
-    for ts, replies in refetched.items():
-        new_rows += replies
-        # A thread found by search: fill in its counts from the replies.
-        if threads[ts].reply_count == 0 or threads[ts].latest_reply_us == us_from_key(ts):
-            threads[ts] = ThreadCheck(
-                reply_count=len(replies),
-                latest_reply_us=max((us_from_key(r.key) for r in replies), default=us_from_key(ts)),
-                replies_fetched=len(replies),
-                checked_us=now_us,
-            )
+    for replies in refetched.values():
+        # A thread's own listing wins over the history's copy of a broadcast reply (a full load reads it there).
+        rows.update((r.key, r) for r in replies)
+    for ts, parent in parents.items():
+        rows.setdefault(ts, parent)  # a root the history listed keeps the history's object, as in a full load
     out = frame
     if drop_ids:
         out = drop(out, drop_ids)
-    if new_rows:
-        out = upsert(out, to_frame(api.to_messages(new_rows, cid)))
+    if rows:
+        out = upsert(out, to_frame(api.to_messages(list(rows.values()), cid)))
     roots = [us_from_key(m.key) for m in listed if m.is_root]
     watermark = max([state.watermark_us, *roots])
     return out, ThreadState(watermark, now_us, threads)

@@ -12,12 +12,26 @@ It answers the methods the connector calls, with the shapes Slack documents on e
 - ``usergroups.list``, ``usergroups.users.list``  https://api.slack.com/methods/usergroups.list (...)
 - ``search.messages`` (user tokens)             https://api.slack.com/methods/search.messages
 
-Conventions copied from Slack: every answer is HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error":
-"<code>"}``; a rate limit is HTTP 429 with ``Retry-After`` (seconds) and ``{"ok": false, "error": "ratelimited"}``;
-list methods page with ``cursor`` in and ``response_metadata.next_cursor`` out (empty string at the end), cursors
-being base64 of ``"<kind>:<position>"`` (Slack's own look: ``bmV4dF90czoxNTEy...`` is ``next_ts:1512...``);
-``conversations.history`` lists thread parents (and broadcast replies) newest first, ``conversations.replies`` the
-parent then its replies oldest first; ``ts`` is ``"<seconds>.<6 digits>"`` and unique within a channel.
+Behaviour copied from Slack's method documentation, each cited where it is implemented:
+
+- every answer is HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": "<code>"}``; a rate limit is
+  HTTP 429 with ``Retry-After`` (seconds) and ``{"ok": false, "error": "ratelimited"}``, counted per method
+  (https://docs.slack.dev/apis/web-api/rate-limits);
+- list methods page with ``cursor`` in and ``response_metadata.next_cursor`` out, an empty string at the end
+  (https://docs.slack.dev/apis/web-api/pagination), cursors being base64 of ``"<kind>:<position>"`` (Slack's own
+  look: ``bmV4dF90czoxNTEy...`` is ``next_ts:1512...``, in the published examples);
+- ``conversations.history`` lists thread parents and replies also sent to the channel (``thread_broadcast``),
+  newest first, between ``oldest`` (default 0) and ``latest`` (default now), both exclusive unless
+  ``inclusive`` (https://docs.slack.dev/reference/methods/conversations.history);
+- ``conversations.replies`` answers the parent first, then its replies oldest first; ``ts`` may name the parent
+  or any reply (https://docs.slack.dev/reference/methods/conversations.replies);
+- a reply sent with ``reply_broadcast`` is a ``thread_broadcast`` message listed by both, carrying a copy of its
+  thread's parent in ``root`` in the channel's history
+  (https://docs.slack.dev/reference/events/message/thread_broadcast, chat.postMessage's ``reply_broadcast``);
+- deleting a parent that has replies leaves a ``tombstone`` ("This message was deleted.") that keeps the thread,
+  and the tombstone goes when its last reply does (inferred: Slack documents the subtype on no page; exports and
+  clients show this);
+- ``ts`` is ``"<seconds>.<6 digits>"`` and unique within a channel.
 
 Each bearer token is its own workspace (team), so tests get isolated accounts from one server. Throttling can be
 switched on per method (:meth:`FakeSlack.throttle`) to mimic the 2025 limits on non-Marketplace apps
@@ -107,6 +121,24 @@ def _limit(params: dict[str, Any], default: int = 100, cap: int | None = None) -
         raise SlackError("invalid_limit") from None
     limit = max(1, min(limit, 1000))
     return min(limit, cap) if cap else limit
+
+
+def _recount(channel: Channel, root: dict[str, Any]) -> None:
+    """A parent's thread fields from its replies as they are now (``reply_count``, ``reply_users``,
+    ``reply_users_count``, ``latest_reply``), as conversations.history shows them; a parent left with no
+    replies loses them (inferred: Slack shows no thread under it any more)."""
+    replies = [m for m in channel.messages.values() if m.get("thread_ts") == root["ts"] != m["ts"]]
+    if replies:
+        users = sorted({str(m.get("user")) for m in replies})
+        root.update(
+            reply_count=len(replies),
+            reply_users=users,
+            reply_users_count=len(users),
+            latest_reply=max((m["ts"] for m in replies), key=_us),
+        )
+    else:
+        for key in ("reply_count", "reply_users", "reply_users_count", "latest_reply"):
+            root.pop(key, None)
 
 
 class FakeSlack:
@@ -213,18 +245,32 @@ class FakeSlack:
         team.channels[channel_id] = Channel(obj, sorted(members))
 
     @staticmethod
-    def add_message(team: Team, channel_id: str, user: str, ts: str, text: str, thread_ts: str = "") -> dict:
+    def add_message(
+        team: Team,
+        channel_id: str,
+        user: str,
+        ts: str,
+        text: str,
+        thread_ts: str = "",
+        *,
+        broadcast: bool = False,
+        **extra: Any,
+    ) -> dict:
+        """Post a message (a reply if ``thread_ts``; also sent to the channel if ``broadcast``), with any other
+        fields of Slack's message object in ``extra`` (``blocks``, ``subtype``, ``username``, ...)."""
         channel = team.channels[channel_id]
-        msg: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": team.id}
+        msg: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": team.id, **extra}
         if thread_ts:
             parent = channel.messages[thread_ts]
-            msg.update(thread_ts=thread_ts, parent_user_id=parent["user"])
+            msg.update(thread_ts=thread_ts, parent_user_id=parent.get("user"))
+            if broadcast:
+                # https://docs.slack.dev/reference/events/message/thread_broadcast
+                msg["subtype"] = "thread_broadcast"
             parent["thread_ts"] = thread_ts
-            parent["reply_count"] = parent.get("reply_count", 0) + 1
-            parent["reply_users"] = sorted({*parent.get("reply_users", []), user})
-            parent["reply_users_count"] = len(parent["reply_users"])
-            parent["latest_reply"] = max(parent.get("latest_reply", ts), ts, key=_us)
-        channel.messages[ts] = msg
+            channel.messages[ts] = msg
+            _recount(channel, parent)
+        else:
+            channel.messages[ts] = msg
         team.last_us = max(team.last_us, _us(ts))
         return msg
 
@@ -439,22 +485,35 @@ class FakeSlack:
         return out
 
     def _m_conversations_history(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/conversations.history: the channel's messages, newest first,
+        in the ``oldest``/``latest`` window; thread replies are left out unless also sent to the channel, and such a
+        ``thread_broadcast`` carries a copy of its thread's parent in ``root`` (the thread_broadcast page's
+        example). ``limit`` defaults to 100 (15 at most under the 2025 limits, :meth:`throttle`)."""
         channel = self._channel(team, params)
-        roots = [
+        listed = [
             m
             for m in channel.messages.values()
             if m.get("thread_ts", m["ts"]) == m["ts"] or m.get("subtype") == "thread_broadcast"
         ]
-        roots = sorted(self._window(roots, params), key=lambda m: _us(m["ts"]), reverse=True)
+        listed = sorted(self._window(listed, params), key=lambda m: _us(m["ts"]), reverse=True)
         after = _uncursor("next_ts", params.get("cursor"))
         if after is not None:
-            roots = [m for m in roots if _us(m["ts"]) <= int(after)]
+            listed = [m for m in listed if _us(m["ts"]) <= int(after)]
         limit = _limit(params, cap=self._cap("conversations.history"))
-        page, more = roots[:limit], len(roots) > limit
-        meta = {"next_cursor": _cursor("next_ts", str(_us(roots[limit]["ts"]))) if more else ""}
-        return {"messages": page, "has_more": more, "pin_count": 0, "response_metadata": meta}
+        page, more = listed[:limit], len(listed) > limit
+        meta = {"next_cursor": _cursor("next_ts", str(_us(listed[limit]["ts"]))) if more else ""}
+        shown = []
+        for m in page:
+            root = channel.messages.get(m.get("thread_ts") or "") if m.get("subtype") == "thread_broadcast" else None
+            shown.append({**m, "root": dict(root)} if root is not None else m)
+        return {"messages": shown, "has_more": more, "pin_count": 0, "response_metadata": meta}
 
     def _m_conversations_replies(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/conversations.replies: ``ts`` names the parent or any message of
+        the thread; the answer is the parent, then its replies oldest first (the published example), replies
+        limited to the ``oldest``/``latest`` window; a message without replies is answered alone. Later pages hold
+        replies only (inferred). ``limit`` defaults to 1000. A deleted parent with replies is its tombstone; a
+        message that is gone is ``thread_not_found``."""
         channel = self._channel(team, params)
         msg = channel.messages.get(str(params.get("ts")))
         if msg is None:
@@ -526,7 +585,11 @@ class FakeSlack:
             raise SlackError("thread_not_found")
         if thread_ts:
             thread_ts = channel.messages[thread_ts].get("thread_ts") or thread_ts  # threads are one level deep
-        msg = self.add_message(team, channel.obj["id"], team.user_id, team.next_ts(), text, thread_ts)
+        # https://docs.slack.dev/reference/methods/chat.postMessage: reply_broadcast also sends a reply to the channel
+        broadcast = bool(thread_ts) and str(params.get("reply_broadcast")).lower() in ("true", "1")
+        msg = self.add_message(
+            team, channel.obj["id"], team.user_id, team.next_ts(), text, thread_ts, broadcast=broadcast
+        )
         for key in ("blocks", "attachments", "metadata"):
             if params.get(key):
                 value = params[key]
@@ -552,11 +615,13 @@ class FakeSlack:
         return {"channel": channel.obj["id"], "ts": msg["ts"], "text": text, "message": msg}
 
     def _m_chat_delete(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        """https://docs.slack.dev/reference/methods/chat.delete. A deleted parent with replies stays as a tombstone
+        (subtype ``tombstone``, "This message was deleted.", its thread kept); a deleted reply leaves its parent's
+        counts updated, and a tombstone whose last reply goes, goes too (inferred, as Slack's clients show)."""
         channel, msg = self._message(team, params)
         ts = msg["ts"]
-        if msg.get("reply_count"):
-            # A deleted parent with replies stays as a tombstone, as on Slack.
-            keep = {k: msg[k] for k in ("reply_count", "latest_reply", "reply_users", "reply_users_count")}
+        if msg.get("reply_count") and msg.get("thread_ts", ts) == ts:
+            keep = {k: msg[k] for k in ("reply_count", "latest_reply", "reply_users", "reply_users_count") if k in msg}
             msg.clear()
             msg.update(type="message", subtype="tombstone", text="This message was deleted.", ts=ts, thread_ts=ts)
             msg.update(user="USLACKBOT", hidden=True, **keep)
@@ -564,7 +629,7 @@ class FakeSlack:
             del channel.messages[ts]
             root = channel.messages.get(msg.get("thread_ts") or "")
             if root is not None and root is not msg:
-                replies = [m["ts"] for m in channel.messages.values() if m.get("thread_ts") == root["ts"] != m["ts"]]
-                root["reply_count"] = len(replies)
-                root["latest_reply"] = max(replies, key=_us) if replies else root["ts"]
+                _recount(channel, root)
+                if root.get("subtype") == "tombstone" and not root.get("reply_count"):
+                    del channel.messages[root["ts"]]
         return {"channel": channel.obj["id"], "ts": ts}

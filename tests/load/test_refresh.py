@@ -370,3 +370,22 @@ def test_the_refresh_reads_only_the_neutral_fields_of_a_connectors_records():
     frame, state = out["C1"]
     assert sorted(frame["text"]) == ["a new reply", "a new root", "a recent root", "an old root", "its reply"]
     assert thread_table({"C1": state}).set_index("thread_id")["complete"].all()
+
+
+def test_a_reply_also_sent_to_the_channel_is_merged_once(slack):
+    """conversations.history lists a thread_broadcast and conversations.replies lists it again: one row, and the
+    state advances (before, resolve_chains raised 'message ids must be unique' on every later refresh)."""
+    api, team = _workspace(slack)
+    root = team.next_ts()
+    slack.add_message(team, "C1", "U1", root, "a recent root")
+    slack.add_message(team, "C1", "U2", team.next_ts(), "a reply", root)
+    frames, states = _cold(api)
+    slack.add_message(team, "C1", "U3", team.next_ts(), "also sent to #c1", root, broadcast=True)
+    old = _old_thread(team, "C2")
+    slack.add_message(team, "C2", "U3", team.next_ts(), "an old thread's broadcast", old, broadcast=True)
+    for _ in range(2):  # and again with nothing new: the broadcast is listed by both once more
+        frames, states, result = _refresh(api, frames, states)
+        assert not result.partial
+        _same(frames, _full(api))
+    assert list(frames["C1"]["text"]).count("also sent to #c1") == 1
+    assert "an old thread's broadcast" in set(frames["C2"]["text"])
