@@ -149,8 +149,13 @@ def _pick(conversations_frame: pd.DataFrame, conversations: Iterable[str] | str 
     wanted = [conversations] if isinstance(conversations, str) else list(conversations)
     by_id = conversations_frame["id"].astype(str)
     by_name = conversations_frame["label"].astype(str)
-    keep = by_id.isin(wanted) | by_name.isin(wanted)
-    unknown = sorted(set(wanted) - set(by_id[keep]) - set(by_name[keep]))
+    # "#general" is how people write a channel's name: the "#" is not part of it.
+    bare = [w[1:] if isinstance(w, str) and w.startswith("#") else w for w in wanted]
+    keep = by_id.isin(wanted) | by_name.isin(wanted) | by_name.isin(bare)
+    ids, labels = set(by_id), set(by_name)
+    unknown = sorted(
+        w for w, b in zip(wanted, bare, strict=True) if w not in ids and w not in labels and b not in labels
+    )
     if unknown:
         raise ValueError(f"conversations: no conversation with id or name {unknown}")
     return conversations_frame[keep.to_numpy()]
@@ -247,7 +252,7 @@ def load_messages(
 
     Examples
     --------
-    >>> df = load_messages("demo", ["general"], progress=False)
+    >>> df = load_messages("demo", ["#general"], progress=False)
     >>> df.dtypes["created"], bool(df["thread_id"].notna().all())
     (datetime64[us, UTC], True)
     >>> free = load_messages("demo", ["general"], text=False, progress=False)

@@ -493,3 +493,12 @@ def test_direct_conversations_are_labelled_by_their_members_whatever_the_service
     assert set(group["label"].removeprefix("dm: ").split(", ")) < names  # everyone but the account's own user
     channels = convs[~convs.index.isin(direct.index)]
     assert (channels["label"] == channels["name"]).all()
+
+
+def test_a_conversation_is_named_with_or_without_its_hash():
+    plain = load_messages("demo", ["general"], progress=False)
+    hashed = load_messages("demo", ["#general"], progress=False)
+    assert len(plain) > 0 and plain["id"].tolist() == hashed["id"].tolist()
+    assert len(load_members("demo", "#general", progress=False)) == len(load_members("demo", "general", progress=False))
+    with pytest.raises(ValueError, match=r"no conversation with id or name \['#nope'\]"):
+        load_messages("demo", ["#nope", "#general"], progress=False)
