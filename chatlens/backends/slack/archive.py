@@ -22,6 +22,7 @@ do: otherwise a channel named in Japanese, with accents or with an emoji matches
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import zipfile
@@ -95,6 +96,18 @@ class Archive:
             raise FileNotFoundError(f"{path} does not exist: expected a Slack export (.zip or folder)")
         self.names = sorted(self._entries)
         self._set = set(self.names)
+        #: Changes when the archive's content may have: the zip's size and time, or each file's in a folder.
+        self.fingerprint = self._fingerprint()
+
+    def _fingerprint(self) -> str:
+        if self._zip is not None:
+            st = self.path.stat()
+            return f"{st.st_size}-{st.st_mtime_ns}"
+        digest = hashlib.blake2b(digest_size=8)
+        for name in self.names:
+            st = self._entries[name].stat()
+            digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
 
     def __contains__(self, name: str) -> bool:
         return name in self._set

@@ -104,6 +104,7 @@ class SlackExportChatAPI(ChatAPI):
         self.problems: list[str] = []
         self._merged: dict[str, int] = {}
         self.href_base = ""
+        self._workspace = workspace
         found = read_layout(self._source, self._json_list, workspace=workspace)
         for problem in found.problems:
             self._problem(problem)
@@ -152,7 +153,9 @@ class SlackExportChatAPI(ChatAPI):
 
     @property
     def identity(self) -> str:
-        return f"slack-export:{self.path}"
+        # The cache's key: which archive (a new export saved over the old one is another archive), and which of
+        # its accounts (an Enterprise Grid org and each of its workspaces).
+        return f"slack-export:{self.path}#{self._source.fingerprint}#{self._workspace or ''}#{self.account_id}"
 
     def __repr__(self) -> str:
         return f"<SlackExportChatAPI {self.path.name} account {self.account_id!r}>"

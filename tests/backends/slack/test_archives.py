@@ -4,8 +4,10 @@ files. Each case is an archive as people have them, built with the tools that ma
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -218,3 +220,39 @@ def test_the_slack_log_layout_loads_as_it_is_and_matches_its_readme(tmp_path):
     columns = ["id", "conversation_id", "sender_id", "created", "text", "parent", "is_bot", "is_system"]
     mine, theirs = (f[columns].sort_values("id").reset_index(drop=True) for f in (df, other))
     pd.testing.assert_frame_equal(mine, theirs)
+
+
+def test_the_report_of_an_archive_says_what_the_archive_left_out(tmp_path):
+    from chatlens.reports import report
+
+    files = {
+        "users.json": _users(),
+        "channels.json": [{"id": "C1", "name": "general", "created": T}, {"id": "C2", "name": "lost", "created": T}],
+        "general/2026-01-05.json": [{"type": "message", "user": "U1", "text": "hi?", "ts": ts(0)}],
+    }
+    source = write_export(files, tmp_path / "e", as_zip=False)
+    with pytest.warns(ExportProblemWarning):
+        path = report(str(source), out=tmp_path / "r.html", progress=False)
+    page = path.read_text(encoding="utf-8")
+    assert "Not in this report, as the source could not read it: #lost (C2) is listed in channels.json" in page
+
+
+def test_the_cache_knows_a_new_export_saved_over_the_old_one_and_each_grid_account(tmp_path):
+    files = {
+        "users.json": _users(),
+        "channels.json": [{"id": "C1", "name": "general", "created": T}],
+        "general/2026-01-05.json": [{"type": "message", "user": "U1", "text": "old", "ts": ts(0)}],
+    }
+    source = write_export(files, tmp_path / "e.zip", as_zip=True)
+    first = chatlens.load_messages(SlackExportChatAPI(source), progress=False, cache_dir=str(tmp_path / "c"))
+    files["general/2026-01-06.json"] = [{"type": "message", "user": "U2", "text": "new", "ts": ts(90000)}]
+    write_export(files, source, as_zip=True)
+    os.utime(source, ns=(time.time_ns(), time.time_ns()))
+    second = chatlens.load_messages(SlackExportChatAPI(source), progress=False, cache_dir=str(tmp_path / "c"))
+    assert sorted(first["text"]) == ["old"] and sorted(second["text"]) == ["new", "old"]
+    org = _grid(tmp_path / "org")
+    whole = chatlens.load_conversations(SlackExportChatAPI(org), progress=False, cache_dir=str(tmp_path / "c"))
+    one = chatlens.load_conversations(
+        SlackExportChatAPI(org, workspace="eng"), progress=False, cache_dir=str(tmp_path / "c")
+    )
+    assert sorted(whole["id"]) == ["C1", "C2", "D1", "G1"] and sorted(one["id"]) == ["C1"]
