@@ -418,6 +418,9 @@ def report(
         min_group_size=min_group_size,
         thread_status=load_thread_status(api, text=include_text),
     )
+    # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
+    # report does not count: a reader sees it on the page, not only the person who ran the command.
+    data.notes += [f"Not in this report, as the source could not read it: {problem}" for problem in api.problems]
     path = Path(out)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(render_report(data), encoding="utf-8")
