@@ -17,8 +17,9 @@ requests and says exactly what it rests on:
    rows say so (below).
 
 Per thread the state keeps ``reply_count``, ``latest_reply`` and how many replies were fetched; a thread is
-*complete* when ``replies_fetched == reply_count`` at its last check. :func:`thread_table` exposes that per thread
-so metrics can say what they rest on.
+*complete* when ``replies_fetched == reply_count`` at a check the conversation's last refresh made, and *unknown*
+when that refresh did not look at it. :func:`thread_table` exposes that per thread so metrics can say what they
+rest on; it is never wrong about a thread it calls complete.
 
 A :class:`Budget` caps the requests (or simulated minutes) a refresh may spend: conversations are refreshed most
 recent and most active first, and when the budget runs out the rest keep their previous state, so the result is
@@ -175,24 +176,44 @@ class ThreadCheck:
 class ThreadState:
     """What a refresh knows of one conversation: the newest root, when it was last refreshed, and a
     :class:`ThreadCheck` per thread (keyed by the root's thread key). Saved as JSON, each check as a list
-    ``[reply_count, latest_reply_us, replies_fetched, checked_us]``."""
+    ``[reply_count, latest_reply_us, replies_fetched, checked_us]``.
+
+    ``attempted_us`` is when a refresh last set out to refresh it, later than ``refreshed_us`` when a spent budget
+    never reached it: what was known before may have changed since, so :func:`thread_table` calls it unknown.
+    """
 
     watermark_us: int = 0
     refreshed_us: int = 0
     threads: dict[str, ThreadCheck] = field(default_factory=dict)
+    attempted_us: int = 0
+
+    @property
+    def as_of_us(self) -> int:
+        """The time a thread's check must be as recent as for its completeness to be known."""
+        return max(self.refreshed_us, self.attempted_us)
 
     def to_json(self) -> dict[str, Any]:
         threads = {
             key: [c.reply_count, c.latest_reply_us, c.replies_fetched, c.checked_us] for key, c in self.threads.items()
         }
-        return {"watermark_us": self.watermark_us, "refreshed_us": self.refreshed_us, "threads": threads}
+        return {
+            "watermark_us": self.watermark_us,
+            "refreshed_us": self.refreshed_us,
+            "attempted_us": self.attempted_us,
+            "threads": threads,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ThreadState:
         if not data:
             return cls()
         threads = {key: ThreadCheck(**dict(zip(_CHECK_FIELDS, map(int, v)))) for key, v in data["threads"].items()}
-        return cls(int(data.get("watermark_us") or 0), int(data.get("refreshed_us") or 0), threads)
+        return cls(
+            int(data.get("watermark_us") or 0),
+            int(data.get("refreshed_us") or 0),
+            threads,
+            int(data.get("attempted_us") or 0),
+        )
 
 
 _CHECK_FIELDS = ("reply_count", "latest_reply_us", "replies_fetched", "checked_us")
@@ -465,6 +486,7 @@ class RefreshResult:
     minutes: float
     partial: bool
     pending: list[str]
+    started_us: int = 0
 
 
 def refresh_all(
@@ -479,18 +501,28 @@ def refresh_all(
     on_done: Callable[[str, pd.DataFrame, ThreadState], None],
     budget: Budget | None = None,
     progress: bool = True,
+    refetch_unchanged: bool = True,
+    spent: dict[str, int] | None = None,
 ) -> RefreshResult:
     """Refresh every conversation of ``frames`` (module docs), most recently active first; ``on_done`` saves
-    each as it completes, so an interruption or a spent budget keeps everything finished."""
+    each as it completes, so an interruption or a spent budget keeps everything finished.
+
+    ``refetch_unchanged=False`` skips threads within the window whose reply count and latest reply are unchanged
+    (fewer requests; edits to their replies are missed). ``spent`` counts requests already made for this refresh
+    (by kind: listing the conversations and their members), charged to the budget and counted in the result.
+    """
     from tqdm.auto import tqdm
 
     start = now_us()
     before = dict(api.calls)
     rates = api.rate_limits()
+    if budget is not None and spent:
+        budget.charge(spent, rates)
     since = min((st.refreshed_us for st in states.values() if st.refreshed_us), default=0)
     # Search first (a few requests): the plan then counts the old threads it named. Search indexes with a delay,
     # so a reply posted just before the last refresh may not have been findable then.
-    active = api.threads_active_since(since - SEARCH_LAG_US) if since else None
+    broke = budget is not None and budget.exhausted
+    active = api.threads_active_since(since - SEARCH_LAG_US) if since and not broke else None
     searched = _calls_since(api, before)
     if budget is not None:  # search pages
         budget.charge(searched, rates)
@@ -500,7 +532,7 @@ def refresh_all(
     pending = list(plan.order)
     bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
     try:
-        while pending:
+        while pending and not broke:
             cid = pending[0]
             try:
                 frame, state = refresh_conversation(
@@ -515,6 +547,7 @@ def refresh_all(
                     upsert=upsert,
                     drop=drop,
                     budget=budget,
+                    refetch_unchanged=refetch_unchanged,
                 )
             except BudgetExhausted:
                 break
@@ -524,8 +557,10 @@ def refresh_all(
     finally:
         bar.close()
     made = _calls_since(api, before)
+    for kind, n in (spent or {}).items():
+        made[kind] = made.get(kind, 0) + n
     minutes = sum(n / rates.get(m, 50.0) for m, n in made.items())
-    return RefreshResult(plan, made, minutes, bool(pending), pending)
+    return RefreshResult(plan, made, minutes, bool(pending), pending, start)
 
 
 def _calls_since(api: ThreadedHistory, before: dict[str, int]) -> dict[str, int]:
@@ -590,19 +625,33 @@ def parse_window(window: Any) -> int:
 
 def thread_table(states: dict[str, ThreadState], frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Per thread (root) of every conversation: ``thread_id`` (the root's id, from ``frames``; <NA> without them),
-    ``reply_count`` (what the service says), ``replies_fetched``, ``complete`` (they agree) and ``checked`` (when
-    last looked at).
+    ``reply_count`` (what the service said at the last check), ``replies_fetched``, ``complete`` and ``checked``
+    (when last looked at).
+
+    ``complete`` is never wrong: True when the conversation's last refresh saw the service's count of the thread's
+    replies (listing its root, or fetching the thread) and it equals the replies held; False when they differ;
+    <NA> (unknown) when the last refresh did not look at the thread (one older than the window, which may have
+    new or deleted replies a bot token cannot see, or search does not report), or a spent budget kept the refresh
+    from the conversation.
 
     Examples
     --------
-    >>> saved = {"watermark_us": 1, "refreshed_us": 2, "threads": {"1.000001": [2, 5, 2, 7], "1.000002": [3, 9, 1, 7]}}
+    >>> saved = {"watermark_us": 1, "refreshed_us": 7, "threads": {"1.000001": [2, 5, 2, 7], "1.000002": [3, 9, 1, 7],
+    ...          "1.000003": [1, 4, 1, 3]}}
     >>> t = thread_table({"C1": ThreadState.from_json(saved)})
     >>> t["complete"].tolist()
-    [True, False]
+    [True, False, <NA>]
     """
     ids = {cid: _root_ids(frame) for cid, frame in (frames or {}).items()}
     rows = [
-        (cid, ids.get(cid, {}).get(ts), c.reply_count, c.replies_fetched, c.complete, c.checked_us)
+        (
+            cid,
+            ids.get(cid, {}).get(ts),
+            c.reply_count,
+            c.replies_fetched,
+            c.complete if c.checked_us >= state.as_of_us else None,
+            c.checked_us,
+        )
         for cid, state in states.items()
         for ts, c in state.threads.items()
     ]
@@ -610,6 +659,7 @@ def thread_table(states: dict[str, ThreadState], frames: dict[str, pd.DataFrame]
         rows, columns=["conversation_id", "thread_id", "reply_count", "replies_fetched", "complete", "checked"]
     )
     frame["thread_id"] = frame["thread_id"].astype(pd.ArrowDtype(pa.string()))
+    frame["complete"] = frame["complete"].astype("boolean")
     frame["checked"] = pd.to_datetime(frame["checked"], unit="us", utc=True)
     return frame
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +17,7 @@ from ..chatapi import ChatAPI
 from ..schema import coerce_frame
 from ..threadsync import (
     ThreadState,
+    _calls_since,
     load_state,
     refresh_all,
     save_state,
@@ -56,10 +59,24 @@ def _named_or_fetch(
         cached = store.read_named(kind)
         if cached is not None:
             return coerce_frame(cached, kind)
+    before = dict(api.calls) if refresh and kind == "conversations" and supports_thread_refresh(api) else None
     frame = fetch()
-    if store is not None:
-        with store.lock():
-            store.write_named(kind, frame)
+    if before is not None:
+        # Listing conversations (and their members) again is part of what a refresh costs: its budget pays for it.
+        listed = _LISTING_CALLS.setdefault(api, {})
+        for kind_, n in _calls_since(api, before).items():
+            listed[kind_] = listed.get(kind_, 0) + n
+    return frame if store is None else _store_named(store, kind, frame)
+
+
+#: Requests a connector spent listing what a refresh then refreshes (conversations.list, conversations.members),
+#: by kind, until that refresh charges them to its budget. Keyed weakly: a connector dropped takes its count along.
+_LISTING_CALLS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _store_named(store: AccountCache, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    with store.lock():
+        store.write_named(kind, frame)
     return frame
 
 
@@ -80,6 +97,7 @@ def _load_cached(
     store = AccountCache(api.identity, cache_dir=cache_dir, text=text)
     # The service's JSON is most of what a cache would hold and write: kept only for loads that ask for it.
     stored = _stored_columns(text, raw=raw)
+    listing = _LISTING_CALLS.pop(api, None)  # what load_conversations(refresh=True) just spent, if it did
     if not refresh:
         tables = _read_cached(store, store.manifest(), ids, columns)
         if len(tables) == len(ids):
@@ -132,7 +150,9 @@ def _load_cached(
             _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save, text=text)
         if refresh is True and supports_thread_refresh(api):
             known = [cid for cid in ids if cid not in missing]
-            _refresh_threads(api, store, manifest, tables, known, save, window_us, budget, progress, text)
+            _refresh_threads(
+                api, store, manifest, tables, known, save, window_us, budget, progress, text, missing, listing
+            )
         elif refresh is True:
             known = [cid for cid in ids if cid not in missing]
             stop = {cid: tuple(manifest["conversations"][cid]["newest"]) for cid in known}
@@ -166,8 +186,12 @@ def _refresh_threads(
     budget: Any,
     progress: bool,
     text: bool,
+    loaded: Iterable[str] = (),
+    spent: dict[str, int] | None = None,
 ) -> None:
-    """The thread-complete refresh (chatlens.threadsync) of the cached conversations ``known``."""
+    """The thread-complete refresh (chatlens.threadsync) of the cached conversations ``known``; ``loaded`` were
+    loaded in full just before (new conversations), so their state is what that load implies; ``spent`` is what
+    listing the conversations again cost, which the budget pays for too."""
     frames = _Frames(tables)
     states: dict[str, ThreadState] = {}
     for cid in known:
@@ -187,6 +211,11 @@ def _refresh_threads(
         save(cid, frame)
         save_state(_state_file(store, cid), state)
 
+    for cid in loaded:
+        if cid in tables and load_state(_state_file(store, cid)) is None:
+            entry = manifest["conversations"].get(cid) or {}
+            at = pd.Timestamp(entry.get("fetched_at") or pd.Timestamp.now("UTC"))
+            save_state(_state_file(store, cid), state_from_frame(frames[cid], cid, int(at.value // 1000)))
     result = refresh_all(
         api,
         {cid: frames[cid] for cid in known},
@@ -198,7 +227,14 @@ def _refresh_threads(
         on_done=done,
         budget=budget,
         progress=progress,
+        # The Slack connector's choice (SlackChatAPI(refetch_unchanged_threads=False)); others always re-fetch.
+        refetch_unchanged=getattr(api, "refetch_unchanged_threads", True),
+        spent=spent,
     )
+    for cid in result.pending:
+        # Not reached: what its state knew may have changed since this refresh began, so its threads say unknown
+        # (load_thread_status), and a conversation without a state yet is listed too.
+        save_state(_state_file(store, cid), dataclasses.replace(states[cid], attempted_us=result.started_us))
     manifest["last_refresh"] = {
         "plan": str(result.plan),
         "requests": result.requests,

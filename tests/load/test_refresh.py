@@ -242,9 +242,15 @@ def test_load_messages_refresh_uses_it_through_the_cache(slack, tmp_path):
     slack.add_message(team, "C2", "U3", team.next_ts(), "late reply, loaded", old)
     for cid in CHANNELS:
         slack.add_message(team, cid, "U1", team.next_ts(), f"fresh in {cid}")
+    # The budget pays for listing the conversations again too: conversations.list and 3 conversations.members
+    # calls, then the search page and 3 history pages, and it is spent.
     with pytest.warns(RefreshIncompleteWarning, match="stopped at its budget"):
-        partial = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=3, progress=False)
+        partial = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=8, progress=False)
     assert len(cold) < len(partial) < len(cold) + 4
+    from chatlens.cache import AccountCache
+
+    spent = AccountCache(api.identity, cache_dir=cache).manifest()["last_refresh"]["requests"]
+    assert spent["conversations"] == 1 and spent["members"] == 3 and sum(spent.values()) <= 8 + 1
     calls = dict(api.calls)
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
     assert sum(api.calls.values()) - sum(calls.values()) < 20  # incremental, not a reload
@@ -389,3 +395,85 @@ def test_a_reply_also_sent_to_the_channel_is_merged_once(slack):
         _same(frames, _full(api))
     assert list(frames["C1"]["text"]).count("also sent to #c1") == 1
     assert "an old thread's broadcast" in set(frames["C2"]["text"])
+
+
+def _raw(frame: pd.DataFrame, mid: str) -> dict:
+    import orjson
+
+    return orjson.loads(frame.set_index("id").loc[mid, "raw"])
+
+
+def test_old_roots_get_fresh_thread_fields_and_their_tombstone(slack):
+    """A thread re-fetched because search named it brings its root as Slack answers it now: fresh reply_count,
+    latest_reply and reply_users in raw, and the tombstone of a root deleted while it had replies."""
+    api, team = _workspace(slack)
+    frames, states = _cold(api)
+    old, gone = _old_thread(team, "C2"), _old_thread(team, "C3")
+    reply = team.next_ts()
+    slack.add_message(team, "C2", "U1", reply, "a late reply", old)
+    api._call("chat.delete", write=True, channel="C3", ts=gone)  # it has replies: a tombstone stays
+    slack.add_message(team, "C3", "U1", team.next_ts(), "and a late reply to it", gone)
+    frames, states, _ = _refresh(api, frames, states)
+    root = _raw(frames["C2"], f"C2-{old}")
+    assert root["latest_reply"] == reply and "U1" in root["reply_users"]
+    assert root["reply_count"] == team.channels["C2"].messages[old]["reply_count"]
+    tombstone = frames["C3"].set_index("id").loc[f"C3-{gone}"]
+    assert tombstone["subtype"] == "tombstone" and tombstone["text"] == "This message was deleted."
+    _same(frames, _full(api))
+
+
+def _status_is_never_wrong(status: pd.DataFrame, team, frame: pd.DataFrame) -> None:
+    """Every thread the status calls complete holds exactly the replies Slack has; returns nothing, fails loudly."""
+    replies = frame[frame["is_reply"]].groupby("thread_id")["id"].apply(set).to_dict()
+    for row in status[status["complete"].fillna(False)].itertuples():
+        cid, ts = row.thread_id.rsplit("-", 1)
+        slack_replies = {
+            f"{cid}-{m['ts']}"
+            for m in team.channels[cid].messages.values()
+            if m.get("thread_ts") == ts and m["ts"] != ts
+        }
+        assert replies.get(row.thread_id, set()) == slack_replies, row.thread_id
+
+
+def test_thread_status_is_true_or_unknown(slack, tmp_path):
+    import chatlens
+    from chatlens.loaders import RefreshIncompleteWarning, load_thread_status
+
+    api, team = _workspace(slack, token_kind="bot")
+    cache = str(tmp_path / "cache")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    with_new, with_deleted = _old_thread(team, "C1"), _old_thread(team, "C2")
+    slack.add_message(team, "C1", "U3", team.next_ts(), "a late reply a bot token cannot find", with_new)
+    old_reply = max(ts for ts, m in team.channels["C2"].messages.items() if m.get("thread_ts") == with_deleted != ts)
+    api._call("chat.delete", write=True, channel="C2", ts=old_reply)
+    frame = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    status = load_thread_status(api, cache_dir=cache).set_index("thread_id")
+    assert status.loc[f"C1-{with_new}", "complete"] is pd.NA
+    assert status.loc[f"C2-{with_deleted}", "complete"] is pd.NA
+    recent = status["checked"] == status["checked"].max()
+    assert status.loc[recent, "complete"].all() and status.loc[~recent, "complete"].isna().all()
+    _status_is_never_wrong(status.reset_index(), team, frame)
+    # A budget that never reaches a conversation: it is listed, every thread unknown.
+    for cid in CHANNELS:
+        slack.add_message(team, cid, "U1", team.next_ts(), f"new in {cid}")
+    with pytest.warns(RefreshIncompleteWarning):
+        chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=6, progress=False)
+    status = load_thread_status(api, cache_dir=cache)
+    assert set(status["conversation_id"]) == set(CHANNELS)
+    by = status.groupby("conversation_id")["complete"].apply(lambda c: c.isna().all())
+    assert by.sum() >= 1  # the ones the budget never reached say unknown throughout
+
+
+def test_a_cold_load_then_a_spent_budget_lists_every_conversation(slack, tmp_path):
+    import chatlens
+    from chatlens.loaders import RefreshIncompleteWarning, load_thread_status
+
+    api, _ = _workspace(slack)
+    cache = str(tmp_path / "cache")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    with pytest.warns(RefreshIncompleteWarning):
+        chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=6, progress=False)
+    status = load_thread_status(api, cache_dir=cache)
+    assert set(status["conversation_id"]) == set(CHANNELS) and len(status) == 120
+    assert status["complete"].isna().any()

@@ -162,6 +162,11 @@ class SlackChatAPI(HoldsToken, ChatAPI):
     history_limit
         The most messages asked of ``conversations.history``/``replies`` per call (Slack's cap is 1000; apps
         under the 2025 limits get 15).
+    refetch_unchanged_threads
+        Whether ``load_messages(refresh=True)`` fetches every thread started within its window again, to catch
+        edited replies (the default: about one ``conversations.replies`` call per such thread, even when nothing
+        is new). False fetches only threads whose ``reply_count`` or ``latest_reply`` changed: fewer requests, but
+        an edit to a reply is missed until a thread changes or ``refresh="full"``.
     timeout, retries, backoff_factor, max_retry_after
         As for :class:`~chatlens.backends.http.HttpChatAPI`; Slack's ``Retry-After`` can be 60 s for
         ``conversations.history`` on limited apps, hence the higher default cap.
@@ -183,6 +188,7 @@ class SlackChatAPI(HoldsToken, ChatAPI):
         admin: bool = False,
         account_id: str | None = None,
         history_limit: int = 1000,
+        refetch_unchanged_threads: bool = True,
         timeout: tuple[float, float] = (5.0, 60.0),
         retries: int = 8,
         backoff_factor: float = 0.5,
@@ -194,6 +200,7 @@ class SlackChatAPI(HoldsToken, ChatAPI):
         self.admin = bool(admin)
         self._account_id = account_id
         self.history_limit = check_page_size(history_limit)
+        self.refetch_unchanged_threads = bool(refetch_unchanged_threads)
         self.timeout = timeout
         self._me: dict[str, Any] | None = None
         self._users: dict[str, dict[str, Any]] | None = None
@@ -548,6 +555,11 @@ class SlackChatAPI(HoldsToken, ChatAPI):
             "conversations.history": "history",
             "conversations.replies": "replies",
             "search.messages": "search",
+            # What listing the conversations for a refresh costs (load_messages(refresh=True) lists them again).
+            "conversations.list": "conversations",
+            "conversations.members": "members",
+            "users.list": "users",
+            "users.info": "users",
         }
     )
 
@@ -557,30 +569,58 @@ class SlackChatAPI(HoldsToken, ChatAPI):
         """Requests a minute each kind of call may make, for planning a load (not enforced here: Slack does that)."""
         limited = self.history_limit <= 15
         history = 1.0 if limited else 50.0
-        return {"history": history, "replies": history, "search": 20.0}
+        # Tier 2 for conversations.list, users.list and search.messages; Tier 4 for conversations.members.
+        return {
+            "history": history,
+            "replies": history,
+            "search": 20.0,
+            "conversations": 20.0,
+            "members": 100.0,
+            "users": 20.0,
+        }
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
     ) -> tuple[list[ThreadRecord], str | None]:
-        """One ``conversations.history`` call: Slack's root messages (and replies also sent to the channel) newer
-        than ``oldest_us``, newest first, as records with each root's ``reply_count`` and ``latest_reply``; and the
-        next cursor."""
+        """One ``conversations.history`` call: Slack's root messages (and replies also sent to the channel) at or
+        after ``oldest_us``, newest first, as records with each root's ``reply_count`` and ``latest_reply``; and the
+        next cursor. ``inclusive``: Slack's ``oldest`` is exclusive by default, and a root exactly at the bound must
+        not look deleted."""
         # The conversation id is the channel id: no conversations.info call per page (each counts against limits).
         channel = conversation_id
         oldest = wire.ts_from_us(oldest_us) if oldest_us is not None else None
         body = self._call(
-            "conversations.history", channel=channel, oldest=oldest, limit=self.history_limit, cursor=cursor
+            "conversations.history",
+            channel=channel,
+            oldest=oldest,
+            inclusive="true" if oldest is not None else None,
+            limit=self.history_limit,
+            cursor=cursor,
         )
         next_cursor = (body.get("response_metadata") or {}).get("next_cursor") or None
-        records = [_record(m) for m in body.get("messages") or []]
+        records = [_record(_unbroadcast(m)) for m in body.get("messages") or []]
         return records, next_cursor if body.get("has_more") else None
 
     def thread_replies(self, conversation_id: str, root_ts: str) -> list[ThreadRecord]:
-        """A thread's replies as records (every page of ``conversations.replies``), newest first."""
+        """A thread as records (every page of ``conversations.replies``): its replies newest first, then its root as
+        Slack answers it now (fresh ``reply_count``, ``latest_reply`` and ``reply_users``; a tombstone if it was
+        deleted while it had replies). Empty if the thread is gone (its root deleted without replies)."""
         try:
-            return [_record(m) for m in self._thread(conversation_id, root_ts)]
+            messages = list(
+                self._paged(
+                    "conversations.replies",
+                    "messages",
+                    channel=conversation_id,
+                    ts=root_ts,
+                    limit=self.history_limit,
+                )
+            )
         except NotFound:
-            return []  # the thread is gone (its root deleted without replies)
+            return []
+        root = next((m for m in messages if m.get("ts") == root_ts), None)
+        replies = {m["ts"]: m for m in messages if m.get("ts") != root_ts}  # a page may repeat the parent only
+        ordered = sorted(replies.values(), key=lambda m: wire.ts_to_us(m["ts"]), reverse=True)
+        return [_record(m) for m in ordered] + ([_record(root)] if root is not None else [])
 
     def to_messages(self, records: list[ThreadRecord], conversation_id: str) -> list[dict[str, Any]]:
         """Chat API message objects of the records from :meth:`history_page` and :meth:`thread_replies`."""
@@ -678,7 +718,8 @@ class SlackChatAPI(HoldsToken, ChatAPI):
 
 def from_config(config: Mapping[str, Any]) -> SlackChatAPI:
     """A :class:`SlackChatAPI` from an accounts-file table (``token`` resolved from ``token_env`` by
-    :func:`chatlens.connect`; optional ``base_url``, ``admin``, ``account``, ``history_limit``).
+    :func:`chatlens.connect`; optional ``base_url``, ``admin``, ``account``, ``history_limit``,
+    ``refetch_unchanged_threads``).
 
     Examples
     --------
@@ -693,7 +734,16 @@ def from_config(config: Mapping[str, Any]) -> SlackChatAPI:
         admin=bool(config.get("admin", False)),
         account_id=config.get("account"),
         history_limit=int(config.get("history_limit") or 1000),
+        refetch_unchanged_threads=bool(config.get("refetch_unchanged_threads", True)),
     )
+
+
+def _unbroadcast(message: dict[str, Any]) -> dict[str, Any]:
+    """A history message without the copy of its thread's parent a ``thread_broadcast`` carries there (``root``):
+    the reply as conversations.replies lists it, so one message is one object whichever listing brought it."""
+    if message.get("subtype") == "thread_broadcast" and "root" in message:
+        return {k: v for k, v in message.items() if k != "root"}
+    return message
 
 
 def _record(message: dict[str, Any]) -> ThreadRecord:
