@@ -28,7 +28,8 @@ PARAMS: dict[str, str] = {
     "thread_since_until": """
         since, until
             Count only threads whose root was created in ``[since, until)`` (naive times are UTC, None for no bound).
-            Reply chains are resolved on the whole frame first, so a reply after ``until`` still answers its thread.
+            Reply chains are resolved on the whole frame first, bots and system events included: a reply after
+            ``until`` still answers its thread, and people's replies to a bot's post stay in the bot's thread.
         """,
     "include": """
         include_bots, include_system

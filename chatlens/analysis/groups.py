@@ -8,13 +8,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    options,
-    select,
-)
+from ._common import options
 from ._docs import shared_docs
 from .interactions import interaction_edges
-from .threads import thread_depth
+from .threads import counted_mask, counted_roots
 
 __all__ = ["CrossGroupInteraction", "cross_group_interaction"]
 
@@ -100,9 +97,11 @@ def cross_group_interaction(
     -----
     An interaction a -> b crosses groups when a and b share no group. cross-group share = sum of weight(a -> b)
     over crossing edges / sum of weight over all edges, weight = replies + mentions from a to b (self-replies left
-    out). A thread crosses groups when no one group holds all its participants; cross-group thread share =
-    |{crossing threads}| / |{threads with 2 or more participants}|. In ``pairs`` an edge counts once for each
-    (group of a, group of b), so with overlapping groups its rows sum to more than the edges.
+    out). Threads are resolved on the whole frame, and count when their root does (a bot's thread is left out);
+    their participants are the members posting in them. A thread crosses groups when no one group holds all its
+    participants; cross-group thread share = |{crossing threads}| / |{threads with 2 or more participants}|. In
+    ``pairs`` an edge counts once for each (group of a, group of b), so with overlapping groups its rows sum to
+    more than the edges.
 
     Examples
     --------
@@ -116,8 +115,9 @@ def cross_group_interaction(
     """
     table = _group_table(groups, member_column, group_column)
     which = options(include_bots, include_system)
-    picked = select(messages, since=since, until=until, **which)
-    edges = interaction_edges(picked, kinds=kinds, include_bots=True, include_system=True).reset_index(drop=True)
+    at = np.flatnonzero(counted_mask(messages, since=since, until=until, **which))
+    picked = messages.iloc[at]
+    edges = interaction_edges(messages, kinds=kinds, since=since, until=until, **which).reset_index(drop=True)
     edges["source"], edges["target"] = edges["source"].astype(str), edges["target"].astype(str)
     counted = [*kinds, "weight"]
     members = np.concatenate([edges["source"].to_numpy(), edges["target"].to_numpy()])
@@ -134,8 +134,13 @@ def cross_group_interaction(
     pairs = combos.groupby(["source_group", "target_group"], as_index=False)[counted].sum()
     pairs[counted] = pairs[counted].astype("int64")
     pairs["cross"] = pairs["source_group"] != pairs["target_group"]
-    roots = thread_depth(picked, warn=False)["root"].to_numpy()
-    people = pd.DataFrame({"thread_id": roots, "member": picked["sender_id"].astype(str).to_numpy()}).drop_duplicates()
+    # Threads resolved on the whole frame, then counted when their root counts (a bot's thread is the bot's).
+    roots = counted_roots(messages, **which)[at]
+    ids = messages["id"].astype(str).to_numpy()
+    in_thread = roots >= 0
+    people = pd.DataFrame(
+        {"thread_id": ids[roots[in_thread]], "member": picked["sender_id"].astype(str).to_numpy()[in_thread]}
+    ).drop_duplicates()
     participants = people.groupby("thread_id", sort=True)["member"].size()
     in_groups = people.merge(_memberships(table, people["member"], unassigned), on="member")
     largest = in_groups.groupby(["thread_id", "group"]).size().groupby(level="thread_id").max()

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from .._links import positions_in
 from ._common import select
 from ._docs import shared_docs
+from .threads import counted_mask, counted_roots
 
 __all__ = ["interaction_graph", "interaction_edges", "centrality", "communities", "write_graph", "KINDS"]
 
@@ -43,7 +44,8 @@ def interaction_edges(
     %(messages)s
     kinds
         Which interactions make edges: ``"reply"`` (A replied to B's message), ``"mention"`` (A @mentioned B) and
-        ``"coparticipation"`` (A and B both posted in a thread: an edge each way).
+        ``"coparticipation"`` (A and B both posted in a thread: an edge each way; threads resolved on the whole
+        frame, and only those whose root counts, as in :func:`~chatlens.analysis.thread_table`).
     self_loops
         Keep A -> A edges (replies to oneself, mentioning oneself).
     max_thread_participants
@@ -63,7 +65,10 @@ def interaction_edges(
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"kinds: unknown {unknown}; choose from {KINDS}")
-    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    at = np.flatnonzero(
+        counted_mask(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    )
+    picked = messages.iloc[at]
     # Work on integer codes of people: one factorisation, then numpy keys; strings come back only for the result.
     sender, people = _codes(picked["sender_id"])
     sources, targets, kind_of = [], [], []
@@ -84,10 +89,10 @@ def interaction_edges(
             targets.append(codes)
             kind_of.append(np.full(len(flat), kinds.index("mention")))
     if "coparticipation" in kinds:
-        from .threads import thread_depth
-
-        roots = thread_depth(picked, warn=False)["root"].to_numpy()
-        pairs_of = pd.DataFrame({"thread": roots, "member": sender}).drop_duplicates()
+        # Threads resolved on the whole frame (people answering a post from before `since` share its thread); a
+        # thread whose root does not count (a bot's deploy notice) is the bot's, and makes no pairs.
+        roots = counted_roots(messages, include_bots=include_bots, include_system=include_system)[at]
+        pairs_of = pd.DataFrame({"thread": roots, "member": sender})[roots >= 0].drop_duplicates()
         sizes = pairs_of.groupby("thread")["member"].transform("size")
         # Pairs grow with the square of a thread's participants: very large threads say little about pairs.
         pairs_of = pairs_of[(sizes > 1) & (sizes <= max_thread_participants)]
@@ -181,7 +186,7 @@ def interaction_graph(
     """
     options = dict(since=since, until=until, include_bots=include_bots, include_system=include_system)
     picked = select(messages, **options)
-    edges = interaction_edges(picked, kinds=kinds, self_loops=self_loops, include_bots=True, include_system=True)
+    edges = interaction_edges(messages, kinds=kinds, self_loops=self_loops, **options)
     graph = nx.DiGraph()
     codes, people = _codes(picked["sender_id"])
     counts = np.bincount(codes, minlength=len(people)) if len(codes) else np.zeros(len(people), dtype=np.int64)

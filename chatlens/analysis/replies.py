@@ -40,8 +40,9 @@ def reply_rate(
 ) -> float:
     """Share of threads whose root drew at least one reply from someone other than the root's author.
 
-    Threads are those of :func:`~chatlens.analysis.thread_table` (a message whose parent is not loaded starts its
-    own thread), picked by the time of their root.
+    Threads are those of :func:`~chatlens.analysis.thread_table`, picked by the time of their root: chains are
+    resolved on the whole frame, a thread a bot started (or a system event roots) counts only if its root does,
+    and only counted replies answer (a message whose parent is not in the frame starts its own thread).
 
     Parameters
     ----------
@@ -56,7 +57,7 @@ def reply_rate(
 
     Notes
     -----
-    reply rate = |{roots r : some reply below r has sender != sender(r)}| / |{roots r}|
+    reply rate = |{counted roots r : some counted reply below r has sender != sender(r)}| / |{counted roots r}|
 
     Examples
     --------
@@ -120,7 +121,8 @@ def time_to_first_reply(
 
     Notes
     -----
-    time to first reply(r) = min{created(m) : m below r, sender(m) != sender(r)} - created(r). With business hours
+    time to first reply(r) = min{created(m) : m counted, below r, sender(m) != sender(r)} - created(r), over counted
+    roots r (chains followed through messages that do not count). With business hours
     [a, b): B(t2) - B(t1), where B(t) = (Mon-Fri non-holiday days from a fixed date to the local date of t) x (b - a)
     + (clip(local time of day of t, a, b) - a if t's date is a business day, else 0).
 
@@ -260,8 +262,8 @@ def unanswered_questions(
 
     Notes
     -----
-    unanswered questions = {roots r : question(text(r)), created(r) + after <= now, and no m below r with
-    sender(m) != sender(r) and created(m) <= created(r) + after}
+    unanswered questions = {counted roots r : question(text(r)), created(r) + after <= now, and no counted m below r
+    with sender(m) != sender(r) and created(m) <= created(r) + after}
 
     Examples
     --------

@@ -2,19 +2,30 @@
 
 Slack and Teams threads are one level deep, but a Chat API ``parent`` may point at any message, so chains of any
 depth are followed (by pointer jumping, :mod:`chatlens._links`). A parent missing from the frame (deleted, or
-outside the loaded range) makes its message a root; such messages are counted and reported with a warning. A cycle
-of parent links raises :class:`~chatlens._links.ReplyCycleError` naming the messages.
+outside the loaded range) makes its message a root; such messages are counted and reported with one
+:class:`MissingParentWarning` per call, pointing at the caller's line. A cycle of parent links raises
+:class:`~chatlens._links.ReplyCycleError` naming the messages.
+
+Reply chains are always resolved on the whole frame, bots' messages and system events included; only then are
+messages left out of the statistics. So a thread belongs to its root's sender: a thread a bot started (a deploy
+notice) or a system event roots (a deleted message's tombstone) is a bot's or a system thread, not a row of
+:func:`thread_table` unless ``include_bots=`` / ``include_system=`` count its root, and never one thread per human
+reply. Its human replies are still replies: :func:`reply_times` lists them (``parent_sender_id`` is the bot) and
+reply counts per member include them. In a person's thread, bots' replies and system events are left out of
+every statistic (a bot's auto-reply does not answer a question).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._links import ReplyCycleError, resolve_chains, take_ids
+from .._links import ReplyCycleError, positions_in, resolve_chains, take_ids
 from ._common import micros, select, to_utc
 from ._docs import shared_docs
 
@@ -23,6 +34,19 @@ __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "Mi
 
 class MissingParentWarning(UserWarning):
     """Some messages name a parent that is not in the frame; they were treated as roots."""
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _outside_level() -> int:
+    """The ``stacklevel`` of the first frame outside chatlens, for a ``warnings.warn`` in the caller of this
+    function: the warning then names the user's line, however deep inside chatlens it was raised (Python 3.11 has
+    no ``skip_file_prefixes``)."""
+    frame, level = sys._getframe(1), 1  # the function that warns is stacklevel 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1  # (chatlens's own command line stops at its outermost frame)
+    return level
 
 
 def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,9 +58,47 @@ def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray,
             f"{int(missing.sum())} message(s) reply to a message not in the frame and count as roots: "
             f"{shown}{' ...' if missing.sum() > 5 else ''}",
             MissingParentWarning,
-            stacklevel=3,
+            stacklevel=_outside_level(),
         )
     return root, depth, missing
+
+
+# The columns select() reads to pick rows: a frame of these alone gives its answer without copying the others.
+_PICKING = ("id", "sender_id", "created", "is_bot", "is_system")
+
+
+def _whole(messages: pd.DataFrame) -> pd.DataFrame:
+    """``messages`` itself, after select()'s checks (a DataFrame with the columns every analysis needs)."""
+    select(messages.iloc[:0] if isinstance(messages, pd.DataFrame) else messages)
+    return messages
+
+
+def counted_mask(
+    messages: pd.DataFrame, *, include_bots: bool, include_system: bool, since: Any = None, until: Any = None
+) -> np.ndarray:
+    """Per row of ``messages`` (by position), whether the statistics count it: :func:`select`'s rule, as a mask
+    over the whole frame the chains are resolved on."""
+    narrow = _whole(messages)[[c for c in _PICKING if c in messages.columns]]
+    kept = select(
+        narrow.set_axis(pd.RangeIndex(len(narrow))),
+        include_bots=include_bots,
+        include_system=include_system,
+        since=since,
+        until=until,
+    )
+    mask = np.zeros(len(messages), dtype=bool)
+    mask[kept.index.to_numpy()] = True
+    return mask
+
+
+def counted_roots(messages: pd.DataFrame, *, include_bots: bool, include_system: bool) -> np.ndarray:
+    """Per row of ``messages`` (by position), the position of its thread's root, chains resolved on the whole
+    frame; -1 where the root does not count (a bot's thread, a system event's) or the message itself does not.
+    No warning: for analyses that group messages by thread (:func:`~chatlens.analysis.interaction_edges`)."""
+    frame = _whole(messages)
+    root, _depth, _missing = _chains(frame, warn=False)
+    counted = counted_mask(frame, include_bots=include_bots, include_system=include_system)
+    return np.where(counted & counted[root], root, -1)
 
 
 @shared_docs
@@ -78,8 +140,10 @@ def thread_table(
     Columns: ``conversation_id``, ``root_sender_id``, ``started``, ``last_activity``, ``duration``, ``size``
     (messages including the root), ``replies``, ``depth`` (deepest chain), ``participants`` (distinct senders),
     ``first_reply_at`` and ``time_to_first_reply`` (first reply from someone other than the root's author), and
-    ``unanswered`` (no such reply). Chains are resolved on the whole frame before ``since``/``until`` pick
-    threads by their start.
+    ``unanswered`` (no such reply). Chains are resolved on the whole frame, bots and system events included, before
+    ``since``/``until`` pick threads by their start and ``include_bots``/``include_system`` pick what counts: a
+    thread whose root is a bot's message or a system event is a row only when its root counts, and bots' and
+    system messages inside a person's thread are not counted in any column (see :mod:`chatlens.analysis.threads`).
 
     Parameters
     ----------
@@ -98,41 +162,55 @@ def thread_table(
     (3, 2, False)
     >>> str(t.loc["a", "time_to_first_reply"])
     '0 days 01:00:00'
+
+    A bot's deploy notice and two people answering it: one bot's thread, left out unless bots count (and not two
+    threads of one message each).
+
+    >>> m = m.assign(sender_id=["deploybot", "u", "v"], is_bot=[True, False, False])
+    >>> len(thread_table(m)), thread_table(m, include_bots=True)[["replies", "participants"]].values.tolist()
+    (0, [[2, 3]])
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system)
-    root, depth, _missing = _chains(picked, warn=True)
-    n = len(picked)
-    roots = np.flatnonzero(depth == 0)
+    frame = _whole(messages)
+    root, depth, _missing = _chains(frame, warn=True)
+    counted = counted_mask(frame, include_bots=include_bots, include_system=include_system)
+    # A thread is a row when its root counts; its counted messages make its statistics. Messages below a root
+    # that does not count (people answering a bot) belong to no row, and never become threads of their own.
+    roots = np.flatnonzero((depth == 0) & counted)
     k = len(roots)
+    members = np.flatnonzero(counted & counted[root])
     # Threads are keyed by integer position, never by id strings: every statistic is a bincount or ufunc.at.
-    thread = np.full(n, -1, dtype=np.int64)
+    thread = np.full(len(frame), -1, dtype=np.int64)
     thread[roots] = np.arange(k)
-    t = thread[root]
-    sender, _ = pd.factorize(picked["sender_id"])
-    created = micros(picked["created"])
+    t = thread[root[members]]
+    depth = depth[members]
+    codes, _ = pd.factorize(frame["sender_id"])
+    sender = codes[members]
+    root_sender = codes[root[members]]
+    created_all = micros(frame["created"])
+    created = created_all[members]
     size = np.bincount(t, minlength=k)
     deepest = np.zeros(k, dtype=np.int64)
     np.maximum.at(deepest, t, depth)
     last = np.full(k, np.iinfo(np.int64).min)
     np.maximum.at(last, t, created)
-    pairs = pd.unique(t * (int(sender.max(initial=0)) + 1) + sender)  # hash-based: no sort
-    participants = np.bincount(pairs // (int(sender.max(initial=0)) + 1), minlength=k)
-    others = (depth > 0) & (sender != sender[root])
+    pairs = pd.unique(t * (int(codes.max(initial=0)) + 1) + sender)  # hash-based: no sort
+    participants = np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=k)
+    others = (depth > 0) & (sender != root_sender)
     first = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(first, t[others], created[others])
     unanswered = first == np.iinfo(np.int64).max
-    started = created[roots]
+    started = created_all[roots]
     as_time = lambda us: pd.to_datetime(us, unit="us", utc=True)  # noqa: E731
     first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
     table = pd.DataFrame(
         {
             # take() keeps each column's dtype (categoricals stay categorical) and never materialises all n values.
             "conversation_id": (
-                picked["conversation_id"].array.take(roots)
-                if "conversation_id" in picked
+                frame["conversation_id"].array.take(roots)
+                if "conversation_id" in frame
                 else np.full(k, "", dtype=object)
             ),
-            "root_sender_id": picked["sender_id"].array.take(roots),
+            "root_sender_id": frame["sender_id"].array.take(roots),
             "started": as_time(started),
             "last_activity": as_time(last),
             "duration": pd.to_timedelta(last - started, unit="us"),
@@ -144,7 +222,7 @@ def thread_table(
             "time_to_first_reply": first_at - as_time(started),
             "unanswered": unanswered,
         },
-        index=pd.Index(take_ids(picked["id"], roots), name="thread_id"),
+        index=pd.Index(take_ids(frame["id"], roots), name="thread_id"),
     )
     if since is not None:
         table = table[(table["started"] >= to_utc(since, "since")).to_numpy()]
@@ -165,6 +243,11 @@ def reply_times(
     """Per reply whose parent is in the frame: ``id``, ``parent``, ``sender_id``, ``parent_sender_id``,
     ``reply_time`` (time since the parent) and ``self_reply``.
 
+    Parents are looked up in the whole frame: a person's reply to a bot's message or to a system event (a deleted
+    message's tombstone) is a reply, with the bot as ``parent_sender_id``; ``include_bots``/``include_system``
+    decide only which replies are listed. ``since``/``until`` pick replies by their own time, so a parent may
+    predate ``since``.
+
     Parameters
     ----------
     %(messages)s
@@ -178,24 +261,25 @@ def reply_times(
     ...                   "created": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:30"], utc=True)})
     >>> str(reply_times(m)["reply_time"].iloc[0])
     '0 days 00:30:00'
+    >>> reply_times(m.assign(is_bot=[True, False]))[["sender_id", "parent_sender_id"]].values.tolist()
+    [['v', 'u']]
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system)
-    if "parent" not in picked:
+    frame = _whole(messages)
+    if "parent" not in frame:
         raise ValueError("messages lacks the parent column")
-    by_id = picked.set_index(picked["id"].astype(str))
-    replies = picked[picked["parent"].notna().to_numpy()]
-    parent_ids = replies["parent"].astype(str).to_numpy()
-    found = pd.Index(by_id.index).get_indexer(parent_ids)
-    ok = found >= 0
-    replies, found = replies[ok], found[ok]
+    found = positions_in(frame["parent"], frame["id"])
+    rows = np.flatnonzero(counted_mask(frame, include_bots=include_bots, include_system=include_system) & (found >= 0))
+    found = found[rows]
+    sender = frame["sender_id"]
+    created = micros(frame["created"])
     out = pd.DataFrame(
         {
-            "id": replies["id"].astype(str).to_numpy(),
-            "parent": parent_ids[ok],
-            "sender_id": replies["sender_id"].astype(str).to_numpy(),
-            "parent_sender_id": by_id["sender_id"].astype(str).to_numpy()[found],
-            "created": replies["created"].to_numpy(),
-            "reply_time": pd.to_timedelta(micros(replies["created"]) - micros(by_id["created"])[found], unit="us"),
+            "id": frame["id"].iloc[rows].astype(str).to_numpy(),
+            "parent": frame["parent"].iloc[rows].astype(str).to_numpy(),
+            "sender_id": sender.iloc[rows].astype(str).to_numpy(),
+            "parent_sender_id": sender.iloc[found].astype(str).to_numpy(),
+            "created": frame["created"].iloc[rows].to_numpy(),
+            "reply_time": pd.to_timedelta(created[rows] - created[found], unit="us"),
         }
     )
     out["self_reply"] = out["sender_id"] == out["parent_sender_id"]

@@ -106,10 +106,17 @@ def ref_threads(df):
     return threads
 
 
+def ref_counted_threads(df):
+    """ref_threads resolved on the whole frame, then bots and system events left out: only threads whose root
+    counts, holding only their counted messages (a bot's thread is the bot's, its people's replies no thread)."""
+    keep = set(counted(df)["id"])
+    return {root: [r for r in rows if r[0] in keep] for root, rows in ref_threads(df).items() if root in keep}
+
+
 def ref_first_replies(df):
-    """root id -> (root created, root sender, first reply time by someone else or None)."""
+    """root id -> (root created, root sender, first reply time by someone else or None), over counted threads."""
     out = {}
-    for root, rows in ref_threads(df).items():
+    for root, rows in ref_counted_threads(df).items():
         root_row = next(r for r in rows if r[0] == root)
         others = [c for m, s, c, d in rows if d > 0 and s != root_row[1]]
         out[root] = (root_row[2], root_row[1], min(others) if others else None)
@@ -230,7 +237,7 @@ def test_stickiness(df, tz, since, until):
 @SETTINGS
 @given(frames(), times, times)
 def test_reply_rate(df, since, until):
-    firsts = ref_first_replies(counted(df))
+    firsts = ref_first_replies(df)
     chosen = [f for f in firsts.values() if (since is None or f[0] >= since) and (until is None or f[0] < until)]
     got = quiet(M.reply_rate, df, since=since, until=until)
     if not chosen:
@@ -249,7 +256,7 @@ business_hours = st.tuples(st.integers(0, 23), st.integers(1, 24)).filter(lambda
 @SETTINGS
 @given(frames(), st.one_of(st.none(), business_hours), st.sampled_from(ZONES), holiday_lists)
 def test_time_to_first_reply(df, hours, tz, holidays):
-    firsts = ref_first_replies(counted(df))
+    firsts = ref_first_replies(df)
     table = quiet(M.time_to_first_reply, df, hours=hours, tz=tz, holidays=holidays)
     assert set(table.index) == set(firsts)
     want = {}
@@ -278,7 +285,7 @@ def test_time_to_first_reply(df, hours, tz, holidays):
 def test_business_time_with_holidays(df, hours, tz, holidays):
     # Business hours and holidays always on: the case the general test above reaches only now and then.
     table = quiet(M.time_to_first_reply, df, hours=hours, tz=tz, holidays=holidays)
-    for root, (started, _, first) in ref_first_replies(counted(df)).items():
+    for root, (started, _, first) in ref_first_replies(df).items():
         if first is not None:
             want = pd.Timedelta(ref_business(started, first, hours, tz, set(holidays)))
             assert table.loc[root, "time_to_first_reply"] == want, root
@@ -315,7 +322,7 @@ def test_unanswered_questions(df, after, now, text_free):
     limit = now if now is not None else (picked["created"].max() if len(picked) else None)
     asks = dict(zip(df["id"], df["is_question"] if text_free else map(ref_question, df["text"])))
     want = set()
-    for root, (started, _, first) in ref_first_replies(picked).items():
+    for root, (started, _, first) in ref_first_replies(df).items():
         late = first is None or first > started + wait
         if late and limit is not None and started + wait <= limit and asks[root]:
             want.add(root)
@@ -519,7 +526,7 @@ def test_cross_group_interaction(df, assignment):
     ] == pytest.approx(crossing / total)
     assert int(got.edges["weight"].sum()) == crossing
     assert (got.edges["source_group"] != got.edges["target_group"]).all()
-    threads = ref_threads(picked)
+    threads = ref_counted_threads(df)  # chains on the whole frame; bots' threads left out
     members = {root: {s for _, s, _, _ in rows} for root, rows in threads.items()}
     spans = {root: len({group(s) for s in people}) for root, people in members.items()}
     assert got.threads["groups"].to_dict() == spans
