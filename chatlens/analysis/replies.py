@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..chatapi import MENTION_MARKUP
 from ._common import (
     check_tz,
     duration,
@@ -23,7 +23,14 @@ from ._common import (
 from ._docs import shared_docs
 from .threads import thread_table
 
-__all__ = ["QUESTION_WORDS", "reply_rate", "time_to_first_reply", "time_to_first_reply_summary", "unanswered_questions"]
+__all__ = [
+    "QUESTION_MARKS",
+    "QUESTION_WORDS",
+    "reply_rate",
+    "time_to_first_reply",
+    "time_to_first_reply_summary",
+    "unanswered_questions",
+]
 
 
 _US_PER_HOUR = 3_600_000_000
@@ -208,20 +215,48 @@ def time_to_first_reply_summary(
     }
 
 
-#: First words that make a root a question (compared case-insensitively; see :func:`unanswered_questions`).
+#: First words that make a root a question (compared case-insensitively): the default ``question_words`` of
+#: :func:`unanswered_questions`. English; pass your team's own words (any script) for other languages.
 # fmt: off
 QUESTION_WORDS = (
     "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "can", "could", "would", "should", "will",
     "do", "does", "did", "is", "are", "was", "were", "has", "have", "any", "anyone", "anybody", "anything",
 )
 # fmt: on
-# RE2 (pyarrow) has no lookahead: "a word" is the run of letters followed by a non-letter or the end.
-_QUESTION = r"^\s*(?:(?:" + MENTION_MARKUP + r"|@\S+)\s*)*(?:" + "|".join(QUESTION_WORDS) + r")(?:[^A-Za-z]|$)"
+
+#: Question marks that make any text a question: ``?``, the full-width ``？`` (Japanese, Chinese) and small ``﹖``,
+#: the Arabic ``؟`` and the Spanish opening ``¿`` (so ``¿...?`` and an unclosed ``¿...`` both ask).
+QUESTION_MARKS = "?\uff1f\ufe56\u061f\u00bf"
+
+# Leading mentions: Slack's <@U123>, <@U123|name> and <!here>-style markup, or a plain @name, and the spaces or
+# punctuation that address someone ("<@U1>: can you", "@bob, who"). A plain @name must end at such a separator,
+# or "@bobcan you" would read as "@bob" + "can".
+_LEADING_MENTIONS = r"^\s*(?:<[@!][^>]*>[\s,:;]*|@[^\s,:;]+[\s,:;]+)*"
+_MARKS = "[" + "".join(re.escape(c) for c in QUESTION_MARKS) + "]"
 
 
-def _looks_like_question(text: pd.Series) -> np.ndarray:
+def _first_word_pattern(question_words: Any) -> str | None:
+    """The RE2 pattern of "the first word after any leading mentions is one of ``question_words``"; None for none.
+
+    RE2 (pyarrow) has no lookahead: a word ends at a character that is neither a letter nor a combining mark (any
+    script), or at the end of the text.
+    """
+    if isinstance(question_words, str) or not isinstance(question_words, Iterable):
+        raise TypeError(f"question_words: expected a list of words, got {question_words!r}")
+    words = [w for w in question_words]
+    bad = [w for w in words if not isinstance(w, str) or not w.strip()]
+    if bad:
+        raise ValueError(f"question_words: every word must be a non-empty string, got {bad[:3]!r}")
+    if not words:
+        return None
+    return _LEADING_MENTIONS + "(?:" + "|".join(re.escape(w.strip()) for w in words) + r")(?:[^\pL\pM]|$)"
+
+
+def _looks_like_question(text: pd.Series, first_word: str | None) -> np.ndarray:
     text = text.astype("string[pyarrow]")
-    asks = text.str.contains("?", regex=False) | text.str.contains(_QUESTION, case=False, regex=True)
+    asks = text.str.contains(_MARKS, regex=True)
+    if first_word is not None:
+        asks |= text.str.contains(first_word, case=False, regex=True)
     return asks.fillna(False).to_numpy(dtype=bool)
 
 
@@ -231,6 +266,7 @@ def unanswered_questions(
     *,
     after: Any = "24h",
     now: Any = None,
+    question_words: Iterable[str] = QUESTION_WORDS,
     since: Any = None,
     until: Any = None,
     include_bots: bool = False,
@@ -238,10 +274,12 @@ def unanswered_questions(
 ) -> pd.DataFrame:
     """Roots that look like questions and got no reply from anyone else within ``after``.
 
-    A root looks like a question when its text contains ``?``, or when its first word (after any leading
-    @mentions, ``<@U123>`` or ``@name``) is one of :data:`QUESTION_WORDS`; a word is a run of ASCII letters,
-    compared case-insensitively ("Is it ..." and "can you ..." ask, "isn't" and "Island" do not). A text-free
-    frame (no ``text`` column) uses its ``is_question`` column instead, i.e. the ``?`` test only.
+    A root looks like a question when its text holds a question mark of :data:`QUESTION_MARKS` (``?``, ``？``,
+    ``﹖``, ``؟``, ``¿``), or when its first word, after any leading mentions (``<@U123>``, ``<!here>``, ``@name``,
+    with a ``,`` or ``:`` after them), is one of ``question_words``. A word is a run of letters (any script),
+    compared case-insensitively: "Is it ..." and "<@U1>: can you ..." ask, "isn't" and "Island" do not. A system
+    event is never a question, even with ``include_system=True`` ("<@U123> has joined the channel" is not one). A
+    text-free frame (no ``text`` column) uses its ``is_question`` column instead (the ``?`` test only).
 
     Parameters
     ----------
@@ -251,6 +289,10 @@ def unanswered_questions(
     now
         The time of the report: roots younger than ``after`` at ``now`` are not judged yet. Default: the last
         counted message.
+    question_words
+        The words that make a question when they open a text (default :data:`QUESTION_WORDS`, English). Pass your
+        own for other languages, e.g. ``(*QUESTION_WORDS, "qui", "où", "pourquoi")``; an empty tuple leaves only
+        the question marks. For languages written without spaces (Japanese, Chinese) the marks are the signal.
     %(thread_since_until)s
     %(include)s
 
@@ -262,8 +304,8 @@ def unanswered_questions(
 
     Notes
     -----
-    unanswered questions = {counted roots r : question(text(r)), created(r) + after <= now, and no counted m below r
-    with sender(m) != sender(r) and created(m) <= created(r) + after}
+    unanswered questions = {counted roots r, not system events : question(text(r)), created(r) + after <= now, and
+    no counted m below r with sender(m) != sender(r) and created(m) <= created(r) + after}
 
     Examples
     --------
@@ -272,10 +314,18 @@ def unanswered_questions(
     >>> q = unanswered_questions(m, after="24h")
     >>> bool(q["text"].str.contains("?", regex=False).any()), bool(q["first_reply_at"].isna().any())
     (True, True)
+
+    Questions in other languages: the full-width mark needs nothing more, French words are passed in.
+
+    >>> m = pd.DataFrame({"id": ["a", "b", "c"], "sender_id": "u", "created": pd.Timestamp("2026-01-01", tz="UTC"),
+    ...                   "text": ["明日は休みですか？", "Où est le log", "Merci"]})
+    >>> unanswered_questions(m, now="2026-01-03", question_words=["où", "pourquoi"])["id"].tolist()
+    ['a', 'b']
     """
     if "text" not in messages.columns and "is_question" not in messages.columns:
         raise ValueError("messages lacks the text column (and an is_question column to fall back on)")
     wait = duration(after, "after")
+    first_word = _first_word_pattern(question_words)
     which = options(include_bots, include_system)
     picked = select(messages, **which)
     threads = thread_table(messages, since=since, until=until, **which)
@@ -286,10 +336,12 @@ def unanswered_questions(
     due = (threads["started"] + wait <= limit).to_numpy() if limit is not None else np.zeros(len(rows), bool)
     # Text-free frames carry only is_question (a '?' in the text): the first-word rule cannot apply there.
     asks = (
-        _looks_like_question(chosen["text"])
+        _looks_like_question(chosen["text"], first_word)
         if "text" in chosen
         else chosen["is_question"].fillna(False).to_numpy(dtype=bool)
     )
+    if "is_system" in chosen:  # a join or a topic change asks nothing, whatever include_system counts
+        asks = asks & ~chosen["is_system"].fillna(False).to_numpy(dtype=bool)
     keep = late & due & asks
     out = chosen[keep].copy()
     out["first_reply_at"] = threads["first_reply_at"].to_numpy()[keep]

@@ -1,5 +1,6 @@
-"""Issue 18, section 3: reply chains are resolved on the whole frame before bots and system events are left out (a
-bot's post and a tombstone keep their human replies in one thread)."""
+"""Issue 18, sections 3 and 4: reply chains are resolved on the whole frame before bots and system events are left
+out (a bot's post and a tombstone keep their human replies in one thread), and questions are found in the marks and
+words people write (full-width and Arabic question marks, Spanish openings, words of one's own language)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def channel(rows=ROWS) -> pd.DataFrame:
 @pytest.fixture
 def no_warnings():
     with warnings.catch_warnings():
-        warnings.simplefilter("error", A.MissingParentWarning)
+        warnings.simplefilter("error")
         yield
 
 
@@ -174,3 +175,77 @@ def test_missing_parents_warn_once_at_the_callers_line():
         assert len(missing) == 1, [str(w.message) for w in missing]
         assert "1 message(s)" in str(missing[0].message) and "'1.000013'" in str(missing[0].message)
         assert missing[0].filename == __file__
+
+
+# --- section 4: questions, in the languages people write --------------------------------------------------------------
+
+
+def roots(texts, **columns) -> pd.DataFrame:
+    """Roots nobody answered, a day before `now`."""
+    return pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(len(texts))],
+            "conversation_id": "C1",
+            "sender_id": "U1",
+            "created": pd.Timestamp("2026-01-01", tz="UTC"),
+            "parent": pd.Series([None] * len(texts), dtype="string"),
+            "text": pd.Series(texts, dtype="string"),
+            **columns,
+        }
+    )
+
+
+def asked(frame, **kwargs) -> list[str]:
+    return frame.loc[frame["id"].isin(A.unanswered_questions(frame, now="2026-01-02", **kwargs)["id"]), "text"].tolist()
+
+
+def test_a_join_is_no_question_even_when_system_events_count():
+    m = roots(["<@U123> has joined the channel", "<@U9> has the report landed"], is_system=[True, False])
+    assert asked(m) == ["<@U9> has the report landed"]
+    assert asked(m, include_system=True) == ["<@U9> has the report landed"]
+    demo = chatlens.load_messages(chatlens.connect("demo"), ["general"], progress=False)
+    found = A.unanswered_questions(demo, include_system=True)
+    assert not found["is_system"].any() and not found["text"].str.contains("has joined").any()
+
+
+def test_question_marks_of_other_scripts():
+    texts = [
+        "明日のリリースは延期ですか？",  # full-width, Japanese
+        "这个接口谁负责？",  # full-width, Chinese
+        "متى الاجتماع؟",  # Arabic
+        "¿Dónde está el log",  # Spanish, opening mark only
+        "¿Quién tiene acceso?",
+        "ﾘﾘｰｽ完了しました。",
+        "Listo.",
+    ]
+    assert asked(roots(texts)) == texts[:5]
+
+
+def test_leading_mentions_are_skipped_before_the_first_word():
+    texts = [
+        "<@U1>: can you look",
+        "@bob, who owns this",
+        "<!here> anyone around",
+        "<@U1|ada> <@U2> why",
+        "@bobcan you",
+    ]
+    assert asked(roots(texts)) == texts[:4]
+
+
+def test_question_words_are_a_parameter():
+    texts = ["Où est le log", "Pourquoi ça casse", "OÙ EST-IL", "Ouest", "how now", "Merci"]
+    m = roots(texts)
+    assert asked(m) == ["how now"]
+    french = asked(m, question_words=("où", "pourquoi"))
+    assert french == ["Où est le log", "Pourquoi ça casse", "OÙ EST-IL"]
+    assert asked(m, question_words=(*A.QUESTION_WORDS, "où")) == ["Où est le log", "OÙ EST-IL", "how now"]
+    assert asked(roots(["how now", "why?"]), question_words=()) == ["why?"]  # the marks alone
+    assert asked(roots(["a.b now", "ab now"]), question_words=["a.b"]) == ["a.b now"]  # words are literal
+
+
+def test_question_words_are_checked():
+    m = roots(["how now"])
+    with pytest.raises(TypeError, match="question_words: expected a list of words, got 'how'"):
+        A.unanswered_questions(m, question_words="how")
+    with pytest.raises(ValueError, match="question_words: every word must be a non-empty string"):
+        A.unanswered_questions(m, question_words=["how", ""])

@@ -3,7 +3,8 @@ workspaces (hypothesis), plus a few worked examples and the data dictionary's ch
 
 from __future__ import annotations
 
-import re
+import itertools
+import unicodedata
 import warnings
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
@@ -38,6 +39,15 @@ TEXTS = [
     "Canvas updated",
     "do-it-yourself",
     "(is it)",
+    "明日は休みですか？",
+    "¿Dónde está el log",
+    "متى الاجتماع؟",
+    "<@U1>: can you look",
+    "@bob, who owns this",
+    "<!here> anyone around",
+    "@bobcan you",
+    "<@U1|bob> has joined the channel",
+    "Où est le log",
     "",
     None,
 ]
@@ -145,18 +155,27 @@ def ref_business(start, end, hours, tz, holidays):
     return total
 
 
-def ref_question(text) -> bool:
+MARKS = "?\uff1f\ufe56\u061f\u00bf"  # ? ？ ﹖ ؟ ¿
+SEPARATORS = "\t\n\f\r ,:;"  # RE2's \s is ASCII whitespace
+
+
+def ref_question(text, words=None) -> bool:
+    """The question rule, slowly: a question mark anywhere, or a question word first after leading mentions."""
+    words = M.QUESTION_WORDS if words is None else words
     if text is None or pd.isna(text):
         return False
-    if "?" in text:
+    if any(mark in text for mark in MARKS):
         return True
-    tokens = text.split()
-    while tokens and (tokens[0].startswith("<@") or tokens[0].startswith("@")):
-        tokens.pop(0)
-    if not tokens:
-        return False
-    word = re.match(r"[A-Za-z]*", tokens[0]).group(0).lower()
-    return word in M.QUESTION_WORDS
+    rest = text.lstrip("\t\n\f\r ")
+    while True:
+        if rest.startswith(("<@", "<!")) and ">" in rest:
+            rest = rest[rest.index(">") + 1 :].lstrip(SEPARATORS)
+        elif rest.startswith("@") and (end := next((i for i, c in enumerate(rest) if c in SEPARATORS), 0)) > 1:
+            rest = rest[end:].lstrip(SEPARATORS)
+        else:
+            break
+    word = "".join(itertools.takewhile(lambda c: unicodedata.category(c)[0] in "LM", rest))
+    return word.lower() in {w.lower() for w in words}
 
 
 # --- members posting, posts and replies, stickiness -------------------------------------------------------------------
