@@ -23,14 +23,7 @@ from ._common import (
 from ._docs import shared_docs
 from .threads import thread_table
 
-__all__ = [
-    "QUESTION_MARKS",
-    "QUESTION_WORDS",
-    "reply_rate",
-    "time_to_first_reply",
-    "time_to_first_reply_summary",
-    "unanswered_questions",
-]
+__all__ = ["QUESTION_WORDS", "reply_rate", "time_to_first_reply", "time_to_first_reply_summary", "unanswered_questions"]
 
 
 _US_PER_HOUR = 3_600_000_000
