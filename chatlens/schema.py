@@ -7,6 +7,7 @@ free text is an Arrow string; times are ``datetime64[us, UTC]``; missing values 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -72,7 +73,10 @@ COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
             "text_length and is_question instead: load_messages(text=False))",
         ),
         "text_length": (_INT, "text-free frames only: the text's length in characters"),
-        "is_question": (_BOOL, "text-free frames only: whether the text contains a question mark '?'"),
+        "is_question": (
+            _BOOL,
+            "text-free frames only: whether the text holds a question mark (? ？ ﹖ ؟ ¿) outside links and markup",
+        ),
         "parent": (_STR, "the id of the message replied to; <NA> for a root message"),
         "thread_id": (
             _STR,
@@ -197,14 +201,37 @@ def check_frame(frame: pd.DataFrame, kind: str, *, raw: bool = False, text: bool
         raise ValueError(f"{kind} frame has wrong dtypes: {'; '.join(wrong)}")
 
 
-def text_free(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (a new one) with its ``text`` column replaced by ``text_length`` (characters) and ``is_question``
-    (the text contains '?'), computed by Arrow in one pass; a frame without text is returned as it is.
+#: Question marks that make any text a question: ``?``, the full-width ``？`` (Japanese, Chinese) and small ``﹖``,
+#: the Arabic ``؟`` and the Spanish opening ``¿`` (so ``¿...?`` and an unclosed ``¿...`` both ask).
+QUESTION_MARKS = "?\uff1f\ufe56\u061f\u00bf"
+_MARKS = "[" + "".join(re.escape(c) for c in QUESTION_MARKS) + "]"
+# Not prose: markup in angle brackets (links, mentions: "<https://x.org/?id=3|the doc>") and bare URLs, whose "?"
+# asks nothing.
+_NOT_PROSE = r"<[^>\n]*>|https?://[^\s>]+"
+
+
+def has_question_mark(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Whether each text holds a question mark of :data:`QUESTION_MARKS` outside links and markup (nulls: False);
+    one Arrow pass. The one definition both ``is_question`` and :func:`chatlens.analysis.unanswered_questions` use.
 
     Examples
     --------
-    >>> text_free(pd.DataFrame({"id": ["a", "b"], "text": ["Lunch?", None]})).values.tolist()
-    [['a', 6, True], ['b', 0, False]]
+    >>> texts = ["Lunch?", "お昼どうする？", "¿Vienes", "see <https://x.org/?id=3|the doc>", "https://x.org/?q=1", None]
+    >>> has_question_mark(pa.array(texts)).to_pylist()
+    [True, True, True, False, False, False]
+    """
+    prose = pc.replace_substring_regex(text, _NOT_PROSE, "")
+    return pc.match_substring_regex(prose, _MARKS).fill_null(False)
+
+
+def text_free(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a new one) with its ``text`` column replaced by ``text_length`` (characters) and ``is_question``
+    (:func:`has_question_mark`), computed by Arrow; a frame without text is returned as it is.
+
+    Examples
+    --------
+    >>> text_free(pd.DataFrame({"id": ["a", "b", "c"], "text": ["Lunch?", None, "行く？"]})).values.tolist()
+    [['a', 6, True], ['b', 0, False], ['c', 3, True]]
     """
     if "text" not in frame.columns:
         return frame
@@ -212,7 +239,7 @@ def text_free(frame: pd.DataFrame) -> pd.DataFrame:
     if isinstance(body, pa.ChunkedArray):
         body = body.combine_chunks()
     length = pc.utf8_length(body).fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
-    question = pc.match_substring(body, "?").fill_null(False).to_numpy(zero_copy_only=False)
+    question = has_question_mark(body).to_numpy(zero_copy_only=False)
     at = list(frame.columns).index("text")
     out = frame.drop(columns="text")
     out.insert(at, "is_question", question)

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from ..schema import has_question_mark
 from ._common import (
     check_tz,
     duration,
@@ -217,15 +219,11 @@ QUESTION_WORDS = (
 )
 # fmt: on
 
-#: Question marks that make any text a question: ``?``, the full-width ``？`` (Japanese, Chinese) and small ``﹖``,
-#: the Arabic ``؟`` and the Spanish opening ``¿`` (so ``¿...?`` and an unclosed ``¿...`` both ask).
-QUESTION_MARKS = "?\uff1f\ufe56\u061f\u00bf"
 
 # Leading mentions: Slack's <@U123>, <@U123|name> and <!here>-style markup, or a plain @name, and the spaces or
 # punctuation that address someone ("<@U1>: can you", "@bob, who"). A plain @name must end at such a separator,
 # or "@bobcan you" would read as "@bob" + "can".
 _LEADING_MENTIONS = r"^\s*(?:<[@!][^>]*>[\s,:;]*|@[^\s,:;]+[\s,:;]+)*"
-_MARKS = "[" + "".join(re.escape(c) for c in QUESTION_MARKS) + "]"
 
 
 def _first_word_pattern(question_words: Any) -> str | None:
@@ -247,10 +245,10 @@ def _first_word_pattern(question_words: Any) -> str | None:
 
 def _looks_like_question(text: pd.Series, first_word: str | None) -> np.ndarray:
     text = text.astype("string[pyarrow]")
-    asks = text.str.contains(_MARKS, regex=True)
+    asks = has_question_mark(pa.array(text, type=pa.string(), from_pandas=True)).to_numpy(zero_copy_only=False)
     if first_word is not None:
-        asks |= text.str.contains(first_word, case=False, regex=True)
-    return asks.fillna(False).to_numpy(dtype=bool)
+        asks = asks | text.str.contains(first_word, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+    return asks
 
 
 @shared_docs
@@ -267,12 +265,13 @@ def unanswered_questions(
 ) -> pd.DataFrame:
     """Roots that look like questions and got no reply from anyone else within ``after``.
 
-    A root looks like a question when its text holds a question mark of :data:`QUESTION_MARKS` (``?``, ``？``,
-    ``﹖``, ``؟``, ``¿``), or when its first word, after any leading mentions (``<@U123>``, ``<!here>``, ``@name``,
-    with a ``,`` or ``:`` after them), is one of ``question_words``. A word is a run of letters (any script),
-    compared case-insensitively: "Is it ..." and "<@U1>: can you ..." ask, "isn't" and "Island" do not. A system
-    event is never a question, even with ``include_system=True`` ("<@U123> has joined the channel" is not one). A
-    text-free frame (no ``text`` column) uses its ``is_question`` column instead (the ``?`` test only).
+    A root looks like a question when its text holds a question mark (``?``, ``？``, ``﹖``, ``؟``, ``¿``:
+    :data:`chatlens.schema.QUESTION_MARKS`) outside links and markup (the ``?`` of ``<https://x.org/?id=3>`` asks
+    nothing), or when its first word, after any leading mentions (``<@U123>``, ``<!here>``, ``@name``, with a ``,``
+    or ``:`` after them), is one of ``question_words``. A word is a run of letters (any script), compared
+    case-insensitively: "Is it ..." and "<@U1>: can you ..." ask, "isn't" and "Island" do not. A system event is
+    never a question, even with ``include_system=True`` ("<@U123> has joined the channel" is not one). A text-free
+    frame (no ``text`` column) uses its ``is_question`` column instead (the question marks only).
 
     Parameters
     ----------
@@ -327,7 +326,7 @@ def unanswered_questions(
     chosen = picked.iloc[rows]
     late = (threads["first_reply_at"].isna() | (threads["first_reply_at"] > threads["started"] + wait)).to_numpy()
     due = (threads["started"] + wait <= limit).to_numpy() if limit is not None else np.zeros(len(rows), bool)
-    # Text-free frames carry only is_question (a '?' in the text): the first-word rule cannot apply there.
+    # Text-free frames carry only is_question (the question marks): the first-word rule cannot apply there.
     asks = (
         _looks_like_question(chosen["text"], first_word)
         if "text" in chosen

@@ -249,3 +249,26 @@ def test_question_words_are_checked():
         A.unanswered_questions(m, question_words="how")
     with pytest.raises(ValueError, match="question_words: every word must be a non-empty string"):
         A.unanswered_questions(m, question_words=["how", ""])
+
+
+def test_a_question_mark_in_a_link_or_url_asks_nothing_and_text_free_frames_know_every_mark():
+    from chatlens.analysis import unanswered_questions
+    from chatlens.schema import text_free
+
+    texts = ["see <https://x.org/?id=3|the doc>", "https://x.org/?q=1 is down", "行く？", "¿Vienes", "done?"]
+    m = pd.DataFrame(
+        {
+            "id": list("abcde"),
+            "parent": [""] * 5,
+            "sender_id": ["u"] * 5,
+            "created": pd.to_datetime(["2026-01-01"] * 5, utc=True) + pd.to_timedelta(range(5), "min"),
+            "text": texts,
+            "is_bot": [False] * 5,
+            "is_system": [False] * 5,
+        }
+    )
+    asked = unanswered_questions(m, now="2026-01-03", question_words=())["id"].tolist()
+    assert asked == ["c", "d", "e"]
+    free = text_free(m)
+    assert free["is_question"].tolist() == [False, False, True, True, True]
+    assert unanswered_questions(free, now="2026-01-03")["id"].tolist() == asked
