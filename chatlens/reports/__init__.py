@@ -95,8 +95,10 @@ def _figures(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, t
 
     def stats(lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, float]:
         picked = select(messages, since=lo, until=hi)
-        threads = thread_table(select(messages, until=hi), since=lo, until=hi) if len(picked) else None
-        replies = reply_times(picked) if len(picked) else None
+        # Reply chains are resolved on every message (a reply to a bot's post is a reply), then counted.
+        everything = select(messages, until=hi, include_bots=True, include_system=True)
+        threads = thread_table(everything, since=lo, until=hi) if len(picked) else None
+        replies = reply_times(everything, since=lo, until=hi) if len(picked) else None
         answered = threads[~threads["unanswered"]] if threads is not None else None
         return {
             "messages": len(picked),
@@ -216,7 +218,9 @@ def build_report(
         members = members.iloc[0:0]  # every row is one person
         conversations = conversations[conversations["members_posting"] >= min_group_size]
     conversations = conversations.head(top)
-    threads = thread_table(select(messages, until=until), since=since, until=until)
+    threads = thread_table(
+        select(messages, until=until, include_bots=True, include_system=True), since=since, until=until
+    )
     unanswered = threads[threads["unanswered"]].sort_values("started").tail(top).iloc[::-1].copy()
     names = dict(zip(messages["sender_id"].astype(str), messages["sender_name"].astype(str)))
     convs = dict(zip(messages["conversation_id"].astype(str), messages["conversation_name"].astype(str)))

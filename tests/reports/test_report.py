@@ -112,3 +112,40 @@ def test_report_command(tmp_path, capsys):
     assert out.exists() and "wrote" in capsys.readouterr().out
     assert main(["report", "--since", "2026-08-01", "--until", "2026-07-01", "--out", str(out), "--quiet"]) == 2
     assert "since" in capsys.readouterr().err
+
+
+def test_the_reports_figures_link_replies_to_a_bots_post_before_leaving_bots_out():
+    import warnings
+
+    from chatlens.analysis.threads import MissingParentWarning
+    from chatlens.reports import build_report
+
+    t0 = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    rows = [
+        ("deploy", "", "deploybot", True, "deployed v2", 0),
+        ("h1", "deploy", "ada", False, "broken for me", 5),
+        ("h2", "deploy", "bo", False, "me too", 9),
+        ("q", "", "ada", False, "release?", 60),
+        ("a", "q", "bo", False, "friday", 70),
+    ]
+    m = pd.DataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "parent": [r[1] for r in rows],
+            "sender_id": [r[2] for r in rows],
+            "sender_name": [r[2] for r in rows],
+            "is_bot": [r[3] for r in rows],
+            "is_system": False,
+            "text": [r[4] for r in rows],
+            "created": [t0 + pd.Timedelta(minutes=r[5]) for r in rows],
+            "conversation_id": "C1",
+            "conversation_name": "general",
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingParentWarning)
+        data = build_report(m, since="2026-03-01", until="2026-03-08", plots=False)
+    figures = {f["name"]: f["value"] for f in data.figures}
+    assert figures["threads started"] == 1  # the bot's post is a bot's thread, and its replies start none
+    assert figures["replies"] == 3
+    assert figures["messages"] == 4
