@@ -3,6 +3,7 @@ over messages. Used by the loaders (``thread_id``) and the thread analyses (dept
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import numpy as np
@@ -22,19 +23,52 @@ class ReplyCycleError(ValueError):
         super().__init__(f"parent links form a cycle through {len(ids)} message(s): {shown}")
 
 
-def _arrow_strings(values: Any) -> pa.Array:
-    """Strings as one Arrow array (no copy for Arrow-backed pandas data; nulls kept)."""
+def _arrow_strings(values: Any, what: str = "ids") -> pa.Array:
+    """Strings as one Arrow array (no copy for Arrow-backed pandas data; nulls kept, NaN too). Ints, whole floats
+    and UUIDs (a frame built by hand) become their text; anything else (a dict, a list) is a ValueError naming
+    ``what``.
+
+    Examples
+    --------
+    >>> import uuid
+    >>> _arrow_strings([7, None]).to_pylist(), _arrow_strings([uuid.UUID(int=1)]).to_pylist()
+    (['7', None], ['00000000-0000-0000-0000-000000000001'])
+    >>> _arrow_strings(pd.Series([float("nan"), 3.0]), "parents").to_pylist()
+    [None, '3']
+    >>> _arrow_strings([{"id": 1}], "ids")
+    Traceback (most recent call last):
+    ...
+    ValueError: ids: expected strings (ints and UUIDs are taken as their text), got dict {'id': 1}
+    """
     if isinstance(values, pd.Series | pd.Index):
         values = values.array
     try:
         arr = pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = pa.array(pd.Series(values, dtype=object).astype("string"), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = None
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        arr = pc.cast(arr, pa.string())
-    return arr
+    if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return arr
+    if arr is not None and (pa.types.is_integer(arr.type) or pa.types.is_null(arr.type)):
+        return pc.cast(arr, pa.string())
+    # Anything else is judged value by value: UUIDs (which Arrow would take as 16 raw bytes) and numbers as their
+    # text, and a value that is no id named.
+    out = []
+    for v in pd.Series(values, dtype=object).tolist():
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            out.append(None)
+        elif isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, uuid.UUID | int | np.integer) and not isinstance(v, bool):
+            out.append(str(v))
+        elif isinstance(v, float | np.floating) and float(v).is_integer():
+            out.append(str(int(v)))  # an int column that pandas made float to hold a NaN
+        else:
+            raise ValueError(
+                f"{what}: expected strings (ints and UUIDs are taken as their text), got {type(v).__name__} {v!r:.60}"
+            )
+    return pa.array(out, type=pa.string())
 
 
 def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,8 +99,8 @@ def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.n
     >>> root.tolist(), depth.tolist(), missing.tolist()
     ([0, 0, 0, 3], [0, 1, 2, 0], [False, False, False, True])
     """
-    id_arr = _arrow_strings(ids)
-    parent_arr = _arrow_strings(parents)
+    id_arr = _arrow_strings(ids, "ids")
+    parent_arr = _arrow_strings(parents, "parents")
     n = len(id_arr)
     if len(parent_arr) != n:
         raise ValueError(f"ids and parents differ in length ({n} and {len(parent_arr)})")

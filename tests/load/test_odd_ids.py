@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -162,3 +163,26 @@ def test_refresh_compares_int_ids_as_text(tmp_path):
     # A new message at the same microsecond as the newest cached one: the refresh compares (created, id) keys.
     api.workspace.add_messages("T", [("m3", "C1", "U1", T0 + 60_000_000, "and", "m1", None, '{"user": "U1"}')])
     assert load_messages(api, progress=False, refresh=True)["id"].tolist() == ["1", "2", "3"]
+
+
+def test_analyses_on_a_hand_built_frame_take_uuid_and_int_ids_and_name_a_dict():
+    from chatlens import analysis as A
+
+    ids = [uuid.UUID(int=i) for i in range(3)]
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "parent": [None, ids[0], ids[1]],
+            "sender_id": ["a", "b", "a"],
+            "created": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
+            "is_bot": False,
+            "is_system": False,
+        }
+    )
+    table = A.thread_table(frame)
+    assert table.index.tolist() == [str(ids[0])] and int(table["replies"].iloc[0]) == 2
+    # An all-NaN float parent column (pandas' reading of "no parents") is no parents, not the id "nan".
+    roots = frame.assign(id=[1, 2, 3], parent=float("nan"))
+    assert A.thread_depth(roots)["depth"].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="ids: expected strings .* got dict"):
+        A.thread_table(frame.assign(id=[{"x": 1}, {"x": 2}, {"x": 3}]))
