@@ -42,7 +42,8 @@ _TOKEN = re.compile(r"(?<=[?&])(t|token)=xox[a-z]-[A-Za-z0-9-]+")
 _MENTION = re.compile(MENTION_MARKUP)
 # The subtype table's columns, for the bulk reads' column-at-a-time derivation.
 _BOT_VALUES = pa.array(sorted(BOT_SUBTYPES), type=pa.string())
-_NOT_SYSTEM_VALUES = pa.array(sorted(PERSON_SUBTYPES | BOT_SUBTYPES), type=pa.string())
+_NOT_SYSTEM = PERSON_SUBTYPES | BOT_SUBTYPES
+_NOT_SYSTEM_VALUES = pa.array(sorted(_NOT_SYSTEM), type=pa.string())
 
 
 def message_id(channel: str, ts: str) -> str:
@@ -118,8 +119,12 @@ def team_user_object(user_id: str, users: dict[str, dict[str, Any]], href_prefix
 def message_signals(raw: dict[str, Any], text: str) -> tuple[bool, bool, str | None, list[str]]:
     """``(is_bot, is_system, subtype, mentions)`` of a Slack message: what the normalised columns say of it.
 
-    The subtype's kind comes from the one table, :mod:`.subtypes`. A message with a ``bot_id``, or from Slackbot,
-    is a bot's; a Slack message with no sender at all (``user`` null, no bot, no username) is a system event.
+    The subtype's kind comes from the one table, :mod:`.subtypes`. A message with a ``bot_id``, from Slackbot, or
+    with only a ``username`` (``user`` empty or missing: an integration naming itself per message) is a bot's; a
+    Slack message with no sender at all (``user`` null, no bot, no username) is a system event. Mentions are the
+    ``<@U..>`` of the text, then the ``user`` elements of rich-text ``blocks`` the text lacks; in a system event
+    (``channel_join``, ``channel_purpose``, ...) the actor named in its own line (``user``, ``inviter``) is not a
+    mention.
 
     Examples
     --------
@@ -133,15 +138,62 @@ def message_signals(raw: dict[str, Any], text: str) -> tuple[bool, bool, str | N
     (True, False)
     >>> message_signals({"ts": "1.000001", "user": None}, "a message nobody sent")[:2]
     (False, True)
+    >>> message_signals({"ts": "1.000001", "user": "", "username": "deploy"}, "shipped")[:2]
+    (True, False)
+    >>> message_signals({"user": "U1", "subtype": "channel_join"}, "<@U1|ada> has joined the channel")[3]
+    []
+    >>> blocks = [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+    ...     {"type": "user", "user_id": "U7"}, {"type": "text", "text": " look"}]}]}]
+    >>> message_signals({"user": "U1", "blocks": blocks}, "Grace look")[3]
+    ['U7']
     """
     subtype = raw.get("subtype")
     subtype = subtype if isinstance(subtype, str) else None
     user = raw.get("user")
     kind = subtype_kind(subtype)
-    is_bot = kind == "bot" or bool(raw.get("bot_id")) or user == SLACKBOT
+    is_bot = kind == "bot" or bool(raw.get("bot_id")) or user == SLACKBOT or _named_only(raw)
     # Only a Slack message object (it has a ts) can say it has no sender; an empty raw says nothing.
     senderless = "ts" in raw and not (user or raw.get("bot_id") or raw.get("username") or _commenter(raw))
-    return is_bot, kind == "system" or senderless, subtype, _MENTION.findall(text) if "<@" in text else []
+    return is_bot, kind == "system" or senderless, subtype, _mentions(raw, text, kind == "system")
+
+
+def _named_only(raw: dict[str, Any]) -> bool:
+    """Whether a message's sender is only a ``username`` (``user`` empty or missing, no ``bot_id``): a legacy
+    integration's post, a bot's, not a user whose id is that name."""
+    return not raw.get("user") and not raw.get("bot_id") and bool(raw.get("username")) and not _commenter(raw)
+
+
+def _mentions(raw: dict[str, Any], text: str, system: bool) -> list[str]:
+    """The users a message mentions (:func:`message_signals`); both the wire objects and the bulk columns use it."""
+    found = _MENTION.findall(text) if "<@" in text else []
+    blocks = raw.get("blocks")
+    # Most blocks hold no user element: one look at their JSON (in C) spares walking them.
+    if blocks.__class__ is list and blocks and b'"user_id"' in orjson.dumps(blocks):
+        extra = [u for u in dict.fromkeys(_block_users(blocks)) if u not in found]
+        if extra:
+            found = found + extra
+    if system and found:
+        actors = {raw.get("user"), raw.get("inviter")}
+        found = [u for u in found if u not in actors]
+    return found
+
+
+def _block_users(blocks: list[Any]) -> list[str]:
+    """The ``user_id`` of every ``user`` element in a message's rich-text blocks
+    (https://docs.slack.dev/reference/block-kit/blocks/rich-text-block), in order."""
+    users: list[str] = []
+    stack = [b for b in reversed(blocks) if b.__class__ is dict and b.get("type") == "rich_text"]
+    while stack:
+        node = stack.pop()
+        if node.get("type") == "user":
+            uid = node.get("user_id")
+            if isinstance(uid, str) and uid:
+                users.append(uid)
+            continue
+        children = node.get("elements")
+        if children.__class__ is list:
+            stack.extend(c for c in reversed(children) if c.__class__ is dict)
+    return users
 
 
 def conversation_kind(raw: dict[str, Any], default: str) -> str:
@@ -244,6 +296,7 @@ class MessageColumns:
         self.users, self.raw = users, raw
         self._senders: dict[tuple[str, Any], dict[str, Any]] = {}
         self.rows: list[tuple[Any, ...]] = []
+        self._mentioned: list[tuple[int, list[str]]] = []  # (row, mentions) found per message (blocks, actors)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -253,6 +306,7 @@ class MessageColumns:
         # parents and times are then made a whole column at a time (table), not with an f-string and an int()
         # per message.
         add, users, senders, keep_raw, dumps = self.rows.append, self.users, self._senders, self.raw, orjson.dumps
+        rows, mentioned = self.rows, self._mentioned
         for m in messages:
             if not isinstance(m, dict):
                 continue  # not a message (as a day file's listing skips it too)
@@ -277,6 +331,14 @@ class MessageColumns:
             if edited is not None and edited.__class__ is not str:
                 edited = str(edited)
             subtype = get("subtype")
+            subtype = subtype if subtype.__class__ is str else None
+            # Mentions the text alone does not give (blocks, a system event's actor) are found here, per message,
+            # by the rules message_signals follows; the rest a whole column at a time below.
+            blocks = get("blocks")
+            system = subtype is not None and subtype not in _NOT_SYSTEM
+            text = get("text") or ""
+            if (system and "<@" in text) or (blocks.__class__ is list and blocks and b'"user_id"' in dumps(blocks)):
+                mentioned.append((len(rows), _mentions(m, text, system)))
             body = None
             if keep_raw:
                 body = dumps(m)
@@ -292,9 +354,9 @@ class MessageColumns:
                     sender["name"],
                     thread_ts if thread_ts and thread_ts != ts else None,
                     edited or None,
-                    get("text") or "",
-                    subtype if subtype.__class__ is str else None,
-                    bool(get("bot_id")) or sender_id == SLACKBOT,
+                    text,
+                    subtype,
+                    bool(get("bot_id")) or sender_id == SLACKBOT or (username is not None and _named_only(m)),
                     not named,
                     body,
                 )
@@ -303,6 +365,7 @@ class MessageColumns:
     def table(self) -> pa.Table:
         """What was added, as a table (and a fresh start)."""
         rows, self.rows = self.rows, []
+        mentioned, self._mentioned = self._mentioned, []
         names = ["conversation_id", "ts", "sender_id", "sender_name", "thread_ts", "edited_ts", "text", "subtype"]
         names += ["bot_sender", "senderless", "raw"]  # raw is None unless kept, and then not read
         columns: dict[str, Any] = dict(zip(names, zip(*rows) if rows else [()] * len(names)))
@@ -332,6 +395,8 @@ class MessageColumns:
         findall = _MENTION.findall
         for k in marked.nonzero()[0].tolist():
             mentions[k] = findall(texts[k])
+        for k, found in mentioned:
+            mentions[k] = found
         columns["mentions"] = pa.array(mentions, type=pa.list_(pa.string()))
         return message_table(columns, raw=self.raw)
 
