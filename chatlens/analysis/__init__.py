@@ -22,7 +22,7 @@ from .replies import (
     time_to_first_reply_summary,
     unanswered_questions,
 )
-from .rhythm import WEEKDAYS, after_hours_share, hour_weekday_table
+from .rhythm import WEEKDAYS, UnknownTimeZoneWarning, after_hours_share, hour_weekday_table, unknown_timezones
 from .threads import MissingParentWarning, ReplyCycleError, reply_times, thread_depth, thread_table
 from .timeline import activity_timeline
 
@@ -34,6 +34,8 @@ __all__ = [
     "cohort_retention",
     "hour_weekday_table",
     "WEEKDAYS",
+    "unknown_timezones",
+    "UnknownTimeZoneWarning",
     "thread_depth",
     "thread_table",
     "reply_times",

@@ -47,8 +47,8 @@ PARAMS: dict[str, str] = {
     "member_tz": """
         tz, default_tz
             The zone of the wall clock; ``"member"``: each sender's own zone (the ``sender_timezone`` column of
-            :func:`chatlens.add_sender_details`; ``default_tz`` where it is unknown), so a team across continents is
-            judged by each member's own day.
+            :func:`chatlens.add_sender_details`; ``default_tz`` where it is missing, or not in this machine's tz
+            database), so a team across continents is judged by each member's own day.
         """,
     "hours": """
         hours
