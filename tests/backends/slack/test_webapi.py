@@ -197,3 +197,91 @@ def test_connect_and_serve_a_slack_account(slack, tmp_path, monkeypatch):
         assert [m["id"] for m in iter_items(remote.list_messages, "C1", page_size=3)] == local
         with pytest.raises(PermissionDenied, match="activity feed"):
             remote.list_events()
+
+
+# -- the fake follows Slack's method documentation (issue 19) ------------------------------------------------------
+# Published examples replayed as fixtures: conversations.replies' response example in slackapi/slack-api-specs
+# (web-api/slack_web_openapi_v2.json, "island"), and the thread_broadcast subtype page's example message
+# (https://docs.slack.dev/reference/events/message/thread_broadcast).
+ISLAND = [
+    {"type": "message", "user": "U061F7AUR", "text": "island", "ts": "1482960137.003543"},
+    {"type": "message", "user": "U061F7AUR", "text": "one island", "ts": "1483037603.017503"},
+    {"type": "message", "user": "U061F7AUR", "text": "two island", "ts": "1483051909.018632"},
+    {"type": "message", "user": "U061F7AUR", "text": "three for the land", "ts": "1483125339.020269"},
+]
+BROADCAST = {"root": "1673464730.703009", "reply": "1673464745.620769", "text": "broadcasting this reply"}
+
+
+def _documented(slack: FakeSlack):
+    token, team = slack.add_team(user_id="U123ABC456", admin=True)
+    slack.add_user(team, "U061F7AUR", "island-person")
+    slack.add_channel(team, "C1", name="general", kind="channel", created_us=T0, members=["U123ABC456", "U061F7AUR"])
+    root, *replies = ISLAND
+    slack.add_message(team, "C1", root["user"], root["ts"], root["text"])
+    for r in replies:
+        slack.add_message(team, "C1", r["user"], r["ts"], r["text"], root["ts"])
+    slack.add_message(team, "C1", "U123ABC456", BROADCAST["root"], "This is the original message")
+    slack.add_message(
+        team, "C1", "U123ABC456", BROADCAST["reply"], BROADCAST["text"], BROADCAST["root"], broadcast=True
+    )
+    return SlackChatAPI(token, base_url=slack.url, retries=0), team
+
+
+def test_the_published_examples_replay_through_the_connector(slack):
+    api, _ = _documented(slack)
+    body = api._call("conversations.replies", channel="C1", ts=ISLAND[0]["ts"])
+    # The parent first, with the example's reply_count, then the replies oldest first, as in the example.
+    assert [m["text"] for m in body["messages"]] == [m["text"] for m in ISLAND]
+    assert body["messages"][0]["reply_count"] == 3 and body["response_metadata"]["next_cursor"] == ""
+    history = api._call("conversations.history", channel="C1")["messages"]
+    # Newest first, parents and the broadcast only; the broadcast carries its parent in root (the subtype page).
+    assert [m["ts"] for m in history] == [BROADCAST["reply"], BROADCAST["root"], ISLAND[0]["ts"]]
+    assert history[0]["subtype"] == "thread_broadcast" and history[0]["root"]["reply_count"] == 1
+    texts = [m["text"] for m in iter_items(api.list_messages, "C1", page_size=2)]
+    assert texts.count(BROADCAST["text"]) == 1 and len(texts) == 6
+    assert "root" not in api.thread_replies("C1", BROADCAST["root"])[0].raw  # one object, whichever listing
+
+
+def test_history_pages_and_windows_as_documented(slack):
+    """https://docs.slack.dev/reference/methods/conversations.history: cursor paging (next_cursor empty at the
+    end), oldest/latest exclusive unless inclusive."""
+    api, _ = _documented(slack)
+    seen, cursor = [], None
+    while True:
+        body = api._call("conversations.history", channel="C1", limit=1, cursor=cursor)
+        seen += [m["ts"] for m in body["messages"]]
+        cursor = body["response_metadata"]["next_cursor"]
+        assert body["has_more"] == bool(cursor)
+        if not cursor:
+            break
+    assert seen == sorted(seen, reverse=True) and len(seen) == 3
+    lo, hi = ISLAND[0]["ts"], BROADCAST["reply"]
+    window = api._call("conversations.history", channel="C1", oldest=lo, latest=hi)["messages"]
+    assert [m["ts"] for m in window] == [BROADCAST["root"]]
+    both = api._call("conversations.history", channel="C1", oldest=lo, latest=hi, inclusive="true")["messages"]
+    assert [m["ts"] for m in both] == [hi, BROADCAST["root"], lo]
+    with pytest.raises(InvalidRequest, match="invalid_cursor"):
+        api._call("conversations.history", channel="C1", cursor="bm90IGEgY3Vyc29y")
+
+
+def test_a_root_deleted_with_replies_is_a_tombstone_until_its_last_reply_goes(slack):
+    api, team = _documented(slack)
+    api._call("chat.delete", write=True, channel="C1", ts=ISLAND[0]["ts"])
+    parent = api._call("conversations.replies", channel="C1", ts=ISLAND[1]["ts"])["messages"][0]
+    assert (parent["subtype"], parent["text"], parent["reply_count"]) == ("tombstone", "This message was deleted.", 3)
+    for reply in ISLAND[1:]:
+        api._call("chat.delete", write=True, channel="C1", ts=reply["ts"])
+    assert ISLAND[0]["ts"] not in team.channels["C1"].messages
+    with pytest.raises(NotFound, match="thread_not_found"):
+        api._call("conversations.replies", channel="C1", ts=ISLAND[0]["ts"])
+
+
+def test_rate_limits_are_per_method(slack):
+    """https://docs.slack.dev/apis/web-api/rate-limits: limits are per method; a 429 names when to retry."""
+    api, _ = _documented(slack)
+    slack.throttle("conversations.replies", interval=60, retry_after=7)
+    api._call("conversations.replies", channel="C1", ts=ISLAND[0]["ts"])
+    with pytest.raises(RateLimited) as err:
+        api._call("conversations.replies", channel="C1", ts=ISLAND[0]["ts"])
+    assert err.value.retry_after == 7
+    assert api._call("conversations.history", channel="C1")["messages"]  # another method is not held back
