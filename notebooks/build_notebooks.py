@@ -128,7 +128,8 @@ NOTEBOOKS = {
                  'messages = chatlens.load_messages("demo", progress=False)\n'
                  'data = build_report(messages, account="acme-slack", since="2026-07-01", until="2026-07-31", '
                  'plots=False)\n'
-                 'pd.DataFrame(data.figures).set_index("name").round(3)'),
+                 'figures = pd.DataFrame(data.figures).set_index("label")\n'
+                 'figures[["key", "value", "previous", "change", "change_unit", "verdict"]].round(3)'),
         ("code", 'data.members[["name", "messages", "replies_given", "replies_received"]]'),
         ("code", 'data.unanswered[["conversation", "author", "waiting (days)"]].head()'),
         ("code", 'path = chatlens.report(out=os.path.join(tempfile.mkdtemp(), "team.html"), since="2026-07-01", '

@@ -12,7 +12,7 @@ from .engagement import conversation_summary, member_summary
 from .groups import CrossGroupInteraction, cross_group_interaction
 from .hygiene import hygiene_counts
 from .interactions import centrality, communities, interaction_edges, interaction_graph, write_graph
-from .metrics import METRICS, Metric
+from .metrics import FIGURES, METRICS, Metric, figure_metrics, figure_values
 from .people import concentration, members_posting, messages_per_posting_member, post_split, stickiness
 from .periods import complete_range, mark_partial
 from .replies import (
@@ -25,6 +25,15 @@ from .replies import (
 from .rhythm import WEEKDAYS, UnknownTimeZoneWarning, after_hours_share, hour_weekday_table, unknown_timezones
 from .threads import MissingParentWarning, ReplyCycleError, reply_times, thread_depth, thread_table
 from .timeline import activity_timeline
+from .totals import (
+    median_time_to_first_reply,
+    member_count,
+    members_for_half,
+    message_count,
+    p90_time_to_first_reply,
+    replies_to_others,
+    threads_started,
+)
 
 __all__ = [
     "activity_timeline",
@@ -66,6 +75,16 @@ __all__ = [
     "mark_partial",
     "complete_range",
     "hygiene_counts",
+    "message_count",
+    "member_count",
+    "threads_started",
+    "replies_to_others",
+    "median_time_to_first_reply",
+    "p90_time_to_first_reply",
+    "members_for_half",
     "METRICS",
+    "FIGURES",
     "Metric",
+    "figure_metrics",
+    "figure_values",
 ]

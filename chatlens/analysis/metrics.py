@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ._docs import shared_docs
 from .conversations import dead_conversations, visibility_share
 from .groups import CrossGroupInteraction, cross_group_interaction
 from .hygiene import hygiene_counts
@@ -32,9 +33,19 @@ from .replies import (
     unanswered_questions,
 )
 from .rhythm import after_hours_share
+from .totals import (
+    median_time_to_first_reply,
+    member_count,
+    members_for_half,
+    message_count,
+    p90_time_to_first_reply,
+    replies_to_others,
+    threads_started,
+)
 
 # The metric functions are re-exported here too: ``chatlens.analysis.metrics.reply_rate`` was their address.
 __all__ = [
+    "FIGURES",
     "METRICS",
     "QUESTION_WORDS",
     "CrossGroupInteraction",
@@ -45,12 +56,21 @@ __all__ = [
     "cross_group_interaction",
     "dead_conversations",
     "hygiene_counts",
+    "figure_metrics",
+    "figure_values",
     "mark_partial",
+    "member_count",
+    "members_for_half",
+    "median_time_to_first_reply",
     "members_posting",
+    "message_count",
     "messages_per_posting_member",
+    "p90_time_to_first_reply",
     "post_split",
+    "replies_to_others",
     "reply_rate",
     "stickiness",
+    "threads_started",
     "time_to_first_reply",
     "time_to_first_reply_summary",
     "unanswered_questions",
@@ -59,11 +79,23 @@ __all__ = [
 
 
 class Metric(NamedTuple):
-    """One entry of the data dictionary: ``formula`` is read from ``function``'s docstring (its Notes section)."""
+    """One entry of the data dictionary: ``formula`` is read from ``function``'s docstring (its Notes section).
+
+    ``name`` is the figure's label wherever it is shown (report, dashboard, notebooks); ``key`` (the function's
+    name) identifies it in data (``build_report(...).to_dict()``). ``unit`` says what a single-number metric
+    measures (``"count"``, ``"share"`` of 0..1, ``"hours"`` for durations, or ``None`` for a table), and ``better``
+    which way is an improvement: ``"up"``, ``"down"`` or ``None`` (neither: the report colours no change of it).
+    """
 
     name: str
     function: Callable[..., Any]
     columns: tuple[str, ...]
+    unit: str | None = None
+    better: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.function.__name__
 
     @property
     def formula(self) -> str:
@@ -89,15 +121,23 @@ _THREADS = ("id", "parent", "sender_id", "created")
 
 #: Every metric of this module, in the order of the data dictionary.
 METRICS: tuple[Metric, ...] = (
-    Metric("members posting", members_posting, ("sender_id", "created")),
+    Metric("messages", message_count, ("created",), "count", "up"),
+    Metric("members posting", member_count, ("sender_id", "created"), "count", "up"),
+    Metric("threads started", threads_started, _THREADS, "count", "up"),
+    Metric("replies to others", replies_to_others, _THREADS, "count", "up"),
+    Metric("reply rate", reply_rate, _THREADS, "share", "up"),
+    Metric("median time to first reply", median_time_to_first_reply, _THREADS, "hours", "down"),
+    Metric("90th percentile time to first reply", p90_time_to_first_reply, _THREADS, "hours", "down"),
+    Metric("stickiness (DAU/MAU)", stickiness, ("sender_id", "created"), "share", "up"),
+    # Posting after hours is the load the Viva Insights / Slack wellbeing views ask teams to reduce.
+    Metric("after-hours share", after_hours_share, ("created", "sender_timezone (if known)"), "share", "down"),
+    Metric("members for half of messages", members_for_half, ("sender_id",), "count", "up"),
+    Metric("members posting per period", members_posting, ("sender_id", "created")),
     Metric("posts and replies", post_split, ("parent", "created")),
-    Metric("stickiness", stickiness, ("sender_id", "created")),
     Metric("messages per member posting", messages_per_posting_member, ("sender_id", "created")),
-    Metric("reply rate", reply_rate, _THREADS),
     Metric("time to first reply", time_to_first_reply, (*_THREADS, "conversation_id")),
     Metric("time to first reply: median and p90", time_to_first_reply_summary, _THREADS),
     Metric("unanswered questions", unanswered_questions, (*_THREADS, "text")),
-    Metric("after-hours share", after_hours_share, ("created",)),
     Metric(
         "dead conversations",
         dead_conversations,
@@ -118,3 +158,103 @@ METRICS: tuple[Metric, ...] = (
         ("is_bot", "is_system", "subtype", "sender_id", "sender_deleted", "users.deleted"),
     ),
 )
+
+#: The key figures of the report and the dashboard, in the order shown: keys of :data:`METRICS`.
+FIGURES: tuple[str, ...] = (
+    "message_count",
+    "member_count",
+    "threads_started",
+    "replies_to_others",
+    "reply_rate",
+    "median_time_to_first_reply",
+    "p90_time_to_first_reply",
+    "stickiness",
+    "after_hours_share",
+    "members_for_half",
+)
+
+
+def figure_metrics(keys: tuple[str, ...] = FIGURES) -> list[Metric]:
+    """The :data:`METRICS` entries of ``keys`` (the key figures by default), in that order.
+
+    Parameters
+    ----------
+    keys
+        Metric keys (function names), default :data:`FIGURES`.
+
+    Returns
+    -------
+    list of Metric
+
+    Raises
+    ------
+    ValueError
+        Naming the keys that are no metric's.
+
+    Examples
+    --------
+    >>> [m.name for m in figure_metrics(("threads_started", "replies_to_others"))]
+    ['threads started', 'replies to others']
+    """
+    by_key = {m.key: m for m in METRICS}
+    unknown = [k for k in keys if k not in by_key]
+    if unknown:
+        raise ValueError(f"keys: {unknown} are not metrics; expected some of {sorted(by_key)}")
+    return [by_key[k] for k in keys]
+
+
+@shared_docs
+def figure_values(
+    messages: Any,
+    *,
+    since: Any,
+    until: Any,
+    tz: str = "UTC",
+    keys: tuple[str, ...] = FIGURES,
+) -> dict[str, float]:
+    """Each key figure over ``[since, until)``, by key: the metric's function called on ``messages`` with that
+    period and nothing else of the figure's own (the report and the dashboard both show these).
+
+    Counts are ints, shares floats in 0..1, durations hours (NaN where a figure has no value). Functions that take
+    ``tz`` get it; :func:`after_hours_share` reads each sender's own clock where the frame knows it
+    (``sender_timezone``, :func:`chatlens.add_sender_details`), ``tz`` for the rest.
+
+    Parameters
+    ----------
+    %(messages)s
+    since, until
+        The period ``[since, until)`` (threads are picked by their root's time).
+    tz
+        The zone of days (stickiness) and of the working day (after-hours share) where a sender's own is unknown.
+    keys
+        Which figures, default :data:`FIGURES`.
+
+    Returns
+    -------
+    dict
+        key -> value.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> v = figure_values(m, since="2026-07-01", until="2026-07-29")
+    >>> v["message_count"] == message_count(m, since="2026-07-01", until="2026-07-29")
+    True
+    """
+    out: dict[str, float] = {}
+    for metric in figure_metrics(keys):
+        params = inspect.signature(metric.function).parameters
+        kwargs: dict[str, Any] = {"since": since, "until": until}
+        if "tz" in params:
+            kwargs["tz"] = tz
+        if "default_tz" in params:
+            member = "sender_timezone" in getattr(messages, "columns", ())
+            kwargs.update(tz="member" if member else tz, default_tz=tz)
+        value = metric.function(messages, **kwargs)
+        if metric.unit == "hours":
+            value = float("nan") if value is None or value != value else value.total_seconds() / 3600
+        elif metric.unit == "share":
+            value = float(value)
+        out[metric.key] = value
+    return out

@@ -35,18 +35,15 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..analysis import (
-    after_hours_share,
-    concentration,
     conversation_summary,
     hygiene_counts,
     interaction_graph,
     member_summary,
-    reply_times,
-    stickiness,
     thread_table,
 )
 from ..analysis._common import check_tz, select, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
+from .figures import format_change, format_value, key_figures
 
 __all__ = ["ReportData", "build_report", "render_report", "report"]
 
@@ -89,55 +86,6 @@ def _period(messages: pd.DataFrame, since: Any, until: Any, tz: str) -> tuple[pd
     return since, until
 
 
-def _figures(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, tz: str) -> list[dict[str, Any]]:
-    span = until - since
-    rows = []
-
-    def stats(lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, float]:
-        picked = select(messages, since=lo, until=hi)
-        # Reply chains are resolved on every message (a reply to a bot's post is a reply), then counted.
-        everything = select(messages, until=hi, include_bots=True, include_system=True)
-        threads = thread_table(everything, since=lo, until=hi) if len(picked) else None
-        replies = reply_times(everything, since=lo, until=hi) if len(picked) else None
-        answered = threads[~threads["unanswered"]] if threads is not None else None
-        return {
-            "messages": len(picked),
-            "members posting": picked["sender_id"].nunique(),
-            "threads started": len(threads) if threads is not None else 0,
-            "reply rate": (len(answered) / len(threads)) if threads is not None and len(threads) else float("nan"),
-            "median time to first reply (h)": (
-                answered["time_to_first_reply"].median().total_seconds() / 3600
-                if answered is not None and len(answered)
-                else float("nan")
-            ),
-            "replies": int((~replies["self_reply"]).sum()) if replies is not None else 0,
-            "p90 time to first reply (h)": (
-                answered["time_to_first_reply"].quantile(0.9).total_seconds() / 3600
-                if answered is not None and len(answered)
-                else float("nan")
-            ),
-            "stickiness (DAU/MAU)": stickiness(messages, tz=tz, since=lo, until=hi) if len(picked) else float("nan"),
-            # In each sender's own zone where the frame knows it (report() adds it), else in the report's zone.
-            "after-hours share": after_hours_share(
-                messages,
-                tz="member" if "sender_timezone" in messages.columns else tz,
-                default_tz=tz,
-                since=lo,
-                until=hi,
-            ),
-            "members for half of messages": (
-                concentration(messages, since=lo, until=hi)["members_for_half"] if len(picked) else 0
-            ),
-        }
-
-    now, before = stats(since, until), stats(since - span, since)
-    for name, value in now.items():
-        prev = before[name]
-        change = (value - prev) / prev if prev and prev == prev and value == value else float("nan")
-        rows.append({"name": name, "value": value, "previous": prev, "change": change})
-    return rows
-
-
 def _png(ax: Any) -> str:
     fig = ax.figure
     buf = io.BytesIO()
@@ -178,8 +126,8 @@ def build_report(
     >>> from chatlens.loaders import load_messages
     >>> messages = load_messages("demo", text=False, progress=False)
     >>> data = build_report(messages, plots=False)
-    >>> [f["name"] for f in data.figures][:2]
-    ['messages', 'members posting']
+    >>> [(f["key"], f["label"]) for f in data.figures][:2]
+    [('message_count', 'messages'), ('member_count', 'members posting')]
     >>> private = build_report(messages, plots=False, anonymize=True, min_group_size=5)
     >>> len(private.members), "author" in private.unanswered
     (0, False)
@@ -218,9 +166,7 @@ def build_report(
         members = members.iloc[0:0]  # every row is one person
         conversations = conversations[conversations["members_posting"] >= min_group_size]
     conversations = conversations.head(top)
-    threads = thread_table(
-        select(messages, until=until, include_bots=True, include_system=True), since=since, until=until
-    )
+    threads = thread_table(messages, since=since, until=until)
     unanswered = threads[threads["unanswered"]].sort_values("started").tail(top).iloc[::-1].copy()
     names = dict(zip(messages["sender_id"].astype(str), messages["sender_name"].astype(str)))
     convs = dict(zip(messages["conversation_id"].astype(str), messages["conversation_name"].astype(str)))
@@ -237,7 +183,7 @@ def build_report(
     notes = _timezone_notes(messages, since - (until - since), until, tz)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownTimeZoneWarning)
-        figures = _figures(messages, since, until, tz)
+        figures = key_figures(messages, since=since, until=until, tz=tz)
     data = ReportData(
         title=f"Team engagement: {account or 'chat'}",
         account=account,
@@ -324,20 +270,6 @@ def _merge_small_conversations(
     return out
 
 
-def _fmt_value(name: str, value: float) -> str:
-    if value != value:  # NaN
-        return "–"
-    if name in ("reply rate", "after-hours share", "stickiness (DAU/MAU)"):
-        return f"{value:.0%}"
-    if isinstance(value, float) and not float(value).is_integer():
-        return f"{value:.2f}"
-    return f"{int(value):,}"
-
-
-def _fmt_change(change: float) -> str:
-    return "–" if change != change else f"{change:+.0%}"
-
-
 def _incomplete_threads(messages: pd.DataFrame, status: pd.DataFrame | None, since: Any, until: Any) -> int:
     """How many threads with a message in the period have ``complete`` False in the thread status."""
     if status is None or not len(status) or not len(messages):
@@ -346,6 +278,16 @@ def _incomplete_threads(messages: pd.DataFrame, status: pd.DataFrame | None, sin
     active = messages.loc[((created >= since) & (created < until)).to_numpy(), "thread_id"].astype(str)
     open_threads = status.loc[~status["complete"].astype(bool).to_numpy(), "thread_id"].dropna().astype(str)
     return int(open_threads.isin(set(active)).sum())
+
+
+def _verdict_title(row: dict[str, Any]) -> str:
+    """The tooltip of a figure's change: what the colour means."""
+    if row["verdict"] == "same":
+        return "no change beyond rounding"
+    if row["verdict"] is None:
+        return "neither direction is better" if row["better"] is None else "no comparison possible"
+    direction = "higher" if row["better"] == "up" else "lower"
+    return f"{row['verdict']}: {direction} is better"
 
 
 def render_report(data: ReportData) -> str:
@@ -362,9 +304,10 @@ def render_report(data: ReportData) -> str:
     (False, True)
     """
     env = Environment(loader=PackageLoader("chatlens.reports", "templates"), autoescape=select_autoescape(["html"]))
-    env.filters["value"] = lambda row: _fmt_value(row["name"], row["value"])
-    env.filters["previous"] = lambda row: _fmt_value(row["name"], row["previous"])
-    env.filters["change"] = _fmt_change
+    env.filters["value"] = lambda row: format_value(row["value"], row["unit"])
+    env.filters["previous"] = lambda row: format_value(row["previous"], row["unit"])
+    env.filters["change"] = format_change
+    env.globals["verdict_title"] = _verdict_title
     env.filters["when"] = lambda ts: (
         "–" if pd.isna(ts) else pd.Timestamp(ts).tz_convert(data.tz).strftime("%Y-%m-%d %H:%M")
     )

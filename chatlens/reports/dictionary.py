@@ -23,8 +23,8 @@ def metrics_markdown() -> str:
 
     Notes
     -----
-    One section per entry of METRICS: its function, summary, formula (the function's Notes), the columns it reads and
-    its defaults (from the signature).
+    One section per entry of METRICS: its function, summary, formula (the function's Notes), the columns it reads,
+    its defaults (from the signature) and, for a key figure, its unit and which direction is better.
 
     Examples
     --------
@@ -60,6 +60,10 @@ def metrics_markdown() -> str:
             f"- **Columns:** {', '.join(f'`{c}`' for c in m.columns) or '-'}",
             f"- **Defaults:** {defaults}",
         ]
+        if m.unit is not None:  # a key figure: what it measures, and which way is an improvement
+            better = {"up": "higher", "down": "lower", None: "neither direction"}[m.better]
+            change = "percentage points" if m.unit == "share" else "per cent of the previous value"
+            lines.append(f"- **Key figure** `{m.key}`: a {m.unit}; better: {better}; changes in {change}")
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ from chatlens.reports.dictionary import metrics_markdown
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
 # The modules that hold report-grade metrics, one per family; each public function of theirs is a metric.
-FAMILIES = ("people", "replies", "conversations", "groups", "periods", "hygiene")
+FAMILIES = ("people", "replies", "conversations", "groups", "periods", "hygiene", "totals")
 
 
 def test_docs_metrics_md_is_generated_from_the_code():

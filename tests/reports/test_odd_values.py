@@ -70,7 +70,7 @@ def test_unknown_member_zones_are_a_note_not_a_failure():
         "3 members' time zones (US/Pacific-New, Not/AZone) are unknown to this machine's tz database; their "
         "messages are counted in Asia/Tokyo."
     ]
-    share = next(f["value"] for f in data.figures if f["name"] == "after-hours share")
+    share = next(f["value"] for f in data.figures if f["key"] == "after_hours_share")
     assert 0 <= share <= 1
     assert str(escape(data.notes[0])) in render_report(data)  # as the template escapes it
 

@@ -20,12 +20,12 @@ def messages():
 
 def test_key_figures_match_the_analyses(messages):
     data = build_report(messages, since="2026-07-01", until="2026-07-29", plots=False)
-    figures = {f["name"]: f for f in data.figures}
+    figures = {f["label"]: f for f in data.figures}
     now = select(messages, since="2026-07-01", until="2026-07-29")
     before = select(messages, since="2026-06-03", until="2026-07-01")
     assert figures["messages"]["value"] == len(now) and figures["messages"]["previous"] == len(before)
     assert figures["members posting"]["value"] == now["sender_id"].nunique()
-    assert figures["messages"]["change"] == pytest.approx((len(now) - len(before)) / len(before))
+    assert figures["messages"]["change"] == pytest.approx(100 * (len(now) - len(before)) / len(before), abs=0.05)
     assert data.left_out["bot messages"] == int(
         select(messages, since="2026-07-01", until="2026-07-29", include_bots=True, include_system=True)["is_bot"].sum()
     )
@@ -145,7 +145,7 @@ def test_the_reports_figures_link_replies_to_a_bots_post_before_leaving_bots_out
     with warnings.catch_warnings():
         warnings.simplefilter("error", MissingParentWarning)
         data = build_report(m, since="2026-03-01", until="2026-03-08", plots=False)
-    figures = {f["name"]: f["value"] for f in data.figures}
+    figures = {f["label"]: f["value"] for f in data.figures}
     assert figures["threads started"] == 1  # the bot's post is a bot's thread, and its replies start none
-    assert figures["replies"] == 3
+    assert figures["replies to others"] == 3
     assert figures["messages"] == 4
