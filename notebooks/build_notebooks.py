@@ -118,7 +118,8 @@ NOTEBOOKS = {
                  'board.conversations.options[:4]', ["nbval-ignore-output"]),
         ("code", 'board.state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), '
                  'until=pd.Timestamp("2026-08-01", tz="UTC"))\n'
-                 '{k: v for k, v in board.state.overview().items() if k not in ("first", "last")}'),
+                 'overview = pd.DataFrame(board.state.overview()).set_index("label")  # the report\'s key figures\n'
+                 'overview[["value", "previous", "change", "change_unit", "verdict"]].round(3)'),
     ],
     "06_engagement_report.ipynb": [
         ("markdown", "# A team engagement report\n\nThe figures `chatlens report` puts in its HTML file, for "

@@ -211,6 +211,8 @@ def figure_values(
     until: Any,
     tz: str = "UTC",
     keys: tuple[str, ...] = FIGURES,
+    include_bots: bool = False,
+    include_system: bool = False,
 ) -> dict[str, float]:
     """Each key figure over ``[since, until)``, by key: the metric's function called on ``messages`` with that
     period and nothing else of the figure's own (the report and the dashboard both show these).
@@ -228,6 +230,7 @@ def figure_values(
         The zone of days (stickiness) and of the working day (after-hours share) where a sender's own is unknown.
     keys
         Which figures, default :data:`FIGURES`.
+    %(include)s
 
     Returns
     -------
@@ -245,7 +248,12 @@ def figure_values(
     out: dict[str, float] = {}
     for metric in figure_metrics(keys):
         params = inspect.signature(metric.function).parameters
-        kwargs: dict[str, Any] = {"since": since, "until": until}
+        kwargs: dict[str, Any] = {
+            "since": since,
+            "until": until,
+            "include_bots": include_bots,
+            "include_system": include_system,
+        }
         if "tz" in params:
             kwargs["tz"] = tz
         if "default_tz" in params:

@@ -45,7 +45,15 @@ from ..analysis._common import check_tz, select, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 from .figures import format_change, format_value, key_figures
 
-__all__ = ["ReportData", "build_report", "render_report", "report"]
+__all__ = [
+    "ReportData",
+    "build_report",
+    "load_report_messages",
+    "render_report",
+    "report",
+    "report_data",
+    "report_period",
+]
 
 DEFAULT_DAYS = 28
 
@@ -74,7 +82,18 @@ class ReportData:
     min_group_size: int = 1
 
 
-def _period(messages: pd.DataFrame, since: Any, until: Any, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+def report_period(
+    messages: pd.DataFrame, since: Any = None, until: Any = None, tz: str = "UTC"
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The report's period ``[since, until)`` as UTC times: by default the last 28 complete local days of
+    ``messages`` (the dashboard uses the same rule, so both show the same period unless told otherwise).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"created": pd.to_datetime(["2026-03-01 10:00", "2026-03-31 15:00"], utc=True)})
+    >>> [str(t) for t in report_period(m)]
+    ['2026-03-03 00:00:00+00:00', '2026-03-31 00:00:00+00:00']
+    """
     if until is None:
         last = messages["created"].max() if len(messages) else pd.Timestamp.now(tz="UTC")
         # Up to the end of the last complete local day: a partial day would read as a drop in activity.
@@ -137,7 +156,7 @@ def build_report(
     min_group_size = _check_privacy(include_text, anonymize, min_group_size)
     if include_text and "text" not in messages.columns:
         raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
-    since, until = _period(messages, since, until, tz)
+    since, until = report_period(messages, since, until, tz)
     incomplete = _incomplete_threads(messages, thread_status, since, until)  # before ids become pseudonyms
     if anonymize:
         from ..privacy import new_salt, pseudonymize
@@ -317,6 +336,72 @@ def render_report(data: ReportData) -> str:
     return env.get_template("report.html").render(d=data)
 
 
+def load_report_messages(
+    api: Any, conversations: Any = None, *, text: bool = False, progress: bool = True
+) -> pd.DataFrame:
+    """The messages the report (and the dashboard) count for an account: :func:`chatlens.load_messages` with what
+    the users list knows of each sender (:func:`chatlens.add_sender_details`: bots the service marks in its users
+    list, deactivated members, time zones). One rule for both, so both show the same numbers.
+
+    Examples
+    --------
+    >>> m = load_report_messages("demo", ["general"], progress=False)
+    >>> "sender_timezone" in m.columns, "text" in m.columns
+    (True, False)
+    """
+    from ..load._fetch import _account
+    from ..loaders import add_sender_details, load_messages, load_users
+
+    api = _account(api)
+    messages = load_messages(api, conversations, text=text, progress=progress)
+    return add_sender_details(messages, load_users(api, progress=progress))
+
+
+def report_data(
+    account: Any = None,
+    *,
+    conversations: Any = None,
+    since: Any = None,
+    until: Any = None,
+    tz: str = "UTC",
+    include_text: bool = False,
+    anonymize: bool = False,
+    salt: str | bytes | None = None,
+    min_group_size: int = 1,
+    plots: bool = True,
+    progress: bool = True,
+) -> ReportData:
+    """Load an account (the demo by default) and build its report's content: what :func:`report` writes.
+
+    The parameters are those of :func:`report` (``plots=False`` skips drawing).
+    """
+    from ..load._fetch import _account
+    from ..loaders import load_thread_status
+
+    check_tz(tz)  # before anything is loaded
+    _check_privacy(include_text, anonymize, min_group_size)
+    api = _account(account)
+    messages = load_report_messages(api, conversations, text=include_text, progress=progress)
+    data = build_report(
+        messages,
+        account=api.account_id,
+        service=api.service,
+        since=since,
+        until=until,
+        tz=tz,
+        include_text=include_text,
+        anonymize=anonymize,
+        salt=salt,
+        min_group_size=min_group_size,
+        plots=plots,
+        thread_status=load_thread_status(api, text=include_text),
+    )
+    # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
+    # report does not count: a reader sees it on the page, not only the person who ran the command.
+    data.notes += [f"Not in this report, as the source could not read it: {problem}" for problem in api.problems]
+    return data
+
+
 def report(
     account: Any = None,
     *,
@@ -343,19 +428,9 @@ def report(
     >>> path.read_text(encoding="utf-8").startswith("<!doctype html>")
     True
     """
-    from ..load._fetch import _account
-    from ..loaders import add_sender_details, load_messages, load_thread_status, load_users
-
-    check_tz(tz)  # before anything is loaded
-    _check_privacy(include_text, anonymize, min_group_size)
-    api = _account(account)
-    messages = load_messages(api, conversations, text=include_text, progress=progress)
-    # Who the senders are (deactivated, time zone): hygiene counts and after-hours in each member's own zone.
-    messages = add_sender_details(messages, load_users(api, progress=progress))
-    data = build_report(
-        messages,
-        account=api.account_id,
-        service=api.service,
+    data = report_data(
+        account,
+        conversations=conversations,
         since=since,
         until=until,
         tz=tz,
@@ -363,11 +438,8 @@ def report(
         anonymize=anonymize,
         salt=salt,
         min_group_size=min_group_size,
-        thread_status=load_thread_status(api, text=include_text),
+        progress=progress,
     )
-    # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
-    # report does not count: a reader sees it on the page, not only the person who ran the command.
-    data.notes += [f"Not in this report, as the source could not read it: {problem}" for problem in api.problems]
     path = Path(out)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(render_report(data), encoding="utf-8")

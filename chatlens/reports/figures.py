@@ -76,12 +76,15 @@ def key_figures(
     tz: str = "UTC",
     previous: bool = True,
     keys: tuple[str, ...] = FIGURES,
+    include_bots: bool = False,
+    include_system: bool = False,
 ) -> list[dict[str, Any]]:
     """The key figures over ``[since, until)``, each compared with the period of the same length before it.
 
     Each row: ``key`` (the analysis function), ``label`` (its name in :data:`chatlens.analysis.METRICS`), ``unit``,
     ``value``, ``previous`` (None with ``previous=False``), ``change``, ``change_unit``, ``better``, ``verdict``
-    (see the module docs). Values are :func:`chatlens.analysis.figure_values` with NaN as None.
+    (see the module docs). Values are :func:`chatlens.analysis.figure_values` with NaN as None; ``include_bots`` and
+    ``include_system`` are passed to every figure's function.
 
     Examples
     --------
@@ -94,8 +97,9 @@ def key_figures(
     from ..analysis._common import to_utc
 
     since, until = to_utc(since, "since"), to_utc(until, "until")
-    now = figure_values(messages, since=since, until=until, tz=tz, keys=keys)
-    before = figure_values(messages, since=since - (until - since), until=since, tz=tz, keys=keys) if previous else {}
+    which = {"tz": tz, "keys": keys, "include_bots": include_bots, "include_system": include_system}
+    now = figure_values(messages, since=since, until=until, **which)
+    before = figure_values(messages, since=since - (until - since), until=since, **which) if previous else {}
     rows = []
     for metric in figure_metrics(keys):
         value, prev = _number(now[metric.key]), _number(before.get(metric.key))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .state import DashboardState
 
-__all__ = ["dashboard", "DashboardState"]
+__all__ = ["dashboard", "load_account", "DashboardState"]
 
 
 def dashboard(accounts: list[str] | None = None, *, load: Callable[[str], pd.DataFrame] | None = None):
@@ -24,17 +24,22 @@ def dashboard(accounts: list[str] | None = None, *, load: Callable[[str], pd.Dat
         Account names to offer; default: the demo workspace's two accounts and every account in the accounts
         file.
     load
-        ``account name -> messages frame``; default: :func:`chatlens.load_messages` with progress shown.
+        ``account name -> messages frame``; default: :func:`load_account`.
     """
-    from ..accounts import connect, list_accounts
-    from ..loaders import load_messages
+    from ..accounts import list_accounts
     from .view import Dashboard
 
     if accounts is None:
         accounts = ["demo:acme-slack", "demo:acme-teams", *[a for a in list_accounts() if a != "demo"]]
 
-    def default_load(name: str) -> pd.DataFrame:
-        base, _, sub = name.partition(":")
-        return load_messages(connect(base, account=sub or None))
+    return Dashboard(accounts, load or load_account)
 
-    return Dashboard(accounts, load or default_load)
+
+def load_account(name: str) -> pd.DataFrame:
+    """The dashboard's default loader: ``"name"`` or ``"name:account-id"`` (``"demo:acme-teams"``) loaded as the
+    report loads it (:func:`chatlens.reports.load_report_messages`, with message text), progress shown."""
+    from ..accounts import connect
+    from ..reports import load_report_messages
+
+    base, _, sub = name.partition(":")
+    return load_report_messages(connect(base, account=sub or None), text=True)

@@ -1,6 +1,11 @@
 """The dashboard's state: what is picked, and the tables that follow from it. No widgets here, so tests (and
 other front ends) drive it directly; the view in :mod:`chatlens.widgets.view` only reflects it.
 
+It applies the report's rules (:mod:`chatlens.reports`): the same default period (the last 28 complete days),
+the same key figures from the same functions (:func:`chatlens.reports.figures.key_figures`), so for the same
+choices the overview shows the report's numbers. Load accounts with :func:`chatlens.reports.load_report_messages`
+(the default of :func:`chatlens.dashboard`) to count bots the users list marks as the report does.
+
 Each part of the dashboard depends on some choices; :meth:`DashboardState.update` returns the parts whose inputs
 changed, so the view redraws only those.
 """
@@ -23,13 +28,15 @@ from ..analysis import (
     thread_table,
 )
 from ..analysis._common import select
+from ..reports import report_period
+from ..reports.figures import key_figures
 
 __all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
 
 PARTS = ("overview", "timeline", "active", "rhythm", "threads", "network", "members")
 # Which choices each part reads: a change redraws only the parts that read it.
 DEPENDS_ON = {
-    "overview": {"account", "conversations", "since", "until", "include_bots"},
+    "overview": {"account", "conversations", "since", "until", "include_bots", "tz"},
     "timeline": {"account", "conversations", "since", "until", "include_bots", "tz"},
     "active": {"account", "conversations", "since", "until", "include_bots", "tz"},
     "rhythm": {"account", "conversations", "since", "until", "include_bots", "tz"},
@@ -57,10 +64,17 @@ class DashboardState:
     ...                       "is_system": [False], "mentions": [[]],
     ...                       "created": pd.to_datetime(["2026-01-01"], utc=True)})
     >>> state = DashboardState(load=lambda name: frame)
-    >>> sorted(state.update(account="demo"))[:2]
+    >>> sorted(state.update(account="demo", since="2025-12-29", until="2026-01-05"))[:2]
     ['active', 'members']
-    >>> state.overview()["messages"]
-    1
+    >>> state.overview()[0]["label"], state.overview()[0]["value"]
+    ('messages', 1)
+
+    Without dates, the report's default period: the last 28 complete days (the frame's only day is not complete).
+
+    >>> _ = state.update(since=None, until=None)
+    >>> state.error
+    'No messages in the chosen conversations and dates.'
+
     """
 
     load: Callable[[str], pd.DataFrame]
@@ -90,6 +104,8 @@ class DashboardState:
                 self.error = "No messages in the chosen conversations and dates."
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
+        if "tz" in changed and (self.since is None or self.until is None):
+            changed |= {"since", "until"}  # the default period ends at the last complete day in the zone
         return {part for part, needs in DEPENDS_ON.items() if needs & changed}
 
     # -- data -------------------------------------------------------------------------------------------------
@@ -111,22 +127,21 @@ class DashboardState:
             frame = frame[frame["conversation_name"].astype(str).isin(self.conversations).to_numpy()]
         return frame
 
+    def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The period the parts cover, ``[since, until)`` in UTC: the chosen dates, else the report's default (the
+        last 28 complete days of the chosen conversations, :func:`chatlens.reports.report_period`)."""
+        return report_period(self.messages(), self.since, self.until, self.tz)
+
     def _opts(self) -> dict[str, Any]:
-        return {"since": self.since, "until": self.until, "include_bots": self.include_bots}
+        since, until = self.period()
+        return {"since": since, "until": until, "include_bots": self.include_bots}
 
     # -- parts ------------------------------------------------------------------------------------------------
-    def overview(self) -> dict[str, Any]:
-        picked = select(self.messages(), **self._opts())
-        threads = thread_table(self.messages(), **self._opts())
-        return {
-            "messages": len(picked),
-            "members posting": int(picked["sender_id"].nunique()),
-            "conversations": int(picked["conversation_id"].nunique()),
-            "threads": len(threads),
-            "unanswered threads": int(threads["unanswered"].sum()),
-            "first": picked["created"].min(),
-            "last": picked["created"].max(),
-        }
+    def overview(self) -> list[dict[str, Any]]:
+        """The report's key figures for these choices (rows as in ``build_report(...).figures``), each against the
+        period of the same length before it."""
+        since, until = self.period()
+        return key_figures(self.messages(), since=since, until=until, tz=self.tz, include_bots=self.include_bots)
 
     def timeline(self) -> pd.DataFrame:
         return activity_timeline(self.messages(), freq="W", by="conversation", tz=self.tz, **self._opts())

@@ -144,9 +144,9 @@ class Dashboard:
         from .. import plotting as P
 
         s = self.state
-        opts = {"since": s.since, "until": s.until, "include_bots": s.include_bots}
+        opts = s._opts()
         if part == "overview":
-            display(pd.Series(s.overview(), name="value").to_frame())
+            display(HTML(_overview_html(s)))
         elif part == "timeline":
             P.plot_timeline(s.messages(), freq="W", by="conversation", tz=s.tz, **opts)
         elif part == "active":
@@ -163,3 +163,23 @@ class Dashboard:
             display(s.members())
         if plt.get_fignums():
             plt.show()
+
+
+def _overview_html(state: DashboardState) -> str:
+    """The key figures as the report shows them: value, previous value and change, coloured by verdict."""
+    from ..reports.figures import format_change, format_value
+
+    since, until = state.period()
+    last = (until - pd.Timedelta(microseconds=1)).tz_convert(state.tz)
+    colour = {"better": "#17803d", "worse": "#b42318"}
+    rows = "".join(
+        f"<tr><td>{html.escape(f['label'])}</td><td style='text-align:right'>{format_value(f['value'], f['unit'])}</td>"
+        f"<td style='text-align:right'>{format_value(f['previous'], f['unit'])}</td>"
+        f"<td style='text-align:right;color:{colour.get(f['verdict'] or '', '#5a6070')}'>{format_change(f)}</td></tr>"
+        for f in state.overview()
+    )
+    return (
+        f"<p>{since.tz_convert(state.tz):%Y-%m-%d} to {last:%Y-%m-%d} ({html.escape(state.tz)}), against the "
+        "same length before it</p><table><tr><th>figure</th><th>value</th><th>previous</th><th>change</th></tr>"
+        f"{rows}</table>"
+    )

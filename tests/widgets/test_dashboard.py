@@ -10,7 +10,7 @@ import pytest
 from chatlens.analysis._common import select
 from chatlens.loaders import load_messages
 from chatlens.widgets import dashboard
-from chatlens.widgets.state import DashboardState
+from chatlens.widgets.state import PARTS, DashboardState
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +32,23 @@ def loads(frames):
     return load
 
 
+def messages(state):
+    return next(f["value"] for f in state.overview() if f["key"] == "message_count")
+
+
 def test_state_computes_what_the_choices_say(loads, frames):
     state = DashboardState(load=loads)
     parts = state.update(account="slack")
     assert parts == {"overview", "timeline", "active", "rhythm", "threads", "network", "members"}
-    everything = state.overview()["messages"]
+    # No dates chosen: the report's default period, the last 28 complete days.
+    assert state.period() == (pd.Timestamp("2026-07-03", tz="UTC"), pd.Timestamp("2026-07-31", tz="UTC"))
+    everything = messages(state)
     state.update(conversations=("general",))
     general = select(frames["slack"][frames["slack"]["conversation_name"] == "general"])
-    assert state.overview()["messages"] == len(general) < everything
+    assert messages(state) == len(select(general, since="2026-07-03", until="2026-07-31")) < everything
     state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), until=pd.Timestamp("2026-07-08", tz="UTC"))
     week = select(general, since="2026-07-01", until="2026-07-08")
-    assert state.overview()["messages"] == len(week)
+    assert messages(state) == len(week)
     assert state.update(account="slack") == set()
     assert loads.calls == ["slack"]  # loaded once
 
@@ -50,7 +56,10 @@ def test_state_computes_what_the_choices_say(loads, frames):
 def test_only_dependent_parts_redraw(loads):
     state = DashboardState(load=loads)
     state.update(account="slack")
-    assert state.update(tz="Asia/Tokyo") == {"timeline", "active", "rhythm", "members"}
+    # Without dates the period ends at the last complete day in the zone: everything follows the zone.
+    assert state.update(tz="Asia/Tokyo") == set(PARTS)
+    state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), until=pd.Timestamp("2026-07-08", tz="UTC"))
+    assert state.update(tz="Europe/Berlin") == {"overview", "timeline", "active", "rhythm", "members"}
     assert state.update(include_bots=True) == {
         "overview",
         "timeline",
@@ -68,8 +77,14 @@ def test_errors_become_messages(loads):
     state = DashboardState(load=loads)
     state.update(account="broken")
     assert state.error == "ConnectionError: server at 127.0.0.1:9 refused the connection"
-    state.update(account="slack", since=pd.Timestamp("2030-01-01", tz="UTC"))
+    state.update(
+        account="slack", since=pd.Timestamp("2030-01-01", tz="UTC"), until=pd.Timestamp("2030-02-01", tz="UTC")
+    )
     assert state.error == "No messages in the chosen conversations and dates."
+    state.update(until=None)  # the default end, the last complete day of the data, is before since
+    assert (
+        state.error == "ValueError: since (2030-01-01 00:00:00+00:00) must be before until (2026-07-31 00:00:00+00:00)"
+    )
 
 
 def test_view_driven_through_its_widgets(loads):
@@ -83,12 +98,13 @@ def test_view_driven_through_its_widgets(loads):
     board.conversations.value = board.conversations.options[:1]
     assert all(board.drawn[p] == before[p] + 1 for p in before)
     assert board.state.conversations == ("engineering",)
+    board.since.value = dt.date(2026, 7, 1)
+    board.until.value = dt.date(2026, 7, 7)  # inclusive in the view: until midnight after July 7
+    assert board.state.until == pd.Timestamp("2026-07-08", tz="UTC")
     before = dict(board.drawn)
     board.tz.value = "Europe/Berlin"
     redrawn = {p for p in before if board.drawn[p] > before[p]}
-    assert redrawn == {"timeline", "active", "rhythm", "members"}
-    board.since.value = dt.date(2026, 7, 1)
-    board.until.value = dt.date(2026, 7, 7)  # inclusive in the view: until midnight after July 7
+    assert redrawn == set(PARTS)  # the picked days are Berlin's days now: every part's period moved
     assert board.state.until == pd.Timestamp("2026-07-08", tz="Europe/Berlin")
     assert board.message.value == ""
 
