@@ -184,7 +184,8 @@ def run_server(
         while not server.started:
             threading.Event().wait(0.05)
         bound = server.servers[0].sockets[0].getsockname()[1]
-        print(f"chatlens serve: http://{host}:{bound}/v1  (Ctrl-C to stop)", flush=True)
+        # The base URL as Chat API clients take it (the Kloudless SDK adds /v1 itself): the API is under /v1.
+        print(f"chatlens serve: http://{host}:{bound}  (the API is under /v1; Ctrl-C to stop)", flush=True)
         for acct, token in issued.items():
             print(f"  account {acct}: Authorization: Bearer {token}", flush=True)
 

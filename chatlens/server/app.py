@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -144,6 +144,57 @@ def _query_names(dependant: Any) -> set[str]:
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
+
+
+class _WithUserLinks:
+    """A served view whose answers' user objects (conversation members, message senders, member listings) carry
+    the ``href`` of their Team API user, as Kloudless objects do (its SDK builds a wrong one from an object
+    without it). Derived here, once for every backend, and never stored: events keep no href."""
+
+    _LINKED = frozenset(
+        {
+            "list_conversations",
+            "create_conversation",
+            "retrieve_conversation",
+            "update_conversation",
+            "list_members",
+            "list_messages",
+            "create_message",
+            "retrieve_message",
+            "update_message",
+            "list_events",
+        }
+    )
+
+    def __init__(self, api: ChatAPI, users_href: str) -> None:
+        self._api, self._users_href = api, users_href
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._api, name)
+        if name not in self._LINKED:
+            return value
+        return lambda *args, **kwargs: self._linked(value(*args, **kwargs))
+
+    def _user(self, user: Any) -> Any:
+        if isinstance(user, dict) and isinstance(user.get("id"), str) and "href" not in user:
+            return {**user, "href": self._users_href + quote(user["id"], safe="")}
+        return user
+
+    def _linked(self, obj: Any) -> Any:
+        if not isinstance(obj, dict):
+            return obj
+        kind = obj.get("type")
+        if isinstance(obj.get("objects"), list):  # a page, of any kind of object
+            return {**obj, "objects": [self._linked(o) for o in obj["objects"]]}
+        if kind == "conversation" and isinstance(obj.get("members"), list):
+            return {**obj, "members": [self._user(u) for u in obj["members"]]}
+        if kind == "message" and "sender" in obj:  # an erased message's event keeps no sender
+            return {**obj, "sender": self._user(obj["sender"])}
+        if kind == "user":
+            return self._user(obj)
+        if isinstance(obj.get("metadata"), dict):  # an event: the object it is about
+            return {**obj, "metadata": self._linked(obj["metadata"])}
+        return obj
 
 
 def _json(data: Any, status: int = 200, request_id: str | None = None) -> Response:
@@ -307,7 +358,8 @@ def create_app(
         # A view per request: the served backend is never changed (a Host header must not set another client's
         # hrefs). The response is serialised by orjson, which embeds raw JSON fragments as they are.
         base = public_url or _bound_url(request)
-        return resolve_account(owner).served_view(href_base=base, raw_as_json_fragment=True)
+        view = resolve_account(owner).served_view(href_base=base, raw_as_json_fragment=True)
+        return _WithUserLinks(view, f"{base}/v1/accounts/{quote(view.account_id, safe='')}/team/users/")
 
     async def body(request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")

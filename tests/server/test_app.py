@@ -237,7 +237,8 @@ def test_chatlens_serve_command_prints_url_and_tokens_and_stops_on_ctrl_c(demo_d
     try:
         url_line = proc.stdout.readline()
         assert url_line.startswith("chatlens serve: http://127.0.0.1:")
-        url = url_line.split()[2].removesuffix("/v1")
+        url = url_line.split()[2]
+        assert not url.endswith("/v1")  # the SDK's form: it adds /v1 itself
         tokens = {}
         for _ in range(2):
             parts = proc.stdout.readline().split()
@@ -273,3 +274,29 @@ def test_serving_never_changes_the_backend_it_serves(demo_db):
     assert api.href_base == "" and api.raw_as_json_fragment is False
     after = api.list_messages(conv, page_size=2)
     assert after == before and isinstance(after["objects"][0]["raw"], dict)
+
+
+def test_member_and_sender_user_objects_carry_the_href_of_their_team_user(server):
+    conv, msg = _ids(server)
+    base = "/v1/accounts/me/messaging"
+    users = f"{server.url}/v1/accounts/acme-slack/team/users/"
+    listed = call(server, "GET", f"{base}/conversations?page_size=3", server.slack).json()["objects"]
+    members = [m for c in listed for m in c["members"]]
+    assert members and all(m["href"] == users + m["id"] for m in members)
+    page = call(server, "GET", f"{base}/conversations/{conv}/members?page_size=5", server.slack).json()["objects"]
+    assert page and all(m["href"] == users + m["id"] for m in page)
+    message = call(server, "GET", f"{base}/messages/{msg}", server.slack).json()
+    assert message["sender"]["href"] == users + message["sender"]["id"]
+    # The href leads to that user.
+    assert (
+        call(server, "GET", message["sender"]["href"].removeprefix(server.url), server.slack).json()["id"]
+        == (message["sender"]["id"])
+    )
+    posted = call(server, "POST", f"{base}/conversations/{conv}/messages", server.slack, json={"text": "hi"}).json()
+    assert posted["sender"]["href"] == users + posted["sender"]["id"]
+    events = call(server, "GET", "/v1/accounts/me/events?page_size=1000", server.slack).json()["objects"]
+    mine = [e for e in events if e["metadata"].get("id") == posted["id"]]
+    assert mine and mine[0]["metadata"]["sender"]["href"] == users + posted["sender"]["id"]
+    # Derived when answering, never stored: the feed's stored objects carry no user href.
+    stored = server.ws.db.execute("SELECT metadata FROM events WHERE object_id = ?", (posted["id"],)).fetchone()[0]
+    assert "team/users" not in stored
