@@ -50,7 +50,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
 _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sqlite": (("path",), ("account",)),
     "http": (("base_url", "token_env"), ("account",)),
-    "slack": (("token_env",), ("base_url", "admin", "account", "history_limit")),
+    "slack": (("token_env",), ("base_url", "admin", "account", "history_limit", "refetch_unchanged_threads")),
     "ms_teams": (("token_env",), ("base_url", "admin", "account", "team_id", "create")),
     "slack_export": (("path",), ("account", "workspace")),
 }

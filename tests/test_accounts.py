@@ -108,3 +108,13 @@ def test_a_path_where_an_account_name_goes_opens_the_file_it_is(tmp_path):
     assert (api.service, api.account_id, api.layout) == ("slack", "TEAM1", "export")
     with pytest.raises(ValueError, match="no account named .* and no such file or folder"):
         chatlens.connect(str(tmp_path / "absent.zip"))
+
+
+def test_a_slack_account_may_skip_refetching_unchanged_threads(monkeypatch):
+    monkeypatch.setenv("CHATLENS_TEST_SLACK", "xoxb-not-a-real-token")
+    _write_config(
+        '[accounts.s]\ntype = "slack"\ntoken_env = "CHATLENS_TEST_SLACK"\nbase_url = "http://127.0.0.1:1"\n'
+        "refetch_unchanged_threads = false\n"
+    )
+    assert chatlens.connect("s").refetch_unchanged_threads is False
+    assert chatlens.connect("demo").refetch_unchanged_threads is True  # declared on every backend

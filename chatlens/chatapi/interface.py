@@ -93,6 +93,9 @@ class ChatAPI(ABC):
     #: connectors: ``history_page``, ``thread_replies``, ``to_messages``, ``threads_active_since``, ``rate_limits``,
     #: ``calls`` and ``request_kinds``, which names the refresh's kind of each of its calls).
     thread_refresh: ClassVar[bool] = False
+    #: For that refresh: whether threads in the window whose reply count and latest reply are unchanged are
+    #: fetched again anyway (to see edited replies). A per-account choice (``SlackChatAPI(...=False)``).
+    refetch_unchanged_threads: bool = True
     #: Whether listing a conversation's roots brings their replies too (Graph's ``$expand=replies``), so that
     #: fetching a listed thread again costs no request.
     replies_inline: ClassVar[bool] = False

@@ -228,7 +228,7 @@ def _refresh_threads(
         budget=budget,
         progress=progress,
         # The Slack connector's choice (SlackChatAPI(refetch_unchanged_threads=False)); others always re-fetch.
-        refetch_unchanged=getattr(api, "refetch_unchanged_threads", True),
+        refetch_unchanged=api.refetch_unchanged_threads,
         spent=spent,
     )
     for cid in result.pending:
