@@ -41,6 +41,7 @@ from ..threadsync import (
 )
 from ._cached import (
     RefreshIncompleteWarning,
+    SourceProblemWarning,
     _load_cached,
     _named_or_fetch,
     _read_cached,
@@ -73,6 +74,7 @@ __all__ = [
     "add_sender_details",
     "load_thread_status",
     "RefreshIncompleteWarning",
+    "SourceProblemWarning",
     "iter_messages",
     "MAX_RATE_LIMIT_WAITS",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from .._stack import user_stacklevel
 from ..cache import AccountCache, CacheWarning, now_iso
 from ..chatapi import ChatAPI
 from ..schema import coerce_frame
@@ -99,15 +100,20 @@ def _load_cached(
     stored = _stored_columns(text, raw=raw)
     listing = _LISTING_CALLS.pop(api, None)  # what load_conversations(refresh=True) just spent, if it did
     if not refresh:
-        tables = _read_cached(store, store.manifest(), ids, columns)
+        manifest = store.manifest()
+        tables = _read_cached(store, manifest, ids, columns)
         if len(tables) == len(ids):
             store.remove_temporaries()
+            _recall_problems(api, manifest)
             return tables  # everything cached: no request at all
     with store.lock():
         manifest = store.manifest()
         if refresh == "full":
             manifest["conversations"] = {}
             manifest["events_cursor"] = None
+            manifest["problems"] = []
+        else:
+            _recall_problems(api, manifest)
         tables = _read_cached(store, manifest, ids, stored)
         can_follow = "list_events" in api.rules.allowed
         if can_follow and manifest.get("events_cursor") is None:
@@ -163,8 +169,33 @@ def _load_cached(
                 changed = _replay_events(api, store, manifest, frames, changed, text=text)
             for cid, frame in changed.items():
                 save(cid, frame)
+        # What the source could not read while filling the cache stays known to every later load served from it.
+        recorded = list(manifest.get("problems") or [])
+        fresh = [p for p in api.problems if p not in recorded]
+        if fresh:
+            manifest["problems"] = recorded + fresh
+            store.write_manifest(manifest)
         store.prune_segments(manifest)
     return {cid: t.select(columns) for cid, t in tables.items()}
+
+
+class SourceProblemWarning(UserWarning):
+    """Data served from the cache was read from a source that left something out; each item is named."""
+
+
+def _recall_problems(api: ChatAPI, manifest: dict[str, Any]) -> None:
+    """Warn again of what the source left out when the cache was filled (a load from the cache does not read the
+    source, so it cannot say it), and add it to ``api.problems`` where that is a list."""
+    for problem in manifest.get("problems") or ():
+        if problem in api.problems:
+            continue
+        warnings.warn(
+            f"{api.account_id}: cached from a read of the source that left out: {problem}",
+            SourceProblemWarning,
+            stacklevel=user_stacklevel(),
+        )
+        if isinstance(api.problems, list):
+            api.problems.append(problem)
 
 
 class RefreshIncompleteWarning(UserWarning):

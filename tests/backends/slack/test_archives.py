@@ -256,3 +256,25 @@ def test_the_cache_knows_a_new_export_saved_over_the_old_one_and_each_grid_accou
         SlackExportChatAPI(org, workspace="eng"), progress=False, cache_dir=str(tmp_path / "c")
     )
     assert sorted(whole["id"]) == ["C1", "C2", "D1", "G1"] and sorted(one["id"]) == ["C1"]
+
+
+def test_a_load_from_the_cache_still_says_what_the_archive_left_out(tmp_path):
+    from chatlens.loaders import SourceProblemWarning
+
+    files = {
+        "users.json": _users(),
+        "channels.json": [{"id": "C1", "name": "general", "created": T}],
+        "general/2026-01-05.json": [{"type": "message", "user": "U1", "text": "hi", "ts": ts(0)}],
+        "general/2026-01-06.json": b"[{not json",
+    }
+    source = write_export(files, tmp_path / "e", as_zip=False)
+    cache = str(tmp_path / "c")
+    with pytest.warns(ExportProblemWarning, match="2026-01-06.json is not valid JSON"):
+        first = SlackExportChatAPI(source)
+        chatlens.load_messages(first, progress=False, cache_dir=cache)
+    again = SlackExportChatAPI(source)  # reads nothing: every message comes from the cache
+    with pytest.warns(SourceProblemWarning, match="left out: general/2026-01-06.json is not valid JSON") as caught:
+        frame = chatlens.load_messages(again, progress=False, cache_dir=cache)
+    assert caught[0].filename == __file__  # the user's own line
+    assert len(frame) == 1 and again.problems == first.problems
+    assert chatlens.cli.main(["summary", "--account", str(source)]) == 1  # and the command line exits 1
