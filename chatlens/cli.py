@@ -87,6 +87,7 @@ def _report(args: argparse.Namespace) -> int:
         salt=os.environ.get("CHATLENS_SALT") or None,
         min_group_size=args.min_group_size,
         progress=not args.quiet,
+        json_out=args.json,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
     return _left_out(api)
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--until", default=None, help="period end, exclusive (default: end of the last complete day)")
     rep.add_argument("--tz", default="UTC", help="time zone for days, hours and weeks (default: UTC)")
     rep.add_argument("--out", default="report.html", help="output file (default: report.html)")
+    rep.add_argument("--json", default=None, metavar="PATH", help="also write what the report shows as JSON")
     rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")
     rep.add_argument(
         "--anonymize",

@@ -81,6 +81,67 @@ class ReportData:
     anonymized: bool = False
     min_group_size: int = 1
 
+    def to_dict(self) -> dict[str, Any]:
+        """What the report shows, as JSON-ready data (``chatlens report --json PATH`` writes it).
+
+        ``{"account", "service", "period": {"since", "until", "tz"}, "figures": [...], "conversations": [...],
+        "members": [...], "unanswered": [...], "left_out": {...}, "notes": [...]}``: times are ISO 8601 (UTC),
+        durations seconds (columns ending ``_seconds``), missing values null. Each figure is ``{"key", "label",
+        "unit", "value", "previous", "change", "change_unit", "better", "verdict"}`` (:mod:`chatlens.reports.figures`).
+
+        Examples
+        --------
+        >>> import json
+        >>> from chatlens.loaders import load_messages
+        >>> d = build_report(load_messages("demo", text=False, progress=False), plots=False).to_dict()
+        >>> d["period"]
+        {'since': '2026-07-03T00:00:00Z', 'until': '2026-07-31T00:00:00Z', 'tz': 'UTC'}
+        >>> {k: d["figures"][4][k] for k in ("key", "label", "change_unit", "better")}
+        {'key': 'reply_rate', 'label': 'reply rate', 'change_unit': 'pp', 'better': 'up'}
+        >>> json.loads(json.dumps(d)) == d
+        True
+        """
+        return {
+            "account": self.account,
+            "service": self.service,
+            "period": {"since": _iso(self.since), "until": _iso(self.until), "tz": self.tz},
+            "figures": [{k: _plain(v) for k, v in f.items()} for f in self.figures],
+            "conversations": _records(self.conversations, "conversation_id"),
+            "members": _records(self.members, "member"),
+            "unanswered": _records(self.unanswered, "thread_id"),
+            "left_out": {k: _plain(v) for k, v in self.left_out.items()},
+            "notes": list(self.notes),
+        }
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: None for missing, builtins for numpy scalars, ISO text for times, seconds for durations."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return _iso(value)
+    if isinstance(value, pd.Timedelta):
+        return value.total_seconds()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _records(frame: pd.DataFrame, index_name: str) -> list[dict[str, Any]]:
+    """A table as one dict per row, its index as ``index_name``, durations renamed ``<column>_seconds``."""
+    out = frame.reset_index(names=index_name) if frame.index.name != index_name else frame.reset_index()
+    renames = {c: f"{c}_seconds" for c in out.columns if pd.api.types.is_timedelta64_dtype(out[c])}
+    out = out.rename(columns=renames)
+    return [{str(k): _plain(v) for k, v in row.items()} for row in out.to_dict("records")]
+
 
 def report_period(
     messages: pd.DataFrame, since: Any = None, until: Any = None, tz: str = "UTC"
@@ -415,11 +476,13 @@ def report(
     salt: str | bytes | None = None,
     min_group_size: int = 1,
     progress: bool = True,
+    json_out: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Load an account (the demo by default) and write its engagement report to ``out``; returns the path.
 
     Messages are loaded text-free (``load_messages(text=False)``) unless ``include_text=True``; ``anonymize``,
-    ``salt`` and ``min_group_size`` are the privacy controls of the module docs.
+    ``salt`` and ``min_group_size`` are the privacy controls of the module docs. ``json_out`` also writes what the
+    report shows as JSON (:meth:`ReportData.to_dict`).
 
     Examples
     --------
@@ -440,8 +503,16 @@ def report(
         min_group_size=min_group_size,
         progress=progress,
     )
+    if json_out is not None:
+        import json
+
+        _write(Path(json_out), json.dumps(data.to_dict(), ensure_ascii=False, indent=1) + "\n")
     path = Path(out)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(data), encoding="utf-8")
-    os.replace(tmp, path)  # never a half-written report
+    _write(path, render_report(data))
     return path
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)  # never a half-written file
