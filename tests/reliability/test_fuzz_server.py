@@ -8,6 +8,8 @@ every parent resolvable in its own conversation).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +25,10 @@ from tests.contract.test_chatapi_contract import check_conversation, check_messa
 
 EXAMPLES = 30  # per operation and mode
 SENT: dict[str, int] = {}  # requests sent per operation and mode
+# Page tokens and cursors sent that break the document's own patterns: the forged inputs issue 23 asks the document
+# to make schemathesis generate (each was answered, with no 5xx: call_and_validate checks that).
+MALFORMED: dict[str, set[str]] = {"page": set(), "cursor": set()}
+PATTERNS = {"page": re.compile(r"^p1\.[A-Za-z0-9_-]+$"), "cursor": re.compile(r"^[0-9]{1,18}$")}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +69,10 @@ def test_every_answer_matches_the_document(api_schema, served, label, mode):
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     def run(case):
         SENT[f"{label} {mode.value}"] = SENT.get(f"{label} {mode.value}", 0) + 1
+        for name, pattern in PATTERNS.items():
+            value = (case.query or {}).get(name)
+            if isinstance(value, str) and not pattern.match(value):
+                MALFORMED[name].add(value)
         case.call_and_validate(
             headers={"Authorization": f"Bearer {token}"},
             base_url=served.url,
@@ -72,6 +82,13 @@ def test_every_answer_matches_the_document(api_schema, served, label, mode):
         )
 
     run()
+
+
+def test_the_fuzzing_sent_forged_page_tokens_and_cursors():
+    """Runs after the fuzzing: the document's patterns made schemathesis send tokens and cursors that break them."""
+    counts = {k: len(v) for k, v in MALFORMED.items()}
+    print("forged values sent:", counts)
+    assert counts["page"] >= 5 and counts["cursor"] >= 5, counts
 
 
 def test_workspace_consistent_after_fuzzing(served):
