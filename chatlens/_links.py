@@ -4,14 +4,15 @@ over messages. Used by the loaders (``thread_id``) and the thread analyses (dept
 from __future__ import annotations
 
 import uuid
-from typing import Any
+import weakref
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ReplyCycleError", "arrow_strings", "positions_in", "resolve_chains", "take_ids"]
+__all__ = ["Links", "ReplyCycleError", "arrow_strings", "chain_links", "positions_in", "resolve_chains", "take_ids"]
 
 
 class ReplyCycleError(ValueError):
@@ -99,8 +100,28 @@ def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.n
     >>> root.tolist(), depth.tolist(), missing.tolist()
     ([0, 0, 0, 3], [0, 1, 2, 0], [False, False, False, True])
     """
-    id_arr = _arrow_strings(ids, "ids")
-    parent_arr = _arrow_strings(parents, "parents")
+    links = _lookup(_arrow_strings(ids, "ids"), _arrow_strings(parents, "parents"))
+    root, depth = _jump(links)
+    return root, depth, links.missing
+
+
+class Links(NamedTuple):
+    """Where each message's parent sits, and each message's root (:func:`chain_links`). Arrays are read-only."""
+
+    #: Position of the message each parent id names (first copy of a repeated id), -1 where null or absent;
+    #: ``""`` is looked up too (as :func:`positions_in` does).
+    found: np.ndarray
+    #: ``found`` where a parent is named (not null, not ``""``), else -1.
+    parent: np.ndarray
+    #: A parent is named but not in the frame.
+    missing: np.ndarray
+    #: Whether the ids are unique and none is null.
+    unique: bool
+    ids: pa.Array
+
+
+def _lookup(id_arr: pa.Array, parent_arr: pa.Array) -> Links:
+    """The parent look-up of :func:`resolve_chains` (no uniqueness error yet: :func:`_jump` raises it)."""
     n = len(id_arr)
     if len(parent_arr) != n:
         raise ValueError(f"ids and parents differ in length ({n} and {len(parent_arr)})")
@@ -110,16 +131,23 @@ def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.n
         parent_arr = pc.cast(parent_arr, id_arr.type)
     found = pc.index_in(pa.concat_arrays([id_arr, parent_arr]), value_set=id_arr).fill_null(-1)
     found = found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    if id_arr.null_count or not np.array_equal(found[:n], np.arange(n)):
-        counts = pc.value_counts(id_arr).to_pylist()
-        dupes = [c["values"] for c in counts if c["counts"] > 1][:5]
-        raise ValueError(f"message ids must be unique and present; repeated: {dupes}")
-    pos = found[n:]
+    unique = not id_arr.null_count and np.array_equal(found[:n], np.arange(n))
+    found = found[n:]
     named = (
         pc.and_(pc.is_valid(parent_arr), pc.not_equal(parent_arr, "")).fill_null(False).to_numpy(zero_copy_only=False)
     )
-    missing = named & (pos < 0)
-    pos = np.where(named, pos, -1)
+    pos = np.where(named, found, -1)
+    return Links(found, pos, named & (found < 0), bool(unique), id_arr)
+
+
+def _jump(links: Links) -> tuple[np.ndarray, np.ndarray]:
+    """(root, depth) by pointer jumping; ValueError for ids that are not unique, ReplyCycleError for a cycle."""
+    id_arr, pos = links.ids, links.parent
+    if not links.unique:
+        counts = pc.value_counts(id_arr).to_pylist()
+        dupes = [c["values"] for c in counts if c["counts"] > 1][:5]
+        raise ValueError(f"message ids must be unique and present; repeated: {dupes}")
+    n = len(pos)
     jump = np.where(pos >= 0, pos, np.arange(n))
     dist = (pos >= 0).astype(np.int64)
     is_root = pos < 0
@@ -127,15 +155,75 @@ def resolve_chains(ids: Any, parents: Any) -> tuple[np.ndarray, np.ndarray, np.n
     # pointer lands on a message without a parent: on a cycle, pointers can settle on themselves, which is not done.
     for _ in range(max(1, int(np.ceil(np.log2(max(n, 2))))) + 2):
         if is_root[jump].all():
-            return jump, dist, missing
+            return jump, dist
         dist = dist + dist[jump]
         jump = jump[jump]
     if is_root[jump].all():
-        return jump, dist, missing
+        return jump, dist
     stuck = np.flatnonzero(~is_root[jump])
     # Messages on the cycle itself are those that reach themselves again.
     on_cycle = [int(i) for i in stuck if _reaches_itself(int(i), pos)]
     raise ReplyCycleError([id_arr[i].as_py() for i in (on_cycle or stuck.tolist())])
+
+
+# Chain resolution hashes every id (the one cost of a thread analysis that grows with the ids' bytes), and the
+# report or the dashboard asks it of the same frame many times. Arrow arrays never change once built (pandas
+# replaces, never writes into, the ChunkedArray behind an Arrow-backed column), so the answer for one pair of
+# them is kept while both are alive, weakly: an entry goes when either array does. Plain numpy or object
+# columns can change in place, so they are never remembered.
+_MEMO: dict[tuple[int, int], tuple[Any, ...]] = {}
+_MEMO_SIZE = 4
+
+
+def _immutable(values: Any) -> pa.ChunkedArray | None:
+    """The Arrow ChunkedArray behind an Arrow-backed pandas Series, Index or array, else None."""
+    if isinstance(values, pd.Series | pd.Index):
+        values = values.array
+    arr = getattr(values, "_pa_array", None)
+    return arr if isinstance(arr, pa.ChunkedArray) else None
+
+
+def chain_links(ids: Any, parents: Any) -> tuple[Links, np.ndarray | None, np.ndarray | None]:
+    """``(links, root, depth)`` of every message, remembered for Arrow-backed columns (see ``_MEMO``).
+
+    ``root`` and ``depth`` are None when the ids repeat or the links form a cycle (:func:`resolve_chains` says
+    which, as an error); ``links`` is always there, so a look-up of parents needs neither. Arrays are read-only.
+
+    Examples
+    --------
+    >>> links, root, depth = chain_links(["a", "b", "c"], ["", "a", "b"])
+    >>> links.parent.tolist(), root.tolist(), depth.tolist()
+    ([-1, 0, 1], [0, 0, 0], [0, 1, 2])
+    """
+    key_arrays = (_immutable(ids), _immutable(parents))
+    key = None
+    if key_arrays[0] is not None and (parents is None or key_arrays[1] is not None):
+        key = (id(key_arrays[0]), id(key_arrays[1]))
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0]() is key_arrays[0] and hit[1]() is key_arrays[1]:
+            return hit[2]
+    id_arr = _arrow_strings(ids, "ids")
+    parent_arr = _arrow_strings(parents, "parents") if parents is not None else pa.nulls(len(id_arr), type=id_arr.type)
+    links = _lookup(id_arr, parent_arr)
+    try:
+        root, depth = _jump(links)
+    except ValueError:  # ReplyCycleError too: callers that need roots call resolve_chains for the error
+        root = depth = None
+    for arr in (links.found, links.parent, links.missing, root, depth):
+        if arr is not None:
+            arr.flags.writeable = False
+    result = (links, root, depth)
+    if key is not None:
+        _remember(key, key_arrays, result)
+    return result
+
+
+def _remember(key: tuple[int, int], arrays: tuple[Any, Any], result: tuple[Any, ...]) -> None:
+    while len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    forget = lambda _ref: _MEMO.pop(key, None)  # noqa: E731
+    refs = tuple(weakref.ref(a, forget) if a is not None else (lambda: None) for a in arrays)
+    _MEMO[key] = (*refs, result)
 
 
 def _reaches_itself(i: int, pos: np.ndarray) -> bool:

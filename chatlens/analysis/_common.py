@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..schema import to_utc
 
@@ -163,6 +165,52 @@ def micros(times: pd.Series) -> Any:
     """Microseconds since the epoch as int64, without materialising Timestamp objects (``to_numpy()`` on a
     tz-aware column would)."""
     return times.astype("datetime64[us, UTC]").array.asi8
+
+
+def day_numbers(times: pd.Series, tz: str) -> np.ndarray:
+    """Each time's local calendar day in ``tz`` as days since 1970-01-01 (int64), without a Timestamp per value."""
+    wall = local_times(pd.DataFrame({"created": times}), tz).dt.tz_localize(None)
+    return np.floor_divide(wall.astype("datetime64[us]").array.asi8, 86_400_000_000)
+
+
+def text_of(values: pd.Series) -> pa.Array:
+    """The text of each value as one Arrow string array, null where missing: what ``values.astype(str)`` holds,
+    without a Python string per value (a categorical's categories are converted, then taken by code)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = values.cat.categories
+        cat_text = pa.array(cats.astype(str).to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        codes = values.cat.codes.to_numpy()
+        return cat_text.take(pa.array(codes, mask=codes < 0))
+    arr = getattr(values.array, "_pa_array", None)
+    if isinstance(arr, pa.ChunkedArray) and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        return arr if pa.types.is_string(arr.type) else pc.cast(arr, pa.string())
+    return pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def str_array(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """An Arrow string array as pandas' default ``str`` column (what a column of Python strings becomes)."""
+    return pd.array(values, dtype="str")
+
+
+def factorize_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(values.astype(str))`` without a Python string per value: (int64 codes, -1 where missing;
+    the distinct texts in order of first appearance, a ``str`` Index). Categoricals go by their codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat_codes, cat_uniques = pd.factorize(values.cat.categories.astype(str))
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        codes = np.where(codes >= 0, np.append(cat_codes, -1)[codes], -1)
+        # Renumber by first appearance, as factorize on the values themselves would.
+        first = np.full(len(cat_uniques), len(codes), dtype=np.int64)
+        present = codes >= 0
+        np.minimum.at(first, codes[present], np.flatnonzero(present))
+        order = np.argsort(first, kind="stable")[: int((first < len(codes)).sum())]
+        renumber = np.full(len(cat_uniques) + 1, -1, dtype=np.int64)
+        renumber[order] = np.arange(len(order))
+        return renumber[codes], pd.Index(np.asarray(cat_uniques, dtype=object)[order], dtype="str")
+    encoded = pc.dictionary_encode(text_of(values))
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, pd.Index(str_array(encoded.dictionary))
 
 
 def renamed(new: Any, old: Any, *, new_name: str, old_name: str, default: Any) -> Any:

@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .._links import ReplyCycleError, positions_in, resolve_chains, take_ids
-from ._common import micros, select, to_utc
+from .._links import ReplyCycleError, chain_links, resolve_chains, take_ids
+from ._common import micros, select, str_array, text_of, to_utc
 from ._docs import shared_docs
 
 __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "MissingParentWarning"]
@@ -50,10 +52,16 @@ def _outside_level() -> int:
 
 
 def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    parents = messages["parent"] if "parent" in messages else pd.Series([None] * len(messages), dtype="string")
-    root, depth, missing = resolve_chains(messages["id"], parents)
+    """(root, depth, missing) of every row, remembered for Arrow-backed ids (:func:`chatlens._links.chain_links`);
+    the arrays are read-only."""
+    parents = messages.get("parent")
+    links, root, depth = chain_links(messages["id"], parents)
+    if root is None:  # repeated ids or a cycle: resolve_chains names them
+        resolve_chains(messages["id"], parents if parents is not None else [None] * len(messages))
+    missing = links.missing
     if warn and missing.any():
-        shown = ", ".join(repr(str(i)) for i in messages["id"].to_numpy()[missing][:5])
+        named = links.ids.filter(pa.array(missing)).slice(0, 5).to_pylist()
+        shown = ", ".join(repr(str(i)) for i in named)
         warnings.warn(
             f"{int(missing.sum())} message(s) reply to a message not in the frame and count as roots: "
             f"{shown}{' ...' if missing.sum() > 5 else ''}",
@@ -61,6 +69,13 @@ def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray,
             stacklevel=_outside_level(),
         )
     return root, depth, missing
+
+
+def parent_positions(messages: pd.DataFrame) -> np.ndarray:
+    """Per row, the position of the message its ``parent`` names (first copy of a repeated id), -1 where none:
+    :func:`chatlens._links.positions_in` of parents in ids, remembered with the chains."""
+    links, _root, _depth = chain_links(messages["id"], messages["parent"])
+    return links.found
 
 
 # The columns select() reads to pick rows: a frame of these alone gives its answer without copying the others.
@@ -170,6 +185,15 @@ def thread_table(
     >>> len(thread_table(m)), thread_table(m, include_bots=True)[["replies", "participants"]].values.tolist()
     (0, [[2, 3]])
     """
+    return _thread_table(messages, since=since, until=until, include_bots=include_bots, include_system=include_system)[
+        0
+    ]
+
+
+def _thread_table(
+    messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`thread_table` and, per row of it, the position of its root in ``messages``."""
     frame = _whole(messages)
     root, depth, _missing = _chains(frame, warn=True)
     counted = counted_mask(frame, include_bots=include_bots, include_system=include_system)
@@ -198,8 +222,14 @@ def thread_table(
     others = (depth > 0) & (sender != root_sender)
     first = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(first, t[others], created[others])
-    unanswered = first == np.iinfo(np.int64).max
     started = created_all[roots]
+    # Pick threads by their start and sort by it (stable) on the arrays, before any column is built.
+    root_times = frame["created"].array.take(roots)
+    order = np.flatnonzero(_in_range(root_times, since, until))
+    order = order[np.argsort(root_times.asi8[order], kind="stable")]  # in the column's own unit
+    roots, started, last, first = roots[order], started[order], last[order], first[order]
+    size, deepest, participants = size[order], deepest[order], participants[order]
+    unanswered = first == np.iinfo(np.int64).max
     as_time = lambda us: pd.to_datetime(us, unit="us", utc=True)  # noqa: E731
     first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
     table = pd.DataFrame(
@@ -208,7 +238,7 @@ def thread_table(
             "conversation_id": (
                 frame["conversation_id"].array.take(roots)
                 if "conversation_id" in frame
-                else np.full(k, "", dtype=object)
+                else np.full(len(roots), "", dtype=object)
             ),
             "root_sender_id": frame["sender_id"].array.take(roots),
             "started": as_time(started),
@@ -224,11 +254,7 @@ def thread_table(
         },
         index=pd.Index(take_ids(frame["id"], roots), name="thread_id"),
     )
-    if since is not None:
-        table = table[(table["started"] >= to_utc(since, "since")).to_numpy()]
-    if until is not None:
-        table = table[(table["started"] < to_utc(until, "until")).to_numpy()]
-    return table.sort_values("started", kind="stable")
+    return table, roots
 
 
 @shared_docs
@@ -267,22 +293,42 @@ def reply_times(
     frame = _whole(messages)
     if "parent" not in frame:
         raise ValueError("messages lacks the parent column")
-    found = positions_in(frame["parent"], frame["id"])
-    rows = np.flatnonzero(counted_mask(frame, include_bots=include_bots, include_system=include_system) & (found >= 0))
-    found = found[rows]
-    sender = frame["sender_id"]
+    rows, found = reply_rows(frame, since=since, until=until, include_bots=include_bots, include_system=include_system)
+    sender = text_of(frame["sender_id"])
     created = micros(frame["created"])
-    out = pd.DataFrame(
+    rows_arrow, found_arrow = pa.array(rows), pa.array(found)
+    senders, parent_senders = sender.take(rows_arrow), sender.take(found_arrow)
+    # Arrow takes all the way: no Python string (or Timestamp) per reply.
+    return pd.DataFrame(
         {
-            "id": frame["id"].iloc[rows].astype(str).to_numpy(),
-            "parent": frame["parent"].iloc[rows].astype(str).to_numpy(),
-            "sender_id": sender.iloc[rows].astype(str).to_numpy(),
-            "parent_sender_id": sender.iloc[found].astype(str).to_numpy(),
-            "created": frame["created"].iloc[rows].to_numpy(),
+            "id": str_array(text_of(frame["id"]).take(rows_arrow)),
+            "parent": str_array(text_of(frame["parent"]).take(rows_arrow)),
+            "sender_id": str_array(senders),
+            "parent_sender_id": str_array(parent_senders),
+            "created": frame["created"].array.take(rows),
             "reply_time": pd.to_timedelta(created[rows] - created[found], unit="us"),
+            "self_reply": pc.equal(senders, parent_senders).fill_null(False).to_numpy(zero_copy_only=False),
         }
     )
-    out["self_reply"] = out["sender_id"] == out["parent_sender_id"]
+
+
+def _in_range(times: Any, since: Any, until: Any) -> np.ndarray:
+    """Whether each time is in ``[since, until)`` (either may be None), as select() compares them."""
+    keep = np.ones(len(times), dtype=bool)
+    if since is not None:
+        keep &= np.asarray(times >= to_utc(since, "since"))
+    if until is not None:
+        keep &= np.asarray(times < to_utc(until, "until"))
+    return keep
+
+
+def reply_rows(
+    frame: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the replies :func:`reply_times` lists, positions of their parents), in frame order."""
+    found = parent_positions(frame)
+    rows = np.flatnonzero(counted_mask(frame, include_bots=include_bots, include_system=include_system) & (found >= 0))
     if since is not None or until is not None:
-        out = select(out, include_bots=True, include_system=True, since=since, until=until)
-    return out.reset_index(drop=True)
+        # Replies are picked by their own time, as select() picks messages.
+        rows = rows[_in_range(frame["created"].array.take(rows), since, until)]
+    return rows, found[rows]
