@@ -188,6 +188,9 @@ class Workspace:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=OFF")
+        # A deleted message's text is overwritten on disk, not only unlinked (SQLite otherwise leaves it in the
+        # page's free space until the page is reused): deleting is erasing, in the file too.
+        db.execute("PRAGMA secure_delete=ON")
         return db
 
     @property

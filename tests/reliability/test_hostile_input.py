@@ -356,3 +356,19 @@ def test_a_body_not_sent_as_json_is_a_415(server, content_type):
     check_4xx(r, "application/json")
     assert r.status_code == 415 and r.json()["error_code"] == "unsupported_media_type"
     assert server.ws.count_messages(server.account_id) == before
+
+
+def test_a_deleted_messages_text_is_gone_from_the_database_file_too(tmp_path):
+    """Before: SQLite left a deleted row's bytes in the page's free space, so the file still held the text."""
+    ws = Workspace(tmp_path / "w.sqlite")
+    account = seed_account(ws, "slack", False)
+    api = ws.account(account)
+    conv = api.list_conversations(page_size=1)["objects"][0]["id"]
+    secret = "the launch code is 0000-SWORDFISH-" + "x" * 200
+    mid = api.create_message(conv, text=secret)["id"]
+    api.update_message(mid, text="edited " + secret)
+    api.delete_message(mid)
+    ws.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    ws.close()
+    for path in tmp_path.glob("w.sqlite*"):
+        assert b"SWORDFISH" not in path.read_bytes(), path.name
