@@ -88,6 +88,7 @@ def _report(args: argparse.Namespace) -> int:
         min_group_size=args.min_group_size,
         progress=not args.quiet,
         json_out=args.json,
+        include_private=args.include_private,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
     return _left_out(api)
@@ -187,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="report.html", help="output file (default: report.html)")
     rep.add_argument("--json", default=None, metavar="PATH", help="also write what the report shows as JSON")
     rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")
+    rep.add_argument(
+        "--include-private",
+        action="store_true",
+        help="count private channels, direct and group direct messages (left out by default)",
+    )
     rep.add_argument(
         "--anonymize",
         action="store_true",

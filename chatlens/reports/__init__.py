@@ -46,8 +46,10 @@ from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 from .figures import format_change, format_value, key_figures
 
 __all__ = [
+    "PRIVATE_KINDS",
     "ReportData",
     "build_report",
+    "leave_out_private",
     "load_report_messages",
     "render_report",
     "report",
@@ -80,6 +82,9 @@ class ReportData:
     generated_in: float = 0.0
     anonymized: bool = False
     min_group_size: int = 1
+    #: Whether private conversations (private channels, DMs, group DMs) are counted: "left out", "included", or
+    #: "unknown" (the frame does not say which conversations are private: no ``conversation_kind`` column).
+    private: str = "unknown"
 
     def to_dict(self) -> dict[str, Any]:
         """What the report shows, as JSON-ready data (``chatlens report --json PATH`` writes it).
@@ -110,6 +115,7 @@ class ReportData:
             "members": _records(self.members, "member"),
             "unanswered": _records(self.unanswered, "thread_id"),
             "left_out": {k: _plain(v) for k, v in self.left_out.items()},
+            "private_conversations": self.private,
             "notes": list(self.notes),
         }
 
@@ -194,8 +200,13 @@ def build_report(
     salt: str | bytes | None = None,
     min_group_size: int = 1,
     thread_status: pd.DataFrame | None = None,
+    include_private: bool = False,
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
+
+    Private conversations (private channels, direct and group direct messages: a ``conversation_kind`` other than
+    ``"channel"``, as :func:`load_report_messages` adds it) are left out unless ``include_private=True``, as the
+    Slack and Teams admin dashboards do; the report says which, and how many messages that leaves out.
 
     ``anonymize``, ``salt`` and ``min_group_size`` are the privacy controls of the module docs.
     ``thread_status`` (:func:`chatlens.loaders.load_thread_status`) lets the report say how many threads of the
@@ -217,6 +228,8 @@ def build_report(
     min_group_size = _check_privacy(include_text, anonymize, min_group_size)
     if include_text and "text" not in messages.columns:
         raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
+    everything = messages
+    messages, private = leave_out_private(messages, include_private=include_private)
     since, until = report_period(messages, since, until, tz)
     incomplete = _incomplete_threads(messages, thread_status, since, until)  # before ids become pseudonyms
     if anonymize:
@@ -238,6 +251,10 @@ def build_report(
         deleted = hygiene.loc[hygiene["reason"] == "deleted user", "messages"]
         if len(deleted) and pd.notna(deleted.iloc[0]):
             left_out["messages from deactivated users (counted, not left out)"] = int(deleted.iloc[0])
+    if private == "left out":
+        created = everything["created"]
+        inside = ((created >= since) & (created < until)).to_numpy()
+        left_out["messages in private conversations"] = int(inside.sum()) - len(in_period)
     if incomplete:
         left_out["threads with replies not all loaded (counted as loaded)"] = incomplete
     members = member_summary(messages, since=since, until=until, tz=tz).head(top)
@@ -280,6 +297,7 @@ def build_report(
         notes=notes,
         anonymized=anonymize,
         min_group_size=min_group_size,
+        private=private,
     )
     if plots:
         from .. import plotting as P
@@ -397,12 +415,38 @@ def render_report(data: ReportData) -> str:
     return env.get_template("report.html").render(d=data)
 
 
+#: Conversation kinds that are private: left out of reports and the dashboard unless asked for.
+PRIVATE_KINDS = ("private_channel", "direct", "group_direct")
+
+
+def leave_out_private(messages: pd.DataFrame, *, include_private: bool = False) -> tuple[pd.DataFrame, str]:
+    """``messages`` without those of private conversations (:data:`PRIVATE_KINDS`, by the ``conversation_kind``
+    column :func:`load_report_messages` adds), and what was done: ``"left out"``, ``"included"``, or ``"unknown"``
+    when the frame has no ``conversation_kind`` (then nothing is left out).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"id": ["a", "b"], "conversation_kind": ["channel", "direct"]})
+    >>> frame, done = leave_out_private(m)
+    >>> frame["id"].tolist(), done
+    (['a'], 'left out')
+    """
+    if "conversation_kind" not in messages.columns:
+        return messages, "unknown"
+    if include_private:
+        return messages, "included"
+    private = messages["conversation_kind"].astype(str).isin(PRIVATE_KINDS).to_numpy()
+    return messages[~private], "left out"
+
+
 def load_report_messages(
     api: Any, conversations: Any = None, *, text: bool = False, progress: bool = True
 ) -> pd.DataFrame:
     """The messages the report (and the dashboard) count for an account: :func:`chatlens.load_messages` with what
     the users list knows of each sender (:func:`chatlens.add_sender_details`: bots the service marks in its users
-    list, deactivated members, time zones). One rule for both, so both show the same numbers.
+    list, deactivated members, time zones) and each message's ``conversation_kind`` (``channel``,
+    ``private_channel``, ``direct``, ``group_direct``: :func:`leave_out_private` reads it). One rule for both, so
+    both show the same numbers.
 
     Examples
     --------
@@ -411,11 +455,22 @@ def load_report_messages(
     (True, False)
     """
     from ..load._fetch import _account
-    from ..loaders import add_sender_details, load_messages, load_users
+    from ..loaders import add_sender_details, load_conversations, load_messages, load_users
 
     api = _account(api)
     messages = load_messages(api, conversations, text=text, progress=progress)
-    return add_sender_details(messages, load_users(api, progress=progress))
+    messages = add_sender_details(messages, load_users(api, progress=progress))
+    convs = load_conversations(api, progress=progress)
+    kinds = pd.Series(convs["kind"].astype(str).to_numpy(), index=convs["id"].astype(str).to_numpy())
+    kinds = kinds[~kinds.index.duplicated()]
+    ids = messages["conversation_id"].astype("category")
+    per_id = pd.Series(kinds.reindex(ids.cat.categories.astype(str)).to_numpy(), dtype=object).fillna("unknown")
+    # One lookup per conversation, spread to messages by the category codes.
+    kind_codes, kind_names = pd.factorize(per_id.to_numpy())
+    messages["conversation_kind"] = pd.Categorical.from_codes(
+        kind_codes[ids.cat.codes.to_numpy()], categories=pd.Index(kind_names, dtype=object)
+    )
+    return messages
 
 
 def report_data(
@@ -431,6 +486,7 @@ def report_data(
     min_group_size: int = 1,
     plots: bool = True,
     progress: bool = True,
+    include_private: bool = False,
 ) -> ReportData:
     """Load an account (the demo by default) and build its report's content: what :func:`report` writes.
 
@@ -456,6 +512,7 @@ def report_data(
         min_group_size=min_group_size,
         plots=plots,
         thread_status=load_thread_status(api, text=include_text),
+        include_private=include_private,
     )
     # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
     # report does not count: a reader sees it on the page, not only the person who ran the command.
@@ -477,6 +534,7 @@ def report(
     min_group_size: int = 1,
     progress: bool = True,
     json_out: str | os.PathLike[str] | None = None,
+    include_private: bool = False,
 ) -> Path:
     """Load an account (the demo by default) and write its engagement report to ``out``; returns the path.
 
@@ -502,6 +560,7 @@ def report(
         salt=salt,
         min_group_size=min_group_size,
         progress=progress,
+        include_private=include_private,
     )
     if json_out is not None:
         import json

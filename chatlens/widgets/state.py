@@ -28,7 +28,7 @@ from ..analysis import (
     thread_table,
 )
 from ..analysis._common import select
-from ..reports import report_period
+from ..reports import leave_out_private, report_period
 from ..reports.figures import key_figures
 
 __all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
@@ -36,15 +36,15 @@ __all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
 PARTS = ("overview", "timeline", "active", "rhythm", "threads", "network", "members")
 # Which choices each part reads: a change redraws only the parts that read it.
 DEPENDS_ON = {
-    "overview": {"account", "conversations", "since", "until", "include_bots", "tz"},
-    "timeline": {"account", "conversations", "since", "until", "include_bots", "tz"},
-    "active": {"account", "conversations", "since", "until", "include_bots", "tz"},
-    "rhythm": {"account", "conversations", "since", "until", "include_bots", "tz"},
-    "threads": {"account", "conversations", "since", "until", "include_bots"},
-    "network": {"account", "conversations", "since", "until", "include_bots"},
-    "members": {"account", "conversations", "since", "until", "include_bots", "tz"},
+    "overview": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
+    "timeline": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
+    "active": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
+    "rhythm": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
+    "threads": {"account", "conversations", "since", "until", "include_bots", "include_private"},
+    "network": {"account", "conversations", "since", "until", "include_bots", "include_private"},
+    "members": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
 }
-CHOICES = ("account", "conversations", "since", "until", "tz", "include_bots")
+CHOICES = ("account", "conversations", "since", "until", "tz", "include_bots", "include_private")
 
 
 @dataclass
@@ -84,6 +84,8 @@ class DashboardState:
     until: pd.Timestamp | None = None
     tz: str = "UTC"
     include_bots: bool = False
+    #: Count private channels, direct and group direct messages (left out by default, as in the report).
+    include_private: bool = False
     error: str | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
@@ -115,14 +117,16 @@ class DashboardState:
         return self._frames[self.account]
 
     def conversation_counts(self) -> pd.Series:
-        """Messages per conversation label, for the picker."""
-        counts = self.all_messages()["conversation_name"].astype(str).value_counts()
+        """Messages per conversation label, for the picker (private ones only when they count)."""
+        frame, _ = leave_out_private(self.all_messages(), include_private=self.include_private)
+        counts = frame["conversation_name"].astype(str).value_counts()
         return counts.sort_index()
 
     def messages(self) -> pd.DataFrame:
-        """The account's messages in the chosen conversations (all when none is chosen); dates and bots are
-        applied by each analysis."""
-        frame = self.all_messages()
+        """The account's messages in the chosen conversations (all when none is chosen; private ones only with
+        ``include_private``, :func:`chatlens.reports.leave_out_private`); dates and bots are applied by each
+        analysis."""
+        frame, _ = leave_out_private(self.all_messages(), include_private=self.include_private)
         if self.conversations:
             frame = frame[frame["conversation_name"].astype(str).isin(self.conversations).to_numpy()]
         return frame

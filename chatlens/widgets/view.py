@@ -1,8 +1,8 @@
 """The dashboard's view: ipywidgets over a :class:`~chatlens.widgets.state.DashboardState`.
 
 Controls: account, a searchable multi-select of conversations with message counts, a date range, a time zone and
-whether bots count. Tabs: overview, timeline, members posting, rhythm, threads, network, members. A change
-redraws only the tabs that depend on it; errors appear as a message inside the dashboard.
+whether bots and private conversations count. Tabs: overview, timeline, members posting, rhythm, threads, network,
+members. A change redraws only the tabs that depend on it; errors appear as a message inside the dashboard.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class Dashboard:
         self.until = w.DatePicker(description="Until")
         self.tz = w.Dropdown(options=ZONES, value="UTC", description="Time zone")
         self.bots = w.Checkbox(value=False, description="Count bots")
+        self.private = w.Checkbox(value=False, description="Count private conversations")
         self.message = w.HTML()
         self.outputs = {part: w.Output() for part in PARTS}
         self.tabs = w.Tab(children=[self.outputs[p] for p in PARTS])
@@ -71,13 +72,14 @@ class Dashboard:
                 self.search,
                 self.conversations,
                 w.HBox([self.since, self.until]),
-                w.HBox([self.tz, self.bots]),
+                w.HBox([self.tz, self.bots, self.private]),
             ]
         )
         self.widget = w.VBox([controls, self.message, self.tabs])
         self._labels: dict[str, str] = {}
         self.account.observe(self._on_account, names="value")
         self.search.observe(lambda _: self._fill_conversations(), names="value")
+        self.private.observe(self._on_private, names="value")
         for control in (self.conversations, self.since, self.until, self.tz, self.bots):
             control.observe(self._on_choice, names="value")
 
@@ -102,6 +104,11 @@ class Dashboard:
         needle = self.search.value.strip().lower()
         self._labels = {f"{name} ({n:,})": name for name, n in counts.items() if needle in name.lower()}
         self.conversations.options = list(self._labels)
+
+    def _on_private(self, change: dict[str, Any]) -> None:
+        parts = self.state.update(include_private=change["new"])
+        self._fill_conversations()  # private conversations appear in (or leave) the picker
+        self._redraw(parts)
 
     def _on_choice(self, _: Any) -> None:
         def day(value: Any) -> pd.Timestamp | None:

@@ -21,17 +21,19 @@ def same(a, b):
         assert x == pytest.approx(y, nan_ok=True), x["key"]
 
 
-@pytest.mark.parametrize("tz", ["UTC", "Asia/Tokyo"])
-def test_the_demo_dashboard_shows_the_reports_figures(tz):
-    data = report_data("demo", tz=tz, plots=False, progress=False)
+@pytest.mark.parametrize(("tz", "include_private"), [("UTC", False), ("Asia/Tokyo", False), ("UTC", True)])
+def test_the_demo_dashboard_shows_the_reports_figures(tz, include_private):
+    data = report_data("demo", tz=tz, plots=False, progress=False, include_private=include_private)
     state = DashboardState(load=load_account)
-    state.update(account="demo", tz=tz)
+    state.update(account="demo", tz=tz, include_private=include_private)
     assert state.error is None
     assert state.period() == (data.since, data.until)  # the same default period
     same(state.overview(), data.figures)
     # And for a period chosen on both sides.
     since, until = pd.Timestamp("2026-05-01", tz=tz), pd.Timestamp("2026-06-01", tz=tz)
-    chosen = report_data("demo", since=since, until=until, tz=tz, plots=False, progress=False)
+    chosen = report_data(
+        "demo", since=since, until=until, tz=tz, plots=False, progress=False, include_private=include_private
+    )
     state.update(since=since, until=until)
     same(state.overview(), chosen.figures)
 
@@ -58,6 +60,6 @@ def test_the_dashboard_counts_bots_from_the_users_list_as_the_report_does(tmp_pa
     senders = state.all_messages().set_index("sender_id")["is_bot"]
     assert bool(senders.loc["UB"]) is True
     messages = next(f for f in overview if f["key"] == "message_count")
-    assert messages["value"] == len(
-        state.all_messages().query("~is_bot and ~is_system and created >= @since and created < @until")
-    )
+    public = state.messages()  # the export's private channel and DM are left out, as in the report
+    assert set(public["conversation_kind"].astype(str)) == {"channel"}
+    assert messages["value"] == len(public.query("~is_bot and ~is_system and created >= @since and created < @until"))
