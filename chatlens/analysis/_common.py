@@ -47,6 +47,19 @@ def select(
     return messages[keep.to_numpy()]
 
 
+#: The columns select() reads to pick rows.
+PICKING = ("id", "sender_id", "created", "is_bot", "is_system")
+
+
+def select_columns(messages: pd.DataFrame, columns: Iterable[str], **choices: Any) -> pd.DataFrame:
+    """:func:`select` of only ``columns`` (those present) and the ones it picks by: an analysis that reads a few
+    columns does not copy the others (message text, mentions) for the rows it keeps."""
+    if not isinstance(messages, pd.DataFrame):
+        return select(messages, **choices)  # the TypeError
+    wanted = dict.fromkeys((*PICKING, *columns))
+    return select(messages[[c for c in messages.columns if c in wanted]], **choices)
+
+
 def local_times(messages: pd.DataFrame, tz: str) -> pd.Series:
     """``created`` in the zone ``tz`` (DST-aware), as a tz-aware Series."""
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import fill_periods, local_times, select
+from ._common import day_numbers, factorize_text, fill_periods, local_times, select, select_columns
 from ._docs import shared_docs
 
 __all__ = ["active_members", "dau_wau_mau", "new_vs_returning", "cohort_retention"]
@@ -55,16 +55,24 @@ def active_members(
 
 
 def _member_days(picked: pd.DataFrame, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
-    """(every local day from first to last, member codes, day positions) of each distinct (member, day)."""
-    days = local_times(picked, tz).dt.normalize()
-    pairs = pd.DataFrame({"m": picked["sender_id"].astype(str).to_numpy(), "d": days.to_numpy()}).drop_duplicates()
-    calendar = pd.date_range(days.min(), days.max(), freq="D", tz=tz, name="day")
-    codes, _ = pd.factorize(pairs["m"])
+    """(every local day from first to last, member codes, day positions) of each distinct (member, day), sorted
+    by member then day; members without an id are left out."""
+    days = day_numbers(picked["created"], tz)
+    first, last = int(np.argmin(days)), int(np.argmax(days))
+    ends = local_times(picked.iloc[[first, last]], tz).dt.normalize()
+    calendar = pd.date_range(ends.iloc[0], ends.iloc[1], freq="D", tz=tz, name="day")
+    codes, _ = factorize_text(picked["sender_id"])
+    span = int(days[last] - days[first]) + 1
+    keys = pd.unique((codes * span + (days - days[first]))[codes >= 0])
+    keys.sort()
+    members, offsets = keys // span, keys % span
     # Local midnights can be 23 or 25 hours apart across DST: position by calendar date, not by elapsed time.
-    pos = calendar.get_indexer(
-        pd.DatetimeIndex(pairs["d"]).tz_localize(None).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-    )
-    return calendar, codes, pos
+    # (Looked up once per distinct date.)
+    dates, which = np.unique(offsets, return_inverse=True)
+    midnights = pd.DatetimeIndex((dates + days[first]).astype("datetime64[D]").astype("datetime64[us]"))
+    at = calendar.get_indexer(midnights.tz_localize(tz, ambiguous=True, nonexistent="shift_forward"))
+    pos = at[which]
+    return calendar, members[pos >= 0], pos[pos >= 0]
 
 
 @shared_docs
@@ -101,20 +109,28 @@ def dau_wau_mau(
     >>> t.loc["2026-01-08", ["dau", "wau", "mau"]].tolist()
     [0, 1, 2]
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    picked = select_columns(
+        messages,
+        ("created", "sender_id"),
+        include_bots=include_bots,
+        include_system=include_system,
+        since=since,
+        until=until,
+    )
     columns = ["dau", "wau", "mau", "stickiness"]
     if picked.empty:
         return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], tz=tz, name="day"))
     calendar, codes, pos = _member_days(picked, tz)
-    n_days, n_members = len(calendar), int(codes.max()) + 1
-    active = np.zeros((n_members, n_days + 1), dtype=np.int32)
-    active[codes, pos + 1] = 1
-    cum = active.cumsum(axis=1)  # cum[:, d + 1] = active days up to and including day d
+    n_days = len(calendar)
+    # A member counts on day x of a w-day window when one of their days falls in x-w+1..x: each active day
+    # covers itself and the w-1 days after it, up to the member's next active day (so overlaps count once).
+    same_next = np.r_[codes[1:] == codes[:-1], False]
+    next_day = np.where(same_next, np.r_[pos[1:], 0], n_days)
     out = {}
     for name, w in zip(("dau", "wau", "mau"), windows):
-        hi = np.arange(1, n_days + 1)
-        lo = np.maximum(hi - w, 0)
-        out[name] = ((cum[:, hi] - cum[:, lo]) > 0).sum(axis=0).astype("int64")
+        end = np.minimum(np.minimum(pos + w, next_day), n_days)
+        change = np.bincount(pos, minlength=n_days + 1) - np.bincount(end, minlength=n_days + 1)
+        out[name] = np.cumsum(change)[:n_days].astype("int64")
     table = pd.DataFrame(out, index=calendar)
     table["stickiness"] = (table["dau"] / table["mau"].where(table["mau"] > 0)).astype("float64")
     return table
