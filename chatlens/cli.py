@@ -182,8 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
     rep.add_argument("--conversations", nargs="*", default=None, help="conversation names or ids (default: all)")
-    rep.add_argument("--since", default=None, help="period start (default: 28 days before --until)")
-    rep.add_argument("--until", default=None, help="period end, exclusive (default: end of the last complete day)")
+    rep.add_argument(
+        "--since",
+        default=None,
+        help="period start: all, a length back from --until (90d, 12w), a month (2025-01) or an ISO date "
+        "(2025-01-31) in --tz (default: 28 days before --until)",
+    )
+    rep.add_argument(
+        "--until",
+        default=None,
+        help="period end, exclusive: a month or an ISO date (default: end of the last complete day)",
+    )
     rep.add_argument("--tz", default="UTC", help="time zone for days, hours and weeks (default: UTC)")
     rep.add_argument("--out", default="report.html", help="output file (default: report.html)")
     rep.add_argument("--json", default=None, metavar="PATH", help="also write what the report shows as JSON")

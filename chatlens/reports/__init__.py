@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -155,21 +156,83 @@ def report_period(
     """The report's period ``[since, until)`` as UTC times: by default the last 28 complete local days of
     ``messages`` (the dashboard uses the same rule, so both show the same period unless told otherwise).
 
+    ``since`` may be ``"all"`` (from the first message's day), a length back from ``until`` (``"90d"``, ``"12w"``),
+    a month (``"2025-01"``) or an ISO date or time; ``until`` a month or an ISO date or time. Dates and times
+    without a zone are in ``tz``. Forms that read differently in different countries (``01/02/2025``) are refused.
+
     Examples
     --------
     >>> m = pd.DataFrame({"created": pd.to_datetime(["2026-03-01 10:00", "2026-03-31 15:00"], utc=True)})
     >>> [str(t) for t in report_period(m)]
     ['2026-03-03 00:00:00+00:00', '2026-03-31 00:00:00+00:00']
+    >>> [str(t.date()) for t in report_period(m, "all")], str(report_period(m, "7d")[0].date())
+    (['2026-03-01', '2026-03-31'], '2026-03-24')
+    >>> [str(t) for t in report_period(m, "2026-03", "2026-03-15", tz="Europe/Berlin")]
+    ['2026-02-28 23:00:00+00:00', '2026-03-14 23:00:00+00:00']
+    >>> report_period(m, "01/02/2026")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: since: '01/02/2026' is ambiguous (1 February or January 2?); write it as 2026-02-01, or use a ...
     """
     if until is None:
         last = messages["created"].max() if len(messages) else pd.Timestamp.now(tz="UTC")
         # Up to the end of the last complete local day: a partial day would read as a drop in activity.
         until = last.tz_convert(tz).normalize().tz_convert("UTC")
-    until = to_utc(until, "until")
-    since = to_utc(since, "since") if since is not None else until - pd.Timedelta(days=DEFAULT_DAYS)
+    else:
+        until = _when(until, "until", tz)
+    if since is None:
+        since = until - pd.Timedelta(days=DEFAULT_DAYS)
+    elif isinstance(since, str) and since.strip().lower() == "all":
+        first = messages["created"].min() if len(messages) else until - pd.Timedelta(days=DEFAULT_DAYS)
+        since = first.tz_convert(tz).normalize().tz_convert("UTC")
+    elif isinstance(since, str) and re.fullmatch(r"\s*\d+\s*[dw]\s*", since, flags=re.I):
+        number, unit = int(since.strip()[:-1]), since.strip()[-1].lower()
+        since = until - pd.Timedelta(days=number * (7 if unit == "w" else 1))
+    else:
+        since = _when(since, "since", tz)
     if since >= until:
         raise ValueError(f"since ({since}) must be before until ({until})")
     return since, until
+
+
+def _day(ts: Any, tz: str) -> str:
+    return pd.Timestamp(ts).tz_convert(tz).strftime("%Y-%m-%d")
+
+
+def _when(value: Any, name: str, tz: str) -> pd.Timestamp:
+    """A point in time from a Timestamp, an ISO date or time, or a month (YYYY-MM); naive ones in ``tz``."""
+    if isinstance(value, str):
+        text = value.strip()
+        slashed = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+        if slashed:
+            a, b, year = slashed.groups()
+            example = f"{year}-{int(b):02d}-{int(a):02d}"
+            raise ValueError(
+                f"{name}: {value!r} is ambiguous ({int(a)} {_MONTH_NAMES[int(b) - 1] if int(b) <= 12 else '?'} or "
+                f"{_MONTH_NAMES[int(a) - 1] if int(a) <= 12 else '?'} {int(b)}?); write it as {example}, or use a "
+                f"month ({example[:7]}), a length back from until (90d) or all"
+            )
+        if not re.fullmatch(r"\d{4}-\d{2}(-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?)?", text):
+            raise ValueError(
+                f"{name}: {value!r} is not a date; use an ISO date such as 2025-01-31, a month such as 2025-01"
+                + (", a length back from until such as 90d, or all" if name == "since" else "")
+            )
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            text += "-01"
+        value = text
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a date or time") from None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(tz)
+    return to_utc(ts, name)
+
+
+_MONTH_NAMES = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
 
 
 def _png(ax: Any) -> str:
@@ -231,6 +294,18 @@ def build_report(
     everything = messages
     messages, private = leave_out_private(messages, include_private=include_private)
     since, until = report_period(messages, since, until, tz)
+    if select(messages, since=since, until=until).empty:
+        whole = (
+            f"it holds {len(everything):,} messages from {_day(everything['created'].min(), tz)} to "
+            f"{_day(everything['created'].max(), tz)}"
+            if len(everything)
+            else "it holds no messages at all"
+        )
+        raise ValueError(
+            f"no messages from people in {account or 'the account'} between {_day(since, tz)} and "
+            f"{_day(until - pd.Timedelta(microseconds=1), tz)} ({tz}): {whole}; choose another --since / --until "
+            "(e.g. --since all)"
+        )
     incomplete = _incomplete_threads(messages, thread_status, since, until)  # before ids become pseudonyms
     if anonymize:
         from ..privacy import new_salt, pseudonymize
