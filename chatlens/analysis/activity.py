@@ -136,9 +136,21 @@ def dau_wau_mau(
     return table
 
 
-def _periods(picked: pd.DataFrame, freq: str, tz: str) -> pd.Series:
+def _member_periods(picked: pd.DataFrame, freq: str, tz: str) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """(member codes, period ordinals) of each distinct (member, local calendar period), members without an id
+    left out, and the picked messages' periods (a PeriodArray: ordinals, never a Period object per message)."""
     local = local_times(picked, tz).dt.tz_localize(None)
-    return local.dt.to_period(freq)
+    periods = local.dt.to_period(freq)
+    ordinals = periods.array.asi8
+    codes, _ = factorize_text(picked["sender_id"])
+    low = int(ordinals.min())
+    span = int(ordinals.max()) - low + 1
+    keys = pd.unique((codes * span + (ordinals - low))[codes >= 0])
+    return keys // span, keys % span + low, periods
+
+
+def _period_index(ordinals: np.ndarray, like: pd.Series, name: str) -> pd.PeriodIndex:
+    return pd.PeriodIndex.from_ordinals(ordinals, freq=like.dtype.freq, name=name)
 
 
 @shared_docs
@@ -168,18 +180,21 @@ def new_vs_returning(
     >>> new_vs_returning(m).to_dict("list")
     {'members': [1, 2], 'new': [1, 1], 'returning': [0, 1]}
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system)
+    picked = select_columns(
+        messages, ("created", "sender_id"), include_bots=include_bots, include_system=include_system
+    )
     if picked.empty:
         return pd.DataFrame(columns=["members", "new", "returning"], dtype="int64")
-    frame = pd.DataFrame(
-        {"p": _periods(picked, freq, tz).to_numpy(), "m": picked["sender_id"].astype(str).to_numpy()}
-    ).drop_duplicates()
-    first = frame.groupby("m")["p"].transform("min")
-    frame["new"] = frame["p"] == first
-    table = frame.groupby("p").agg(members=("m", "size"), new=("new", "sum"))
-    table["returning"] = table["members"] - table["new"]
-    full = pd.period_range(table.index.min(), table.index.max(), freq=table.index.freq, name="period")
-    return table.reindex(full, fill_value=0).astype("int64")
+    members, ordinals, periods = _member_periods(picked, freq, tz)
+    first = np.full(int(members.max(initial=-1)) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, members, ordinals)
+    low = int(periods.array.asi8.min())  # picked is not empty
+    span = int(periods.array.asi8.max()) - low + 1
+    posting = np.bincount(ordinals - low, minlength=span)
+    new = np.bincount((ordinals - low)[ordinals == first[members]], minlength=span)
+    full = _period_index(np.arange(low, low + span), periods, "period")
+    table = pd.DataFrame({"members": posting, "new": new, "returning": posting - new}, index=full)
+    return table.astype("int64")
 
 
 @shared_docs
@@ -209,22 +224,28 @@ def cohort_retention(
     >>> cohort_retention(m).iloc[0].tolist()
     [1.0, 0.5, 0.5]
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system)
+    picked = select_columns(
+        messages, ("created", "sender_id"), include_bots=include_bots, include_system=include_system
+    )
     if picked.empty:
         return pd.DataFrame(dtype="float64")
-    frame = pd.DataFrame(
-        {"p": _periods(picked, freq, tz).to_numpy(), "m": picked["sender_id"].astype(str).to_numpy()}
-    ).drop_duplicates()
-    frame["cohort"] = frame.groupby("m")["p"].transform("min")
-    frame["k"] = (frame["p"] - frame["cohort"]).map(lambda offset: offset.n).astype("int64")
-    counts = frame.groupby(["cohort", "k"]).size().unstack("k", fill_value=0)
-    sizes = counts[0]
-    table = counts.div(sizes, axis=0)
-    table.columns.name = "periods_later"
-    table.index.name = "cohort"
+    members, ordinals, periods = _member_periods(picked, freq, tz)
+    cohort_of = np.full(int(members.max(initial=-1)) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(cohort_of, members, ordinals)
+    cohort = cohort_of[members]
+    later = ordinals - cohort
+    # Rows: the cohorts that exist; columns: the offsets that occur (as a groupby-unstack gives them).
+    cohorts, row = np.unique(cohort, return_inverse=True)
+    offsets, col = np.unique(later, return_inverse=True)
+    counts = np.zeros((len(cohorts), len(offsets)), dtype=np.int64)
+    np.add.at(counts, (row, col), 1)
+    sizes = counts[:, 0]  # offset 0: every member posts in their own cohort's period
+    table = pd.DataFrame(
+        counts / sizes[:, None],
+        index=_period_index(cohorts, periods, "cohort"),
+        columns=pd.Index(offsets, dtype="int64", name="periods_later"),
+    )
     # Periods after the last loaded one have not happened yet: leave them empty, not zero.
-    last = frame["p"].max()
-    for cohort in table.index:
-        horizon = (last - cohort).n
-        table.loc[cohort, [k for k in table.columns if k > horizon]] = np.nan
+    horizon = int(ordinals.max()) - cohorts
+    table = table.mask(offsets[None, :] > horizon[:, None])
     return table.astype("float64")
