@@ -89,6 +89,7 @@ def _report(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         json_out=args.json,
         include_private=args.include_private,
+        freq=args.freq,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
     return _left_out(api)
@@ -195,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--tz", default="UTC", help="time zone for days, hours and weeks (default: UTC)")
     rep.add_argument("--out", default="report.html", help="output file (default: report.html)")
+    rep.add_argument(
+        "--freq",
+        default=None,
+        help="the plots' period: D, W, MS or QS (default: from the span, days for weeks, weeks for months, ...)",
+    )
     rep.add_argument("--json", default=None, metavar="PATH", help="also write what the report shows as JSON")
     rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")
     rep.add_argument(

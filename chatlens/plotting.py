@@ -109,6 +109,25 @@ def top_n(table: pd.DataFrame, n: int, *, other: str = "other") -> pd.DataFrame:
     return kept
 
 
+def auto_freq(since: Any, until: Any) -> str:
+    """The period of a timeline over ``[since, until)``: days for up to two months, weeks up to half a year,
+    months up to five years, quarters beyond (the report's and the dashboard's default; ``--freq`` overrides it).
+
+    Examples
+    --------
+    >>> auto_freq("2026-07-03", "2026-07-31"), auto_freq("2026-01-01", "2026-07-01"), auto_freq("2024-01", "2026-07")
+    ('D', 'W', 'MS')
+    """
+    span = pd.Timestamp(until) - pd.Timestamp(since)
+    if span <= pd.Timedelta(days=62):
+        return "D"
+    if span <= pd.Timedelta(days=184):
+        return "W"
+    if span <= pd.Timedelta(days=5 * 366):
+        return "MS"
+    return "QS"
+
+
 def plot_timeline(
     messages: pd.DataFrame,
     *,

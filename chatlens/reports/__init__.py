@@ -86,6 +86,8 @@ class ReportData:
     #: Whether private conversations (private channels, DMs, group DMs) are counted: "left out", "included", or
     #: "unknown" (the frame does not say which conversations are private: no ``conversation_kind`` column).
     private: str = "unknown"
+    #: The plots' period ("D", "W", "MS", "QS"): from the report's span (chatlens.plotting.auto_freq) unless given.
+    freq: str = "D"
 
     def to_dict(self) -> dict[str, Any]:
         """What the report shows, as JSON-ready data (``chatlens report --json PATH`` writes it).
@@ -264,10 +266,13 @@ def build_report(
     min_group_size: int = 1,
     thread_status: pd.DataFrame | None = None,
     include_private: bool = False,
+    freq: str | None = None,
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
 
-    Private conversations (private channels, direct and group direct messages: a ``conversation_kind`` other than
+    Plots cover the report's period, per ``freq`` (default :func:`chatlens.plotting.auto_freq` of the span: days
+    for weeks, weeks for months, months for years). Private conversations (private channels, direct and group
+    direct messages: a ``conversation_kind`` other than
     ``"channel"``, as :func:`load_report_messages` adds it) are left out unless ``include_private=True``, as the
     Slack and Teams admin dashboards do; the report says which, and how many messages that leaves out.
 
@@ -374,12 +379,17 @@ def build_report(
         min_group_size=min_group_size,
         private=private,
     )
+    from ..plotting import auto_freq
+
+    data.freq = freq or auto_freq(since, until)
     if plots:
         from .. import plotting as P
 
         data.images = {
-            "timeline": _png(P.plot_timeline(messages, freq="W", by="conversation", tz=tz, until=until, top=6)),
-            "active": _png(P.plot_active_members(messages, tz=tz, until=until)),
+            "timeline": _png(
+                P.plot_timeline(messages, freq=data.freq, by="conversation", tz=tz, since=since, until=until, top=6)
+            ),
+            "active": _png(P.plot_active_members(messages, tz=tz, since=since, until=until)),
             "rhythm": _png(P.plot_rhythm(messages, tz=tz, since=since, until=until)),
             "reply_times": _png(P.plot_reply_times(messages, since=since, until=until)),
         }
@@ -562,6 +572,7 @@ def report_data(
     plots: bool = True,
     progress: bool = True,
     include_private: bool = False,
+    freq: str | None = None,
 ) -> ReportData:
     """Load an account (the demo by default) and build its report's content: what :func:`report` writes.
 
@@ -588,6 +599,7 @@ def report_data(
         plots=plots,
         thread_status=load_thread_status(api, text=include_text),
         include_private=include_private,
+        freq=freq,
     )
     # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
     # report does not count: a reader sees it on the page, not only the person who ran the command.
@@ -610,6 +622,7 @@ def report(
     progress: bool = True,
     json_out: str | os.PathLike[str] | None = None,
     include_private: bool = False,
+    freq: str | None = None,
 ) -> Path:
     """Load an account (the demo by default) and write its engagement report to ``out``; returns the path.
 
@@ -636,6 +649,7 @@ def report(
         min_group_size=min_group_size,
         progress=progress,
         include_private=include_private,
+        freq=freq,
     )
     if json_out is not None:
         import json

@@ -148,7 +148,13 @@ class DashboardState:
         return key_figures(self.messages(), since=since, until=until, tz=self.tz, include_bots=self.include_bots)
 
     def timeline(self) -> pd.DataFrame:
-        return activity_timeline(self.messages(), freq="W", by="conversation", tz=self.tz, **self._opts())
+        return activity_timeline(self.messages(), freq=self.freq(), by="conversation", tz=self.tz, **self._opts())
+
+    def freq(self) -> str:
+        """The timeline's period, from the span as in the report (:func:`chatlens.plotting.auto_freq`)."""
+        from ..plotting import auto_freq
+
+        return auto_freq(*self.period())
 
     def active(self) -> pd.DataFrame:
         return dau_wau_mau(self.messages(), tz=self.tz, **self._opts())

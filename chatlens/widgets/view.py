@@ -155,7 +155,7 @@ class Dashboard:
         if part == "overview":
             display(HTML(_overview_html(s)))
         elif part == "timeline":
-            P.plot_timeline(s.messages(), freq="W", by="conversation", tz=s.tz, **opts)
+            P.plot_timeline(s.messages(), freq=s.freq(), by="conversation", tz=s.tz, **opts)
         elif part == "active":
             P.plot_active_members(s.messages(), tz=s.tz, **opts)
         elif part == "rhythm":

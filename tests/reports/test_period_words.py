@@ -51,3 +51,18 @@ def test_report_command_refuses_an_empty_period_and_an_ambiguous_date(tmp_path, 
     assert main(["report", "--since", "01/02/2026", "--out", str(out), "--quiet"]) == 2
     assert "ambiguous" in capsys.readouterr().err
     assert main(["report", "--since", "all", "--out", str(out), "--quiet"]) == 0
+
+
+def test_plots_follow_the_period_and_pick_their_frequency_from_its_span(messages):
+    from chatlens.plotting import auto_freq
+
+    assert [auto_freq("2026-01-01", e) for e in ("2026-01-08", "2026-04-01", "2027-01-01", "2032-01-01")] == [
+        "D",
+        "W",
+        "MS",
+        "QS",
+    ]
+    assert build_report(messages, plots=False).freq == "D"  # 28 days: days
+    assert build_report(messages, since="90d", plots=False).freq == "W"
+    assert build_report(messages, since="all", plots=False).freq == "MS"  # seven months
+    assert build_report(messages, since="all", plots=False, freq="W").freq == "W"
