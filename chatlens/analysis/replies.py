@@ -18,12 +18,11 @@ from ._common import (
     micros,
     options,
     renamed,
-    select,
     to_utc,
     working_hours,
 )
 from ._docs import shared_docs
-from .threads import thread_table
+from .threads import _thread_table, _whole, counted_mask, thread_table
 
 __all__ = ["QUESTION_WORDS", "reply_rate", "time_to_first_reply", "time_to_first_reply_summary", "unanswered_questions"]
 
@@ -319,13 +318,16 @@ def unanswered_questions(
     wait = duration(after, "after")
     first_word = _first_word_pattern(question_words)
     which = options(include_bots, include_system)
-    picked = select(messages, **which)
-    threads = thread_table(messages, since=since, until=until, **which)
-    limit = to_utc(now, "now") if now is not None else (picked["created"].max() if len(picked) else None)
-    rows = pd.Index(picked["id"].astype(str)).get_indexer(threads.index.astype(str))
-    chosen = picked.iloc[rows]
+    frame = _whole(messages)
+    counted = counted_mask(frame, **which)
+    threads, roots = _thread_table(frame, since=since, until=until, **which)
+    last = frame["created"].array[counted].max() if counted.any() else None
+    limit = to_utc(now, "now") if now is not None else last
     late = (threads["first_reply_at"].isna() | (threads["first_reply_at"] > threads["started"] + wait)).to_numpy()
-    due = (threads["started"] + wait <= limit).to_numpy() if limit is not None else np.zeros(len(rows), bool)
+    due = (threads["started"] + wait <= limit).to_numpy() if limit is not None else np.zeros(len(roots), bool)
+    # Only the roots that waited long enough are read (a regex pass over their text, not every root's).
+    candidates = np.flatnonzero(late & due)
+    chosen = frame.iloc[roots[candidates]]
     # Text-free frames carry only is_question (the question marks): the first-word rule cannot apply there.
     asks = (
         _looks_like_question(chosen["text"], first_word)
@@ -334,7 +336,6 @@ def unanswered_questions(
     )
     if "is_system" in chosen:  # a join or a topic change asks nothing, whatever include_system counts
         asks = asks & ~chosen["is_system"].fillna(False).to_numpy(dtype=bool)
-    keep = late & due & asks
-    out = chosen[keep].copy()
-    out["first_reply_at"] = threads["first_reply_at"].to_numpy()[keep]
+    out = chosen[asks].copy()
+    out["first_reply_at"] = threads["first_reply_at"].array.take(candidates[asks])
     return out.sort_values("created", kind="stable").reset_index(drop=True)
