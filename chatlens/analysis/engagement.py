@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._common import day_numbers, factorize_text, micros, select, str_array, text_of
+from ._common import day_numbers, factorize_text, micros, str_array, text_of
 from ._docs import shared_docs
-from .threads import _thread_table, _whole, counted_mask, reply_rows, thread_table
+from .threads import _thread_table, _whole, counted_mask, reply_rows
 
 __all__ = ["member_summary", "conversation_summary"]
 
@@ -50,28 +50,14 @@ def member_summary(
     picked = np.flatnonzero(counted_mask(frame, since=since, until=until, **options))
     # Members are codes (by their id's text) numbered in order of first post, as a groupby without sorting
     # numbers them; every column is a bincount or ufunc.at over those codes.
-    all_codes, labels = factorize_text(frame["sender_id"])
-    codes = all_codes[picked]
-    present = codes >= 0
-    first_post = np.full(len(labels), len(frame), dtype=np.int64)
-    np.minimum.at(first_post, codes[present], np.flatnonzero(present))
-    order = np.argsort(first_post, kind="stable")[: int((first_post < len(frame)).sum())]
-    member_of = np.full(len(labels) + 1, -1, dtype=np.int64)  # by id code; code -1 reads the last entry
-    member_of[order] = np.arange(len(order))
-    k = len(order)
-    member = member_of[all_codes]  # per row of the frame
-    rows, who = picked[present], member_of[codes[present]]
-    index = pd.Index(labels[order], dtype="str")
+    member, index = _keys(frame["sender_id"], picked)
+    all_codes, _labels = factorize_text(frame["sender_id"])
+    k = len(index)
+    who = member[picked]
+    rows, who = picked[who >= 0], who[who >= 0]
     table = pd.DataFrame({"messages": np.bincount(who, minlength=k)}, index=index)
     if "sender_name" in frame:
-        # The first name each member posted under (missing names skipped), as groupby's first() takes it.
-        names = text_of(frame["sender_name"]).take(pa.array(rows))
-        valid = names.is_valid().to_numpy(zero_copy_only=False)
-        first_name = np.full(k, len(rows), dtype=np.int64)
-        np.minimum.at(first_name, who[valid], np.flatnonzero(valid))
-        got = first_name < len(rows)
-        taken = names.take(pa.array(np.where(got, first_name, 0), mask=~got))
-        table["name"] = pd.Series(str_array(taken), index=index)
+        table["name"] = _first_text(frame["sender_name"], rows, who, index)
     else:
         table["name"] = table.index.to_series()
     # Threads resolve on the whole frame (a reply keeps its root even if that falls before `since`), then are
@@ -117,6 +103,32 @@ def member_summary(
         "last_seen",
     ]
     return table[columns].sort_values(["messages", "name"], ascending=[False, True], kind="stable")
+
+
+def _keys(values: pd.Series, picked: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Per row of the frame, the code of its value's text among those the ``picked`` rows hold, numbered in order
+    of first appearance there (as a groupby without sorting numbers them), -1 for the others; and those texts."""
+    all_codes, labels = factorize_text(values)
+    codes = all_codes[picked]
+    present = codes >= 0
+    first = np.full(len(labels), len(picked), dtype=np.int64)
+    np.minimum.at(first, codes[present], np.flatnonzero(present))
+    order = np.argsort(first, kind="stable")[: int((first < len(picked)).sum())]
+    renumber = np.full(len(labels) + 1, -1, dtype=np.int64)  # code -1 reads the last entry
+    renumber[order] = np.arange(len(order))
+    return renumber[all_codes], pd.Index(labels[order], dtype="str")
+
+
+def _first_text(values: pd.Series, rows: np.ndarray, who: np.ndarray, index: pd.Index) -> pd.Series:
+    """Per key, the text of ``values`` at the first of its ``rows`` where it is not missing (as groupby's first()
+    takes it), NaN where none."""
+    k = len(index)
+    texts = text_of(values).take(pa.array(rows))
+    valid = texts.is_valid().to_numpy(zero_copy_only=False)
+    first = np.full(k, len(rows), dtype=np.int64)
+    np.minimum.at(first, who[valid], np.flatnonzero(valid))
+    got = first < len(rows)
+    return pd.Series(str_array(texts.take(pa.array(np.where(got, first, 0), mask=~got))), index=index)
 
 
 def _count(codes: np.ndarray, k: int) -> np.ndarray:
@@ -176,20 +188,31 @@ def conversation_summary(
     (2, 0.5, 1)
     """
     options = dict(include_bots=include_bots, include_system=include_system)
-    picked = select(messages, since=since, until=until, **options)
-    convs = picked["conversation_id"].astype(str).to_numpy()
-    grouped = picked.groupby(convs, sort=False)
-    table = pd.DataFrame({"messages": grouped.size()})
-    table["name"] = (
-        grouped["conversation_name"].first().astype(str) if "conversation_name" in picked else table.index.to_series()
-    )
-    table["members_posting"] = grouped["sender_id"].nunique()
-    threads = thread_table(messages, since=since, until=until, **options).groupby("conversation_id")
-    table["threads"] = threads.size().reindex(table.index, fill_value=0)
-    answered = threads["unanswered"].agg(lambda s: int((~s).sum())).reindex(table.index, fill_value=0)
-    table["unanswered"] = table["threads"] - answered
-    table["reply_rate"] = (answered / table["threads"].where(table["threads"] > 0)).astype("float64")
-    table["median_time_to_first_reply"] = threads["time_to_first_reply"].median().reindex(table.index)
+    frame = _whole(messages)
+    picked = np.flatnonzero(counted_mask(frame, since=since, until=until, **options))
+    conv, index = _keys(frame["conversation_id"], picked)
+    k = len(index)
+    where = conv[picked]
+    rows, where = picked[where >= 0], where[where >= 0]
+    table = pd.DataFrame({"messages": np.bincount(where, minlength=k)}, index=index)
+    if "conversation_name" in frame:
+        table["name"] = _first_text(frame["conversation_name"], rows, where, index)
+    else:
+        table["name"] = table.index.to_series()
+    senders, _ = factorize_text(frame["sender_id"])
+    sender = senders[rows]
+    posting = pd.unique((where * (int(senders.max(initial=0)) + 1) + sender)[sender >= 0])
+    table["members_posting"] = np.bincount(posting // (int(senders.max(initial=0)) + 1), minlength=k)
+    threads, roots = _thread_table(frame, since=since, until=until, **options)
+    of = conv[roots]
+    answered = ~threads["unanswered"].to_numpy()
+    table["threads"] = _count(of, k)
+    answered_count = _count(of[answered], k)
+    table["unanswered"] = table["threads"] - answered_count
+    table["reply_rate"] = (answered_count / table["threads"].where(table["threads"] > 0)).astype("float64")
+    waited = threads["time_to_first_reply"].to_numpy().view(np.int64)
+    median = _median_times(of[answered], waited[answered], k)
+    table["median_time_to_first_reply"] = pd.Series(median, index=index)
     table.index.name = "conversation_id"
     columns = [
         "name",
