@@ -7,8 +7,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._common import options
+from .._links import _arrow_strings
+from ._common import factorize_text, options, str_array
 from ._docs import shared_docs
 from .interactions import interaction_edges
 from .threads import counted_mask, counted_roots
@@ -52,6 +55,54 @@ def _memberships(table: pd.DataFrame, members: Any, unassigned: str) -> pd.DataF
     wanted = pd.DataFrame({"member": pd.unique(np.asarray(members, dtype=object).astype(str))})
     out = wanted.merge(table, on="member", how="left")
     out["group"] = out["group"].fillna(unassigned)
+    return out
+
+
+def _thread_groups(
+    messages: pd.DataFrame, table: pd.DataFrame, roots: np.ndarray, at: np.ndarray, unassigned: str
+) -> pd.DataFrame:
+    """Per thread (root position ``roots`` of each counted row ``at``, -1 for none): participants, distinct groups
+    among them, and whether no one group holds them all; indexed by thread id, sorted. Members and threads are
+    integer codes throughout (a member without an id takes no part)."""
+    senders, labels = factorize_text(messages["sender_id"])
+    sender = senders[at]
+    keep = (roots >= 0) & (sender >= 0)
+    width = len(labels) + 1
+    pairs = pd.unique(roots[keep] * width + sender[keep])  # distinct (thread, member)
+    pair_root, pair_member = pairs // width, pairs % width
+    thread_roots, thread = np.unique(pair_root, return_inverse=True)
+    participants = np.bincount(thread, minlength=len(thread_roots))
+    # Each member's groups as one sorted list (CSR), "unassigned" for members in none.
+    group_codes, group_names = pd.factorize(pd.Index(np.append(table["group"].to_numpy(dtype=object), unassigned)))
+    unassigned_code = group_codes[-1]
+    member_code = labels.get_indexer(table["member"].to_numpy(dtype=object))
+    listed = member_code >= 0
+    in_some = np.zeros(len(labels), dtype=bool)
+    in_some[member_code[listed]] = True
+    alone = np.flatnonzero(~in_some)
+    owner = np.concatenate([member_code[listed], alone])
+    group = np.concatenate([group_codes[:-1][listed], np.full(len(alone), unassigned_code)])
+    order = np.argsort(owner, kind="stable")
+    owner, group = owner[order], group[order]
+    per_member = np.bincount(owner, minlength=len(labels))
+    start = np.concatenate([[0], np.cumsum(per_member)[:-1]]).astype(np.int64)
+    n_of = per_member[pair_member]
+    which_pair = np.repeat(np.arange(len(pairs)), n_of)
+    step = np.arange(len(which_pair)) - np.repeat(np.cumsum(n_of) - n_of, n_of)
+    pair_group = group[start[pair_member[which_pair]] + step]
+    n_groups = max(len(group_names), 1)
+    cells, sizes = np.unique(thread[which_pair] * n_groups + pair_group, return_counts=True)
+    cell_thread = cells // n_groups
+    groups = np.bincount(cell_thread, minlength=len(thread_roots))
+    largest = np.zeros(len(thread_roots), dtype=np.int64)
+    np.maximum.at(largest, cell_thread, sizes)
+    ids = _arrow_strings(messages["id"], "ids").take(pa.array(thread_roots))
+    by_id = pc.sort_indices(ids).to_numpy()
+    out = pd.DataFrame(
+        {"participants": participants[by_id], "groups": groups[by_id]},
+        index=pd.Index(str_array(ids.take(pa.array(by_id))), name="thread_id"),
+    ).astype("int64")
+    out["cross"] = largest[by_id] < participants[by_id]
     return out
 
 
@@ -116,7 +167,6 @@ def cross_group_interaction(
     table = _group_table(groups, member_column, group_column)
     which = options(include_bots, include_system)
     at = np.flatnonzero(counted_mask(messages, since=since, until=until, **which))
-    picked = messages.iloc[at]
     edges = interaction_edges(messages, kinds=kinds, since=since, until=until, **which).reset_index(drop=True)
     edges["source"], edges["target"] = edges["source"].astype(str), edges["target"].astype(str)
     counted = [*kinds, "weight"]
@@ -136,18 +186,7 @@ def cross_group_interaction(
     pairs["cross"] = pairs["source_group"] != pairs["target_group"]
     # Threads resolved on the whole frame, then counted when their root counts (a bot's thread is the bot's).
     roots = counted_roots(messages, **which)[at]
-    ids = messages["id"].astype(str).to_numpy()
-    in_thread = roots >= 0
-    people = pd.DataFrame(
-        {"thread_id": ids[roots[in_thread]], "member": picked["sender_id"].astype(str).to_numpy()[in_thread]}
-    ).drop_duplicates()
-    participants = people.groupby("thread_id", sort=True)["member"].size()
-    in_groups = people.merge(_memberships(table, people["member"], unassigned), on="member")
-    largest = in_groups.groupby(["thread_id", "group"]).size().groupby(level="thread_id").max()
-    groups_per_thread = in_groups.groupby("thread_id")["group"].nunique()
-    threads = pd.DataFrame({"participants": participants, "groups": groups_per_thread.reindex(participants.index)})
-    threads = threads.astype("int64")
-    threads["cross"] = largest.reindex(participants.index).to_numpy() < participants.to_numpy()
+    threads = _thread_groups(messages, table, roots, at, unassigned)
     total = int(edges["weight"].sum())
     crossing = int(edges.loc[edges["cross"], "weight"].sum())
     multi = int((threads["participants"] > 1).sum())
