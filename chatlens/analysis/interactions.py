@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._links import positions_in
-from ._common import select
+from .._links import chain_links, positions_in
+from ._common import select_columns
 from ._docs import shared_docs
 from .threads import counted_mask, counted_roots
 
@@ -68,22 +68,25 @@ def interaction_edges(
     at = np.flatnonzero(
         counted_mask(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
     )
-    picked = messages.iloc[at]
     # Work on integer codes of people: one factorisation, then numpy keys; strings come back only for the result.
-    sender, people = _codes(picked["sender_id"])
+    # Only the columns read are taken for the picked rows (never the text).
+    sender, people = _codes(messages["sender_id"].iloc[at])
     sources, targets, kind_of = [], [], []
-    if "reply" in kinds and "parent" in picked:
-        pos = positions_in(picked["parent"], picked["id"])
+    if "reply" in kinds and "parent" in messages:
+        pos = _parents_among(messages, at)
         ok = pos >= 0
         sources.append(sender[ok])
         targets.append(sender[pos[ok]])
         kind_of.append(np.full(int(ok.sum()), kinds.index("reply")))
-    if "mention" in kinds and "mentions" in picked:
-        lengths, flat = _flatten(picked["mentions"])
+    if "mention" in kinds and "mentions" in messages:
+        lengths, flat = _flatten(messages["mentions"].iloc[at])
         if len(flat):
             known = positions_in(flat, people)
-            extra = pd.unique(flat[known < 0]) if (known < 0).any() else np.array([], dtype=object)
-            people = np.concatenate([people, extra])  # mentioned people who never posted
+            missing = known < 0
+            extra = (
+                _unique_text(flat, missing) if missing.any() else np.array([], dtype=object)
+            )  # mentioned people who never posted, in order of first mention
+            people = np.concatenate([people, extra])
             codes = np.where(known >= 0, known, len(people) - len(extra) + positions_in(flat, extra))
             sources.append(np.repeat(sender, lengths))
             targets.append(codes)
@@ -121,6 +124,25 @@ def interaction_edges(
     return table[columns].sort_values(["source", "target"], ignore_index=True)
 
 
+def _parents_among(messages: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+    """For each row ``at``, the index into ``at`` of the row its parent names (-1 if that is not among them):
+    the whole frame's parent look-up, shared with the thread analyses, restricted to the picked rows."""
+    links, _root, _depth = chain_links(messages["id"], messages["parent"])
+    if not links.unique:  # a repeated id: look the parents up among the picked rows' own ids, first copy first
+        return positions_in(messages["parent"].iloc[at], messages["id"].iloc[at])
+    index_in_at = np.full(len(messages) + 1, -1, dtype=np.int64)  # position -1 reads the last entry
+    index_in_at[at] = np.arange(len(at))
+    return index_in_at[links.found[at]]
+
+
+def _unique_text(flat: Any, where: np.ndarray) -> np.ndarray:
+    """The distinct values of ``flat`` (an Arrow string array or an object array) at ``where``, in order of first
+    appearance, as an object array."""
+    if isinstance(flat, pa.Array):
+        return pc.unique(flat.filter(pa.array(where))).to_numpy(zero_copy_only=False).astype(object)
+    return pd.unique(flat[where])
+
+
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and the distinct values (as strings) of a column of ids; categoricals are used as they are."""
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -130,8 +152,9 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _flatten(lists: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row lengths and the flattened values of a list column (Arrow lists without a Python loop)."""
+def _flatten(lists: pd.Series) -> tuple[np.ndarray, Any]:
+    """Per-row lengths and the flattened values of a list column: for Arrow lists, an Arrow string array (no
+    Python loop); else an object array of strings."""
     if isinstance(lists.dtype, pd.ArrowDtype) and pa.types.is_list(lists.dtype.pyarrow_dtype):
         arr = (
             pa.chunked_array(lists.array._pa_array).combine_chunks()
@@ -139,7 +162,8 @@ def _flatten(lists: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             else pa.array([], lists.dtype.pyarrow_dtype)
         )
         lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        return lengths, pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(object)
+        flat = pc.list_flatten(arr)  # stays Arrow: looked up by hash, never a Python string per mention
+        return lengths, flat if pa.types.is_string(flat.type) else pc.cast(flat, pa.string())
     lengths = np.fromiter((len(x) if x is not None else 0 for x in lists), dtype=np.int64, count=len(lists))
     if not lengths.sum():
         return lengths, np.array([], dtype=object)
@@ -185,7 +209,7 @@ def interaction_graph(
     ([('v', 'u', 1)], 'Ada')
     """
     options = dict(since=since, until=until, include_bots=include_bots, include_system=include_system)
-    picked = select(messages, **options)
+    picked = select_columns(messages, ("sender_id", "sender_name"), **options)
     edges = interaction_edges(messages, kinds=kinds, self_loops=self_loops, **options)
     graph = nx.DiGraph()
     codes, people = _codes(picked["sender_id"])
@@ -194,8 +218,9 @@ def interaction_graph(
     order = np.arange(len(codes) - 1, -1, -1)
     first[codes[order]] = order  # the first message of each member (later writes win, so iterate backwards)
     if "sender_name" in picked and len(codes):
-        name_of = picked["sender_name"].astype(object).to_numpy()
-        names = [str(name_of[i]) if i >= 0 and pd.notna(name_of[i]) else p for p, i in zip(people, first.tolist())]
+        # Only each member's first message's name is read (not a Python object per message).
+        name_of = picked["sender_name"].iloc[np.maximum(first, 0)].astype(object).to_numpy()
+        names = [str(n) if i >= 0 and pd.notna(n) else p for p, n, i in zip(people, name_of, first.tolist())]
     else:
         names = list(people)
     posted = counts > 0
