@@ -226,6 +226,66 @@ def factorize_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(str_array(encoded.dictionary))
 
 
+def member_codes(values: pd.Series) -> np.ndarray:
+    """Codes of the values' text as float64, NaN where missing: what a groupby ``nunique`` or ``size`` of
+    ``values.astype(str).to_numpy()`` counts, without a Python string per value."""
+    codes, _ = factorize_text(values)
+    return np.where(codes >= 0, codes, np.nan)
+
+
+def keys_in_order(values: pd.Series, picked: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Per row of the frame, the code of its value's text among those the ``picked`` rows hold, numbered in order
+    of first appearance there (as a groupby without sorting numbers them), -1 for the others; and those texts."""
+    all_codes, labels = factorize_text(values)
+    codes = all_codes[picked]
+    present = codes >= 0
+    first = np.full(len(labels), len(picked), dtype=np.int64)
+    np.minimum.at(first, codes[present], np.flatnonzero(present))
+    order = np.argsort(first, kind="stable")[: int((first < len(picked)).sum())]
+    renumber = np.full(len(labels) + 1, -1, dtype=np.int64)  # code -1 reads the last entry
+    renumber[order] = np.arange(len(order))
+    return renumber[all_codes], pd.Index(labels[order], dtype="str")
+
+
+def first_text(values: pd.Series, rows: np.ndarray, who: np.ndarray, index: pd.Index) -> pd.Series:
+    """Per key, the text of ``values`` at the first of its ``rows`` where it is not missing (as groupby's first()
+    takes it), NaN where none."""
+    k = len(index)
+    texts = text_of(values).take(pa.array(rows))
+    valid = texts.is_valid().to_numpy(zero_copy_only=False)
+    first = np.full(k, len(rows), dtype=np.int64)
+    np.minimum.at(first, who[valid], np.flatnonzero(valid))
+    got = first < len(rows)
+    return pd.Series(str_array(texts.take(pa.array(np.where(got, first, 0), mask=~got))), index=index)
+
+
+def count_codes(codes: np.ndarray, k: int) -> np.ndarray:
+    """How often each of 0..k-1 occurs in ``codes`` (-1, not a member of the table, is left out)."""
+    return np.bincount(codes[codes >= 0], minlength=k).astype("int64")
+
+
+def median_durations(codes: np.ndarray, us: np.ndarray, k: int) -> np.ndarray:
+    """Per code 0..k-1, the median of its microsecond durations (NaT for none), as groupby's median() computes
+    it: the mean of the two middle values in float64, truncated to whole microseconds."""
+    keep = codes >= 0
+    codes, us = codes[keep], us[keep]
+    order = np.lexsort((us, codes))
+    codes, us = codes[order], us[order]
+    counts = np.bincount(codes, minlength=k)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    has = counts > 0
+    lo = us[np.where(has, start + (counts - 1) // 2, 0)] if len(us) else np.zeros(k, dtype=np.int64)
+    hi = us[np.where(has, start + counts // 2, 0)] if len(us) else np.zeros(k, dtype=np.int64)
+    median = ((lo.astype(np.float64) + hi.astype(np.float64)) / 2).astype(np.int64).view("timedelta64[us]")
+    return np.where(has, median, np.timedelta64("NaT", "us"))
+
+
+def times_like(values: np.ndarray, like: Any, index: pd.Index) -> pd.Series:
+    """Integers in the unit of the datetime array ``like``, as a Series of its dtype (tz included)."""
+    naive = values.view(f"datetime64[{like.unit}]")
+    return pd.Series(naive, index=index).dt.tz_localize("UTC").dt.tz_convert(like.tz)
+
+
 def renamed(new: Any, old: Any, *, new_name: str, old_name: str, default: Any) -> Any:
     """The value of a parameter renamed from ``old_name`` to ``new_name``: the old spelling is still taken for one
     version, with a DeprecationWarning pointing at the caller; both at once is a TypeError."""

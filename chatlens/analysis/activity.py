@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import day_numbers, factorize_text, fill_periods, local_times, select, select_columns
+from ._common import day_numbers, factorize_text, fill_periods, local_times, member_codes, select_columns
 from ._docs import shared_docs
 
 __all__ = ["active_members", "dau_wau_mau", "new_vs_returning", "cohort_retention"]
@@ -46,10 +46,17 @@ def active_members(
     >>> active_members(m).tolist()
     [1, 0, 1]
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    picked = select_columns(
+        messages,
+        ("created", "sender_id"),
+        include_bots=include_bots,
+        include_system=include_system,
+        since=since,
+        until=until,
+    )
     if picked.empty:
         return pd.Series([], index=pd.DatetimeIndex([], tz=tz, name="period"), dtype="int64", name="members")
-    frame = pd.DataFrame({"period": local_times(picked, tz), "member": picked["sender_id"].astype(str).to_numpy()})
+    frame = pd.DataFrame({"period": local_times(picked, tz), "member": member_codes(picked["sender_id"])})
     counts = frame.groupby(pd.Grouper(key="period", freq=freq))["member"].nunique()
     return fill_periods(counts, freq).astype("int64").rename("members")
 

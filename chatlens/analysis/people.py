@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 
 from ._common import (
+    factorize_text,
     fill_periods,
     local_times,
+    member_codes,
     options,
-    select,
+    select_columns,
     to_utc,
 )
 from ._docs import shared_docs
@@ -113,7 +115,9 @@ def post_split(
     >>> t.columns.tolist(), bool((t["messages"] == t["roots"] + t["replies"]).all())
     (['roots', 'replies', 'messages'], True)
     """
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    picked = select_columns(
+        messages, ("created", "parent", "is_reply"), since=since, until=until, **options(include_bots, include_system)
+    )
     columns = ["roots", "replies", "messages"]
     if picked.empty:
         return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], tz=tz, name="period"), dtype="int64")
@@ -218,11 +222,13 @@ def messages_per_posting_member(
     >>> bool((s >= 1).all())
     True
     """
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    picked = select_columns(
+        messages, ("created", "sender_id"), since=since, until=until, **options(include_bots, include_system)
+    )
     name = "messages per member posting"
     if picked.empty:
         return pd.Series([], index=pd.DatetimeIndex([], tz=tz, name="period"), dtype="float64", name=name)
-    frame = pd.DataFrame({"period": local_times(picked, tz), "member": picked["sender_id"].astype(str).to_numpy()})
+    frame = pd.DataFrame({"period": local_times(picked, tz), "member": member_codes(picked["sender_id"])})
     grouped = frame.groupby(pd.Grouper(key="period", freq=freq))["member"]
     table = fill_periods(pd.DataFrame({"messages": grouped.size(), "members": grouped.nunique()}), freq)
     return (table["messages"] / table["members"].where(table["members"] > 0)).astype("float64").rename(name)
@@ -264,9 +270,9 @@ def concentration(
     >>> c["members_for_half"] < c["members"], 0 < c["gini"] < 1
     (True, True)
     """
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
-    _codes, uniques = pd.factorize(picked["sender_id"].astype(str))
-    counts = np.sort(np.bincount(_codes, minlength=len(uniques)))  # ascending
+    picked = select_columns(messages, ("sender_id",), since=since, until=until, **options(include_bots, include_system))
+    _codes, uniques = factorize_text(picked["sender_id"])
+    counts = np.sort(np.bincount(_codes[_codes >= 0], minlength=len(uniques)))  # ascending
     n, total = len(counts), int(counts.sum())
     if n == 0:
         return {
