@@ -8,10 +8,15 @@ import numpy as np
 import pandas as pd
 
 from ._common import (
+    count_codes,
     duration,
+    factorize_text,
+    first_text,
+    keys_in_order,
     options,
     renamed,
-    select,
+    select_columns,
+    times_like,
     to_utc,
 )
 from ._docs import shared_docs
@@ -71,7 +76,9 @@ def dead_conversations(
         ),
         "idle",
     )
-    picked = select(messages, **options(include_bots, include_system))
+    picked = select_columns(
+        messages, ("created", "conversation_id", "conversation_name"), **options(include_bots, include_system)
+    )
     if now is not None:
         limit = to_utc(now, "now")
     elif len(picked):
@@ -79,11 +86,18 @@ def dead_conversations(
     else:
         raise ValueError("now: required when no message counts (there is no last message to measure from)")
     picked = picked[(picked["created"] <= limit).to_numpy()]
-    convs = picked["conversation_id"].astype(str).to_numpy()
-    grouped = picked.groupby(convs, sort=False)
-    table = pd.DataFrame({"messages": grouped.size(), "last_message": grouped["created"].max()})
+    # Conversations as codes of their id's text, in order of first message (a groupby without sorting).
+    conv, index = keys_in_order(picked["conversation_id"], np.arange(len(picked)))
+    rows = np.flatnonzero(conv >= 0)
+    where = conv[rows]
+    when = picked["created"].array.take(rows)
+    last = np.full(len(index), np.iinfo(np.int64).min)
+    np.maximum.at(last, where, when.asi8)
+    table = pd.DataFrame(
+        {"messages": count_codes(where, len(index)), "last_message": times_like(last, when, index)}, index=index
+    )
     names = (
-        grouped["conversation_name"].first().astype(str)
+        first_text(picked["conversation_name"], rows, where, index)
         if "conversation_name" in picked
         else pd.Series(table.index, index=table.index)
     )
@@ -153,7 +167,9 @@ def visibility_share(
     >>> t.index.tolist(), round(float(t["share"].sum()), 6)
     (['public', 'private', 'direct', 'group_direct'], 1.0)
     """
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    picked = select_columns(
+        messages, ("conversation_id",), since=since, until=until, **options(include_bots, include_system)
+    )
     ids = conversations["id"].astype(str).to_numpy()
     if "kind" in conversations:
         vis = conversations["kind"].astype(str).map(_VISIBILITY).fillna("unknown").to_numpy()
@@ -161,9 +177,17 @@ def visibility_share(
         private = conversations["private"].astype(bool).to_numpy()
         unnamed = conversations["name"].isna().to_numpy() if "name" in conversations else np.zeros(len(ids), dtype=bool)
         vis = np.where(private, "private", np.where(unnamed, "direct", "public"))
-    pos = pd.Index(ids).get_indexer(picked["conversation_id"].astype(str).to_numpy())
-    per_message = np.where(pos >= 0, np.asarray(vis, dtype=object)[pos], "unknown")
-    counts = pd.Series(per_message, dtype=object).value_counts()
+    # Per distinct conversation, not per message: its messages, then its visibility.
+    codes, labels = factorize_text(picked["conversation_id"])
+    per_label = np.bincount(codes[codes >= 0], minlength=len(labels))
+    pos = pd.Index(ids).get_indexer(labels.to_numpy(dtype=object))
+    of_label = np.where(pos >= 0, np.asarray(vis, dtype=object)[pos], "unknown")
+    counts = (
+        pd.Series(np.append(per_label, int((codes < 0).sum())), dtype="int64")
+        .groupby(np.append(of_label, "unknown"))
+        .sum()
+    )
+    counts = counts[counts > 0]
     order = ["public", "private", "direct", "group_direct"] + (["unknown"] if "unknown" in counts else [])
     table = pd.DataFrame({"messages": counts.reindex(order, fill_value=0).astype("int64")})
     total = int(table["messages"].sum())
