@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._common import (
-    select,
+    select_columns,
+    text_of,
 )
 from ._docs import shared_docs
 
@@ -58,10 +61,9 @@ def hygiene_counts(
     if not isinstance(messages, pd.DataFrame):
         raise TypeError(f"messages must be a DataFrame (from chatlens.load_messages), got {type(messages).__name__}")
     n = len(messages)
+    # Subtypes stay Arrow strings ("" where missing) and are counted in Arrow: no Python string per message.
     subtype = (
-        messages["subtype"].astype(object).where(messages["subtype"].notna(), "").astype(str).to_numpy()
-        if "subtype" in messages
-        else np.full(n, "", dtype=object)
+        text_of(messages["subtype"]).fill_null("") if "subtype" in messages else pa.nulls(n, pa.string()).fill_null("")
     )
     rows: list[tuple[str, str, Any, bool, str]] = []
     for reason, column, rule in (
@@ -69,21 +71,25 @@ def hygiene_counts(
         ("system event", "is_system", "is_system: joins, leaves, topic and name changes, system messages"),
     ):
         flag = messages[column].astype(bool).to_numpy() if column in messages else np.zeros(n, dtype=bool)
-        per_subtype = pd.Series(subtype[flag], dtype=object).value_counts().sort_index()
-        rows += [(reason, str(s), int(c), True, rule) for s, c in per_subtype.items()]
+        counted = pc.value_counts(subtype.filter(pa.array(flag))).to_pylist()
+        per_subtype = sorted((c["values"], c["counts"]) for c in counted)
+        rows += [(reason, str(s), int(c), True, rule) for s, c in per_subtype]
     if isinstance(deleted_users, pd.DataFrame):
         if "id" not in deleted_users or "deleted" not in deleted_users:
             raise ValueError("deleted_users: a users frame needs the id and deleted columns (chatlens.load_users)")
         deleted_users = deleted_users.loc[deleted_users["deleted"].fillna(False).to_numpy(dtype=bool), "id"]
     if deleted_users is not None:
-        gone = messages["sender_id"].astype(str).isin([str(u) for u in deleted_users]).to_numpy()
+        wanted = pa.array([str(u) for u in deleted_users], type=pa.string())
+        gone = (
+            pc.is_in(text_of(messages["sender_id"]), value_set=wanted).fill_null(False).to_numpy(zero_copy_only=False)
+        )
         rows.append(("deleted user", "", int(gone.sum()), False, "sender_id in deleted_users (kept by the analyses)"))
     elif "sender_deleted" in messages:
         gone = messages["sender_deleted"].fillna(False).to_numpy(dtype=bool)
         rows.append(("deleted user", "", int(gone.sum()), False, "sender_deleted (kept by the analyses)"))
     else:
         rows.append(("deleted user", "", pd.NA, False, "no sender_deleted column; pass deleted_users="))
-    kept = len(select(messages, required=()))
+    kept = len(select_columns(messages, (), required=()))
     rows.append(("counted", "", kept, False, "neither is_bot nor is_system"))
     table = pd.DataFrame(rows, columns=["reason", "subtype", "messages", "left_out", "rule"])
     table["messages"] = table["messages"].astype("Int64")

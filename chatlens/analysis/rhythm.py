@@ -13,9 +13,11 @@ from ._common import (
     holiday_array,
     is_time_zone,
     local_clock,
+    member_codes,
     options,
     renamed,
     select,
+    select_columns,
     wall_clock,
     working_hours,
 )
@@ -170,13 +172,16 @@ def unknown_timezones(
     """
     if "sender_timezone" not in messages.columns:
         raise ValueError("unknown_timezones needs a sender_timezone column: add it with chatlens.add_sender_details")
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    picked = select_columns(
+        messages, ("sender_id", "sender_timezone"), since=since, until=until, **options(include_bots, include_system)
+    )
     zones = picked["sender_timezone"].astype("category")
     names = pd.Index([str(z) for z in zones.cat.categories], dtype=object)
     # One look-up per distinct zone, then the rows picked by their codes.
     unknown = np.array([not is_time_zone(name) for name in names] + [False], dtype=bool)
     codes = zones.cat.codes.to_numpy()
     rows = unknown[codes]  # code -1 (no zone) reads the last entry: not listed
-    frame = pd.DataFrame({"timezone": names[codes[rows]], "sender": picked["sender_id"].astype(str).to_numpy()[rows]})
+    # The zone names are taken from the distinct ones (no new string per message), the senders as codes.
+    frame = pd.DataFrame({"timezone": names[codes[rows]], "sender": member_codes(picked["sender_id"])[rows]})
     table = frame.groupby("timezone", sort=True).agg(members=("sender", "nunique"), messages=("sender", "size"))
     return table.sort_values("messages", ascending=False, kind="stable").astype("int64")
