@@ -379,7 +379,8 @@ def refresh_conversation(
         # Threads started within the window are fetched again whatever their counts say (an edited reply changes
         # neither the reply count nor the latest reply), unless the caller chose to miss reply edits for fewer
         # requests (``refetch_unchanged=False``).
-        recent = refetch_unchanged and root.reply_count > 0 and us_from_key(root.key) >= since
+        # A connector that lists replies with their roots (Graph) refetches any listed thread for nothing.
+        recent = refetch_unchanged and root.reply_count > 0 and (api.replies_inline or us_from_key(root.key) >= since)
         if note(root) or recent:
             fetch_thread(root)
     for reply in listed:
@@ -389,8 +390,16 @@ def refresh_conversation(
         news = known is None or us_from_key(reply.key) > known.checked_us
         if not reply.is_root and reply.thread_key not in seen and news:
             fetch_thread(ThreadRecord(key=reply.thread_key, thread_key=reply.thread_key))
+    # Roots missing from the listing are gone: those within the window, or of any age where the connector listed
+    # roots older than it asked for (Graph's channels have no order to stop at, so every root is listed).
+    every = oldest is not None and any(us_from_key(ts) < oldest for ts in seen)
     gone = [
-        ts for ts in threads if state.watermark_us and since <= us_from_key(ts) <= state.watermark_us and ts not in seen
+        ts
+        for ts in threads
+        if state.watermark_us
+        and (every or since <= us_from_key(ts))
+        and us_from_key(ts) <= state.watermark_us
+        and ts not in seen
     ]
     # 3. Older threads with new activity, named by search (by key; or by reference, which a connector with
     # ``thread_key`` turns into a key now that the recent roots are listed, as Graph's search names roots by id).
@@ -529,7 +538,10 @@ def refresh_all(
     plan = plan_refresh(
         api, frames, states, now_us=start, window_us=window_us, active=active, searched=sum(searched.values())
     )
-    pending = list(plan.order)
+    # Conversations a spent budget kept a previous refresh from go first (their frames are older, so the plan's
+    # order by recent activity would put the ones refreshed last time first again, and a budget would never reach
+    # the others).
+    pending = sorted(plan.order, key=lambda c: not _left_behind(states.get(c)))
     bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
     try:
         while pending and not broke:
@@ -561,6 +573,11 @@ def refresh_all(
         made[kind] = made.get(kind, 0) + n
     minutes = sum(n / rates.get(m, 50.0) for m, n in made.items())
     return RefreshResult(plan, made, minutes, bool(pending), pending, start)
+
+
+def _left_behind(state: ThreadState | None) -> bool:
+    """Whether a refresh set out to refresh the conversation and a spent budget kept it from doing so."""
+    return state is not None and state.attempted_us > state.refreshed_us
 
 
 def _calls_since(api: ThreadedHistory, before: dict[str, int]) -> dict[str, int]:

@@ -24,8 +24,11 @@ https://learn.microsoft.com/en-us/graph/api/, transcribed in microsoftgraph/micr
   shows it (``parentMessageId`` names a channel reply's root)
 
 Conventions copied from Graph: lists are ``{"@odata.context", "value": [...], "@odata.nextLink"?}`` with the next
-page as a whole URL carrying an opaque ``$skiptoken`` (a keyset position here, so pages stay exact under inserts);
-``$top`` is capped at 50 for chats, messages and replies; messages are listed newest first; soft-deleted messages
+page as a whole URL carrying an opaque ``$skiptoken`` (a keyset position on the listing's order here);
+``$top`` is capped at 50 for chats, messages and replies; chat messages are listed by last modification, newest first,
+unless ``$orderby=createdDateTime desc`` is asked, and channel messages and replies by last modification (the orders,
+filters and their reference pages: ``_r_list_messages``); without ``Prefer: include-unknown-enum-members``
+systemEventMessage arrives as unknownFutureValue; soft-deleted messages
 stay listed with ``deletedDateTime`` set and an empty body; errors are ``{"error": {"code", "message",
 "innerError"}}`` with the HTTP status (400 BadRequest, 401 InvalidAuthenticationToken, 403 Forbidden, 404 NotFound,
 409 Conflict, 429 TooManyRequests with ``Retry-After``); writes answer 201 with the object or 204 with no body.
@@ -134,6 +137,8 @@ class FakeGraph:
         self._throttle: tuple[float, int] | None = None  # (interval s per resource, Retry-After s)
         self._last_call: dict[str, float] = {}
         self._fail_next: list[tuple[int, str]] = []
+        self._prefer: str | None = None  # the current request's Prefer header
+        self.prefers: list[str | None] = []  # every request's Prefer header, as self.calls lists the requests
         self._tenant_ids = itertools.count(1)
         outer = self
 
@@ -300,6 +305,59 @@ class FakeGraph:
         tenant.last_us = max(tenant.last_us, created_us)
         return msg
 
+    @staticmethod
+    def add_published(thread: Thread, value: list[dict[str, Any]]) -> None:
+        """Put chatMessage objects as a Graph reference example shows them (``value`` of a list response) into a
+        chat or channel, as they are: roots, or replies where ``replyToId`` names a root."""
+        for msg in value:
+            msg = json.loads(json.dumps(msg))
+            if msg.get("replyToId"):
+                thread.replies.setdefault(msg["replyToId"], {})[msg["id"]] = msg
+            else:
+                thread.messages[msg["id"]] = msg
+
+    @staticmethod
+    def react(tenant: Tenant, msg: dict[str, Any], user: str, reaction: str = "like") -> None:
+        """``user`` reacts to ``msg``: its ``lastModifiedDateTime`` moves (chatmessage-setreaction.md; a reaction is a
+        change of the message), its ``lastEditedDateTime`` does not."""
+        now = iso(tenant.now_us())
+        msg["reactions"] = [
+            *msg["reactions"],
+            {"reactionType": reaction, "createdDateTime": now, "user": {"user": {"id": user}}},
+        ]
+        msg["lastModifiedDateTime"] = now
+
+    @staticmethod
+    def edit(tenant: Tenant, msg: dict[str, Any], text: str) -> None:
+        """An edit by the message's sender (as chatmessage-update.md: both edit and modification times move)."""
+        now = iso(tenant.now_us())
+        msg.update(body={**msg["body"], "content": text}, lastEditedDateTime=now, lastModifiedDateTime=now)
+
+    @staticmethod
+    def soft_delete(tenant: Tenant, msg: dict[str, Any]) -> None:
+        """A soft delete (chatmessage-softdelete.md): the message stays listed, with deletedDateTime and no body."""
+        now = iso(tenant.now_us())
+        msg.update(deletedDateTime=now, lastModifiedDateTime=now, body={"contentType": "text", "content": ""})
+
+    def add_event(
+        self, tenant: Tenant, thread: Thread, initiator: str, created_us: int, detail: str = "membersAdded"
+    ) -> dict[str, Any]:
+        """A system event (messageType systemEventMessage, ``from`` null, an ``eventDetail`` naming its type and
+        initiator), as the chat-list-messages example's third message."""
+        msg = self.add_message(tenant, thread, initiator, created_us, "<systemEventMessage/>", html=True)
+        user = tenant.users.get(initiator, {"displayName": initiator})
+        msg.update(
+            messageType="systemEventMessage",
+            eventDetail={
+                "@odata.type": f"#microsoft.graph.{detail}EventMessageDetail",
+                "initiator": {
+                    "user": {"id": initiator, "displayName": user["displayName"], "userIdentityType": "aadUser"}
+                },
+            },
+        )
+        msg["from"] = None
+        return msg
+
     def throttle(self, *, interval: float, retry_after: int = 1) -> None:
         """At most one request per ``interval`` seconds on any one chat or channel (Graph's per-resource limit)."""
         self._throttle = (interval, retry_after)
@@ -359,6 +417,8 @@ class FakeGraph:
         path = parts.path.removeprefix("/v1.0")
         with self.lock:
             self.calls.append((verb, path))
+            self._prefer = headers.get("Prefer")
+            self.prefers.append(self._prefer)
             try:
                 if self._fail_next:
                     status, retry_after = self._fail_next.pop(0)
@@ -658,23 +718,100 @@ class FakeGraph:
             raise GraphError(404, "NotFound", f"Message {root} not found")
         return thread, thread.replies.setdefault(root, {})
 
+    # Listing orders, each from its reference page (learn.microsoft.com/graph/api/<page>):
+    # - chat-list-messages: ``$orderby`` takes lastModifiedDateTime (the default) or createdDateTime, descending
+    #   only; ``$filter`` takes lastModifiedDateTime (gt, lt) and createdDateTime (lt), only with ``$orderby`` on the
+    #   same property; ``$top`` at most 50. So by default an edit or a reaction moves an old message to the top.
+    # - channel-list-messages: ``$top`` (at most 50) and ``$expand=replies`` only, no ``$orderby`` or ``$filter``;
+    #   the order is not documented (community answers report last modification), so last modification it is here.
+    # - chatmessage-list-replies: ``$top`` (at most 50); no order documented: last modification here too.
+    # Pages are ``@odata.nextLink`` with an opaque ``$skiptoken`` (a keyset position on the listing's order here).
+    _CHAT_ORDERS: ClassVar[dict[str, str]] = {
+        "lastModifiedDateTime desc": "lastModifiedDateTime",
+        "createdDateTime desc": "createdDateTime",
+    }
+    _FILTER = re.compile(r"^\s*(lastModifiedDateTime|createdDateTime)\s+(gt|lt)\s+(\S+)\s*$")
+
+    def _order_of(self, query: dict[str, str], chat: bool) -> tuple[str, list[tuple[str, int]]]:
+        """The property a listing is ordered by and its filter bounds [(op, us)], as the reference pages allow."""
+        from chatlens.chatapi import us_from_iso
+        from chatlens.errors import InvalidRequest
+
+        if not chat:
+            for option in ("$orderby", "$filter"):
+                if option in query:
+                    raise GraphError(400, "BadRequest", f"Query option '{option}' is not allowed on this resource")
+            return "lastModifiedDateTime", []
+        orderby = " ".join(query.get("$orderby", "lastModifiedDateTime desc").split())
+        prop = self._CHAT_ORDERS.get(orderby)
+        if prop is None:
+            raise GraphError(
+                400, "BadRequest", f"$orderby {orderby!r}: only lastModifiedDateTime desc or createdDateTime desc"
+            )
+        bounds = []
+        for clause in re.split(r"\s+and\s+", query["$filter"]) if query.get("$filter") else []:
+            match = self._FILTER.match(clause)
+            allowed = match and (match[1], match[2]) in {
+                ("lastModifiedDateTime", "gt"),
+                ("lastModifiedDateTime", "lt"),
+                ("createdDateTime", "lt"),
+            }
+            if not allowed or match[1] != prop:
+                raise GraphError(400, "BadRequest", f"$filter {clause!r} is not supported with $orderby {orderby!r}")
+            try:
+                bounds.append((match[2], us_from_iso(match[3])))
+            except InvalidRequest:
+                raise GraphError(400, "BadRequest", f"$filter {clause!r}: not a timestamp") from None
+        return prop, bounds
+
+    @classmethod
+    def _by(cls, prop: str):
+        if prop == "createdDateTime":
+            return cls._key
+
+        def modified(obj: dict[str, Any]) -> tuple[int, str]:
+            from chatlens.chatapi import us_from_iso
+            from chatlens.errors import InvalidRequest
+
+            try:
+                return us_from_iso(obj.get("lastModifiedDateTime") or obj["createdDateTime"]), obj["id"]
+            except InvalidRequest:  # the documented malformed timestamp: Graph's own order is by its internal one
+                return cls._key(obj)
+
+        return modified
+
     def _r_list_messages(self, tenant: Tenant, query: dict, payload: dict, root: str | None = None, **where: str):
         thread, box = self._box(tenant, root, **where)
         path = urlsplit("/" + "/".join(f"{k}s/{quote(v, safe='@:')}" for k, v in where.items())).path
         path = path.replace("/chans/", "/channels/") + "/messages" + (f"/{root}/replies" if root else "")
-        items = sorted(box.values(), key=self._key, reverse=True)
-        page = self._list(path, query, items, self._key)
+        prop, bounds = self._order_of(query, chat="chat" in where and root is None)
+        key = self._by(prop)
+        items = [m for m in box.values() if all(key(m)[0] > us if op == "gt" else key(m)[0] < us for op, us in bounds)]
+        page = self._list(path, query, sorted(items, key=key, reverse=True), key)
+        modified = self._by("lastModifiedDateTime")
         if query.get("$expand") == "replies" and root is None and "chan" in where:
             expanded = []
             for msg in page["value"]:
-                replies = sorted(thread.replies.get(msg["id"], {}).values(), key=self._key, reverse=True)
+                replies = sorted(thread.replies.get(msg["id"], {}).values(), key=modified, reverse=True)
                 msg = {**msg, "replies": replies[: self.expand_cap]}
                 if len(replies) > self.expand_cap:
-                    after = quote(_skiptoken(self._key(replies[self.expand_cap - 1])), safe="")
+                    after = quote(_skiptoken(modified(replies[self.expand_cap - 1])), safe="")
                     msg["replies@odata.nextLink"] = f"{self.url}{path}/{msg['id']}/replies?$top=50&$skiptoken={after}"
                 expanded.append(msg)
             page["value"] = expanded
+        page["value"] = [self._enum(m) for m in page["value"]]
         return 200, page, {}
+
+    def _enum(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A chatMessage as sent: without ``Prefer: include-unknown-enum-members`` an evolvable enumeration's newer
+        members (``messageType`` systemEventMessage) arrive as ``unknownFutureValue`` (Graph's "Best practices:
+        evolvable enums", and the chat-list-messages example itself)."""
+        if "include-unknown-enum-members" in (self._prefer or ""):
+            return msg
+        out = {**msg, "replies": [self._enum(r) for r in msg["replies"]]} if "replies" in msg else dict(msg)
+        if out.get("messageType") == "systemEventMessage":
+            out["messageType"] = "unknownFutureValue"
+        return out
 
     def _r_get_message(
         self, tenant: Tenant, query: dict, payload: dict, msg: str, root: str | None = None, **where: str
@@ -682,7 +819,7 @@ class FakeGraph:
         _, box = self._box(tenant, root, **where)
         if msg not in box:
             raise GraphError(404, "NotFound", f"Message {msg} not found")
-        return 200, box[msg], {}
+        return 200, self._enum(box[msg]), {}
 
     @staticmethod
     def _content(payload: dict) -> tuple[str, bool]:
@@ -706,7 +843,7 @@ class FakeGraph:
             raise GraphError(404, "NotFound", f"Message {msg} not found")
         if found["deletedDateTime"]:
             raise GraphError(400, "BadRequest", "Cannot update a deleted message")
-        if found["from"]["user"]["id"] != tenant.me:
+        if ((found.get("from") or {}).get("user") or {}).get("id") != tenant.me:
             raise GraphError(403, "Forbidden", "Only the sender can update a message")
         content, html = self._content(payload)
         now = iso(tenant.now_us())
@@ -721,8 +858,7 @@ class FakeGraph:
         found = box.get(msg)
         if found is None or found["deletedDateTime"]:
             raise GraphError(404, "NotFound", f"Message {msg} not found")
-        now = iso(tenant.now_us())
-        found.update(deletedDateTime=now, lastModifiedDateTime=now, body={"contentType": "text", "content": ""})
+        self.soft_delete(tenant, found)
         return 204, None, {}
 
     # -- search ---------------------------------------------------------------------------------------------

@@ -53,10 +53,9 @@ import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import orjson
 import requests
@@ -99,6 +98,12 @@ _MEMBER_TYPE = "#microsoft.graph.aadUserConversationMember"
 _USER_FIELDS = "id,displayName,mail,userPrincipalName,userType,accountEnabled,createdDateTime"
 _POST_FIELDS = frozenset({"subject", "importance", "mentions", "attachments"})
 _TOP = 50  # Graph's cap on $top for chats, messages and replies
+# Chat messages newest *created* first: Graph's default is last modification (chat-list-messages), where an edit or a
+# reaction moves an old message to the top.
+_CREATED_ORDER = "&$orderby=createdDateTime%20desc"
+#: Sent on every request: without it Graph sends newer enumeration members (several messageType and eventDetail
+#: kinds) as ``unknownFutureValue`` (Graph's "evolvable enums" best practice).
+_PREFER = "include-unknown-enum-members"
 
 
 class GraphDataWarning(UserWarning):
@@ -176,15 +181,12 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         #: Graph requests made, by kind (what a load cost, and what a refresh budget counts).
         self.calls: Counter[str] = Counter()
         self._threads: dict[tuple[str, str], list[ThreadRecord]] = {}  # (conversation, root key) -> replies
-        self._roots: dict[tuple[str, str], str] = {}  # (conversation, root key) -> root's Graph id
-        self._keys: dict[tuple[str, str], str] = {}  # (conversation, root's Graph id) -> root key
-        self._listed_in_full: set[str] = set()  # channels whose every root this refresh listed
         self.session = retrying_session(
             token,
             retries=retries,
             backoff_factor=backoff_factor,
             max_retry_after=max_retry_after,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "Prefer": _PREFER},
         )
 
     # -- transport --------------------------------------------------------------------------------------------
@@ -564,55 +566,63 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         unique = {str(r.get("id")): r for r in replies}
         return sorted(unique.values(), key=_sort_key, reverse=True)
 
+    def _first_page(self, where: tuple[str, ...], top: int) -> str:
+        """The first Graph page of a conversation's messages: a chat's newest *created* first (Graph lists chat
+        messages by last modification unless asked, chat-list-messages), a channel's roots with their replies in
+        Graph's order (channel-list-messages has no ``$orderby``: never assume one)."""
+        query = f"?$top={top}" + ("&$expand=replies" if where[0] == "channel" else _CREATED_ORDER)
+        return self.base_url + self._path(where) + "/messages" + query
+
+    def _groups(self, body: dict[str, Any], where: tuple[str, ...], cid: str) -> list[dict[str, Any]]:
+        """The messages of one Graph page, as chatlens lists them: each channel root preceded by its replies
+        (newest first), soft-deleted ones included (so positions in the page stay put) and malformed ones not."""
+        out = []
+        for root in body.get("value") or []:
+            if not _checked(root, cid):
+                continue
+            group = [*(self._thread(root) if where[0] == "channel" else []), root]
+            out += [m for m in group if _checked(m, cid)]
+        return out
+
     def list_messages(
         self, conversation_id: str, *, page_size: int = DEFAULT_PAGE_SIZE, page: str | None = None
     ) -> dict[str, Any]:
+        """A page of a conversation's messages: a chat's newest first; a channel's in Graph's order (its roots by
+        last activity, as Graph lists them, each preceded by its replies newest first), since Graph documents no
+        order for channel messages. Either way every message is listed once: the page token holds the Graph page
+        it stopped in and how far into it."""
         self._check("list_messages")
         page_size = check_page_size(page_size)
-        after: tuple[int, str] | None = None
-        last_us: int | None = None
         link: str | None = None
+        skip = 0
         if page is not None:
-            position = decode_page_token("teams-messages", page, (str, int, str, int))
-            if (
-                len(position) != 4
-                or not isinstance(position[0], str)
-                or not isinstance(position[1], int)
-                or not isinstance(position[2], str)
-                or not isinstance(position[3], int)
-            ):
+            position = decode_page_token("teams-messages", page, (str, int))
+            if len(position) != 2 or not isinstance(position[0], str) or not isinstance(position[1], int):
                 raise InvalidRequest(f"page: {page!r} is not a page token issued for this messages listing")
-            link = _unpack(position[0])
-            after, last_us = (position[1], position[2]), position[3]
+            link, skip = _unpack(position[0]), position[1]
         where, _ = self._fetch(conversation_id)
         cid = conversation_id
-        if link is None:
-            params = f"?$top={min(_TOP, page_size)}" + ("&$expand=replies" if where[0] == "channel" else "")
-            link = self.base_url + self._path(where) + "/messages" + params
+        link = link or self._first_page(where, min(_TOP, page_size))
         objects: list[dict[str, Any]] = []
         token = None
         while True:
             body = self._get(link)
-            roots = [m for m in body.get("value") or [] if _checked(m, cid)]
+            group = self._groups(body, where, cid)
             next_link = body.get("@odata.nextLink")
-            for i, root in enumerate(roots):
-                key = _sort_key(root)
-                if after is not None and key > after:
-                    continue  # listed on an earlier page
-                group = [*(self._thread(root) if where[0] == "channel" else []), root]
-                group = [m for m in group if _checked(m, cid)]
-                if after is not None and key == after and last_us is not None:
-                    group = [m for m in group if _sort_key(m)[0] < last_us]
-                take = [m for m in group if not m.get("deletedDateTime")][: page_size - len(objects)]
-                objects += [self._message(m, cid) for m in take]
+            for n in range(skip, len(group)):
                 if len(objects) == page_size:
-                    rest = group[group.index(take[-1]) + 1 :] if take else group
-                    if any(not m.get("deletedDateTime") for m in rest) or i + 1 < len(roots) or next_link:
-                        token = encode_page_token("teams-messages", [_pack(link), *key, _sort_key(take[-1])[0]])
+                    # Stopped within this Graph page: the token points back into it.
+                    if any(not m.get("deletedDateTime") for m in group[n:]) or next_link:
+                        token = encode_page_token("teams-messages", [_pack(link), n])
                     break
-            if len(objects) == page_size or not next_link:
+                if not group[n].get("deletedDateTime"):
+                    objects.append(self._message(group[n], cid))
+            if token is not None or not next_link:
                 break
-            link = next_link
+            if len(objects) == page_size:
+                token = encode_page_token("teams-messages", [_pack(next_link), 0])
+                break
+            link, skip = next_link, 0
         return list_page(objects, page, token)
 
     def _find(self, message_id: str) -> tuple[str, tuple[str, ...], str, dict[str, Any]]:
@@ -688,12 +698,7 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
     history_limit = _TOP
     #: A channel's replies come with its roots ($expand=replies): refetching a thread costs no request.
     replies_inline = True
-    #: Microsoft Search's page size for messages (its documented default and the cap for mail and events).
-    search_limit = 25
-
     thread_refresh = True
-    #: Search names roots by Graph id: :meth:`thread_key` turns them into thread keys.
-    threads_by_reference = True
     #: What each kind of Graph request (``calls`` counts them so) is to a refresh.
     request_kinds: ClassVar[Mapping[str, str]] = MappingProxyType(
         {"messages": "history", "replies": "replies", "search": "search"}
@@ -710,26 +715,27 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
     ) -> tuple[list[ThreadRecord], str | None]:
-        """One page of roots (a channel's posts with their replies inline, or a chat's messages), newest first,
-        as records (keyed by creation time, with the reply count and latest reply of the replies listed inline),
-        stopping below ``oldest_us``; the Graph object rides along for :meth:`to_messages`. Soft-deleted roots are
-        left out, as in :meth:`list_messages`."""
+        """One page of roots as records (keyed by creation time, with the reply count and latest reply of the
+        replies listed inline); the Graph object rides along for :meth:`to_messages`. Soft-deleted roots are left
+        out, as in :meth:`list_messages`.
+
+        A chat's messages come newest created first (asked for with ``$orderby``), stopping below ``oldest_us``. A
+        channel's roots come in Graph's order, which is not documented (by last activity, as observed): nothing
+        says where roots older than ``oldest_us`` end, so every root is listed, with its replies inline, whatever
+        ``oldest_us`` says. A refresh thus sees every thread of a channel, of any age (and tells so by the older
+        roots it gets)."""
         where = self._where(conversation_id)
         channel = where[0] == "channel"
-        link = cursor or self.base_url + self._path(where) + f"/messages?$top={_TOP}" + (
-            "&$expand=replies" if channel else ""
-        )
-        body = self._get(link)
+        body = self._get(cursor or self._first_page(where, _TOP))
         records, done = [], False
         for root in body.get("value") or []:
             if not _checked(root, conversation_id):
                 continue
-            if oldest_us is not None and _sort_key(root)[0] < oldest_us:
+            if not channel and oldest_us is not None and _sort_key(root)[0] < oldest_us:
                 done = True
                 continue
             key = self._key(root)
             live = self._hold(conversation_id, key, self._thread(root) if channel else [])
-            self._remember(conversation_id, key, root)
             if root.get("deletedDateTime"):
                 continue
             latest = max((r.key for r in live), default=None, key=us_from_key)
@@ -738,17 +744,9 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         return records, None if done or not next_link else str(next_link)
 
     def thread_replies(self, conversation_id: str, root_ts: str) -> list[ThreadRecord]:
-        """A channel thread's replies as listed with its root (Graph inlines them), or fetched for a thread that
-        search named, newest first."""
-        key = (conversation_id, root_ts)
-        if key not in self._threads and key in self._roots:  # a thread found by search: not listed this time
-            path = self._path(self._where(conversation_id)) + f"/messages/{quote(self._roots[key], safe='')}/replies"
-            try:
-                fetched = {str(r.get("id")): r for r in self._all(path, **{"$top": _TOP})}  # pages may overlap
-            except NotFound:  # the root is gone (deleted, or past retention): so are its replies
-                fetched = {}
-            self._hold(conversation_id, root_ts, list(fetched.values()))
-        replies = self._threads.get(key, [])
+        """A channel thread's live replies as listed with its root (Graph inlines them), newest first; none for a
+        thread this refresh did not list (chats have no threads; a channel's listing covers every thread)."""
+        replies = self._threads.get((conversation_id, root_ts), [])
         return sorted(replies, key=lambda r: us_from_key(r.key), reverse=True)
 
     def to_messages(self, records: list[ThreadRecord], conversation_id: str) -> list[dict[str, Any]]:
@@ -756,71 +754,12 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         return [self._message(r.raw, conversation_id) for r in records]
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None:
-        """Channel threads with a reply posted since ``since_us``, by conversation, as references for
-        :meth:`thread_key` (a root's Graph id, or ``?`` and a reply's id when the hit does not name its root).
-
-        Graph's listings and delta feeds give roots only, so replies are found with the Microsoft Search API
-        (``POST /search/query``, entity ``chatMessage``, KQL ``sent>=day``: a day's margin, as search filters by
-        date), which a delegated token with Chat.Read or ChannelMessage.Read.All may use. A hit names its thread in
-        its ``webUrl`` (``parentMessageId``, as chatMessage web links do). None where the token may not search:
-        callers then rely on rescanning recent roots.
-        """
-        self._threads.clear()  # a refresh starts: threads listed by an earlier one may have changed since
-        self._listed_in_full.clear()
-        day = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=since_us) - timedelta(days=1)).date()
-        active: dict[str, set[str]] = {}
-        start = 0
-        while True:
-            request = {
-                "entityTypes": ["chatMessage"],
-                "query": {"queryString": f"sent>={day.isoformat()}"},
-                "from": start,
-                "size": self.search_limit,
-            }
-            try:
-                body = self._request("POST", "/search/query", body={"requests": [request]}) or {}
-            except (PermissionDenied, InvalidRequest):
-                return None
-            containers = [c for v in body.get("value") or [] for c in v.get("hitsContainers") or []]
-            hits = [h for c in containers for h in c.get("hits") or []]
-            for hit in hits:
-                reply = _search_reply(hit.get("resource") or {}, since_us)
-                if reply is not None:
-                    cid, reply_id, root_id = reply
-                    active.setdefault(cid, set()).add(root_id or "?" + reply_id)
-            # Microsoft Search orders messages "by descending dateTime" without saying which: only a page whose every
-            # hit was both sent and last modified before since ends the search early, which is right either way.
-            if not hits or all(_untouched_since(h.get("resource") or {}, since_us) for h in hits):
-                break
-            if not any(c.get("moreResultsAvailable") for c in containers):
-                break
-            start += len(hits)
-        return active
-
-    def thread_key(self, conversation_id: str, ref: str, known: Mapping[str, str] | None = None) -> str | None:
-        """The key (root creation time as a Slack ``ts``) of the thread ``ref`` names, or None if it is gone.
-
-        Called after the conversation's recent roots were listed. ``known`` maps the chatlens ids of cached roots
-        to their keys: a root cached or listed costs nothing; any other is read once by id; a reply whose hit did
-        not name its root is placed by listing the channel's roots with their replies."""
-        cid = conversation_id
-        # A root listed by this refresh or cached (a hit without a thread link may be a root too: new roots are).
-        graph_id = ref.removeprefix("?")
-        key = self._keys.get((cid, graph_id)) or (known or {}).get(wire.message_id(cid, graph_id))
-        if key is not None:
-            self._remember(cid, key, {"id": graph_id})
-            return key
-        if ref.startswith("?"):
-            return self._placed(cid, graph_id)
-        try:
-            root = self._get(self._path(self._where(cid)) + f"/messages/{quote(ref, safe='')}")
-        except NotFound:
-            return None
-        if not _checked(root, cid) or root.get("deletedDateTime"):
-            return None
-        key = self._key(root)
-        self._remember(cid, key, root)
-        return key
+        """No thread needs searching for, so no request is made: a refresh lists every root of a channel with its
+        replies (Graph documents no order for channel messages to stop at), so it sees every thread of any age;
+        chats have no threads. (Microsoft Search, which could name older threads with new replies, would only
+        add requests.) Starts a refresh: threads held from an earlier one are forgotten."""
+        self._threads.clear()
+        return {}
 
     def _hold(self, cid: str, key: str, replies: list[dict[str, Any]]) -> list[ThreadRecord]:
         """Keep a thread's live replies (as records for :meth:`thread_replies`) for this refresh, and return them."""
@@ -831,31 +770,6 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         ]
         self._threads[(cid, key)] = live
         return live
-
-    def _remember(self, cid: str, key: str, root: dict[str, Any]) -> None:
-        """A root's key and Graph id, both ways (neither ever changes)."""
-        self._roots[(cid, key)] = str(root["id"])
-        self._keys[(cid, str(root["id"]))] = key
-
-    def _placed(self, cid: str, reply_id: str) -> str | None:
-        """The key of the thread holding ``reply_id``: from the threads listed so far, else by listing the
-        channel's roots with their replies, newest first, until it is found."""
-        for (c, key), replies in self._threads.items():
-            if c == cid and any(str(r.raw.get("id")) == reply_id for r in replies):
-                return key
-        if cid in self._listed_in_full:
-            return None  # the whole channel was listed by this refresh and no thread holds it
-        for root in self._all(self._path(self._where(cid)) + "/messages", **{"$top": _TOP, "$expand": "replies"}):
-            if not _checked(root, cid) or root.get("deletedDateTime"):
-                continue
-            key = self._key(root)
-            replies = [r for r in self._thread(root) if _checked(r, cid)]
-            self._hold(cid, key, replies)
-            self._remember(cid, key, root)
-            if any(str(r.get("id")) == reply_id for r in replies):
-                return key
-        self._listed_in_full.add(cid)
-        return None
 
     # -- Team API ---------------------------------------------------------------------------------------------
     @property
@@ -933,35 +847,6 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
 
 def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:
     return us_from_iso(msg["createdDateTime"]), str(msg["id"])
-
-
-def _untouched_since(resource: dict[str, Any], since_us: int) -> bool:
-    """Whether a search hit was sent and last modified before ``since_us`` (False if either date is unreadable)."""
-    try:
-        return all(
-            us_from_iso(str(resource.get(name))) < since_us for name in ("createdDateTime", "lastModifiedDateTime")
-        )
-    except InvalidRequest:
-        return False
-
-
-def _search_reply(resource: dict[str, Any], since_us: int) -> tuple[str, str, str] | None:
-    """(conversation, reply id, root id or "") for a Microsoft Search hit that is a channel reply posted since
-    ``since_us`` (or of unreadable date); None for roots, chat messages (chats have no threads) and older hits."""
-    ident = resource.get("channelIdentity") or {}
-    team, channel, message_id = ident.get("teamId"), ident.get("channelId"), resource.get("id")
-    if not (team and channel and message_id):
-        return None
-    try:
-        if us_from_iso(str(resource.get("createdDateTime"))) < since_us:
-            return None
-    except InvalidRequest:
-        pass  # an unreadable date: the thread is fetched again rather than missed
-    link = resource.get("webUrl") or resource.get("webLink") or ""
-    root_id = (parse_qs(urlsplit(str(link)).query).get("parentMessageId") or [""])[0]
-    if root_id == str(message_id):
-        return None  # a root: the listing of new roots finds it
-    return wire.channel_conversation_id(str(team), str(channel)), str(message_id), root_id
 
 
 def _checked(msg: dict[str, Any], conversation_id: str) -> bool:

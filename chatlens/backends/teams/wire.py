@@ -34,6 +34,8 @@ __all__ = [
     "user_object",
     "message_from_graph",
     "message_signals",
+    "mentioned",
+    "MENTION_KINDS",
     "conversation_kind",
 ]
 
@@ -109,6 +111,8 @@ def parse_message_id(value: str) -> tuple[str, str, str]:
 
 
 _BLOCK = re.compile(r"<\s*(br|/p|/div|/li)\b[^>]*>", re.I)
+# <emoji id="smile" alt="🙂" title="Smile"></emoji>: the emoji is its alt (attributes in any order, either quote).
+_EMOJI = re.compile(r"<\s*emoji\b[^>]*?\balt\s*=\s*(?:\"([^\"]*)\"|'([^']*)')[^>]*>(?:\s*</\s*emoji\s*>)?", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NEWLINES = re.compile(r"\n\s*\n+")
@@ -121,8 +125,11 @@ def html_to_text(content: str) -> str:
     --------
     >>> html_to_text('<div><at id="0">Megan Bowen</at>&nbsp;can you check <b>this</b>?</div>')
     'Megan Bowen can you check this?'
+    >>> html_to_text('<p>done <emoji id="smile" alt="🙂" title="Smile"></emoji></p>')
+    'done 🙂'
     """
-    text = _BLOCK.sub("\n", content or "")
+    text = _EMOJI.sub(lambda m: m[1] if m[1] is not None else m[2], content or "")
+    text = _BLOCK.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text).replace("\xa0", " ")
     text = _SPACES.sub(" ", text)
@@ -161,11 +168,41 @@ def _sender(msg: dict[str, Any]) -> dict[str, Any]:
     app = sender.get("application") if isinstance(sender, dict) else None
     if isinstance(app, dict) and app.get("id"):
         return user_object(app["id"], app.get("displayName"))
-    # System events have no sender; keep them, attributed to their initiator where Graph names one.
-    initiator = ((msg.get("eventDetail") or {}).get("initiator") or {}).get("user") or {}
-    if initiator.get("id"):
-        return user_object(initiator["id"], initiator.get("displayName"))
+    # A system event has no sender (``from`` is null); it is nobody's message, so not its initiator's either
+    # (``eventDetail.initiator`` stays in raw).
     return user_object("system", "system")
+
+
+#: The kinds of things a Teams message can mention (chatMessageMention.mentioned is an identitySet, or a
+#: conversation or a tag): the kind, and where the id and name are.
+MENTION_KINDS = ("user", "application", "device", "conversation", "tag")
+
+
+def mentioned(msg: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """Everything a Graph chatMessage mentions, as ``(kind, id, name)``: ``user``, ``application`` (a bot or app),
+    ``team`` or ``channel`` (a ``conversation`` mention, by its ``conversationIdentityType``), ``tag``, or
+    ``device``. The ``mentions`` column keeps users' ids only (the schema's meaning: people mentioned); the rest
+    are here and in ``raw``, and their names stay in ``text``.
+
+    Examples
+    --------
+    >>> team = {"conversation": {"id": "T1", "displayName": "Acme", "conversationIdentityType": "team"}}
+    >>> mentioned({"mentions": [{"mentioned": team}, {"mentioned": {"tag": {"id": "g1", "displayName": "Ops"}}}]})
+    [('team', 'T1', 'Acme'), ('tag', 'g1', 'Ops')]
+    """
+    out = []
+    for mention in msg.get("mentions") or ():
+        target = mention.get("mentioned") if isinstance(mention, dict) else None
+        if not isinstance(target, dict):
+            continue
+        for kind in MENTION_KINDS:
+            who = target.get(kind)
+            if isinstance(who, dict) and who.get("id"):
+                if kind == "conversation":
+                    kind = str(who.get("conversationIdentityType") or "conversation")
+                out.append((kind, str(who["id"]), who.get("displayName")))
+                break
+    return out
 
 
 def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[str]]:
@@ -173,7 +210,7 @@ def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[s
 
     A message from an application and no user is a bot's; any ``messageType`` but ``message`` (for example
     ``systemEventMessage``) is a system event, its subtype the event's detail type (the table:
-    :mod:`.message_types`); mentions are the mentioned users' ids.
+    :mod:`.message_types`); mentions are the mentioned users' ids (other kinds: :func:`mentioned`).
 
     Examples
     --------
@@ -188,11 +225,7 @@ def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[s
     kind = msg.get("messageType") or "message"
     sender = msg.get("from") or {}
     is_bot = isinstance(sender, dict) and bool(sender.get("application")) and not sender.get("user")
-    mentions = []
-    for mention in msg.get("mentions") or ():
-        user = ((mention.get("mentioned") or {}).get("user") or {}) if isinstance(mention, dict) else {}
-        if isinstance(user, dict) and user.get("id"):
-            mentions.append(str(user["id"]))
+    mentions = [ident for kind, ident, _ in mentioned(msg) if kind == "user"]
     return is_bot, kind != "message", event_subtype(msg), mentions
 
 
