@@ -170,14 +170,14 @@ def cross_group_interaction(
     edges = interaction_edges(messages, kinds=kinds, since=since, until=until, **which).reset_index(drop=True)
     edges["source"], edges["target"] = edges["source"].astype(str), edges["target"].astype(str)
     counted = [*kinds, "weight"]
-    members = np.concatenate([edges["source"].to_numpy(), edges["target"].to_numpy()])
+    members = pd.concat([edges["source"], edges["target"]]).unique()  # by hash, one string per member
     member_of = _memberships(table, members, unassigned)
     # Edge x (source group, target group), by two merges on the memberships: no loop over edges.
     ends = edges[["source", "target"]].assign(edge=np.arange(len(edges)))
     by_source = ends.merge(member_of.rename(columns={"member": "source", "group": "source_group"}), on="source")
     both = by_source.merge(member_of.rename(columns={"member": "target", "group": "target_group"}), on="target")
     shared = np.zeros(len(edges), dtype=bool)
-    same = both["source_group"].to_numpy() == both["target_group"].to_numpy()
+    same = (both["source_group"] == both["target_group"]).to_numpy(dtype=bool)
     shared[both["edge"].to_numpy()[same]] = True
     edges["cross"] = ~shared
     combos = both.join(edges[counted], on="edge")
