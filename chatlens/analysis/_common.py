@@ -29,22 +29,38 @@ def select(
 ) -> pd.DataFrame:
     """The messages an analysis counts: bots and system events left out unless asked for, and only those created
     in ``[since, until)``. Never modifies ``messages``."""
+    keep = select_mask(
+        messages, include_bots=include_bots, include_system=include_system, since=since, until=until, required=required
+    )
+    return messages[keep]
+
+
+def select_mask(
+    messages: pd.DataFrame,
+    *,
+    include_bots: bool = False,
+    include_system: bool = False,
+    since: Any = None,
+    until: Any = None,
+    required: tuple[str, ...] = REQUIRED,
+) -> np.ndarray:
+    """:func:`select`'s rule as a boolean mask over the rows of ``messages`` (by position), nothing copied."""
     if not isinstance(messages, pd.DataFrame):
         raise TypeError(f"messages must be a DataFrame (from chatlens.load_messages), got {type(messages).__name__}")
     missing = [c for c in required if c not in messages.columns]
     if missing:
         raise ValueError(f"messages lacks columns {missing}; expected the frame chatlens.load_messages returns")
-    keep = pd.Series(True, index=messages.index)
+    keep = np.ones(len(messages), dtype=bool)
     if not include_bots and "is_bot" in messages.columns:
-        keep &= ~messages["is_bot"].astype(bool)
+        keep &= ~messages["is_bot"].astype(bool).to_numpy(dtype=bool)
     if not include_system and "is_system" in messages.columns:
-        keep &= ~messages["is_system"].astype(bool)
+        keep &= ~messages["is_system"].astype(bool).to_numpy(dtype=bool)
     created = messages["created"]
     if since is not None:
-        keep &= created >= to_utc(since, "since")
+        keep &= (created >= to_utc(since, "since")).to_numpy(dtype=bool)
     if until is not None:
-        keep &= created < to_utc(until, "until")
-    return messages[keep.to_numpy()]
+        keep &= (created < to_utc(until, "until")).to_numpy(dtype=bool)
+    return keep
 
 
 #: The columns select() reads to pick rows.

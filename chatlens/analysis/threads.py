@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import ReplyCycleError, chain_links, resolve_chains, take_ids
-from ._common import micros, select, str_array, text_of, to_utc
+from ._common import micros, select, select_mask, str_array, text_of, to_utc
 from ._docs import shared_docs
 
 __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "MissingParentWarning"]
@@ -78,10 +78,6 @@ def parent_positions(messages: pd.DataFrame) -> np.ndarray:
     return links.found
 
 
-# The columns select() reads to pick rows: a frame of these alone gives its answer without copying the others.
-_PICKING = ("id", "sender_id", "created", "is_bot", "is_system")
-
-
 def _whole(messages: pd.DataFrame) -> pd.DataFrame:
     """``messages`` itself, after select()'s checks (a DataFrame with the columns every analysis needs)."""
     select(messages.iloc[:0] if isinstance(messages, pd.DataFrame) else messages)
@@ -93,17 +89,9 @@ def counted_mask(
 ) -> np.ndarray:
     """Per row of ``messages`` (by position), whether the statistics count it: :func:`select`'s rule, as a mask
     over the whole frame the chains are resolved on."""
-    narrow = _whole(messages)[[c for c in _PICKING if c in messages.columns]]
-    kept = select(
-        narrow.set_axis(pd.RangeIndex(len(narrow))),
-        include_bots=include_bots,
-        include_system=include_system,
-        since=since,
-        until=until,
+    return select_mask(
+        _whole(messages), include_bots=include_bots, include_system=include_system, since=since, until=until
     )
-    mask = np.zeros(len(messages), dtype=bool)
-    mask[kept.index.to_numpy()] = True
-    return mask
 
 
 def counted_roots(messages: pd.DataFrame, *, include_bots: bool, include_system: bool) -> np.ndarray:
@@ -200,11 +188,15 @@ def _thread_table(
     # A thread is a row when its root counts; its counted messages make its statistics. Messages below a root
     # that does not count (people answering a bot) belong to no row, and never become threads of their own.
     roots = np.flatnonzero((depth == 0) & counted)
+    # Threads are picked by their start and sorted by it (stable) first: only their messages are aggregated.
+    root_times = frame["created"].array.take(roots)
+    order = np.flatnonzero(_in_range(root_times, since, until))
+    roots = roots[order[np.argsort(root_times.asi8[order], kind="stable")]]  # in the column's own unit
     k = len(roots)
-    members = np.flatnonzero(counted & counted[root])
     # Threads are keyed by integer position, never by id strings: every statistic is a bincount or ufunc.at.
     thread = np.full(len(frame), -1, dtype=np.int64)
     thread[roots] = np.arange(k)
+    members = np.flatnonzero(counted & counted[root] & (thread[root] >= 0))
     t = thread[root[members]]
     depth = depth[members]
     codes, _ = pd.factorize(frame["sender_id"])
@@ -217,18 +209,14 @@ def _thread_table(
     np.maximum.at(deepest, t, depth)
     last = np.full(k, np.iinfo(np.int64).min)
     np.maximum.at(last, t, created)
-    pairs = pd.unique(t * (int(codes.max(initial=0)) + 1) + sender)  # hash-based: no sort
-    participants = np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=k)
+    # Participants: the root's sender, plus the distinct others who replied (hashed: only replies by others).
     others = (depth > 0) & (sender != root_sender)
+    width = int(codes.max(initial=0)) + 2  # sender codes and -1 (no id) shifted to 0..
+    pairs = pd.unique(t[others] * width + (sender[others] + 1))
+    participants = 1 + np.bincount(pairs // width, minlength=k)
     first = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(first, t[others], created[others])
     started = created_all[roots]
-    # Pick threads by their start and sort by it (stable) on the arrays, before any column is built.
-    root_times = frame["created"].array.take(roots)
-    order = np.flatnonzero(_in_range(root_times, since, until))
-    order = order[np.argsort(root_times.asi8[order], kind="stable")]  # in the column's own unit
-    roots, started, last, first = roots[order], started[order], last[order], first[order]
-    size, deepest, participants = size[order], deepest[order], participants[order]
     unanswered = first == np.iinfo(np.int64).max
     as_time = lambda us: pd.to_datetime(us, unit="us", utc=True)  # noqa: E731
     first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
