@@ -11,7 +11,7 @@ from pandas.tseries.frequencies import to_offset
 from ._common import (
     check_tz,
     options,
-    select,
+    select_columns,
     to_utc,
 )
 from ._docs import shared_docs
@@ -158,7 +158,7 @@ def complete_range(
     >>> [str(t.date()) for t in complete_range(m, "MS", since="2026-01-05", until="2026-08-01")]
     ['2026-02-01', '2026-08-01']
     """
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    picked = select_columns(messages, ("created",), since=since, until=until, **options(include_bots, include_system))
     if picked.empty and (since is None or until is None):
         return None, None
     lo = to_utc(since, "since") if since is not None else picked["created"].min()

@@ -16,7 +16,6 @@ from ._common import (
     member_codes,
     options,
     renamed,
-    select,
     select_columns,
     wall_clock,
     working_hours,
@@ -65,7 +64,14 @@ def hour_weekday_table(
     >>> int(hour_weekday_table(m, tz="member").loc["Mon", 17])
     1
     """
-    picked = select(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    picked = select_columns(
+        messages,
+        ("created", "sender_timezone"),
+        include_bots=include_bots,
+        include_system=include_system,
+        since=since,
+        until=until,
+    )
     weekday, hour = local_clock(picked, tz, default_tz=default_tz)
     cells = weekday * 24 + hour
     counts = np.bincount(cells.astype(np.int64), minlength=7 * 24).reshape(7, 24)
@@ -119,7 +125,9 @@ def after_hours_share(
     True
     """
     start, end = working_hours(renamed(hours, workday, new_name="hours", old_name="workday", default=(9, 18)), "hours")
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
+    picked = select_columns(
+        messages, ("created", "sender_timezone"), since=since, until=until, **options(include_bots, include_system)
+    )
     if picked.empty:
         return float("nan")
     local = wall_clock(picked, tz, default_tz=default_tz)
