@@ -129,13 +129,17 @@ def _lookup(id_arr: pa.Array, parent_arr: pa.Array) -> Links:
     # themselves, where a repeated id finds its first copy) whether the ids are unique.
     if parent_arr.type != id_arr.type:  # string and large_string do not concatenate
         parent_arr = pc.cast(parent_arr, id_arr.type)
-    found = pc.index_in(pa.concat_arrays([id_arr, parent_arr]), value_set=id_arr).fill_null(-1)
-    found = found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    unique = not id_arr.null_count and np.array_equal(found[:n], np.arange(n))
-    found = found[n:]
-    named = (
-        pc.and_(pc.is_valid(parent_arr), pc.not_equal(parent_arr, "")).fill_null(False).to_numpy(zero_copy_only=False)
-    )
+    # Only parents that are there are probed (most messages are roots, their parent null), so the probe copies
+    # the ids and those parents, not every row twice.
+    valid = pc.is_valid(parent_arr).to_numpy(zero_copy_only=False)
+    probe = parent_arr.filter(pa.array(valid)) if not valid.all() else parent_arr
+    hits = pc.index_in(pa.concat_arrays([id_arr, probe]), value_set=id_arr).fill_null(-1)
+    hits = hits.to_numpy(zero_copy_only=False)
+    unique = not id_arr.null_count and np.array_equal(hits[:n], np.arange(n, dtype=hits.dtype))
+    found = np.full(n, -1, dtype=np.int64)
+    found[valid] = hits[n:]
+    named = np.zeros(n, dtype=bool)
+    named[valid] = pc.not_equal(probe, "").to_numpy(zero_copy_only=False)
     pos = np.where(named, found, -1)
     return Links(found, pos, named & (found < 0), bool(unique), id_arr)
 

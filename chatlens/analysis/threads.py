@@ -194,12 +194,15 @@ def _thread_table(
     roots = roots[order[np.argsort(root_times.asi8[order], kind="stable")]]  # in the column's own unit
     k = len(roots)
     # Threads are keyed by integer position, never by id strings: every statistic is a bincount or ufunc.at.
-    thread = np.full(len(frame), -1, dtype=np.int64)
+    thread = np.full(len(frame), -1, dtype=np.int32 if len(frame) < 2**31 else np.int64)
     thread[roots] = np.arange(k)
     members = np.flatnonzero(counted & counted[root] & (thread[root] >= 0))
-    t = thread[root[members]]
+    t = thread[root[members]].astype(np.int64)
+    del thread
     depth = depth[members]
-    codes, _ = pd.factorize(frame["sender_id"])
+    # Senders only need telling apart: a categorical's own codes do, without a factorisation.
+    ids = frame["sender_id"]
+    codes = ids.cat.codes.to_numpy() if isinstance(ids.dtype, pd.CategoricalDtype) else pd.factorize(ids)[0]
     sender = codes[members]
     root_sender = codes[root[members]]
     created_all = micros(frame["created"])
@@ -212,11 +215,12 @@ def _thread_table(
     # Participants: the root's sender, plus the distinct others who replied (hashed: only replies by others).
     others = (depth > 0) & (sender != root_sender)
     width = int(codes.max(initial=0)) + 2  # sender codes and -1 (no id) shifted to 0..
-    pairs = pd.unique(t[others] * width + (sender[others] + 1))
+    pairs = pd.unique(t[others] * width + (sender[others].astype(np.int64) + 1))
     participants = 1 + np.bincount(pairs // width, minlength=k)
     first = np.full(k, np.iinfo(np.int64).max)
     np.minimum.at(first, t[others], created[others])
     started = created_all[roots]
+    del members, t, depth, sender, root_sender, created, created_all, others, pairs  # before the columns
     unanswered = first == np.iinfo(np.int64).max
     as_time = lambda us: pd.to_datetime(us, unit="us", utc=True)  # noqa: E731
     first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
