@@ -10,7 +10,9 @@ the messages frame as ``load_messages`` + ``add_sender_details`` give it, pickle
 
 Targets, each row printed with the best of ``--runs`` runs (timings are noisy on a shared machine):
 
-- every public analysis of :mod:`chatlens.analysis` on the whole frame (with text) <= 0.5 s;
+- every public analysis of :mod:`chatlens.analysis` on the whole frame (with text) <= 0.5 s, shown twice: "cold"
+  as the first analysis of a frame (one run, reply chains not yet resolved: a hash of every id, which every later
+  thread analysis of the same frame reuses) and "warm" (best of ``--runs`` after that);
 - the report (``chatlens.reports.report`` on the account, warm cache, plots included) <= 3 s, in a fresh process,
   its peak memory (RSS growth over the process after imports) <= 2x the text-free messages frame
   (``memory_usage(deep=True)``);
@@ -208,9 +210,11 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(args.work or f"/tmp/chatlens-bench-analyses-{args.messages}")
     meta = build(work, args.messages)
+    from chatlens import _links
+
     messages = read(work, "messages")
     extras = read(work, "extras")
-    rows: list[tuple[str, float, float, str]] = []  # name, value, target, unit
+    rows: list[tuple[str, float, float, str, float | None]] = []  # name, warm, target, unit, cold
 
     calls = analysis_calls(messages, extras)
     if not args.no_dashboard:
@@ -220,25 +224,33 @@ def main() -> int:
             continue
         target = 1.0 if name.startswith("dashboard") else 0.5
         try:
-            rows.append((name, best_of(call, args.runs), target, "s"))
+            # Cold: the first analysis of a frame resolves its reply chains (a hash of every id), which later
+            # analyses of the same frame reuse (chatlens._links.chain_links); warm: the best of --runs after that.
+            _links._MEMO.clear()
+            cold = best_of(call, 1)
+            rows.append((name, best_of(call, args.runs), target, "s", cold))
         except Exception as exc:  # a function others are still writing: say so, time the rest
             print(f"  {name}: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
-            rows.append((name, float("nan"), target, "s"))
+            rows.append((name, float("nan"), target, "s", float("nan")))
             continue
-        print(f"  {name}: {rows[-1][1]:.3f} s", file=sys.stderr)
+        print(f"  {name}: {rows[-1][1]:.3f} s (cold {cold:.3f} s)", file=sys.stderr)
     if not args.no_report and args.only is None:
         rep = report_case(work, args.runs)
-        rows.append(("report (warm cache, plots)", rep["seconds"], 3.0, "s"))
+        rows.append(("report (warm cache, plots)", rep["seconds"], 3.0, "s", None))
         frame = meta["messages_notext"]["bytes"]
-        rows.append(("report peak RSS growth / frame", rep["growth"] / frame, 2.0, "x"))
+        rows.append(("report peak RSS growth / frame", rep["growth"] / frame, 2.0, "x", None))
     print(
         f"{meta['messages']['rows']:,} messages; frame {meta['messages']['bytes'] / 2**20:,.0f} MiB with text, "
         f"{meta['messages_notext']['bytes'] / 2**20:,.0f} MiB text-free; best of {args.runs}"
     )
-    print(f"{'case':<34} {'value':>8} {'target':>8}  ok")
-    for name, value, target, unit in rows:
-        ok = "pass" if value <= target else ("error" if value != value else "FAIL")
-        print(f"{name:<34} {value:>7.3f}{unit} {'<= ' + format(target, 'g') + unit:>8}  {ok}")
+    print(f"{'case':<34} {'warm':>8} {'cold':>8} {'target':>8}  warm  cold")
+    for name, value, target, unit, cold in rows:
+        verdict = lambda v, target=target: "pass" if v <= target else ("error" if v != v else "FAIL")  # noqa: E731
+        shown = f"{cold:>7.3f}{unit}" if cold is not None else f"{'':>8}"
+        print(
+            f"{name:<34} {value:>7.3f}{unit} {shown} {'<= ' + format(target, 'g') + unit:>8}  {verdict(value):<5} "
+            f"{verdict(cold) if cold is not None else ''}"
+        )
     return 0
 
 
