@@ -32,11 +32,12 @@ reply, and the service's object, which only the connector reads), ``to_messages`
 ``rate_limits`` and a ``calls`` counter whose names its ``request_kinds`` maps to this module's three kinds of
 request: ``history`` (listing roots), ``replies`` and ``search``; budgets, plans and results count those kinds,
 whatever the service calls them. The Teams connector declares ``replies_inline``: Graph lists a channel's posts with
-their replies, so re-listing recent roots refreshes those threads with no extra request; and
-``threads_by_reference``: Graph's listings and delta feeds give roots only, so replies to older threads are found
-with the Microsoft Search API, whose hits name roots by Graph id. Threads are keyed by their root's creation time
-(:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which the cached frames also carry, so a state can
-always be rebuilt.
+their replies, so any thread listed is refreshed with no extra request. A connector whose listing has no order to
+stop at (Graph documents none for channel messages) lists every root whatever ``oldest_us`` says: roots older than
+asked tell this module so, and roots missing from such a listing are gone whatever their age.
+``threads_by_reference`` lets search name roots by reference (``thread_key`` turns them into keys). Threads are
+keyed by their root's creation time (:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which the cached
+frames also carry, so a state can always be rebuilt.
 """
 
 from __future__ import annotations

@@ -22,14 +22,17 @@ How the Chat API maps onto Teams:
   applied by adding and removing memberships (private channels and group chats only). Privacy cannot change.
 - delete conversation: deletes a channel. Graph lets a delegated user hide or leave a chat but not delete it (that
   takes the application permission ``Chat.ManageDeletion.All``): Graph's 403 becomes PermissionDenied.
-- list messages: newest first. A channel lists root posts with ``$expand=replies`` (one request per page of
-  roots; ``replies@odata.nextLink`` followed for threads longer than Graph inlines), each root preceded by its
-  replies, newest first. The page token holds the Graph page's own ``@odata.nextLink`` (compressed: channel
-  skiptokens can be kilobytes) and a keyset position, so pages stay exact while messages are posted or deleted.
-  Soft-deleted messages (``deletedDateTime`` set) are left out, as deleted messages are everywhere in chatlens.
-  ``replyToId`` becomes ``parent``; an HTML body keeps its HTML in ``raw`` and gives plain text in ``text``; a
-  message Graph sends malformed (one documented example has an impossible timestamp) is skipped with a warning
-  naming it, never a crash.
+- list messages: a chat's newest first (``$orderby=createdDateTime desc``: Graph lists chat messages by last
+  modification by default, so an edit or a reaction moves an old message to the top); a channel's in Graph's own
+  order, which its reference does not document (roots by last activity, as observed), each root preceded by its
+  replies newest first (``$expand=replies``; ``replies@odata.nextLink`` followed for threads longer than Graph
+  inlines). The page token holds the Graph page's own ``@odata.nextLink`` (compressed: channel skiptokens can be
+  kilobytes) and the position within it, so no order is assumed and each message is listed once. Every request
+  carries ``Prefer: include-unknown-enum-members`` (else newer messageType and eventDetail kinds arrive as
+  ``unknownFutureValue``). Soft-deleted messages (``deletedDateTime`` set) are left out, as deleted messages are
+  everywhere in chatlens. ``replyToId`` becomes ``parent``; an HTML body keeps its HTML in ``raw`` and gives plain
+  text in ``text`` (emoji as their ``alt``); a message Graph sends malformed (one documented example has an
+  impossible timestamp) is skipped with a warning naming it, never a crash.
 - create message: as the token's own user (Graph posts as the signed-in user only); a reply goes to its thread's
   root (Teams threads are one level deep); chats have no threads. ``raw`` may carry chatMessage fields Graph
   accepts on post (``subject``, ``importance``, ``mentions``, ``attachments``).
