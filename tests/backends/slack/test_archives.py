@@ -232,7 +232,7 @@ def test_the_report_of_an_archive_says_what_the_archive_left_out(tmp_path):
     }
     source = write_export(files, tmp_path / "e", as_zip=False)
     with pytest.warns(ExportProblemWarning):
-        path = report(str(source), out=tmp_path / "r.html", progress=False)
+        path = report(str(source), since="all", out=tmp_path / "r.html", progress=False)
     page = path.read_text(encoding="utf-8")
     assert "Not in this report, as the source could not read it: #lost (C2) is listed in channels.json" in page
 
