@@ -158,9 +158,10 @@ def report_period(
     """The report's period ``[since, until)`` as UTC times: by default the last 28 complete local days of
     ``messages`` (the dashboard uses the same rule, so both show the same period unless told otherwise).
 
-    ``since`` may be ``"all"`` (from the first message's day), a length back from ``until`` (``"90d"``, ``"12w"``),
-    a month (``"2025-01"``) or an ISO date or time; ``until`` a month or an ISO date or time. Dates and times
-    without a zone are in ``tz``. Forms that read differently in different countries (``01/02/2025``) are refused.
+    ``since`` may be ``"all"`` (every message: from the first message's day to the end of the last's), a length
+    back from ``until`` (``"90d"``, ``"12w"``), a month (``"2025-01"``) or an ISO date or time; ``until`` a month
+    or an ISO date or time. Dates and times without a zone are in ``tz``. Forms that read differently in different
+    countries (``01/02/2025``) are refused.
 
     Examples
     --------
@@ -168,7 +169,7 @@ def report_period(
     >>> [str(t) for t in report_period(m)]
     ['2026-03-03 00:00:00+00:00', '2026-03-31 00:00:00+00:00']
     >>> [str(t.date()) for t in report_period(m, "all")], str(report_period(m, "7d")[0].date())
-    (['2026-03-01', '2026-03-31'], '2026-03-24')
+    (['2026-03-01', '2026-04-01'], '2026-03-24')
     >>> [str(t) for t in report_period(m, "2026-03", "2026-03-15", tz="Europe/Berlin")]
     ['2026-02-28 23:00:00+00:00', '2026-03-14 23:00:00+00:00']
     >>> report_period(m, "01/02/2026")  # doctest: +ELLIPSIS
@@ -176,15 +177,18 @@ def report_period(
     ...
     ValueError: since: '01/02/2026' is ambiguous (1 February or January 2?); write it as 2026-02-01, or use a ...
     """
+    everything = isinstance(since, str) and since.strip().lower() == "all"
     if until is None:
         last = messages["created"].max() if len(messages) else pd.Timestamp.now(tz="UTC")
-        # Up to the end of the last complete local day: a partial day would read as a drop in activity.
-        until = last.tz_convert(tz).normalize().tz_convert("UTC")
+        # Up to the end of the last complete local day: a partial day would read as a drop in activity. "all"
+        # means every message, so it runs to the end of the last message's day.
+        until = last.tz_convert(tz).normalize() + pd.Timedelta(days=1 if everything else 0)
+        until = until.tz_convert("UTC")
     else:
         until = _when(until, "until", tz)
     if since is None:
         since = until - pd.Timedelta(days=DEFAULT_DAYS)
-    elif isinstance(since, str) and since.strip().lower() == "all":
+    elif everything:
         first = messages["created"].min() if len(messages) else until - pd.Timedelta(days=DEFAULT_DAYS)
         since = first.tz_convert(tz).normalize().tz_convert("UTC")
     elif isinstance(since, str) and re.fullmatch(r"\s*\d+\s*[dw]\s*", since, flags=re.I):
