@@ -222,8 +222,10 @@ def _thread_table(
     started = created_all[roots]
     del members, t, depth, sender, root_sender, created, created_all, others, pairs  # before the columns
     unanswered = first == np.iinfo(np.int64).max
-    as_time = lambda us: pd.to_datetime(us, unit="us", utc=True)  # noqa: E731
-    first_at = as_time(np.where(unanswered, 0, first)).where(~unanswered, pd.NaT)
+    # Microseconds become times and durations by a view (NaT is int64's minimum), not a conversion per value.
+    nat = np.iinfo(np.int64).min
+    as_time = lambda us: pd.array(us.view("datetime64[us]")).tz_localize("UTC")  # noqa: E731
+    as_duration = lambda us: pd.array(us.view("timedelta64[us]"))  # noqa: E731
     table = pd.DataFrame(
         {
             # take() keeps each column's dtype (categoricals stay categorical) and never materialises all n values.
@@ -235,16 +237,17 @@ def _thread_table(
             "root_sender_id": frame["sender_id"].array.take(roots),
             "started": as_time(started),
             "last_activity": as_time(last),
-            "duration": pd.to_timedelta(last - started, unit="us"),
+            "duration": as_duration(last - started),
             "size": size,
             "replies": size - 1,
             "depth": deepest,
             "participants": participants,
-            "first_reply_at": first_at,
-            "time_to_first_reply": first_at - as_time(started),
+            "first_reply_at": as_time(np.where(unanswered, nat, first)),
+            "time_to_first_reply": as_duration(np.where(unanswered, nat, first - started)),
             "unanswered": unanswered,
         },
         index=pd.Index(take_ids(frame["id"], roots), name="thread_id"),
+        copy=False,  # every column is new
     )
     return table, roots
 
