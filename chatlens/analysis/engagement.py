@@ -59,7 +59,6 @@ def member_summary(
     # Members are codes (by their id's text) numbered in order of first post, as a groupby without sorting
     # numbers them; every column is a bincount or ufunc.at over those codes.
     member, index = keys_in_order(frame["sender_id"], picked)
-    all_codes, _labels = factorize_text(frame["sender_id"])
     k = len(index)
     who = member[picked]
     rows, who = picked[who >= 0], who[who >= 0]
@@ -75,7 +74,8 @@ def member_summary(
     table["threads_started"] = count_codes(member[drew], k)
     replies, parents = reply_rows(frame, since=since, until=until, **options)  # parents may predate `since`
     # Self-replies compare the ids' text; a reply whose sender or parent's sender has no id is to someone else.
-    a, b = all_codes[replies], all_codes[parents]
+    # (A parent's sender outside the table is -1 here; the replier is in it, so they differ, as their ids do.)
+    a, b = member[replies], member[parents]
     others = ~((a >= 0) & (a == b))
     giver, receiver = member[replies[others]], member[parents[others]]
     table["replies_given"] = count_codes(giver, k)
