@@ -6,6 +6,7 @@ chromium and chromium-driver; locally: ``apt-get install chromium chromium-drive
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -41,13 +42,14 @@ def _free_port() -> int:
 def app(tmp_path, demo_db):
     from chatlens.backends.sqlite import Workspace
 
-    # A message with a script in it, in a thread nobody answers: the Threads tab must show it as text.
-    conv = next(
-        c
-        for c in Workspace(demo_db).account("acme-slack").list_conversations(page_size=100)["objects"]
-        if c["name"] == "random"
-    )
-    Workspace(demo_db).account("acme-slack").create_message(conv["id"], text=XSS)
+    # A message with a script in it, in a thread nobody answers: the Threads tab must show it as text. It is dated
+    # a few days before the demo's last message, inside the dashboard's default period (the last 28 complete days).
+    ws = Workspace(demo_db)
+    api = ws.account("acme-slack")
+    conv = next(c for c in api.list_conversations(page_size=100)["objects"] if c["name"] == "random")
+    last = ws.db.execute("SELECT max(created) FROM messages WHERE account_id = 'acme-slack'").fetchone()[0]
+    raw = json.dumps({"type": "message", "user": api.user_id, "text": "x", "ts": "1.000001"})
+    ws.add_messages("acme-slack", [("MXSS", conv["id"], api.user_id, last - 3 * 86_400_000_000, XSS, "", None, raw)])
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
