@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -13,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._stack import user_stacklevel
 from ..schema import to_utc
 
 REQUIRED = ("id", "sender_id", "created")
@@ -126,15 +126,6 @@ def _converts(zone: Any) -> bool:
     return True
 
 
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside chatlens, counted from the caller of this function, so a
-    warning points at the user's own line whichever chain of chatlens functions led to it."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "chatlens":
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def wall_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> pd.Series:
     """``created`` as naive local wall-clock times in ``tz``; ``tz="member"`` uses each sender's own zone from
     ``sender_timezone`` (:func:`chatlens.add_sender_details`), ``default_tz`` where it is missing or not a zone
@@ -178,7 +169,7 @@ def wall_clock(messages: pd.DataFrame, tz: str, *, default_tz: str = "UTC") -> p
             f"senders' time zones unknown to this machine's tz database, counted in {default_tz}: "
             + ", ".join(map(repr, shown)),
             UnknownTimeZoneWarning,
-            stacklevel=_caller_level(),
+            stacklevel=user_stacklevel(),
         )
     return pd.Series(out, index=messages.index)
 

@@ -17,8 +17,6 @@ every statistic (a bot's auto-reply does not answer a question).
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from typing import Any
 
@@ -28,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import ReplyCycleError, chain_links, resolve_chains, take_ids
+from .._stack import user_stacklevel
 from ._common import micros, select, select_mask, str_array, text_of, to_utc
 from ._docs import shared_docs
 
@@ -36,19 +35,6 @@ __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "Mi
 
 class MissingParentWarning(UserWarning):
     """Some messages name a parent that is not in the frame; they were treated as roots."""
-
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def _outside_level() -> int:
-    """The ``stacklevel`` of the first frame outside chatlens, for a ``warnings.warn`` in the caller of this
-    function: the warning then names the user's line, however deep inside chatlens it was raised (Python 3.11 has
-    no ``skip_file_prefixes``)."""
-    frame, level = sys._getframe(1), 1  # the function that warns is stacklevel 1
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1  # (chatlens's own command line stops at its outermost frame)
-    return level
 
 
 def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,7 +52,7 @@ def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray,
             f"{int(missing.sum())} message(s) reply to a message not in the frame and count as roots: "
             f"{shown}{' ...' if missing.sum() > 5 else ''}",
             MissingParentWarning,
-            stacklevel=_outside_level(),
+            stacklevel=user_stacklevel(),
         )
     return root, depth, missing
 
