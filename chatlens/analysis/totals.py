@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import options, select
+from ._common import options, select_mask
 from ._docs import shared_docs
 from .people import concentration
 from .replies import time_to_first_reply_summary
@@ -61,7 +61,7 @@ def message_count(
     >>> message_count(m, since="2026-07-01", until="2026-07-08") > 0
     True
     """
-    return len(select(messages, since=since, until=until, **options(include_bots, include_system)))
+    return int(select_mask(messages, since=since, until=until, **options(include_bots, include_system)).sum())
 
 
 @shared_docs
@@ -96,8 +96,8 @@ def member_count(
     >>> 0 < member_count(m, since="2026-07-01", until="2026-07-08") <= m["sender_id"].nunique()
     True
     """
-    picked = select(messages, since=since, until=until, **options(include_bots, include_system))
-    return int(picked["sender_id"].nunique())
+    keep = select_mask(messages, since=since, until=until, **options(include_bots, include_system))
+    return int(messages["sender_id"][keep].nunique())  # only the sender column of the counted rows is copied
 
 
 @shared_docs

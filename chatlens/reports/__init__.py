@@ -45,6 +45,7 @@ from ..analysis import (
 from ..analysis._common import check_tz, select, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 from .figures import format_change, format_value, key_figures
+from .lookup import message_rows
 
 __all__ = [
     "PRIVATE_KINDS",
@@ -349,14 +350,15 @@ def build_report(
     conversations = conversations.head(top)
     threads = thread_table(messages, since=since, until=until)
     unanswered = threads[threads["unanswered"]].sort_values("started").tail(top).iloc[::-1].copy()
-    names = dict(zip(messages["sender_id"].astype(str), messages["sender_name"].astype(str)))
-    convs = dict(zip(messages["conversation_id"].astype(str), messages["conversation_name"].astype(str)))
-    unanswered["author"] = unanswered["root_sender_id"].astype(str).map(names)
-    unanswered["conversation"] = unanswered["conversation_id"].astype(str).map(convs)
+    # The roots' own rows name their author and conversation (a lookup of the listed threads only).
+    roots = message_rows(
+        messages, unanswered.index, ["sender_name", "conversation_name", *(["text"] if include_text else [])]
+    )
+    unanswered["author"] = roots["sender_name"].to_numpy()
+    unanswered["conversation"] = roots["conversation_name"].to_numpy()
     unanswered["waiting (days)"] = ((until - unanswered["started"]).dt.total_seconds() / 86400).round(1)
     if include_text:
-        text = messages.set_index(messages["id"].astype(str))["text"].astype(str)
-        unanswered["text"] = [t[:200] for t in text.reindex(unanswered.index.astype(str)).fillna("")]
+        unanswered["text"] = [t[:200] for t in roots["text"].fillna("")]
     if min_group_size > 1:
         unanswered = unanswered.drop(columns=["author", "root_sender_id"], errors="ignore")
     # Senders whose zone this machine does not know are counted on the report's clock: the notes say so, so the

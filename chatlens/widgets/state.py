@@ -27,9 +27,10 @@ from ..analysis import (
     member_summary,
     thread_table,
 )
-from ..analysis._common import select
+from ..analysis._common import select_mask
 from ..reports import leave_out_private, report_period
 from ..reports.figures import key_figures
+from ..reports.lookup import message_rows
 
 __all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
 
@@ -102,7 +103,7 @@ class DashboardState:
         try:
             if "account" in changed and self.account is not None and self.account not in self._frames:
                 self._frames[self.account] = self.load(self.account)
-            if self.account is not None and select(self.messages(), **self._opts()).empty:
+            if self.account is not None and not select_mask(self.messages(), **self._opts()).any():
                 self.error = "No messages in the chosen conversations and dates."
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -169,15 +170,13 @@ class DashboardState:
         """The ``n`` most recent threads nobody else has answered, with the start of their text."""
         threads = thread_table(self.messages(), **self._opts())
         waiting = threads[threads["unanswered"]].sort_values("started").tail(n).iloc[::-1]
-        frame = self.messages()
-        by_id = frame.set_index(frame["id"].astype(str))
-        ids = waiting.index.astype(str)
+        roots = message_rows(self.messages(), waiting.index, ["conversation_name", "sender_name", "text"])
         return pd.DataFrame(
             {
                 "started": waiting["started"].dt.tz_convert(self.tz).dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
-                "conversation": by_id["conversation_name"].astype(str).reindex(ids).to_numpy(),
-                "author": by_id["sender_name"].astype(str).reindex(ids).to_numpy(),
-                "text": by_id["text"].astype(str).reindex(ids).str.slice(0, 120).to_numpy(),
+                "conversation": roots["conversation_name"].to_numpy(),
+                "author": roots["sender_name"].to_numpy(),
+                "text": roots["text"].str.slice(0, 120).to_numpy(),
             }
         )
 
