@@ -175,9 +175,9 @@ def test_graphs_per_channel_throttle_makes_a_refresh_slower_not_wrong(graph, tmp
 
 
 def test_a_budget_that_runs_out_leaves_a_marked_partial_result_that_later_refreshes_complete(graph, tmp_path):
-    """With a budget that pays for the listing and general (three pages of roots), each refresh reaches the channels the last one
-    left behind first, so refreshes converge (the plan's order by recent activity put the same channel first
-    every time, issue 19)."""
+    """With a budget that pays for the listing and general (three pages of roots), each refresh reaches the
+    channels the last one left behind first, so refreshes converge (the plan's order by recent activity put the
+    same channel first every time, issue 19)."""
     from chatlens.loaders import RefreshIncompleteWarning
 
     api, tenant, channel, roots = _tenant(graph)
