@@ -17,6 +17,7 @@ from .people import concentration, members_posting, messages_per_posting_member,
 from .periods import complete_range, mark_partial
 from .replies import (
     QUESTION_WORDS,
+    answered_within,
     reply_rate,
     time_to_first_reply,
     time_to_first_reply_summary,
@@ -65,6 +66,7 @@ __all__ = [
     "time_to_first_reply",
     "time_to_first_reply_summary",
     "unanswered_questions",
+    "answered_within",
     "QUESTION_WORDS",
     "after_hours_share",
     "dead_conversations",

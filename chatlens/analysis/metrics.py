@@ -27,6 +27,7 @@ from .people import concentration, members_posting, messages_per_posting_member,
 from .periods import complete_range, mark_partial
 from .replies import (
     QUESTION_WORDS,
+    answered_within,
     reply_rate,
     time_to_first_reply,
     time_to_first_reply_summary,
@@ -68,6 +69,7 @@ __all__ = [
     "p90_time_to_first_reply",
     "post_split",
     "replies_to_others",
+    "answered_within",
     "reply_rate",
     "stickiness",
     "threads_started",
@@ -138,6 +140,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("time to first reply", time_to_first_reply, (*_THREADS, "conversation_id")),
     Metric("time to first reply: median and p90", time_to_first_reply_summary, _THREADS),
     Metric("unanswered questions", unanswered_questions, (*_THREADS, "text")),
+    Metric("answered within a threshold, per conversation", answered_within, (*_THREADS, "conversation_id")),
     Metric(
         "dead conversations",
         dead_conversations,

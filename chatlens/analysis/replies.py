@@ -24,7 +24,14 @@ from ._common import (
 from ._docs import shared_docs
 from .threads import _thread_table, _whole, counted_mask, thread_table
 
-__all__ = ["QUESTION_WORDS", "reply_rate", "time_to_first_reply", "time_to_first_reply_summary", "unanswered_questions"]
+__all__ = [
+    "QUESTION_WORDS",
+    "answered_within",
+    "reply_rate",
+    "time_to_first_reply",
+    "time_to_first_reply_summary",
+    "unanswered_questions",
+]
 
 
 _US_PER_HOUR = 3_600_000_000
@@ -148,6 +155,58 @@ def time_to_first_reply(
     elapsed = _business_clock(ends, hours, tz, holidays_d) - _business_clock(table["started"], hours, tz, holidays_d)
     table["time_to_first_reply"] = pd.to_timedelta(elapsed, unit="us").where(answered, pd.NaT)
     return table
+
+
+@shared_docs
+def answered_within(
+    messages: pd.DataFrame,
+    within: Any = "24h",
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> pd.DataFrame:
+    """Per conversation, how many threads started in the range someone else answered within ``within`` (a reply
+    time objective, as a team's "we answer within a day").
+
+    Parameters
+    ----------
+    %(messages)s
+    within
+        The threshold (anything ``pd.Timedelta`` takes), in elapsed time.
+    %(thread_since_until)s
+    %(include)s
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``conversation_id``: ``threads``, ``answered_within`` (ints) and ``share`` (their ratio, NaN
+        for a conversation without threads in the range); sorted by conversation id.
+
+    Notes
+    -----
+    answered within(c) = |{counted roots r in c : time to first reply(r) <= within}| / |{counted roots r in c}|,
+    over roots started in the range; a thread answered later, or not at all, is not within.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"id": list("abcd"), "parent": ["", "a", "", "c"], "sender_id": ["u", "v", "u", "v"],
+    ...                   "conversation_id": ["C1"] * 4,
+    ...                   "created": pd.to_datetime(["2026-01-01 09:00", "2026-01-01 10:00",
+    ...                                              "2026-01-02 09:00", "2026-01-04 09:00"], utc=True)})
+    >>> answered_within(m, "24h").to_dict("records")
+    [{'threads': 2, 'answered_within': 1, 'share': 0.5}]
+    """
+    wait = duration(within, "within")
+    threads = thread_table(messages, since=since, until=until, **options(include_bots, include_system))
+    quick = (threads["time_to_first_reply"] <= wait).fillna(False).to_numpy(dtype=bool)
+    codes, names = pd.factorize(threads["conversation_id"], sort=True)  # a categorical's codes: no string per thread
+    count = np.bincount(codes, minlength=len(names))
+    within = np.bincount(codes, weights=quick, minlength=len(names)).astype(np.int64)
+    index = pd.Index(np.asarray(names, dtype=object).astype(str), name="conversation_id")
+    share = np.divide(within, count, out=np.full(len(count), np.nan), where=count > 0)
+    return pd.DataFrame({"threads": count.astype(np.int64), "answered_within": within, "share": share}, index=index)
 
 
 @shared_docs
