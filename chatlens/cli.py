@@ -90,6 +90,7 @@ def _report(args: argparse.Namespace) -> int:
         json_out=args.json,
         include_private=args.include_private,
         freq=args.freq,
+        sla=args.sla,
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
     return _left_out(api)
@@ -200,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--freq",
         default=None,
         help="the plots' period: D, W, MS or QS (default: from the span, days for weeks, weeks for months, ...)",
+    )
+    rep.add_argument(
+        "--sla",
+        default="24h",
+        help="the reply-time threshold: unanswered threads waiting longer are listed, oldest first, and each "
+        "conversation shows the share answered within it (default: 24h)",
     )
     rep.add_argument("--json", default=None, metavar="PATH", help="also write what the report shows as JSON")
     rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")

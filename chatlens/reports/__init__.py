@@ -36,6 +36,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..analysis import (
+    answered_within,
     conversation_summary,
     hygiene_counts,
     interaction_graph,
@@ -45,7 +46,7 @@ from ..analysis import (
 from ..analysis._common import check_tz, select, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 from .figures import format_change, format_value, key_figures
-from .lookup import message_rows
+from .lookup import message_rows, overdue_threads
 
 __all__ = [
     "PRIVATE_KINDS",
@@ -89,6 +90,9 @@ class ReportData:
     private: str = "unknown"
     #: The plots' period ("D", "W", "MS", "QS"): from the report's span (chatlens.plotting.auto_freq) unless given.
     freq: str = "D"
+    #: The reply-time threshold: unanswered threads listed are those waiting longer, and each conversation's
+    #: ``answered_within`` is the share of its threads answered within it.
+    sla: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=24))
 
     def to_dict(self) -> dict[str, Any]:
         """What the report shows, as JSON-ready data (``chatlens report --json PATH`` writes it).
@@ -120,8 +124,30 @@ class ReportData:
             "unanswered": _records(self.unanswered, "thread_id"),
             "left_out": {k: _plain(v) for k, v in self.left_out.items()},
             "private_conversations": self.private,
+            "sla_seconds": self.sla.total_seconds(),
             "notes": list(self.notes),
         }
+
+
+def _duration_words(td: pd.Timedelta) -> str:
+    """A threshold as people say it: "24 h", "90 min", "2 d", "36 h"."""
+    minutes = int(pd.Timedelta(td).total_seconds() // 60)
+    if minutes % (24 * 60) == 0 and minutes >= 48 * 60:
+        return f"{minutes // (24 * 60)} d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
+def _threshold(value: Any) -> pd.Timedelta:
+    """The reply-time threshold (``--sla``): a positive duration pandas reads ("24h", "90min", "2d")."""
+    try:
+        wait = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"sla: expected a duration such as 24h, 90min or 2d, got {value!r}") from None
+    if pd.isna(wait) or wait <= pd.Timedelta(0):
+        raise ValueError(f"sla: must be a positive duration, got {value!r}")
+    return wait
 
 
 def _iso(ts: Any) -> str | None:
@@ -272,8 +298,13 @@ def build_report(
     thread_status: pd.DataFrame | None = None,
     include_private: bool = False,
     freq: str | None = None,
+    sla: Any = "24h",
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
+
+    ``sla`` is the reply-time threshold: the unanswered threads listed are those waiting longer than it at the
+    period's end, oldest first, and each conversation's ``answered_within`` is the share of its threads someone
+    else answered within it (:func:`chatlens.analysis.answered_within`).
 
     Plots cover the report's period, per ``freq`` (default :func:`chatlens.plotting.auto_freq` of the span: days
     for weeks, weeks for months, months for years). Private conversations (private channels, direct and group
@@ -298,6 +329,7 @@ def build_report(
     """
     t0 = time.perf_counter()
     check_tz(tz)
+    wait = _threshold(sla)
     min_group_size = _check_privacy(include_text, anonymize, min_group_size)
     if include_text and "text" not in messages.columns:
         raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
@@ -347,9 +379,12 @@ def build_report(
     if min_group_size > 1:
         members = members.iloc[0:0]  # every row is one person
         conversations = conversations[conversations["members_posting"] >= min_group_size]
-    conversations = conversations.head(top)
+    conversations = conversations.head(top).copy()
+    # Within the threshold, per conversation: the same function a notebook calls (answered_within).
+    quick = answered_within(messages, wait, since=since, until=until)["share"]
+    conversations["answered_within"] = quick.reindex(conversations.index.astype(str)).to_numpy()
     threads = thread_table(messages, since=since, until=until)
-    unanswered = threads[threads["unanswered"]].sort_values("started").tail(top).iloc[::-1].copy()
+    unanswered = overdue_threads(threads, until=until, wait=wait, n=top)
     # The roots' own rows name their author and conversation (a lookup of the listed threads only).
     roots = message_rows(
         messages, unanswered.index, ["sender_name", "conversation_name", *(["text"] if include_text else [])]
@@ -384,6 +419,7 @@ def build_report(
         anonymized=anonymize,
         min_group_size=min_group_size,
         private=private,
+        sla=wait,
     )
     from ..plotting import auto_freq
 
@@ -503,6 +539,7 @@ def render_report(data: ReportData) -> str:
     env.filters["day"] = lambda ts: pd.Timestamp(ts).tz_convert(data.tz).strftime("%Y-%m-%d")
     env.filters["hours"] = lambda td: "–" if pd.isna(td) else f"{pd.Timedelta(td).total_seconds() / 3600:.1f} h"
     env.filters["pct"] = lambda x: "–" if x != x else f"{x:.0%}"
+    env.filters["duration"] = _duration_words
     return env.get_template("report.html").render(d=data)
 
 
@@ -579,6 +616,7 @@ def report_data(
     progress: bool = True,
     include_private: bool = False,
     freq: str | None = None,
+    sla: Any = "24h",
 ) -> ReportData:
     """Load an account (the demo by default) and build its report's content: what :func:`report` writes.
 
@@ -606,6 +644,7 @@ def report_data(
         thread_status=load_thread_status(api, text=include_text),
         include_private=include_private,
         freq=freq,
+        sla=sla,
     )
     # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
     # report does not count: a reader sees it on the page, not only the person who ran the command.
@@ -629,6 +668,7 @@ def report(
     json_out: str | os.PathLike[str] | None = None,
     include_private: bool = False,
     freq: str | None = None,
+    sla: Any = "24h",
 ) -> Path:
     """Load an account (the demo by default) and write its engagement report to ``out``; returns the path.
 
@@ -656,6 +696,7 @@ def report(
         progress=progress,
         include_private=include_private,
         freq=freq,
+        sla=sla,
     )
     if json_out is not None:
         import json

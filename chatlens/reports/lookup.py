@@ -6,7 +6,23 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-__all__ = ["message_rows"]
+__all__ = ["message_rows", "overdue_threads"]
+
+
+def overdue_threads(threads: pd.DataFrame, *, until: pd.Timestamp, wait: pd.Timedelta, n: int) -> pd.DataFrame:
+    """The ``n`` threads of a :func:`~chatlens.analysis.thread_table` nobody else has answered that have waited over
+    ``wait`` at ``until``, the longest-waiting first: the unanswered list of the report and of the dashboard.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"unanswered": [True, True, False], "started": pd.to_datetime(
+    ...     ["2026-01-01", "2026-01-05", "2026-01-01"], utc=True)}, index=["a", "b", "c"])
+    >>> end = pd.Timestamp("2026-01-05 12:00", tz="UTC")
+    >>> overdue_threads(t, until=end, wait=pd.Timedelta("24h"), n=10).index.tolist()
+    ['a']
+    """
+    late = threads["unanswered"].to_numpy(dtype=bool) & (threads["started"] + wait <= until).to_numpy(dtype=bool)
+    return threads[late].sort_values("started", kind="stable").head(n).copy()
 
 
 def message_rows(messages: pd.DataFrame, ids: Iterable[str], columns: Sequence[str]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from ..analysis import (
 from ..analysis._common import select_mask
 from ..reports import leave_out_private, report_period
 from ..reports.figures import key_figures
-from ..reports.lookup import message_rows
+from ..reports.lookup import message_rows, overdue_threads
 
 __all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
 
@@ -166,10 +166,11 @@ class DashboardState:
     def threads(self) -> pd.DataFrame:
         return conversation_summary(self.messages(), **self._opts())
 
-    def unanswered(self, n: int = 10) -> pd.DataFrame:
-        """The ``n`` most recent threads nobody else has answered, with the start of their text."""
+    def unanswered(self, n: int = 10, sla: str = "24h") -> pd.DataFrame:
+        """The ``n`` threads nobody else has answered that have waited over ``sla`` at the period's end, the
+        longest-waiting first (the report's list), with the start of their text."""
         threads = thread_table(self.messages(), **self._opts())
-        waiting = threads[threads["unanswered"]].sort_values("started").tail(n).iloc[::-1]
+        waiting = overdue_threads(threads, until=self.period()[1], wait=pd.Timedelta(sla), n=n)
         roots = message_rows(self.messages(), waiting.index, ["conversation_name", "sender_name", "text"])
         return pd.DataFrame(
             {

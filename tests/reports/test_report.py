@@ -149,3 +149,28 @@ def test_the_reports_figures_link_replies_to_a_bots_post_before_leaving_bots_out
     assert figures["threads started"] == 1  # the bot's post is a bot's thread, and its replies start none
     assert figures["replies to others"] == 3
     assert figures["messages"] == 4
+
+
+def test_unanswered_threads_are_the_oldest_past_the_sla_and_each_conversation_shows_its_share_within_it():
+    from chatlens import analysis as A
+    from chatlens.loaders import load_messages
+    from chatlens.reports import build_report, render_report
+
+    m = load_messages("demo", progress=False)
+    data = build_report(m, plots=False, sla="36h")
+    started = data.unanswered["started"]
+    assert len(data.unanswered) and started.is_monotonic_increasing
+    assert (started + pd.Timedelta("36h") <= data.until).all() and data.unanswered["unanswered"].all()
+    # Nothing older and open is missing from the list: it is the head of every overdue thread, oldest first.
+    threads = A.thread_table(m, since=data.since, until=data.until)
+    overdue = threads[threads["unanswered"] & (threads["started"] + pd.Timedelta("36h") <= data.until)]
+    assert data.unanswered.index.tolist() == overdue.sort_values("started").index[: len(data.unanswered)].tolist()
+    share = A.answered_within(m, "36h", since=data.since, until=data.until)["share"]
+    assert data.conversations["answered_within"].tolist() == share.reindex(data.conversations.index).tolist()
+    page = render_report(data)
+    assert "Unanswered threads waiting over 36 h (oldest first)" in page and "answered within 36 h" in page
+    assert data.to_dict()["sla_seconds"] == 36 * 3600
+    with pytest.raises(ValueError, match="sla: expected a duration"):
+        build_report(m, plots=False, sla="tomorrow")
+    quiet = build_report(m, plots=False, sla="3650d")
+    assert quiet.unanswered.empty and "No thread of this period has waited over 3650 d" in render_report(quiet)

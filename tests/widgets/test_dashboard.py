@@ -126,4 +126,8 @@ def test_unanswered_threads_show_their_text(loads, frames):
     waiting = state.unanswered()
     assert list(waiting.columns) == ["started", "conversation", "author", "text"]
     assert len(waiting) == 10 and set(waiting["conversation"]) == {"random"}
-    assert waiting["started"].tolist() == sorted(waiting["started"], reverse=True)
+    # The report's list: waiting over 24 h at the period's end, the longest-waiting first.
+    assert waiting["started"].tolist() == sorted(waiting["started"])
+    until = state.period()[1].tz_convert("UTC")
+    started = pd.to_datetime(waiting["started"]).dt.tz_localize(state.tz)
+    assert (started + pd.Timedelta("24h") <= until).all()
