@@ -132,6 +132,8 @@ NOTEBOOKS = {
                  'figures = pd.DataFrame(data.figures).set_index("label")\n'
                  'figures[["key", "value", "previous", "change", "change_unit", "verdict"]].round(3)'),
         ("code", 'data.members[["name", "messages", "replies_given", "replies_received"]]'),
+        ("markdown", "The unanswered list: threads nobody else has answered that have waited over the "
+                     "threshold (`sla=`, default 24 h) at the period's end, the longest-waiting first."),
         ("code", 'data.unanswered[["conversation", "author", "waiting (days)"]].head()'),
         ("code", 'path = chatlens.report(out=os.path.join(tempfile.mkdtemp(), "team.html"), since="2026-07-01", '
                  'until="2026-07-31", progress=False)\npath.name, path.read_text(encoding="utf-8").count("<img")'),

@@ -43,13 +43,28 @@ def app(tmp_path, demo_db):
     from chatlens.backends.sqlite import Workspace
 
     # A message with a script in it, in a thread nobody answers: the Threads tab must show it as text. It is dated
-    # a few days before the demo's last message, inside the dashboard's default period (the last 28 complete days).
+    # a minute into the dashboard's default period (the last 28 complete days), so it is the longest-waiting
+    # unanswered thread of its conversation, first in the list.
     ws = Workspace(demo_db)
     api = ws.account("acme-slack")
     conv = next(c for c in api.list_conversations(page_size=100)["objects"] if c["name"] == "random")
     last = ws.db.execute("SELECT max(created) FROM messages WHERE account_id = 'acme-slack'").fetchone()[0]
     raw = json.dumps({"type": "message", "user": api.user_id, "text": "x", "ts": "1.000001"})
-    ws.add_messages("acme-slack", [("MXSS", conv["id"], api.user_id, last - 3 * 86_400_000_000, XSS, "", None, raw)])
+    ws.add_messages(
+        "acme-slack",
+        [
+            (
+                "MXSS",
+                conv["id"],
+                api.user_id,
+                last - last % 86_400_000_000 - 28 * 86_400_000_000 + 60_000_000,
+                XSS,
+                "",
+                None,
+                raw,
+            )
+        ],
+    )
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
