@@ -43,7 +43,7 @@ from ..analysis import (
     member_summary,
     thread_table,
 )
-from ..analysis._common import check_tz, select, to_utc
+from ..analysis._common import check_tz, select, select_mask, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 from .figures import format_change, format_value, key_figures
 from .lookup import message_rows, overdue_threads
@@ -90,6 +90,9 @@ class ReportData:
     private: str = "unknown"
     #: The plots' period ("D", "W", "MS", "QS"): from the report's span (chatlens.plotting.auto_freq) unless given.
     freq: str = "D"
+    #: The whole frame given, before any period or privacy choice: ``messages``, ``first`` and ``last`` (the
+    #: header says how much the archive holds, beside the period the report covers).
+    holds: dict[str, Any] = field(default_factory=dict)
     #: The reply-time threshold: unanswered threads listed are those waiting longer, and each conversation's
     #: ``answered_within`` is the share of its threads answered within it.
     sla: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=24))
@@ -125,6 +128,7 @@ class ReportData:
             "left_out": {k: _plain(v) for k, v in self.left_out.items()},
             "private_conversations": self.private,
             "sla_seconds": self.sla.total_seconds(),
+            "holds": {k: (_iso(v) if k != "messages" else v) for k, v in self.holds.items()},
             "notes": list(self.notes),
         }
 
@@ -399,6 +403,7 @@ def build_report(
     # Senders whose zone this machine does not know are counted on the report's clock: the notes say so, so the
     # warning each analysis gives about it is not repeated while the figures are made.
     notes = _timezone_notes(messages, since - (until - since), until, tz)
+    notes += _assumed_zone_notes(messages, since, until, tz)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownTimeZoneWarning)
         figures = key_figures(messages, since=since, until=until, tz=tz)
@@ -420,6 +425,11 @@ def build_report(
         min_group_size=min_group_size,
         private=private,
         sla=wait,
+        holds={
+            "messages": len(everything),
+            "first": everything["created"].min() if len(everything) else None,
+            "last": everything["created"].max() if len(everything) else None,
+        },
     )
     from ..plotting import auto_freq
 
@@ -441,6 +451,25 @@ def build_report(
             )
     data.generated_in = time.perf_counter() - t0
     return data
+
+
+def _assumed_zone_notes(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, tz: str) -> list[str]:
+    """The note beside the after-hours share when some members' own zones are not known, so the report's zone is
+    assumed for them (the figure reads each member's own clock where it can)."""
+    counted = select_mask(messages, since=since, until=until)
+    if "sender_timezone" not in messages.columns:
+        return [
+            f"After-hours share: the account gives no member time zones, so every message is read on the {tz} clock."
+        ]
+    senders = messages["sender_id"][counted]
+    missing = int(senders[messages["sender_timezone"][counted].isna().to_numpy()].nunique())
+    if not missing:
+        return []
+    total = int(senders.nunique())
+    return [
+        f"After-hours share: {missing} of {total} members posting have no time zone in the users list; their "
+        f"messages are read on the {tz} clock."
+    ]
 
 
 def _timezone_notes(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, tz: str) -> list[str]:

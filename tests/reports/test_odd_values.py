@@ -68,7 +68,10 @@ def test_unknown_member_zones_are_a_note_not_a_failure():
         data = build_report(m, since="2026-01-08", until="2026-01-22", tz="Asia/Tokyo", plots=False)
     assert data.notes == [
         "3 members' time zones (US/Pacific-New, Not/AZone) are unknown to this machine's tz database; their "
-        "messages are counted in Asia/Tokyo."
+        "messages are counted in Asia/Tokyo.",
+        # The fifth member has no zone at all: said beside the after-hours figure, apart from the unknown ones.
+        "After-hours share: 1 of 5 members posting have no time zone in the users list; their messages are read on "
+        "the Asia/Tokyo clock.",
     ]
     share = next(f["value"] for f in data.figures if f["key"] == "after_hours_share")
     assert 0 <= share <= 1
@@ -83,8 +86,13 @@ def test_one_member_with_an_unknown_zone_reads_in_the_singular():
 
 
 def test_no_note_when_every_zone_is_known():
-    data = build_report(messages(["Asia/Tokyo", None]), since="2026-01-08", until="2026-01-22", plots=False)
+    data = build_report(messages(["Asia/Tokyo", "Europe/Berlin"]), since="2026-01-08", until="2026-01-22", plots=False)
     assert data.notes == []
+    none = build_report(messages(["Asia/Tokyo", None]), since="2026-01-08", until="2026-01-22", plots=False)
+    assert none.notes == [
+        "After-hours share: 1 of 2 members posting have no time zone in the users list; their messages are read on "
+        "the UTC clock."
+    ]
 
 
 @pytest.mark.parametrize("zone", ["US/Pacific-New", "Not/AZone", ""])

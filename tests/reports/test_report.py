@@ -174,3 +174,29 @@ def test_unanswered_threads_are_the_oldest_past_the_sla_and_each_conversation_sh
         build_report(m, plots=False, sla="tomorrow")
     quiet = build_report(m, plots=False, sla="3650d")
     assert quiet.unanswered.empty and "No thread of this period has waited over 3650 d" in render_report(quiet)
+
+
+def test_the_header_says_what_the_account_holds_and_the_after_hours_figure_says_which_clock_it_assumed():
+    from chatlens.loaders import add_sender_details, load_messages, load_users
+    from chatlens.reports import build_report, render_report
+
+    m = load_messages("demo", progress=False)
+    data = build_report(m, plots=False)
+    page = " ".join(render_report(data).split())
+    assert data.holds["messages"] == len(m) and data.to_dict()["holds"]["messages"] == len(m)
+    first, last = m["created"].min().strftime("%Y-%m-%d"), m["created"].max().strftime("%Y-%m-%d")
+    assert f"The account holds {len(m):,} messages (bots' and system events included), from {first} to {last}" in page
+    # No time zones in the frame: the note says every message is read on the report's clock.
+    assert any("gives no member time zones" in n and "UTC clock" in n for n in data.notes)
+    detailed = add_sender_details(m, load_users("demo", progress=False))
+    some_unknown = detailed.copy()
+    first_sender = some_unknown["sender_id"].iloc[0]
+    some_unknown["sender_timezone"] = some_unknown["sender_timezone"].where(some_unknown["sender_id"] != first_sender)
+    notes = build_report(some_unknown, plots=False, tz="Europe/Berlin").notes
+    assert any("have no time zone in the users list" in n and "Europe/Berlin clock" in n for n in notes), notes
+    whole = build_report(detailed, plots=False)
+    period = detailed[(detailed["created"] >= whole.since) & (detailed["created"] < whole.until)]
+    people = period[~period["is_bot"].astype(bool) & ~period["is_system"].astype(bool)]
+    lacking = people.loc[people["sender_timezone"].isna(), "sender_id"].nunique()
+    said = [n for n in whole.notes if n.startswith("After-hours share")]
+    assert (len(said) == 1 and f"{lacking} of" in said[0]) if lacking else not said
