@@ -23,6 +23,23 @@ from .threads import _thread_table, _whole, counted_mask, reply_rows
 __all__ = ["member_summary", "conversation_summary"]
 
 
+def _keyed_table(
+    frame: pd.DataFrame, picked: np.ndarray, key: str, name: str
+) -> tuple[np.ndarray, pd.Index, np.ndarray, np.ndarray, pd.DataFrame]:
+    """The start of a per-member or per-conversation summary: every row's key code (in order of first counted
+    message), the keys, the counted rows that have a key and their codes, and a table of ``messages`` and
+    ``name`` (the first counted message's ``name``, else the key itself)."""
+    codes, index = keys_in_order(frame[key], picked)
+    of_picked = codes[picked]
+    rows, which = picked[of_picked >= 0], of_picked[of_picked >= 0]
+    table = pd.DataFrame({"messages": np.bincount(which, minlength=len(index))}, index=index)
+    if name in frame:
+        table["name"] = first_text(frame[name], rows, which, index)
+    else:
+        table["name"] = table.index.to_series()
+    return codes, index, rows, which, table
+
+
 @shared_docs
 def member_summary(
     messages: pd.DataFrame,
@@ -58,15 +75,8 @@ def member_summary(
     picked = np.flatnonzero(counted_mask(frame, since=since, until=until, **options))
     # Members are codes (by their id's text) numbered in order of first post, as a groupby without sorting
     # numbers them; every column is a bincount or ufunc.at over those codes.
-    member, index = keys_in_order(frame["sender_id"], picked)
+    member, index, rows, who, table = _keyed_table(frame, picked, "sender_id", "sender_name")
     k = len(index)
-    who = member[picked]
-    rows, who = picked[who >= 0], who[who >= 0]
-    table = pd.DataFrame({"messages": np.bincount(who, minlength=k)}, index=index)
-    if "sender_name" in frame:
-        table["name"] = first_text(frame["sender_name"], rows, who, index)
-    else:
-        table["name"] = table.index.to_series()
     # Threads resolve on the whole frame (a reply keeps its root even if that falls before `since`), then are
     # picked by their start.
     threads, roots = _thread_table(frame, since=since, until=until, **options)
@@ -145,15 +155,8 @@ def conversation_summary(
     options = dict(include_bots=include_bots, include_system=include_system)
     frame = _whole(messages)
     picked = np.flatnonzero(counted_mask(frame, since=since, until=until, **options))
-    conv, index = keys_in_order(frame["conversation_id"], picked)
+    conv, index, rows, where, table = _keyed_table(frame, picked, "conversation_id", "conversation_name")
     k = len(index)
-    where = conv[picked]
-    rows, where = picked[where >= 0], where[where >= 0]
-    table = pd.DataFrame({"messages": np.bincount(where, minlength=k)}, index=index)
-    if "conversation_name" in frame:
-        table["name"] = first_text(frame["conversation_name"], rows, where, index)
-    else:
-        table["name"] = table.index.to_series()
     senders, _ = factorize_text(frame["sender_id"])
     sender = senders[rows]
     posting = pd.unique((where * (int(senders.max(initial=0)) + 1) + sender)[sender >= 0])
