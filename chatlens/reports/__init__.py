@@ -655,6 +655,7 @@ def report_data(
     from ..loaders import load_thread_status
 
     check_tz(tz)  # before anything is loaded
+    _threshold(sla)
     _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)
     messages = load_report_messages(api, conversations, text=include_text, progress=progress)

@@ -200,3 +200,14 @@ def test_the_header_says_what_the_account_holds_and_the_after_hours_figure_says_
     lacking = people.loc[people["sender_timezone"].isna(), "sender_id"].nunique()
     said = [n for n in whole.notes if n.startswith("After-hours share")]
     assert (len(said) == 1 and f"{lacking} of" in said[0]) if lacking else not said
+
+
+def test_a_bad_sla_is_refused_before_anything_is_loaded(monkeypatch):
+    import chatlens.reports as R
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the account was loaded before --sla was checked")
+
+    monkeypatch.setattr(R, "load_report_messages", no_load)
+    with pytest.raises(ValueError, match="sla: expected a duration"):
+        R.report_data("demo", sla="tomorrow", progress=False)
