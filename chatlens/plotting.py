@@ -36,7 +36,20 @@ __all__ = [
     "plot_interaction_graph",
     "top_n",
     "literal_label",
+    "empty_reason",
 ]
+
+#: What a plot says, in words, when its period has nothing to draw (instead of empty axes). The report and the
+#: dashboard show the same words in place of the plot (:func:`empty_reason`).
+NOTHING = {
+    "timeline": "No messages in this period.",
+    "active": "No messages in this period.",
+    "rhythm": "No messages in this period.",
+    "thread_depth": "No messages in this period.",
+    "reply_times": "No replies in this period.",
+    "network": "No replies or mentions between members in this period.",
+}
+_EMPTY_GID = "chatlens-nothing-to-draw"
 
 
 _PERIOD_NAMES = {"h": "hour", "D": "day", "W": "week", "MS": "month", "ME": "month", "M": "month", "QS": "quarter"}
@@ -90,6 +103,34 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4)) -> Axes:
 
     _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
+
+
+def _nothing_to_draw(ax: Axes, what: str) -> Axes:
+    """Say on ``ax``, in words, that there is nothing to draw (no ticks, no frame: empty axes read as zeros)."""
+    ax.text(0.5, 0.5, NOTHING[what], transform=ax.transAxes, ha="center", va="center", color="#5a6070", gid=_EMPTY_GID)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return ax
+
+
+def empty_reason(ax: Axes) -> str | None:
+    """The words a plot drew instead of data (:data:`NOTHING`), or None when it drew data.
+
+    The report and the dashboard show these words in place of the plot.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": ["a"], "parent": [None], "sender_id": ["u"], "sender_name": ["Ada"],
+    ...                   "conversation_id": ["C"], "created": pd.to_datetime(["2026-01-01 10:00"], utc=True)})
+    >>> empty_reason(plot_reply_times(m))
+    'No replies in this period.'
+    >>> empty_reason(plot_rhythm(m)) is None
+    True
+    """
+    return next((t.get_text() for t in ax.texts if t.get_gid() == _EMPTY_GID), None)
 
 
 def top_n(table: pd.DataFrame, n: int, *, other: str = "other") -> pd.DataFrame:
@@ -149,8 +190,11 @@ def plot_timeline(
     """
     table = activity_timeline(messages, freq=freq, by=by, tz=tz, **kwargs)
     table = top_n(table, top) if by is not None else table
-    partial = _partial_periods(messages, table, freq, tz, kwargs.get("since"), kwargs.get("until"))
     ax = _axes(ax)
+    if not table.to_numpy().sum():
+        ax.set_title(literal_label("Activity" + (f" by {by}" if by else "")))
+        return _nothing_to_draw(ax, "timeline")
+    partial = _partial_periods(messages, table, freq, tz, kwargs.get("since"), kwargs.get("until"))
     # Complete periods as solid lines; a period the data covers only in part (usually the first and the last)
     # dashed with a hollow marker, so a half-observed week never reads as a drop.
     near = (
@@ -207,6 +251,9 @@ def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | N
     """
     table = dau_wau_mau(messages, tz=tz, **kwargs)
     ax = _axes(ax)
+    if not len(table) or not table["mau"].to_numpy().sum():
+        ax.set_title("Members posting")
+        return _nothing_to_draw(ax, "active")
     for column, label in (("dau", "1 day"), ("wau", "7 days"), ("mau", "28 days")):
         ax.plot(table.index, table[column].to_numpy(), label=label)
     ax.set_xlabel(literal_label(f"day ({tz})"))
@@ -229,6 +276,9 @@ def plot_rhythm(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = No
     """
     table = hour_weekday_table(messages, tz=tz, **kwargs)
     ax = _axes(ax, (10, 3.5))
+    if not table.to_numpy().sum():
+        ax.set_title("Weekly rhythm")
+        return _nothing_to_draw(ax, "rhythm")
     image = ax.imshow(table.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_yticks(range(7), table.index)
     ax.set_xticks(range(0, 24, 2), [str(h) for h in range(0, 24, 2)])
@@ -251,6 +301,9 @@ def plot_thread_depth(messages: pd.DataFrame, *, ax: Axes | None = None) -> Axes
     """
     counts = thread_depth(messages, warn=False)["depth"].value_counts().sort_index()
     ax = _axes(ax, (6, 4))
+    if not len(counts):
+        ax.set_title("Thread depth")
+        return _nothing_to_draw(ax, "thread_depth")
     ax.bar(counts.index.to_numpy(), counts.to_numpy())
     ax.set_yscale("log")
     ax.set_xlabel("depth (parent links to the root)")
@@ -273,17 +326,18 @@ def plot_reply_times(messages: pd.DataFrame, *, bins: int = 40, ax: Axes | None 
     hours = times.loc[~times["self_reply"], "reply_time"].dt.total_seconds().to_numpy() / 3600
     hours = hours[hours > 0]
     ax = _axes(ax, (7, 4))
-    if len(hours):
-        edges = np.logspace(np.log10(hours.min()), np.log10(hours.max()), bins + 1)
-        edges[0], edges[-1] = hours.min(), hours.max()  # rounding in logspace would drop the extreme values
-        ax.hist(hours, bins=edges)
-        median = float(np.median(hours))
-        ax.axvline(median, color="black", linestyle="--", label=f"median {median:.2f} h")
-        ax.legend(loc="upper right", fontsize="small")
+    ax.set_title("Reply times")
+    if not len(hours):
+        return _nothing_to_draw(ax, "reply_times")
+    edges = np.logspace(np.log10(hours.min()), np.log10(hours.max()), bins + 1)
+    edges[0], edges[-1] = hours.min(), hours.max()  # rounding in logspace would drop the extreme values
+    ax.hist(hours, bins=edges)
+    median = float(np.median(hours))
+    ax.axvline(median, color="black", linestyle="--", label=f"median {median:.2f} h")
+    ax.legend(loc="upper right", fontsize="small")
     ax.set_xscale("log")
     ax.set_xlabel("time to reply (hours, log scale)")
     ax.set_ylabel("replies")
-    ax.set_title("Reply times")
     return ax
 
 
@@ -313,8 +367,8 @@ def plot_interaction_graph(
     ax = _axes(ax, (8, 8))
     ax.set_axis_off()
     ax.set_title(f"Who replies to and mentions whom (top {len(keep)} members)")
-    if sub.number_of_nodes() == 0:
-        return ax
+    if sub.number_of_edges() == 0:
+        return _nothing_to_draw(ax, "network")
     pos = nx.spring_layout(sub, seed=seed, weight="weight")
     size = np.array([sub.nodes[m].get("messages", 0) for m in sub.nodes], dtype=float)
     weights = np.array([d.get("weight", 1) for _, _, d in sub.edges(data=True)], dtype=float)

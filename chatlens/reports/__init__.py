@@ -22,8 +22,6 @@ Neither can be combined with ``include_text=True``: message text names people.
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 import re
 import time
@@ -39,7 +37,6 @@ from ..analysis import (
     answered_within,
     conversation_summary,
     hygiene_counts,
-    interaction_graph,
     member_summary,
     thread_table,
 )
@@ -47,6 +44,7 @@ from ..analysis._common import check_tz, select, select_mask, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
 from .figures import format_change, format_value, key_figures
 from .lookup import message_rows, overdue_threads
+from .sections import Period, Section, plot_sections
 
 __all__ = [
     "PRIVATE_KINDS",
@@ -78,7 +76,9 @@ class ReportData:
     members: pd.DataFrame
     conversations: pd.DataFrame
     unanswered: pd.DataFrame
-    images: dict[str, str] = field(default_factory=dict)
+    #: The plot sections in order (:mod:`chatlens.reports.sections`): each a picture, or words saying there is
+    #: nothing to draw in the period.
+    sections: list[Section] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)
     #: What the reader should know about how something was counted (a fallback taken), one sentence each.
     notes: list[str] = field(default_factory=list)
@@ -96,6 +96,11 @@ class ReportData:
     #: The reply-time threshold: unanswered threads listed are those waiting longer, and each conversation's
     #: ``answered_within`` is the share of its threads answered within it.
     sla: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=24))
+
+    @property
+    def images(self) -> dict[str, str]:
+        """The plots drawn, by section key (PNG data URIs); sections with nothing to draw have none."""
+        return {s.key: s.image for s in self.sections if s.image is not None}
 
     def to_dict(self) -> dict[str, Any]:
         """What the report shows, as JSON-ready data (``chatlens report --json PATH`` writes it).
@@ -272,19 +277,6 @@ _MONTH_NAMES = [
 ]  # fmt: skip
 
 
-def _png(ax: Any) -> str:
-    fig = ax.figure
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        # Names in scripts the default font lacks (CJK, say) draw as boxes; the tables below show them properly.
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def build_report(
     messages: pd.DataFrame,
     *,
@@ -435,20 +427,8 @@ def build_report(
 
     data.freq = freq or auto_freq(since, until)
     if plots:
-        from .. import plotting as P
-
-        data.images = {
-            "timeline": _png(
-                P.plot_timeline(messages, freq=data.freq, by="conversation", tz=tz, since=since, until=until, top=6)
-            ),
-            "active": _png(P.plot_active_members(messages, tz=tz, since=since, until=until)),
-            "rhythm": _png(P.plot_rhythm(messages, tz=tz, since=since, until=until)),
-            "reply_times": _png(P.plot_reply_times(messages, since=since, until=until)),
-        }
-        if min_group_size <= 1:  # one node per person
-            data.images["network"] = _png(
-                P.plot_interaction_graph(interaction_graph(messages, since=since, until=until), top=40, labels=12)
-            )
+        period = Period(messages=messages, since=since, until=until, tz=tz, freq=data.freq)
+        data.sections = plot_sections(period, people=min_group_size <= 1)  # the network draws single people
     data.generated_in = time.perf_counter() - t0
     return data
 

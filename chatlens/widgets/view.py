@@ -152,24 +152,40 @@ class Dashboard:
 
         s = self.state
         opts = s._opts()
+        ax = None
         if part == "overview":
             display(HTML(_overview_html(s)))
         elif part == "timeline":
-            P.plot_timeline(s.messages(), freq=s.freq(), by="conversation", tz=s.tz, **opts)
+            ax = P.plot_timeline(s.messages(), freq=s.freq(), by="conversation", tz=s.tz, **opts)
         elif part == "active":
-            P.plot_active_members(s.messages(), tz=s.tz, **opts)
+            ax = P.plot_active_members(s.messages(), tz=s.tz, **opts)
         elif part == "rhythm":
-            P.plot_rhythm(s.messages(), tz=s.tz, **opts)
+            ax = P.plot_rhythm(s.messages(), tz=s.tz, **opts)
         elif part == "threads":
-            display(s.threads())
+            _table(s.threads(), "No conversation has messages in this period.")
             display(HTML("<h4>Waiting for an answer</h4>"))
-            display(s.unanswered())  # pandas escapes HTML in cells: message text stays text
+            _table(s.unanswered(), "No thread of this period has waited over 24 h for an answer.")
         elif part == "network":
-            P.plot_interaction_graph(s.network(), top=40)
+            ax = P.plot_interaction_graph(s.network(), top=40)
         elif part == "members":
-            display(s.members())
+            _table(s.members(), "No member posted in this period.")
+        words = None if ax is None else P.empty_reason(ax)
+        if words is not None:  # the words, not a picture of empty axes
+            plt.close(ax.figure)
+            display(HTML(_nothing_html(words)))
         if plt.get_fignums():
             plt.show()
+
+
+def _nothing_html(words: str) -> str:
+    return f'<p class="chatlens-empty" style="color:#5a6070;font-style:italic">{html.escape(words)}</p>'
+
+
+def _table(frame: pd.DataFrame, words: str) -> None:
+    """A table, or the words saying it has no rows (pandas escapes HTML in cells: message text stays text)."""
+    from IPython.display import HTML, display
+
+    display(frame if len(frame) else HTML(_nothing_html(words)))
 
 
 def _overview_html(state: DashboardState) -> str:

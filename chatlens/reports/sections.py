@@ -1,0 +1,144 @@
+"""The report's plot sections: one function per section, each returning a :class:`Section` (title, picture, or the
+words saying there is nothing to draw), so a new section is one function added to :data:`PLOT_SECTIONS` and drawn
+by the template's one section block.
+
+Every section calls the analyses through :mod:`chatlens.plotting`; when a plot has nothing to draw in the period it
+says so in words (:func:`chatlens.plotting.empty_reason`), and the report shows those words instead of empty axes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Section", "Period", "PLOT_SECTIONS", "plot_sections"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Period:
+    """What every section is drawn over: the counted messages, the report's ``[since, until)`` in UTC, its zone
+    and the plots' frequency."""
+
+    messages: pd.DataFrame
+    since: pd.Timestamp
+    until: pd.Timestamp
+    tz: str = "UTC"
+    freq: str = "D"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    """One section of the report: a title, then a picture (a PNG data URI) or, when there is nothing to show, the
+    words saying so (``empty``); ``notes`` are sentences shown under it, ``table`` an optional small table (column
+    names and rows of text, already formatted)."""
+
+    key: str
+    title: str
+    alt: str = ""
+    image: str | None = None
+    empty: str | None = None
+    notes: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = field(default=())
+
+
+def _png(ax: Any) -> str:
+    fig = ax.figure
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _picture(key: str, title: str, alt: str, ax: Any, **extra: Any) -> Section:
+    """A section of the plot on ``ax``, or of the words it drew instead of data."""
+    from ..plotting import empty_reason
+
+    words = empty_reason(ax)
+    if words is not None:
+        import matplotlib.pyplot as plt
+
+        plt.close(ax.figure)
+        return Section(key=key, title=title, alt=alt, empty=words, **extra)
+    return Section(key=key, title=title, alt=alt, image=_png(ax), **extra)
+
+
+_PERIOD_WORDS = {"D": "day", "W": "week", "MS": "month", "QS": "quarter"}
+
+
+def activity_section(p: Period) -> Section:
+    """Messages per period by conversation (top six and "other")."""
+    from ..plotting import plot_timeline
+
+    ax = plot_timeline(p.messages, freq=p.freq, by="conversation", tz=p.tz, since=p.since, until=p.until, top=6)
+    alt = f"Messages per {_PERIOD_WORDS.get(p.freq, p.freq)} by conversation in the report's period"
+    return _picture("timeline", "Activity", alt, ax)
+
+
+def active_section(p: Period) -> Section:
+    """Members posting in the trailing 1, 7 and 28 days."""
+    from ..plotting import plot_active_members
+
+    ax = plot_active_members(p.messages, tz=p.tz, since=p.since, until=p.until)
+    return _picture("active", "Members posting", "Members posting in the trailing 1, 7 and 28 days", ax)
+
+
+def rhythm_section(p: Period) -> Section:
+    """Messages by weekday and hour."""
+    from ..plotting import plot_rhythm
+
+    ax = plot_rhythm(p.messages, tz=p.tz, since=p.since, until=p.until)
+    return _picture("rhythm", "Weekly rhythm", "Messages by weekday and hour", ax)
+
+
+def reply_times_section(p: Period) -> Section:
+    """The distribution of reply times."""
+    from ..plotting import plot_reply_times
+
+    ax = plot_reply_times(p.messages, since=p.since, until=p.until)
+    return _picture("reply_times", "Reply times", "Distribution of reply times", ax)
+
+
+def network_section(p: Period) -> Section:
+    """Who replies to and mentions whom (one node per person: left out when people are shown only in groups)."""
+    from ..analysis import interaction_graph
+    from ..plotting import plot_interaction_graph
+
+    graph = interaction_graph(p.messages, since=p.since, until=p.until)
+    ax = plot_interaction_graph(graph, top=40, labels=12)
+    return _picture("network", "Interaction network", "Who replies to and mentions whom", ax)
+
+
+#: The plot sections in the order the report shows them; ``people=True`` marks those drawing single people (left
+#: out of a report made with a minimum group size).
+PLOT_SECTIONS: tuple[tuple[Any, bool], ...] = (
+    (activity_section, False),
+    (active_section, False),
+    (rhythm_section, False),
+    (reply_times_section, False),
+    (network_section, True),
+)
+
+
+def plot_sections(p: Period, *, people: bool = True) -> list[Section]:
+    """Every plot section of :data:`PLOT_SECTIONS` over ``p`` (those drawing single people only with ``people``).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"id": ["a"], "parent": [None], "sender_id": ["u"], "sender_name": ["Ada"],
+    ...                   "conversation_id": ["C"], "conversation_name": ["general"],
+    ...                   "created": pd.to_datetime(["2026-01-01 10:00"], utc=True)})
+    >>> s = plot_sections(Period(messages=m, since=pd.Timestamp("2026-01-01", tz="UTC"),
+    ...                          until=pd.Timestamp("2026-01-02", tz="UTC")))
+    >>> [(x.key, x.image is not None) for x in s]
+    [('timeline', True), ('active', True), ('rhythm', True), ('reply_times', False), ('network', False)]
+    >>> s[3].empty, s[4].empty
+    ('No replies in this period.', 'No replies or mentions between members in this period.')
+    """
+    return [make(p) for make, about_people in PLOT_SECTIONS if people or not about_people]
