@@ -52,6 +52,8 @@ _LAZY = {
     "load_users": "chatlens.loaders",
     "load_groups": "chatlens.loaders",
     "add_sender_details": "chatlens.loaders",
+    "read_messages": "chatlens.partitions",
+    "on_cluster": "chatlens.analysis._distributed",
     "pseudonymize": "chatlens.privacy",
     "analysis": "chatlens",
     "plotting": "chatlens",

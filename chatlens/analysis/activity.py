@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 
 from ._common import day_numbers, factorize_text, fill_periods, local_times, member_codes, select_columns
+from ._distributed import distributed
 from ._docs import shared_docs
 
 __all__ = ["active_members", "dau_wau_mau", "new_vs_returning", "cohort_retention"]
 
 
+@distributed
 @shared_docs
 def active_members(
     messages: pd.DataFrame,
@@ -82,6 +84,7 @@ def _member_days(picked: pd.DataFrame, tz: str) -> tuple[pd.DatetimeIndex, np.nd
     return calendar, members[pos >= 0], pos[pos >= 0]
 
 
+@distributed
 @shared_docs
 def dau_wau_mau(
     messages: pd.DataFrame,

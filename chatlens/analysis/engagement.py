@@ -17,6 +17,7 @@ from ._common import (
     micros,
     times_like,
 )
+from ._distributed import distributed
 from ._docs import shared_docs
 from .threads import _thread_table, _whole, counted_mask, reply_rows
 
@@ -40,6 +41,7 @@ def _keyed_table(
     return codes, index, rows, which, table
 
 
+@distributed
 @shared_docs
 def member_summary(
     messages: pd.DataFrame,
@@ -123,6 +125,7 @@ def member_summary(
     return table[columns].sort_values(["messages", "name"], ascending=[False, True], kind="stable")
 
 
+@distributed
 @shared_docs
 def conversation_summary(
     messages: pd.DataFrame,

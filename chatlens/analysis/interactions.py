@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from .._links import chain_links, positions_in
 from ._common import select_columns
+from ._distributed import distributed
 from ._docs import shared_docs
 from .threads import counted_mask, counted_roots
 
@@ -24,6 +25,7 @@ __all__ = ["interaction_graph", "interaction_edges", "centrality", "communities"
 KINDS = ("reply", "mention", "coparticipation")
 
 
+@distributed
 @shared_docs
 def interaction_edges(
     messages: pd.DataFrame,
@@ -171,6 +173,7 @@ def _flatten(lists: pd.Series) -> tuple[np.ndarray, Any]:
     return lengths, flat.astype(str).astype(object)
 
 
+@distributed
 @shared_docs
 def interaction_graph(
     messages: pd.DataFrame,

@@ -21,6 +21,7 @@ from ._common import (
     to_utc,
     working_hours,
 )
+from ._distributed import distributed
 from ._docs import shared_docs
 from .threads import _thread_table, _whole, counted_mask, thread_table
 
@@ -37,6 +38,7 @@ __all__ = [
 _US_PER_HOUR = 3_600_000_000
 
 
+@distributed
 @shared_docs
 def reply_rate(
     messages: pd.DataFrame,
@@ -209,6 +211,7 @@ def answered_within(
     return pd.DataFrame({"threads": count.astype(np.int64), "answered_within": within, "share": share}, index=index)
 
 
+@distributed
 @shared_docs
 def time_to_first_reply_summary(
     messages: pd.DataFrame,

@@ -20,6 +20,7 @@ from ._common import (
     wall_clock,
     working_hours,
 )
+from ._distributed import distributed
 from ._docs import shared_docs
 
 __all__ = ["WEEKDAYS", "UnknownTimeZoneWarning", "after_hours_share", "hour_weekday_table", "unknown_timezones"]
@@ -27,6 +28,7 @@ __all__ = ["WEEKDAYS", "UnknownTimeZoneWarning", "after_hours_share", "hour_week
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
+@distributed
 @shared_docs
 def hour_weekday_table(
     messages: pd.DataFrame,

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from .._links import ReplyCycleError, chain_links, resolve_chains, take_ids
 from .._stack import user_stacklevel
 from ._common import micros, select, select_mask, str_array, text_of, to_utc
+from ._distributed import distributed
 from ._docs import shared_docs
 
 __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "MissingParentWarning"]
@@ -90,6 +91,7 @@ def counted_roots(messages: pd.DataFrame, *, include_bots: bool, include_system:
     return np.where(counted & counted[root], root, -1)
 
 
+@distributed
 @shared_docs
 def thread_depth(messages: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
     """Per message: ``root`` (its thread's root id), ``depth`` (parent links up to the root; root = 0) and
@@ -115,6 +117,7 @@ def thread_depth(messages: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
     )
 
 
+@distributed
 @shared_docs
 def thread_table(
     messages: pd.DataFrame,
@@ -238,6 +241,7 @@ def _thread_table(
     return table, roots
 
 
+@distributed
 @shared_docs
 def reply_times(
     messages: pd.DataFrame,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import factorize_text, fill_periods, local_times, select_columns
+from ._distributed import distributed
 from ._docs import shared_docs
 
 __all__ = ["activity_timeline"]
@@ -15,6 +16,7 @@ __all__ = ["activity_timeline"]
 _BY = {"conversation": "conversation_name", "member": "sender_name", "group": "group"}
 
 
+@distributed
 @shared_docs
 def activity_timeline(
     messages: pd.DataFrame,

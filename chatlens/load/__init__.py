@@ -220,6 +220,7 @@ def load_messages(
     cache_dir: str | None = None,
     window: str = "7D",
     budget: int | str | None = None,
+    engine: str = "pandas",
 ) -> pd.DataFrame:
     """Messages, one row each, sorted by (conversation_id, created, id).
 
@@ -251,6 +252,11 @@ def load_messages(
         of requests, or simulated minutes under the rate limits (``"90min"``, ``"2h"``). A spent budget leaves a
         partial result (a :class:`RefreshIncompleteWarning` says which conversations wait) that the next refresh
         completes. :func:`load_thread_status` says, per thread, whether its replies are complete.
+    engine
+        ``"dask"``: the cache is filled as usual, then the frame comes back as a Dask DataFrame whose partitions
+        hold whole conversations (:func:`chatlens.partitions.partition_by_conversation`; on a
+        ``distributed.Client``'s workers if one is active), which the analyses take as they take a pandas one.
+        Needs ``pip install "chatlens[dask]"``.
 
     Examples
     --------
@@ -263,6 +269,8 @@ def load_messages(
     """
     if refresh not in (False, True, "full"):
         raise ValueError(f"refresh must be False, True or 'full', got {refresh!r}")
+    if engine not in ("pandas", "dask"):
+        raise ValueError(f"engine must be 'pandas' or 'dask', got {engine!r}")
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, got {max_workers}")
     if raw and not text:
@@ -310,7 +318,12 @@ def load_messages(
             window_us=window_us,
             budget=parse_budget(budget),
         )
-    return _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw, text=text)
+    frame = _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw, text=text)
+    if engine == "dask":
+        from ..partitions import partition_by_conversation
+
+        return partition_by_conversation(frame)
+    return frame
 
 
 def load_thread_status(

@@ -1,0 +1,502 @@
+"""The one dispatch point for Dask: the analyses take a Dask DataFrame wherever they take a pandas one.
+
+:func:`distributed` decorates an analysis. Given a pandas frame it calls the function as it is (dask is never
+imported); given a Dask DataFrame whose partitions hold whole conversations (:func:`chatlens.read_messages`,
+``load_messages(engine="dask")``, :func:`chatlens.partitions.partition_by_conversation`) it runs that same pandas
+function on every partition and combines the per-partition results on the cluster, in a tree (:func:`_tree`), into
+the pandas result the whole frame gives. Nothing here is a second implementation of an analysis; each plan below
+says only how partial results combine:
+
+- thread-level results (``thread_depth``, ``thread_table``, ``reply_times``, ``conversation_summary``) are
+  per-partition results concatenated in partition order (no thread or conversation crosses a partition);
+- counts (``activity_timeline``, ``hour_weekday_table``, ``interaction_edges``, ``reply_rate``) are sums;
+- distinct members (``active_members``, ``dau_wau_mau``) are counted by the pandas function on what is left after
+  each partition keeps one message per (member, finest period the result can tell apart), merged on the cluster;
+- medians and quantiles (``time_to_first_reply_summary``, ``member_summary``) are taken locally from the collected
+  per-thread or per-reply values (exact, not approximate);
+- ``member_summary`` adds up its per-partition counts, mins and maxes and merges distinct (member, day) pairs.
+
+Within :func:`on_cluster` the decorated analyses also send pandas frames to the cluster (partitioned by
+conversation once per frame): what ``chatlens report --scheduler ADDRESS`` uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..partitions import PARTITION_ROWS, partition_by_conversation
+
+__all__ = ["distributed", "is_dask_frame", "on_cluster"]
+
+#: Per-partition partial results are combined this many at a time (the fan-in of the reduction tree).
+SPLIT_EVERY = 8
+
+
+_ON_CLUSTER: contextvars.ContextVar[dict[int, Any] | None] = contextvars.ContextVar("chatlens_on_cluster", default=None)
+
+
+def is_dask_frame(obj: Any) -> bool:
+    """Whether ``obj`` is a Dask DataFrame, without importing dask."""
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(obj, "map_partitions")
+
+
+def distributed(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Let the analysis ``func`` take a Dask DataFrame: its plan in :data:`PLANS` runs it per partition and
+    combines the results into the pandas result (module docs). Pandas frames go straight to ``func``."""
+    if func.__name__ not in PLANS:
+        raise ValueError(f"no distributed plan for {func.__name__}")
+
+    @functools.wraps(func)
+    def dispatch(messages: Any, *args: Any, **kwargs: Any) -> Any:
+        frames = _ON_CLUSTER.get()
+        if frames is not None and isinstance(messages, pd.DataFrame):
+            messages = _on_cluster_frame(frames, messages)
+        if not is_dask_frame(messages):
+            return func(messages, *args, **kwargs)
+        if args:
+            raise TypeError(f"{func.__name__}() takes its options as keywords only")
+        token = _ON_CLUSTER.set(None)  # the plan's own local calls are pandas calls
+        try:
+            return PLANS[func.__name__](dispatch, messages, kwargs)
+        finally:
+            _ON_CLUSTER.reset(token)
+
+    return dispatch
+
+
+@contextlib.contextmanager
+def on_cluster(*, partition_rows: int = PARTITION_ROWS) -> Iterator[None]:
+    """Within the block, the decorated analyses run pandas frames on Dask too: each frame is partitioned by
+    conversation once (:func:`partition_by_conversation`) and the analysis runs on the current scheduler (a
+    ``distributed.Client`` made the default one, e.g. ``Client(address)``), returning the same results.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from chatlens.analysis import reply_rate
+    >>> m = pd.DataFrame({"id": ["a", "b"], "parent": [None, "a"], "sender_id": ["u", "v"],
+    ...                   "conversation_id": "C", "created": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)})
+    >>> with on_cluster():  # doctest: +SKIP
+    ...     reply_rate(m)
+    1.0
+    """
+    token = _ON_CLUSTER.set({"partition_rows": partition_rows})
+    try:
+        yield
+    finally:
+        _ON_CLUSTER.reset(token)
+
+
+def _on_cluster_frame(frames: dict[Any, Any], messages: pd.DataFrame) -> Any:
+    """The Dask frame of ``messages`` for this :func:`on_cluster` block, made once per frame object."""
+    key = id(messages)
+    known = frames.get(key)
+    if known is not None and known[0]() is messages:
+        return known[1]
+    ddf = partition_by_conversation(messages, partition_rows=frames["partition_rows"])
+    frames[key] = (weakref.ref(messages), ddf)
+    return ddf
+
+
+# -- running plans ---------------------------------------------------------------------------------------------
+
+
+def _tree(ddf: Any, chunk: Callable[[pd.DataFrame], Any], combine: Callable[[list[Any]], Any]) -> Any:
+    """``chunk`` of every partition, then ``combine`` of lists of at most SPLIT_EVERY partial results (in
+    partition order) until one is left, computed on the current scheduler."""
+    import dask
+
+    layer = [dask.delayed(chunk)(part) for part in ddf.to_delayed()]
+    single = len(layer) == 1
+    while len(layer) > 1:
+        layer = [dask.delayed(combine)(layer[i : i + SPLIT_EVERY]) for i in range(0, len(layer), SPLIT_EVERY)]
+    (out,) = dask.compute(layer[0])
+    return combine([out]) if single else out  # one partition is combined too: the same shape of result
+
+
+def _empty(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> Any:
+    """What ``func`` gives for no messages: the frame's empty meta (its columns and dtypes)."""
+    return func(ddf._meta, **kwargs)
+
+
+def _call(func: Callable[..., Any], kwargs: dict[str, Any], part: pd.DataFrame) -> Any:
+    return func(part, **kwargs)
+
+
+def _concat(parts: list[Any]) -> Any:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    return _union_categoricals(parts) if len(parts) > 1 else parts[0]
+
+
+def _union_categoricals(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat`` that keeps categorical columns categorical when the parts' categories differ (a Parquet
+    dataset's files each have their own)."""
+    first = parts[0]
+    columns = [c for c in first.columns if isinstance(first[c].dtype, pd.CategoricalDtype)]
+    if columns:
+        from pandas.api.types import union_categoricals
+
+        for c in columns:
+            if all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in parts):
+                merged = union_categoricals([p[c].array for p in parts], sort_categories=True)
+                cats = merged.categories
+                parts = [p.assign(**{c: p[c].cat.set_categories(cats)}) for p in parts]
+    return pd.concat(parts)
+
+
+def _concatenated(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    out = _tree(ddf, functools.partial(_call, func, kwargs), _concat)
+    return _empty(func, ddf, kwargs) if out is None else out
+
+
+def _plan_thread_depth(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    return _concatenated(func, ddf, kwargs)
+
+
+def _plan_reply_times(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    return _concatenated(func, ddf, kwargs).reset_index(drop=True)
+
+
+def _plan_thread_table(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    out = _concatenated(func, ddf, kwargs)
+    # Sorted by start, stable: threads starting together stay in frame (partition) order, as on one frame.
+    return out.iloc[np.argsort(out["started"].array.asi8, kind="stable")]
+
+
+def _by_messages(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values(["messages", "name"], ascending=[False, True], kind="stable")
+
+
+def _plan_conversation_summary(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    # Each partition's table is sorted already; a stable sort of them in partition order keeps ties in order of
+    # first message, as one frame numbers its conversations.
+    return _by_messages(_concatenated(func, ddf, kwargs))
+
+
+# -- sums ------------------------------------------------------------------------------------------------------
+
+
+def _sum_tables(parts: list[Any]) -> Any:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    return pd.concat(parts).groupby(level=0, sort=True).sum(min_count=0) if len(parts) > 1 else parts[0]
+
+
+def _plan_activity_timeline(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    from ._common import fill_periods
+
+    out = _tree(ddf, functools.partial(_call, func, kwargs), _sum_tables)
+    if out is None:
+        return _empty(func, ddf, kwargs)
+    out = out.fillna(0)
+    out = out.iloc[:, np.argsort(out.columns.to_numpy(dtype=object), kind="stable")]
+    out.index.name = "period"
+    table = fill_periods(out, kwargs.get("freq", "D")).astype("int64")
+    table.columns.name = kwargs.get("by")
+    return table
+
+
+def _add(parts: list[Any]) -> Any:
+    return functools.reduce(lambda a, b: a + b, parts)
+
+
+def _plan_hour_weekday_table(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    return _tree(ddf, functools.partial(_call, func, kwargs), _add).astype("int64")
+
+
+def _edge_list(kwargs: dict[str, Any], part: pd.DataFrame) -> pd.DataFrame:
+    from .interactions import interaction_edges
+
+    return interaction_edges(part, **kwargs)
+
+
+def _sum_edges(parts: list[Any]) -> Any:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts).groupby(["source", "target"], sort=False).sum().reset_index()
+
+
+def _edges(ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    from .interactions import interaction_edges
+
+    out = _tree(ddf, functools.partial(_edge_list, kwargs), _sum_edges)
+    if out is None:
+        return interaction_edges(ddf._meta, **kwargs)
+    counts = [c for c in out.columns if c not in ("source", "target")]
+    out[counts] = out[counts].astype(np.int64)
+    return out.sort_values(["source", "target"], ignore_index=True)
+
+
+def _plan_interaction_edges(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    return _edges(ddf, kwargs)
+
+
+def _thread_counts(kwargs: dict[str, Any], part: pd.DataFrame) -> np.ndarray:
+    from .threads import thread_table
+
+    threads = thread_table(part, **kwargs)
+    return np.array([len(threads), int((~threads["unanswered"]).sum())], dtype=np.int64)
+
+
+def _plan_reply_rate(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> float:
+    threads, answered = (int(x) for x in _tree(ddf, functools.partial(_thread_counts, kwargs), _add))
+    # The mean of the answered flags, as one frame takes it: an exact integer sum over the count.
+    return float("nan") if not threads else answered / threads
+
+
+# -- distinct members ------------------------------------------------------------------------------------------
+
+
+def _period_key(picked: pd.DataFrame, freq: str, tz: str) -> np.ndarray:
+    """Per message, a key that tells apart at least the periods of ``freq`` in ``tz`` (bins of
+    ``pd.Grouper(freq=freq)``): the local calendar day for daily or longer periods; for shorter ones dividing a day
+    into whole quarter hours (every zone's offset is a whole number of those) the UTC quarter hour; else the
+    time itself."""
+    from ._common import day_numbers, micros
+
+    offset = pd.tseries.frequencies.to_offset(freq)
+    quarter = 15 * 60 * 1_000_000
+    day = 86_400 * 1_000_000
+    if isinstance(offset, pd.offsets.Tick):
+        step = int(pd.Timedelta(offset).value // 1000)
+        if step >= day and step % day == 0:
+            return day_numbers(picked["created"], tz)
+        if step >= quarter and step % quarter == 0 and day % step == 0:
+            return micros(picked["created"]) // quarter
+        return micros(picked["created"])
+    return day_numbers(picked["created"], tz)  # weeks, months, quarters, years: whole local days
+
+
+def _one_per_key(key_of: Callable[[pd.DataFrame], np.ndarray], select_kwargs: dict[str, Any], part: pd.DataFrame):
+    """The partition's counted messages, one per (sender, key): enough for any distinct-member count."""
+    from ._common import select_columns
+
+    picked = select_columns(part, ("created", "sender_id"), **select_kwargs)[["id", "created", "sender_id"]]
+    picked = picked.assign(sender_id=picked["sender_id"].astype(object), _key=key_of(picked))
+    return picked.drop_duplicates(["sender_id", "_key"])
+
+
+def _merge_keys(parts: list[Any]) -> Any:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    return pd.concat(parts).drop_duplicates(["sender_id", "_key"]) if len(parts) > 1 else parts[0]
+
+
+def _select_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: kwargs[k] for k in ("since", "until", "include_bots", "include_system") if k in kwargs}
+
+
+def _distinct_members(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any], key_of: Callable[..., Any]):
+    shrunk = _tree(ddf, functools.partial(_one_per_key, key_of, _select_kwargs(kwargs)), _merge_keys)
+    if shrunk is None:
+        return _empty(func, ddf, kwargs)
+    # The pandas function itself counts the members, on what is left: one message per (member, key).
+    return func(shrunk.drop(columns="_key").sort_values("created", kind="stable"), **kwargs)
+
+
+def _day_key(tz: str, picked: pd.DataFrame) -> np.ndarray:
+    from ._common import day_numbers
+
+    return day_numbers(picked["created"], tz)
+
+
+def _freq_key(freq: str, tz: str, picked: pd.DataFrame) -> np.ndarray:
+    return _period_key(picked, freq, tz)
+
+
+def _plan_active_members(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.Series:
+    key = functools.partial(_freq_key, kwargs.get("freq", "D"), kwargs.get("tz", "UTC"))
+    return _distinct_members(func, ddf, kwargs, key)
+
+
+def _plan_dau_wau_mau(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    return _distinct_members(func, ddf, kwargs, functools.partial(_day_key, kwargs.get("tz", "UTC")))
+
+
+# -- medians ---------------------------------------------------------------------------------------------------
+
+
+def _first_reply_times(kwargs: dict[str, Any], part: pd.DataFrame) -> tuple[int, pd.Series]:
+    from .replies import time_to_first_reply
+
+    table = time_to_first_reply(part, **kwargs)
+    return len(table), pd.Series(table["time_to_first_reply"].array).dropna()
+
+
+def _join_times(parts: list[tuple[int, pd.Series]]) -> tuple[int, pd.Series]:
+    return sum(p[0] for p in parts), pd.concat([p[1] for p in parts], ignore_index=True)
+
+
+def _plan_time_to_first_reply_summary(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    from ._common import renamed
+
+    options = dict(kwargs)
+    old = options.pop("business_hours", None)
+    options["hours"] = renamed(options.get("hours"), old, new_name="hours", old_name="business_hours", default=None)
+    threads, times = _tree(ddf, functools.partial(_first_reply_times, options), _join_times)
+    # The quantiles of the collected per-thread values: exact, as on one frame.
+    return {
+        "threads": threads,
+        "answered": len(times),
+        "median": times.quantile(0.5) if len(times) else pd.NaT,
+        "p90": times.quantile(0.9) if len(times) else pd.NaT,
+    }
+
+
+_MEMBER_ADDS = {"messages": "sum", "threads_started": "sum", "first_seen": "min", "last_seen": "max"}
+
+
+def _member_parts(kwargs: dict[str, Any], part: pd.DataFrame) -> dict[str, Any]:
+    """A partition's share of member_summary: its additive columns, each reply to someone else (giver, wait),
+    the replies each member received, and the distinct (member, local day) pairs."""
+    from ._common import day_numbers, factorize_text, select_columns
+    from .engagement import member_summary
+    from .threads import reply_times
+
+    options = _select_kwargs(kwargs)
+    picked = select_columns(part, ("created", "sender_id"), **options)
+    # In order of first counted message (the summary is sorted by messages), so merged tables keep that order.
+    _codes, in_order = factorize_text(picked["sender_id"])
+    table = member_summary(part, **kwargs)[["name", *_MEMBER_ADDS]].reindex(in_order)
+    replies = reply_times(part, **options)
+    others = replies[~replies["self_reply"].to_numpy(dtype=bool)]
+    days = pd.DataFrame(
+        {"member": picked["sender_id"].astype(object), "day": day_numbers(picked["created"], kwargs.get("tz", "UTC"))}
+    ).drop_duplicates()
+    return {
+        "table": table,
+        "waits": pd.DataFrame(
+            {"giver": others["sender_id"].astype(object).to_numpy(), "wait": others["reply_time"].to_numpy()}
+        ),
+        "received": others["parent_sender_id"].astype(object).value_counts(),
+        "days": days,
+    }
+
+
+def _merge_members(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(parts) == 1:
+        return parts[0]
+    tables = pd.concat([p["table"] for p in parts])
+    # In partition order: a member's first name is that of their first counted message with a name.
+    grouped = tables.groupby(level=0, sort=False)
+    table = grouped.agg({"name": "first", **_MEMBER_ADDS})
+    return {
+        "table": table,
+        "waits": pd.concat([p["waits"] for p in parts], ignore_index=True),
+        "received": pd.concat([p["received"] for p in parts]).groupby(level=0).sum(),
+        "days": pd.concat([p["days"] for p in parts]).drop_duplicates(),
+    }
+
+
+def _plan_member_summary(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    from ._common import median_durations
+
+    got = _tree(ddf, functools.partial(_member_parts, kwargs), _merge_members)
+    table = got["table"].copy()
+    if not len(table):
+        return _empty(func, ddf, kwargs)
+    index = table.index
+    k = len(index)
+    waits = got["waits"]
+    giver = index.get_indexer(waits["giver"].to_numpy(dtype=object))
+    table["replies_given"] = np.bincount(giver[giver >= 0], minlength=k).astype("int64")
+    table["replies_received"] = got["received"].reindex(index, fill_value=0).to_numpy(dtype="int64")
+    us = waits["wait"].to_numpy(dtype="timedelta64[us]").view(np.int64)
+    table["median_reply_time"] = pd.Series(median_durations(giver, us, k), index=index)
+    days = got["days"]
+    who = index.get_indexer(days["member"].to_numpy(dtype=object))
+    table["active_days"] = np.bincount(who[who >= 0], minlength=k).astype("int64")
+    for column in ("messages", "threads_started"):
+        table[column] = table[column].astype("int64")
+    table.index.name = "member"
+    columns = [
+        "name",
+        "messages",
+        "threads_started",
+        "replies_given",
+        "replies_received",
+        "median_reply_time",
+        "active_days",
+        "first_seen",
+        "last_seen",
+    ]
+    return _by_messages(table[columns])
+
+
+# -- the graph -------------------------------------------------------------------------------------------------
+
+
+def _member_firsts(select_kwargs: dict[str, Any], part: pd.DataFrame) -> pd.DataFrame:
+    """Per member posting in the partition (in order of first message): messages, and the name on the first."""
+    from ._common import select_columns
+
+    picked = select_columns(part, ("sender_id", "sender_name"), **select_kwargs)
+    who = picked["sender_id"].astype(str).astype(object).to_numpy()
+    name = picked["sender_name"].astype(object).to_numpy() if "sender_name" in picked else np.full(len(who), None)
+    frame = pd.DataFrame({"member": who, "name": name})
+    counts = frame.groupby("member", sort=False).size()
+    first = frame.drop_duplicates("member").set_index("member")["name"]
+    return pd.DataFrame({"messages": counts, "name": first.reindex(counts.index)})
+
+
+def _merge_firsts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    both = pd.concat(parts)
+    counts = both.groupby(level=0, sort=False)["messages"].sum()
+    first = both[~both.index.duplicated()]["name"]
+    return pd.DataFrame({"messages": counts, "name": first.reindex(counts.index)})
+
+
+def _plan_interaction_graph(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> Any:
+    import networkx as nx
+
+    options = _select_kwargs(kwargs)
+    kinds = kwargs.get("kinds", ("reply", "mention"))
+    edges = _edges(ddf, {**options, "kinds": kinds, "self_loops": kwargs.get("self_loops", False)})
+    people = _tree(ddf, functools.partial(_member_firsts, options), _merge_firsts)
+    # The graph is built locally from the aggregated edges and member counts, as one frame builds it.
+    graph = nx.DiGraph()
+    names = [str(n) if pd.notna(n) else p for p, n in zip(people.index, people["name"])]
+    graph.add_nodes_from(
+        (p, {"name": n, "messages": int(c)}) for p, n, c in zip(people.index, names, people["messages"]) if c > 0
+    )
+    graph.add_nodes_from(m for m in set(edges["target"]) if m not in graph)
+    for m in graph:
+        graph.nodes[m].setdefault("name", m)
+        graph.nodes[m].setdefault("messages", 0)
+    attrs = [*kinds, "weight"]
+    rows = edges[attrs].to_numpy(dtype=np.int64).tolist()
+    graph.add_edges_from(zip(edges["source"].tolist(), edges["target"].tolist(), (dict(zip(attrs, r)) for r in rows)))
+    return graph
+
+
+#: function name -> plan(decorated function, Dask frame, keyword options) -> the pandas result.
+PLANS: dict[str, Callable[[Callable[..., Any], Any, dict[str, Any]], Any]] = {
+    "activity_timeline": _plan_activity_timeline,
+    "active_members": _plan_active_members,
+    "dau_wau_mau": _plan_dau_wau_mau,
+    "hour_weekday_table": _plan_hour_weekday_table,
+    "thread_depth": _plan_thread_depth,
+    "thread_table": _plan_thread_table,
+    "reply_times": _plan_reply_times,
+    "time_to_first_reply_summary": _plan_time_to_first_reply_summary,
+    "reply_rate": _plan_reply_rate,
+    "interaction_edges": _plan_interaction_edges,
+    "interaction_graph": _plan_interaction_graph,
+    "member_summary": _plan_member_summary,
+    "conversation_summary": _plan_conversation_summary,
+}
