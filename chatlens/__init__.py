@@ -55,6 +55,7 @@ _LAZY = {
     "read_messages": "chatlens.partitions",
     "on_cluster": "chatlens.analysis._distributed",
     "pseudonymize": "chatlens.privacy",
+    "export_tables": "chatlens.export",
     "analysis": "chatlens",
     "plotting": "chatlens",
     "report": "chatlens.reports",
