@@ -4,10 +4,18 @@ works without it. Plots stay readable with many conversations or members by show
 
 Every text drawn from data (names, conversation names, group values, zones) passes through :func:`literal_label`,
 so a member called ``$x^2$`` is drawn as those five characters, never as mathematics (nor as an error).
+
+Names in any script: names are drawn with a chain of font families (:func:`font_chain`: the configured font, then
+every installed font of :data:`FALLBACK_FAMILIES`, covering CJK, Arabic, Cyrillic and emoji where such fonts are
+installed; matplotlib takes each glyph from the first font of the chain that has it). A name with a character no
+font of the chain has is drawn as the member's (or conversation's) id instead of empty boxes (:func:`drawable`,
+checked once per name against the fonts' character maps).
 """
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +45,41 @@ __all__ = [
     "top_n",
     "literal_label",
     "empty_reason",
+    "font_chain",
+    "drawable",
+    "name_label",
+    "FALLBACK_FAMILIES",
 ]
+
+#: Font families tried after the configured one, in order, for names drawn from data (the first that has a glyph
+#: draws it). Only those installed and drawable by matplotlib (outline fonts: not bitmap colour emoji) are used.
+#: Debian: fonts-noto-cjk, fonts-symbola (and DejaVu, which matplotlib ships: Latin, Greek, Cyrillic, Arabic,
+#: Hebrew); macOS and Windows: their own CJK and symbol fonts.
+FALLBACK_FAMILIES = (
+    "DejaVu Sans",
+    "Noto Sans",
+    "Noto Sans Arabic",
+    "Noto Sans Hebrew",
+    "Noto Sans Devanagari",
+    "Noto Sans Thai",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "Hiragino Sans",
+    "PingFang SC",
+    "Apple SD Gothic Neo",
+    "Microsoft YaHei",
+    "Yu Gothic",
+    "Malgun Gothic",
+    "Segoe UI",
+    "Arial Unicode MS",
+    "Noto Emoji",
+    "Symbola",
+    "Segoe UI Emoji",
+    "Segoe UI Symbol",
+)
 
 #: What a plot says, in words, when its period has nothing to draw (instead of empty axes). The report and the
 #: dashboard show the same words in place of the plot (:func:`empty_reason`).
@@ -94,6 +136,102 @@ def literal_label(value: Any) -> str:
         return "".join(_TEX_LITERALS.get(c, c) for c in text)
     text = text.replace("$", r"\$")
     return "\u200b" + text if not text or text.startswith("_") else text
+
+
+def font_chain() -> list[str]:
+    """The font families names are drawn with: the configured default font first, then every family of
+    :data:`FALLBACK_FAMILIES` that is installed and that matplotlib can draw (pass it as ``fontfamily``).
+
+    Examples
+    --------
+    >>> chain = font_chain()
+    >>> "DejaVu Sans" in chain  # matplotlib ships it
+    True
+    """
+    import matplotlib
+
+    rc = (tuple(matplotlib.rcParams["font.family"]), tuple(matplotlib.rcParams["font.sans-serif"]))
+    return list(_chain(FALLBACK_FAMILIES, rc))
+
+
+@functools.lru_cache(maxsize=8)
+def _chain(families: tuple[str, ...], rc: tuple[Any, ...]) -> tuple[str, ...]:
+    from matplotlib import font_manager, ft2font
+
+    installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+    default = font_manager.findfont(font_manager.FontProperties(), fallback_to_default=True)
+    chain, files = [ft2font.FT2Font(default).family_name], {str(default)}
+    for family in families:
+        if family in chain or family not in installed:
+            continue
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            font = ft2font.FT2Font(path)
+            font.set_size(10, 72)  # bitmap-only fonts (colour emoji) fail here: matplotlib cannot draw them
+        except (ValueError, RuntimeError, OSError):
+            continue
+        if str(path) not in files:  # one file holds several families (Noto CJK's JP, SC, KR... share glyphs)
+            chain.append(family)
+            files.add(str(path))
+    return tuple(chain)
+
+
+@functools.lru_cache(maxsize=8)
+def _covered(chain: tuple[str, ...]) -> frozenset[int]:
+    """Every character some font of ``chain`` has a glyph for (the union of their character maps)."""
+    from matplotlib import font_manager, ft2font
+
+    points: set[int] = set()
+    for family in chain:
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            points.update(ft2font.FT2Font(path).get_charmap())
+        except (ValueError, RuntimeError, OSError):
+            continue
+    return frozenset(points)
+
+
+def _invisible(char: str) -> bool:
+    """Characters that draw nothing by design: format controls (zero-width joiners and spaces, direction marks),
+    spaces, and variation selectors (which pick an emoji's presentation)."""
+    point = ord(char)
+    return (
+        unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp")
+        or 0xFE00 <= point <= 0xFE0F
+        or 0xE0100 <= point <= 0xE01EF
+    )
+
+
+def drawable(text: str) -> bool:
+    """Whether some font of :func:`font_chain` has a glyph for every character of ``text`` (checked once per text
+    and chain, then remembered).
+
+    Examples
+    --------
+    >>> drawable("Ольга"), drawable("\U000f0001 private use")
+    (True, False)
+    """
+    return _drawable(str(text), tuple(font_chain()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _drawable(text: str, chain: tuple[str, ...]) -> bool:
+    covered = _covered(chain)
+    return all(ord(c) in covered or _invisible(c) for c in text)
+
+
+def name_label(name: Any, fallback: Any) -> str:
+    """A name as a label (:func:`literal_label`), or ``fallback`` (the member's or conversation's id) when no
+    installed font can draw the name: an id reads better than a row of empty boxes.
+
+    Examples
+    --------
+    >>> name_label("Ada", "U1"), name_label("\U000f0001", "U1")
+    ('Ada', 'U1')
+    """
+    if name is None or (not isinstance(name, str) and pd.isna(name)):
+        return literal_label(fallback)
+    return literal_label(name if drawable(str(name)) else fallback)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (9, 4)) -> Axes:
@@ -202,9 +340,10 @@ def plot_timeline(
         | np.roll(partial, 1) & (np.arange(len(partial)) > 0)
         | np.roll(partial, -1) & (np.arange(len(partial)) < len(partial) - 1)
     )
+    labels = _group_labels(messages, by, table.columns)
     for column in table.columns:
         y = table[column].to_numpy(dtype=float)
-        (line,) = ax.plot(table.index, np.where(partial, np.nan, y), label=literal_label(column))
+        (line,) = ax.plot(table.index, np.where(partial, np.nan, y), label=labels[column])
         if partial.any():
             ax.plot(table.index, np.where(near, y, np.nan), linestyle="--", color=line.get_color())
             ax.plot(
@@ -220,8 +359,24 @@ def plot_timeline(
     title = "Activity" + (f" by {by}" if by else "")
     ax.set_title(literal_label(title + (" (dashed: partly covered periods)" if partial.any() else "")))
     if by is not None:
-        ax.legend(loc="upper left", fontsize="small", ncols=2)
+        ax.legend(loc="upper left", ncols=2, prop={"family": font_chain(), "size": "small"})
     return ax
+
+
+_GROUP_IDS = {"conversation": ("conversation_name", "conversation_id"), "member": ("sender_name", "sender_id")}
+
+
+def _group_labels(messages: pd.DataFrame, by: str | None, columns: pd.Index) -> dict[Any, str]:
+    """Each timeline column's legend label: its name, or its id where no installed font draws the name."""
+    labels = {c: literal_label(c) for c in columns}
+    undrawable = [c for c in columns if not drawable(str(c))]
+    name, key = _GROUP_IDS.get(by or "", (None, None))
+    if undrawable and name in messages.columns and key in messages.columns:
+        # Only the names that need it are looked up (a few columns, not every message).
+        pairs = messages.loc[messages[name].astype(str).isin([str(c) for c in undrawable]).to_numpy(), [name, key]]
+        ids = pairs.drop_duplicates(name).astype(str).set_index(name)[key]
+        labels.update({c: literal_label(ids.get(str(c), c)) for c in undrawable})
+    return labels
 
 
 def _partial_periods(
@@ -377,6 +532,6 @@ def plot_interaction_graph(
     nx.draw_networkx_nodes(sub, pos, ax=ax, node_size=30 + 600 * size / max(size.max(), 1), alpha=0.85)
     rank = nx.pagerank(sub, weight="weight") if sub.number_of_edges() else {m: 0 for m in sub.nodes}
     named = sorted(rank, key=lambda m: -rank[m])[:labels]
-    names = {m: literal_label(sub.nodes[m].get("name", m)) for m in named}
-    nx.draw_networkx_labels(sub, pos, labels=names, ax=ax, font_size=8)
+    names = {m: name_label(sub.nodes[m].get("name", m), m) for m in named}
+    nx.draw_networkx_labels(sub, pos, labels=names, ax=ax, font_size=8, font_family=font_chain())
     return ax

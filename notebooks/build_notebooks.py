@@ -25,9 +25,6 @@ import os, tempfile
 os.environ.setdefault("CHATLENS_CACHE_DIR", tempfile.mkdtemp())
 os.environ.setdefault("CHATLENS_DEMO_DB", os.path.join(tempfile.mkdtemp(), "demo.sqlite"))
 os.environ["TQDM_DISABLE"] = "1"
-import warnings
-# The default font has no CJK glyphs: such names draw as boxes in figures (tables show them properly).
-warnings.filterwarnings("ignore", message="Glyph .* missing from font")
 %matplotlib inline
 import pandas as pd
 pd.set_option("display.width", 120)
