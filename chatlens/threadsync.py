@@ -58,10 +58,12 @@ import pyarrow as pa
 from ._time import key_from_us, us_from_key
 from .cache import _atomic_write
 from .chatapi import ChatAPI, ThreadRecord
+from .errors import InvalidRequest
 
 __all__ = [
     "Budget",
     "BudgetExhausted",
+    "PartialPass",
     "RefreshPlan",
     "RefreshResult",
     "refresh_all",
@@ -100,6 +102,11 @@ class ThreadedHistory(Protocol):
 
     def threads_active_since(self, since_us: int) -> dict[str, set[str]] | None: ...
 
+    # Whether ``history_page(oldest_us=T)`` lists every message of the conversation created *or changed* since T
+    # (Graph's chats, filtered by last modification), rather than the roots created since T: absence then means
+    # unchanged, never deleted (a deletion is a record without ``raw``).
+    def lists_changes(self, conversation_id: str) -> bool: ...
+
     # With ``threads_by_reference``: ``thread_key(conversation_id, ref, known) -> str | None`` turns what
     # ``threads_active_since`` named into thread keys, after the conversation's recent roots are listed; ``known``
     # maps cached roots' message ids to their keys (the Teams connector names roots by Graph id).
@@ -124,7 +131,13 @@ def supports_thread_refresh(api: Any) -> bool:
 
 
 class BudgetExhausted(Exception):
-    """The refresh's budget is spent; what finished is kept and the next refresh resumes."""
+    """The refresh's budget is spent; what finished is kept and the next refresh resumes. Raised by
+    :func:`refresh_conversation` with ``state``: the conversation's state holding what it fetched before the budget
+    ran out (:class:`PartialPass`), or None when it fetched nothing."""
+
+    def __init__(self, message: str, state: ThreadState | None = None) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 @dataclass
@@ -173,6 +186,85 @@ class ThreadCheck:
         return self.replies_fetched == self.reply_count
 
 
+class _Converted:
+    """A record's service object, already turned into a Chat API message by its connector (a saved
+    :class:`PartialPass` keeps messages, never a service's objects, which only the connector may read)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Converted) and other.message == self.message
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _record_json(record: ThreadRecord, message: dict[str, Any] | None) -> list[Any]:
+    return [record.key, record.thread_key, record.reply_count, record.latest_reply, message]
+
+
+def _record_from_json(item: list[Any]) -> ThreadRecord:
+    key, thread_key, reply_count, latest_reply, message = item
+    raw = None if message is None else _Converted(dict(message))
+    return ThreadRecord(
+        key=str(key), thread_key=str(thread_key), reply_count=int(reply_count), latest_reply=latest_reply, raw=raw
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartialPass:
+    """What a refresh that a spent budget stopped part-way through one conversation had fetched, saved with the
+    conversation's state so that the next refresh continues it instead of starting again (a conversation whose
+    listing costs more than a whole budget would otherwise never complete).
+
+    ``started_us`` is when the pass began: the refresh that completes it counts as made then, so whatever changed
+    since is the next refresh's to find. ``oldest_us`` is what it lists down to, ``cursor`` the next page to ask
+    for (``listed_all`` once the listing is done), ``listed`` the records listed so far and ``threads`` each
+    fetched thread's records (by root key), as records whose service object the connector already turned into a
+    Chat API message.
+
+    Examples
+    --------
+    >>> p = PartialPass(started_us=7, oldest_us=None, cursor="c2", listed_all=False, listed=[], threads={})
+    >>> PartialPass.from_json(p.to_json()) == p
+    True
+    """
+
+    started_us: int
+    oldest_us: int | None
+    cursor: str | None
+    listed_all: bool
+    listed: list[ThreadRecord]
+    threads: dict[str, list[ThreadRecord]]
+
+    def to_json(self) -> dict[str, Any]:
+        def dump(records: list[ThreadRecord]) -> list[list[Any]]:
+            return [_record_json(r, r.raw.message if isinstance(r.raw, _Converted) else None) for r in records]
+
+        return {
+            "started_us": self.started_us,
+            "oldest_us": self.oldest_us,
+            "cursor": self.cursor,
+            "listed_all": self.listed_all,
+            "listed": dump(self.listed),
+            "threads": {ts: dump(records) for ts, records in self.threads.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PartialPass:
+        oldest = data["oldest_us"]
+        return cls(
+            started_us=int(data["started_us"]),
+            oldest_us=None if oldest is None else int(oldest),
+            cursor=None if data["cursor"] is None else str(data["cursor"]),
+            listed_all=bool(data["listed_all"]),
+            listed=[_record_from_json(item) for item in data["listed"]],
+            threads={str(ts): [_record_from_json(item) for item in items] for ts, items in data["threads"].items()},
+        )
+
+
 @dataclass
 class ThreadState:
     """What a refresh knows of one conversation: the newest root, when it was last refreshed, and a
@@ -181,12 +273,14 @@ class ThreadState:
 
     ``attempted_us`` is when a refresh last set out to refresh it, later than ``refreshed_us`` when a spent budget
     never reached it: what was known before may have changed since, so :func:`thread_table` calls it unknown.
+    ``resume`` is the :class:`PartialPass` a spent budget interrupted, which the next refresh continues.
     """
 
     watermark_us: int = 0
     refreshed_us: int = 0
     threads: dict[str, ThreadCheck] = field(default_factory=dict)
     attempted_us: int = 0
+    resume: PartialPass | None = None
 
     @property
     def as_of_us(self) -> int:
@@ -202,6 +296,7 @@ class ThreadState:
             "refreshed_us": self.refreshed_us,
             "attempted_us": self.attempted_us,
             "threads": threads,
+            "resume": self.resume.to_json() if self.resume is not None else None,
         }
 
     @classmethod
@@ -214,6 +309,7 @@ class ThreadState:
             int(data.get("refreshed_us") or 0),
             threads,
             int(data.get("attempted_us") or 0),
+            PartialPass.from_json(data["resume"]) if data.get("resume") else None,
         )
 
 
@@ -299,10 +395,32 @@ def refresh_conversation(
 ) -> tuple[pd.DataFrame, ThreadState]:
     """One conversation's refresh (module docs); returns the new frame and state. Raises
     :class:`BudgetExhausted` before a request the budget cannot pay for, leaving ``frame`` and ``state`` as they
-    were (the caller keeps the previous ones)."""
+    were (the caller keeps the previous ones) and carrying the state to save instead: ``state`` with what this
+    refresh fetched (:class:`PartialPass`), which the next refresh continues from where this one stopped.
+
+    A pass continued from ``state.resume`` keeps its start as ``now_us``. A root missing from the listing is gone
+    (module docs), except where the connector lists changes (absence means unchanged there; a deletion is a
+    record without ``raw``), and in a pass continued across refreshes of a listing in no documented order (a root
+    changed meanwhile may have moved to pages already read: the next pass sees it)."""
     cid = conversation_id
+    resume = state.resume
+    if resume is not None:
+        now_us = resume.started_us
     threads = dict(state.threads)
     rates = api.rate_limits()
+    changes = api.lists_changes(cid)
+    since = now_us - window_us
+    if resume is not None:
+        oldest = resume.oldest_us
+    elif changes and state.refreshed_us:
+        # Everything changed since the last refresh, with a margin for the service's clock and indexing.
+        oldest = state.refreshed_us - SEARCH_LAG_US
+    else:
+        oldest = min(state.watermark_us, since) if state.watermark_us else None
+    listed: list[ThreadRecord] = list(resume.listed) if resume is not None else []
+    cursor = resume.cursor if resume is not None else None
+    listed_all = resume.listed_all if resume is not None else False
+    saved = dict(resume.threads) if resume is not None else {}  # threads the interrupted pass fetched
 
     def spend(method: str) -> None:
         if budget is not None:
@@ -310,30 +428,26 @@ def refresh_conversation(
                 raise BudgetExhausted(f"budget spent before {method} for {cid}")
             budget.charge({method: 1}, rates)
 
-    def history(oldest_us: int | None) -> list[ThreadRecord]:
-        out: list[ThreadRecord] = []
-        cursor = None
-        while True:
-            spend("history")
-            page, cursor = api.history_page(cid, oldest_us=oldest_us, cursor=cursor)
-            out += page
-            if not cursor:
-                return out
-
     # Every message the refresh brings, by key: a reply also sent to the channel (Slack's thread_broadcast) is
     # listed by the history and by its thread, and must become one row.
     rows: dict[str, ThreadRecord] = {}
+    fetched: dict[str, list[ThreadRecord]] = {}  # root key -> what its thread's fetch answered (for a checkpoint)
     refetched: dict[str, list[ThreadRecord]] = {}  # root key -> its replies, fetched afresh
     parents: dict[str, ThreadRecord] = {}  # root key -> the root as its thread's fetch answered it
+    seen: set[str] = set()
 
     def fetch_thread(root: ThreadRecord) -> None:
         ts = root.key
         if ts in refetched:
             return
-        # Graph lists replies with their roots: no request, except for a thread search named and no listing had.
-        if not api.replies_inline or ts not in seen:
-            spend("replies")
-        records = api.thread_replies(cid, ts)
+        if ts in saved:
+            records = saved[ts]  # fetched before a spent budget stopped this pass
+        else:
+            # Graph lists replies with their roots: no request, except for a thread search named and no listing had.
+            if not api.replies_inline or ts not in seen:
+                spend("replies")
+            records = api.thread_replies(cid, ts)
+        fetched[ts] = records
         # A connector may answer the root too (Slack's conversations.replies does, first): its counts are the
         # service's as they are now, and its object replaces a stale root (or a root deleted since: its tombstone).
         parent = next((r for r in records if r.key == ts), None)
@@ -367,62 +481,117 @@ def refresh_conversation(
                 refetched[ts] = []  # its last replies were deleted: drop them, no request needed
         return changed and count > 0
 
-    # 1 and 2 in one listing: roots newer than the watermark (all of them on a first refresh) and roots younger
-    # than the window (changed threads, edited and deleted roots).
-    since = now_us - window_us
-    oldest = min(state.watermark_us, since) if state.watermark_us else None
-    listed = history(oldest)
-    seen = {m.key for m in listed if m.is_root}
-    rows.update((m.key, m) for m in listed)
-    for root in listed:
-        if not root.is_root:
-            continue
-        # Threads started within the window are fetched again whatever their counts say (an edited reply changes
-        # neither the reply count nor the latest reply), unless the caller chose to miss reply edits for fewer
-        # requests (``refetch_unchanged=False``).
-        # A connector that lists replies with their roots (Graph) refetches any listed thread for nothing.
-        recent = refetch_unchanged and root.reply_count > 0 and (api.replies_inline or us_from_key(root.key) >= since)
-        if note(root) or recent:
-            fetch_thread(root)
-    for reply in listed:
-        # A reply also sent to the channel, in a thread the listing did not cover (an old one): newer than that
-        # thread's last check, it is news of the thread that costs no search.
-        known = threads.get(reply.thread_key)
-        news = known is None or us_from_key(reply.key) > known.checked_us
-        if not reply.is_root and reply.thread_key not in seen and news:
-            fetch_thread(ThreadRecord(key=reply.thread_key, thread_key=reply.thread_key))
-    # Roots missing from the listing are gone: those within the window, or of any age where the connector listed
-    # roots older than it asked for (Graph's channels have no order to stop at, so every root is listed).
-    every = oldest is not None and any(us_from_key(ts) < oldest for ts in seen)
-    gone = [
-        ts
-        for ts in threads
-        if state.watermark_us
-        and (every or since <= us_from_key(ts))
-        and us_from_key(ts) <= state.watermark_us
-        and ts not in seen
-    ]
-    # 3. Older threads with new activity, named by search (by key; or by reference, which a connector with
-    # ``thread_key`` turns into a key now that the recent roots are listed, as Graph's search names roots by id).
-    root_ids = _root_ids(frame)  # thread key -> the root's id in the cached frame
-    named = (active or {}).get(cid, set())
-    key_of = api.thread_key if api.threads_by_reference else None
-    if key_of is not None:
-        keys: set[str] = set()
-        cached_roots = {mid: ts for ts, mid in root_ids.items()}
-        for ref in sorted(named):
-            # Charged after, not checked before: most lookups cost nothing (cached or just listed roots), and the
-            # thread's fetch that follows checks the budget.
-            before = dict(api.calls)
-            key = key_of(cid, ref, cached_roots)
-            if budget is not None:
-                budget.charge(_calls_since(api, before), rates)
-            if key is not None:
-                keys.add(key)
-        named = keys
-    for ts in sorted(named - seen - set(refetched)):
-        if ts in threads and us_from_key(ts) < since:
-            fetch_thread(ThreadRecord(key=ts, thread_key=ts))
+    try:
+        # 1 and 2 in one listing: roots newer than the watermark (all of them on a first refresh) and roots
+        # younger than the window (changed threads, edited and deleted roots); or, where the connector lists
+        # changes, every message created or changed since the last refresh.
+        first = True
+        while not listed_all:
+            spend("history")
+            try:
+                page, cursor = api.history_page(cid, oldest_us=oldest, cursor=cursor)
+            except InvalidRequest:
+                if not (first and resume is not None and cursor is not None):
+                    raise
+                # The service no longer takes the saved cursor (page tokens may expire): start the pass again.
+                fresh = dataclasses.replace(state, resume=None)
+                return refresh_conversation(
+                    api, cid, frame, fresh, now_us=now_us, window_us=window_us, active=active, to_frame=to_frame,
+                    upsert=upsert, drop=drop, budget=budget, refetch_unchanged=refetch_unchanged,
+                )  # fmt: skip
+            first = False
+            listed += page
+            listed_all = not cursor
+        deleted: set[str] = set()
+        for m in listed:  # in listing order: a message listed again later (changed meanwhile) wins
+            if m.is_root:
+                seen.add(m.key)
+            if m.raw is None:
+                deleted.add(m.key)
+                rows.pop(m.key, None)
+            else:
+                deleted.discard(m.key)
+                rows[m.key] = m
+        for root in listed:
+            if not root.is_root or root.key in deleted or rows.get(root.key) is not root:
+                continue
+            # Threads started within the window are fetched again whatever their counts say (an edited reply
+            # changes neither the reply count nor the latest reply), unless the caller chose to miss reply edits
+            # for fewer requests (``refetch_unchanged=False``). A connector that lists replies with their roots
+            # (Graph) refetches any listed thread for nothing.
+            inline_or_recent = api.replies_inline or us_from_key(root.key) >= since
+            recent = refetch_unchanged and root.reply_count > 0 and inline_or_recent
+            if note(root) or recent:
+                fetch_thread(root)
+        for reply in listed:
+            # A reply also sent to the channel, in a thread the listing did not cover (an old one): newer than that
+            # thread's last check, it is news of the thread that costs no search.
+            known = threads.get(reply.thread_key)
+            news = known is None or us_from_key(reply.key) > known.checked_us
+            if not reply.is_root and reply.raw is not None and reply.thread_key not in seen and news:
+                fetch_thread(ThreadRecord(key=reply.thread_key, thread_key=reply.thread_key))
+        # Roots missing from the listing are gone: those within the window, or of any age where the connector
+        # listed roots older than it asked for (Graph's channels have no order to stop at, so every root is
+        # listed). Not where absence means unchanged (a listing of changes), nor in a pass continued across
+        # refreshes through a listing in no order (a root changed meanwhile may have moved to pages already read).
+        every = oldest is not None and any(us_from_key(ts) < oldest for ts in seen)
+        infer = not changes and not (every and resume is not None)
+        gone = [
+            ts
+            for ts in threads
+            if infer
+            and state.watermark_us
+            and (every or since <= us_from_key(ts))
+            and us_from_key(ts) <= state.watermark_us
+            and ts not in seen
+        ]
+        gone += [ts for ts in sorted(deleted) if ts not in gone]
+        for ts in deleted:
+            refetched[ts] = []  # a root the service says was deleted: its replies held go with it
+        # 3. Older threads with new activity, named by search (by key; or by reference, which a connector with
+        # ``thread_key`` turns into a key now that the recent roots are listed, as Graph's search names roots by
+        # id).
+        root_ids = _root_ids(frame)  # thread key -> the root's id in the cached frame
+        named = (active or {}).get(cid, set())
+        key_of = api.thread_key if api.threads_by_reference else None
+        if key_of is not None:
+            keys: set[str] = set()
+            cached_roots = {mid: ts for ts, mid in root_ids.items()}
+            for ref in sorted(named):
+                # Charged after, not checked before: most lookups cost nothing (cached or just listed roots), and
+                # the thread's fetch that follows checks the budget.
+                before = dict(api.calls)
+                key = key_of(cid, ref, cached_roots)
+                if budget is not None:
+                    budget.charge(_calls_since(api, before), rates)
+                if key is not None:
+                    keys.add(key)
+            named = keys
+        for ts in sorted(named - seen - set(refetched)):
+            if ts in threads and us_from_key(ts) < since:
+                fetch_thread(ThreadRecord(key=ts, thread_key=ts))
+    except BudgetExhausted as exc:
+        if not listed and not fetched and resume is None:
+            raise  # nothing fetched: the state stays as it was
+        if api.replies_inline:
+            # The replies listed with their roots are held by the connector for this refresh only: keep them.
+            for root in listed:
+                if root.is_root and root.raw is not None and root.key not in fetched and root.key not in saved:
+                    fetched[root.key] = api.thread_replies(cid, root.key)
+        checkpoint = PartialPass(
+            started_us=now_us,
+            oldest_us=oldest,
+            cursor=cursor,
+            listed_all=listed_all,
+            listed=_converted(api, cid, listed),
+            threads={**saved, **{ts: _converted(api, cid, records) for ts, records in fetched.items()}},
+        )
+        raise BudgetExhausted(str(exc), dataclasses.replace(state, resume=checkpoint)) from None
+    if changes and state.refreshed_us and oldest is not None:
+        # Nothing else changed since the last refresh: what its checks knew holds now.
+        for ts, check in threads.items():
+            if ts not in seen and check.checked_us >= state.refreshed_us:
+                threads[ts] = dataclasses.replace(check, checked_us=now_us)
     # Apply: replace refetched threads' replies, upsert listed roots, drop vanished roots.
     drop_ids: set[str] = set()
     for ts in gone:
@@ -435,17 +604,32 @@ def refresh_conversation(
         drop_ids |= set(replies_before)
     for replies in refetched.values():
         # A thread's own listing wins over the history's copy of a broadcast reply (a full load reads it there).
-        rows.update((r.key, r) for r in replies)
+        rows.update((r.key, r) for r in replies if r.raw is not None)
     for ts, parent in parents.items():
-        rows.setdefault(ts, parent)  # a root the history listed keeps the history's object, as in a full load
+        if parent.raw is not None:
+            rows.setdefault(ts, parent)  # a root the history listed keeps the history's object, as in a full load
     out = frame
     if drop_ids:
         out = drop(out, drop_ids)
     if rows:
-        out = upsert(out, to_frame(api.to_messages(list(rows.values()), cid)))
-    roots = [us_from_key(m.key) for m in listed if m.is_root]
+        out = upsert(out, to_frame(_messages(api, cid, list(rows.values()))))
+    roots = [us_from_key(m.key) for m in listed if m.is_root and m.raw is not None]
     watermark = max([state.watermark_us, *roots])
     return out, ThreadState(watermark, now_us, threads)
+
+
+def _messages(api: ThreadedHistory, cid: str, records: list[ThreadRecord]) -> list[dict[str, Any]]:
+    """Chat API messages of ``records``: the connector converts its own objects; a saved pass's are converted."""
+    fresh = [r for r in records if not isinstance(r.raw, _Converted)]
+    made = iter(api.to_messages(fresh, cid) if fresh else [])
+    return [r.raw.message if isinstance(r.raw, _Converted) else next(made) for r in records]
+
+
+def _converted(api: ThreadedHistory, cid: str, records: list[ThreadRecord]) -> list[ThreadRecord]:
+    """``records`` with their service objects turned into Chat API messages (records without ``raw`` stay so)."""
+    live = [r for r in records if r.raw is not None]
+    messages = iter(_messages(api, cid, live))
+    return [r if r.raw is None else dataclasses.replace(r, raw=_Converted(next(messages))) for r in records]
 
 
 def _root_ids(frame: pd.DataFrame) -> dict[str, str]:
@@ -497,6 +681,9 @@ class RefreshResult:
     partial: bool
     pending: list[str]
     started_us: int = 0
+    #: The states to save for the conversations in ``pending`` a spent budget stopped part-way through: their
+    #: previous state with what this refresh fetched (:class:`PartialPass`), which the next refresh continues.
+    states: dict[str, ThreadState] = field(default_factory=dict)
 
 
 def refresh_all(
@@ -542,7 +729,9 @@ def refresh_all(
     # Conversations a spent budget kept a previous refresh from go first (their frames are older, so the plan's
     # order by recent activity would put the ones refreshed last time first again, and a budget would never reach
     # the others).
-    pending = sorted(plan.order, key=lambda c: not _left_behind(states.get(c)))
+    # A conversation a spent budget stopped part-way through goes first of all, to finish what it began.
+    pending = sorted(plan.order, key=lambda c: (not _interrupted(states.get(c)), not _left_behind(states.get(c))))
+    partial: dict[str, ThreadState] = {}
     bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
     try:
         while pending and not broke:
@@ -562,7 +751,9 @@ def refresh_all(
                     budget=budget,
                     refetch_unchanged=refetch_unchanged,
                 )
-            except BudgetExhausted:
+            except BudgetExhausted as exc:
+                if exc.state is not None:
+                    partial[cid] = exc.state
                 break
             on_done(cid, frame, state)
             pending.pop(0)
@@ -573,7 +764,12 @@ def refresh_all(
     for kind, n in (spent or {}).items():
         made[kind] = made.get(kind, 0) + n
     minutes = sum(n / rates.get(m, 50.0) for m, n in made.items())
-    return RefreshResult(plan, made, minutes, bool(pending), pending, start)
+    return RefreshResult(plan, made, minutes, bool(pending), pending, start, partial)
+
+
+def _interrupted(state: ThreadState | None) -> bool:
+    """Whether a spent budget stopped a refresh part-way through the conversation (its pass is saved)."""
+    return state is not None and state.resume is not None
 
 
 def _left_behind(state: ThreadState | None) -> bool:

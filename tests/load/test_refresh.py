@@ -5,6 +5,7 @@ Every scenario ends the same way: the refreshed frames must equal a full fresh l
 
 from __future__ import annotations
 
+import math
 import random
 import time
 
@@ -333,6 +334,9 @@ class _NeutralConnector:
     def threads_active_since(self, since_us):
         return None
 
+    def lists_changes(self, conversation_id):
+        return False
+
     def rate_limits(self):
         return {"history": 60.0, "replies": 60.0}
 
@@ -477,3 +481,66 @@ def test_a_cold_load_then_a_spent_budget_lists_every_conversation(slack, tmp_pat
     status = load_thread_status(api, cache_dir=cache)
     assert set(status["conversation_id"]) == set(CHANNELS) and len(status) == 120
     assert status["complete"].isna().any()
+
+
+def _big_channel(slack: FakeSlack):
+    """One channel of 90 threads over 300 days (15 messages a history page), for refreshes with a 400-day window,
+    which list every root and fetch every thread again."""
+    token, team = slack.add_team(user_id="U1", admin=True)
+    for uid in ("U1", "U2"):
+        slack.add_user(team, uid, uid.lower(), f"{uid.lower()}@example.com")
+    slack.add_channel(team, "C1", name="big", kind="channel", created_us=NOW - 400 * DAY_US, members=["U1", "U2"])
+    roots = []
+    for i in range(90):
+        root_us = NOW - (300 - 3 * i) * DAY_US
+        roots.append(ts_from_us(root_us))
+        slack.add_message(team, "C1", "U1", roots[-1], f"root {i}")
+        for k in range(1 + i % 2):
+            slack.add_message(team, "C1", "U2", ts_from_us(root_us + (k + 1) * 60_000_000), f"re {i}.{k}", roots[-1])
+    slack.throttle("conversations.history", interval=0, limit_cap=15)
+    return SlackChatAPI(token, base_url=slack.url, history_limit=15, retries=0), team, roots
+
+
+def _big_changes(api, slack: FakeSlack, team, roots: list[str]) -> None:
+    slack.add_message(team, "C1", "U1", team.next_ts(), "a new root")
+    slack.add_message(team, "C1", "U1", team.next_ts(), "a late reply to the oldest thread", roots[0])
+    api._call("chat.update", write=True, channel="C1", ts=roots[40], text="root 40, edited")
+
+
+def test_a_spent_budget_keeps_what_it_fetched_of_a_conversation_and_the_next_refresh_continues(slack):
+    """A refresh that runs out of budget part-way through a conversation hands back (``result.states``) its state
+    with the pages listed, the threads fetched and the cursor; refreshes that start from it continue, so a channel
+    whose refresh costs over three budgets completes after a bounded number of them and equals a full load. (Before,
+    each refresh started that channel again from its first page and never finished it.)"""
+    api, team, roots = _big_channel(slack)
+    frames = {"C1": _fetch_conversation(api, "C1")}
+    states = {"C1": state_from_frame(frames["C1"], "C1", time.time_ns() // 1000)}
+    _big_changes(api, slack, team, roots)
+    window, budget, rounds, spent = 400 * DAY_US, 20, 0, 0
+    while True:
+        rounds += 1
+        out_frames, out_states = dict(frames), dict(states)
+
+        def on_done(cid, frame, state, out_frames=out_frames, out_states=out_states):
+            out_frames[cid], out_states[cid] = frame, state
+
+        result = refresh_all(
+            api, frames, states, window_us=window, on_done=on_done, progress=False, budget=Budget(requests=budget),
+            **_tools(),
+        )  # fmt: skip
+        spent += sum(result.requests.values())
+        out_states.update(result.states)  # what the caller saves for the conversation the budget stopped in
+        frames, states = out_frames, out_states
+        if not result.partial or rounds == 12:
+            break
+        assert states["C1"].resume is not None
+        assert ThreadState.from_json(states["C1"].to_json()) == states["C1"]  # saved as JSON, read back the same
+        assert "a new root" not in set(frames["C1"]["text"])  # nothing applied before the pass completes
+    # 7 history pages (91 roots, 15 a page) and 90 thread fetches, over three budgets; each round pays for the
+    # search page (1) too, so 19 go to the channel.
+    assert spent > 3 * budget
+    assert rounds <= math.ceil((7 + 90) / (budget - 1)) + 1, rounds
+    assert states["C1"].resume is None
+    full = _fetch_conversation(api, "C1")
+    pd.testing.assert_frame_equal(frames["C1"][COLUMNS].astype(str), full[COLUMNS].astype(str))
+    assert {"a new root", "a late reply to the oldest thread", "root 40, edited"} <= set(frames["C1"]["text"])

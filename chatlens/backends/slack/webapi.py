@@ -579,6 +579,10 @@ class SlackChatAPI(HoldsToken, ChatAPI):
             "users": 20.0,
         }
 
+    def lists_changes(self, conversation_id: str) -> bool:
+        """False: ``conversations.history`` lists the roots posted since ``oldest``, not what changed since."""
+        return False
+
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
     ) -> tuple[list[ThreadRecord], str | None]:

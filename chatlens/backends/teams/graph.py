@@ -30,8 +30,8 @@ How the Chat API maps onto Teams:
   kilobytes) and the position within it, so no order is assumed and each message is listed once. Every request
   carries ``Prefer: include-unknown-enum-members`` (else newer messageType and eventDetail kinds arrive as
   ``unknownFutureValue``). Soft-deleted messages (``deletedDateTime`` set) are left out, as deleted messages are
-  everywhere in chatlens. ``replyToId`` becomes ``parent``; an HTML body keeps its HTML in ``raw`` and gives plain
-  text in ``text`` (emoji as their ``alt``); a message Graph sends malformed (one documented example has an
+  everywhere in chatlens. ``replyToId`` becomes ``parent``; an HTML body keeps its HTML in ``raw`` and gives
+  plain text in ``text`` (emoji as their ``alt``); a message Graph sends malformed (one documented example has an
   impossible timestamp) is skipped with a warning naming it, never a crash.
 - create message: as the token's own user (Graph posts as the signed-in user only); a reply goes to its thread's
   root (Teams threads are one level deep); chats have no threads. ``raw`` may carry chatMessage fields Graph
@@ -715,12 +715,16 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
     def _key(msg: dict[str, Any]) -> str:
         return key_from_us(_sort_key(msg)[0])
 
+    def lists_changes(self, conversation_id: str) -> bool:
+        """False: a chat's messages are listed newest created first, a channel's roots all (below)."""
+        return False
+
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
     ) -> tuple[list[ThreadRecord], str | None]:
         """One page of roots as records (keyed by creation time, with the reply count and latest reply of the
-        replies listed inline); the Graph object rides along for :meth:`to_messages`. Soft-deleted roots are left
-        out, as in :meth:`list_messages`.
+        replies listed inline); the Graph object rides along for :meth:`to_messages`. A soft-deleted root without
+        live replies is a record without ``raw``: gone, as in :meth:`list_messages`, which leaves it out.
 
         A chat's messages come newest created first (asked for with ``$orderby``), stopping below ``oldest_us``. A
         channel's roots come in Graph's order, which is not documented (by last activity, as observed): nothing
@@ -740,6 +744,8 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
             key = self._key(root)
             live = self._hold(conversation_id, key, self._thread(root) if channel else [])
             if root.get("deletedDateTime"):
+                if not live:  # soft-deleted (Graph keeps listing it): gone, said so rather than left to its absence
+                    records.append(ThreadRecord(key=key, thread_key=key))
                 continue
             latest = max((r.key for r in live), default=None, key=us_from_key)
             records.append(ThreadRecord(key=key, thread_key=key, reply_count=len(live), latest_reply=latest, raw=root))
