@@ -496,42 +496,108 @@ def plot_reply_times(messages: pd.DataFrame, *, bins: int = 40, ax: Axes | None 
     return ax
 
 
+#: How each kind of interaction is drawn in the network (colour, line style) and named in its legend.
+_EDGE_STYLES = {
+    "reply": ("#1f5fa8", "solid", "replies"),
+    "mention": ("#d9822b", "dashed", "mentions"),
+    "coparticipation": ("#5c9e5c", "dotted", "in the same thread"),
+}
+
+
 def plot_interaction_graph(
     data: pd.DataFrame | nx.DiGraph,
     *,
-    top: int = 60,
+    top: int = 30,
     labels: int = 15,
+    links: int | None = None,
     seed: int = 0,
     ax: Axes | None = None,
 ) -> Axes:
-    """The interaction network: the ``top`` members by messages, node size by messages, edge width by weight, the
-    ``labels`` most central members named. Takes messages or a graph from ``interaction_graph``.
+    """The interaction network: the ``top`` members by degree (how many people they reply to, mention or hear
+    from), a "+K others" note for the rest; node size by messages; one line style per kind of interaction (the
+    legend names them), line width by how often, the ``links`` strongest links among them (default three per
+    member drawn; the note says how many of how many); the ``labels`` most central members named, labels beside
+    their node and moved apart so none overlaps another. Takes messages or a graph from ``interaction_graph``.
 
     Examples
     --------
     >>> from chatlens.loaders import load_messages
     >>> ax = plot_interaction_graph(load_messages("demo", ["general"], progress=False), top=10)
-    >>> len(ax.collections) >= 1
-    True
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['replies', 'mentions']
     """
     import networkx as nx
+    from matplotlib.lines import Line2D
 
     graph = data if isinstance(data, nx.Graph) else interaction_graph(data)
-    keep = sorted(graph.nodes, key=lambda m: (-graph.nodes[m].get("messages", 0), str(m)))[:top]
+    degree = dict(graph.degree())
+    strength = dict(graph.degree(weight="weight"))
+    keep = sorted(graph.nodes, key=lambda m: (-degree[m], -strength[m], str(m)))[:top]
     sub = graph.subgraph(keep)
-    ax = _axes(ax, (8, 8))
+    others = graph.number_of_nodes() - len(keep)
+    ax = _axes(ax, (9, 8))
     ax.set_axis_off()
-    ax.set_title(f"Who replies to and mentions whom (top {len(keep)} members)")
+    ax.set_title(f"Who replies to and mentions whom (top {len(keep)} members by interactions)")
     if sub.number_of_edges() == 0:
         return _nothing_to_draw(ax, "network")
-    pos = nx.spring_layout(sub, seed=seed, weight="weight")
+    # Twice networkx's default spacing, so nodes (and their labels) stand apart.
+    pos = nx.spring_layout(sub, seed=seed, weight="weight", k=2 / np.sqrt(sub.number_of_nodes()), iterations=100)
+    every = sorted(sub.edges(data=True), key=lambda e: (-e[2].get("weight", 1), str(e[0]), str(e[1])))
+    edges = every[: 3 * len(keep) if links is None else links]
+    most = max(d.get("weight", 1) for _, _, d in edges)
+    kinds = [k for k in _EDGE_STYLES if any(d.get(k, 0) for _, _, d in edges)]
+    handles = []
+    for kind in kinds:
+        colour, style, name = _EDGE_STYLES[kind]
+        these = [(u, v, d[kind]) for u, v, d in edges if d.get(kind, 0)]
+        width = [0.4 + 4 * w / most for _, _, w in these]
+        nx.draw_networkx_edges(
+            sub, pos, edgelist=[(u, v) for u, v, _ in these], width=width, edge_color=colour, style=style,
+            alpha=0.55, arrows=False, ax=ax,
+        )  # fmt: skip
+        handles.append(Line2D([], [], color=colour, linestyle=style, linewidth=2, label=name))
     size = np.array([sub.nodes[m].get("messages", 0) for m in sub.nodes], dtype=float)
-    weights = np.array([d.get("weight", 1) for _, _, d in sub.edges(data=True)], dtype=float)
-    width = 0.3 + 3 * weights / weights.max() if len(weights) else []
-    nx.draw_networkx_edges(sub, pos, ax=ax, width=width, alpha=0.3, arrows=False)
-    nx.draw_networkx_nodes(sub, pos, ax=ax, node_size=30 + 600 * size / max(size.max(), 1), alpha=0.85)
-    rank = nx.pagerank(sub, weight="weight") if sub.number_of_edges() else {m: 0 for m in sub.nodes}
-    named = sorted(rank, key=lambda m: -rank[m])[:labels]
-    names = {m: name_label(sub.nodes[m].get("name", m), m) for m in named}
-    nx.draw_networkx_labels(sub, pos, labels=names, ax=ax, font_size=8, font_family=font_chain())
+    nx.draw_networkx_nodes(
+        sub, pos, ax=ax, node_size=30 + 600 * size / max(size.max(), 1), node_color="#6b7a99", alpha=0.85
+    )
+    ax.legend(handles=handles, title="line width: how often", loc="lower left", fontsize="small")
+    note = [f"+{others} others not shown"] if others else []
+    if len(edges) < len(every):
+        note.append(f"the {len(edges)} strongest of {len(every)} links drawn")
+    if note:
+        ax.text(1, 0, "; ".join(note), transform=ax.transAxes, ha="right", va="bottom", color="#5a6070")
+    ax.margins(0.12)
+    rank = nx.pagerank(sub, weight="weight")
+    named = sorted(rank, key=lambda m: (-rank[m], str(m)))[:labels]
+    chain = font_chain()
+    texts = [
+        ax.annotate(
+            name_label(sub.nodes[m].get("name", m), m), pos[m], xytext=(0, 7), textcoords="offset points",
+            ha="center", va="bottom", fontsize=8, fontfamily=chain,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.7},
+        )
+        for m in named
+    ]  # fmt: skip
+    _spread_labels(ax, texts)
     return ax
+
+
+def _spread_labels(ax: Axes, texts: list[Any]) -> None:
+    """Move labels up, one at a time from the lowest, until none overlaps one placed before it (greedy; labels
+    start just above their node)."""
+    if len(texts) < 2:
+        return
+    fig = ax.figure
+    fig.draw_without_rendering()  # settle the layout first: extents are measured in display units
+    renderer = fig.canvas.get_renderer()
+    placed: list[Any] = []
+    for text in sorted(texts, key=lambda t: (t.xy[1], t.xy[0])):
+        for _ in range(60):
+            box = text.get_window_extent(renderer)
+            clash = next((p for p in placed if box.overlaps(p)), None)
+            if clash is None:
+                break
+            dx, dy = text.get_position()
+            # Just above the box it overlaps, in points (the offset's unit): 72 points per inch.
+            text.set_position((dx, dy + (clash.y1 - box.y0 + 1) * 72 / fig.dpi))
+        placed.append(text.get_window_extent(renderer))

@@ -44,6 +44,8 @@ class Section:
     notes: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = field(default=())
+    #: How many leading columns are text (left-aligned); the rest are numbers (right-aligned).
+    text_columns: int = 1
 
 
 def _png(ax: Any) -> str:
@@ -111,8 +113,42 @@ def network_section(p: Period) -> Section:
     from ..plotting import plot_interaction_graph
 
     graph = interaction_graph(p.messages, since=p.since, until=p.until)
-    ax = plot_interaction_graph(graph, top=40, labels=12)
-    return _picture("network", "Interaction network", "Who replies to and mentions whom", ax)
+    ax = plot_interaction_graph(graph, top=NETWORK_TOP, labels=12)
+    notes = []
+    if graph.number_of_nodes() > NETWORK_TOP:
+        notes.append(
+            f"The {NETWORK_TOP} of the {graph.number_of_nodes():,} members with the most people they reply to, mention "
+            "or hear from are drawn."
+        )
+    # The graph's own edges, strongest first: who answered or mentioned whom most often in the period.
+    pairs = sorted(graph.edges(data=True), key=lambda e: (-e[2].get("weight", 0), str(e[0]), str(e[1])))[:PAIRS]
+    rows = tuple(
+        (
+            str(graph.nodes[u].get("name", u)),
+            str(graph.nodes[v].get("name", v)),
+            f"{d.get('reply', 0):,}",
+            f"{d.get('mention', 0):,}",
+            f"{d.get('weight', 0):,}",
+        )
+        for u, v, d in pairs
+    )
+    if rows:
+        notes.append(f"The {len(rows)} strongest pairs: replies and @mentions from one member to another.")
+    return _picture(
+        "network",
+        "Interaction network",
+        "Who replies to and mentions whom",
+        ax,
+        notes=tuple(notes),
+        columns=("from", "to", "replies", "mentions", "total") if rows else (),
+        rows=rows,
+        text_columns=2,
+    )
+
+
+#: Members drawn in the report's network, and pairs listed under it.
+NETWORK_TOP = 40
+PAIRS = 10
 
 
 #: The plot sections in the order the report shows them; ``people=True`` marks those drawing single people (left
