@@ -7,8 +7,9 @@
   :func:`read_tables` gives the frames back with exactly those dtypes. ``pd.read_parquet`` reads the files too,
   with pandas' own choices where it has them (pandas 3 reads Arrow strings as its ``str`` dtype and, having no
   name for an Arrow list dtype, lists as arrays), and so do DuckDB, Polars, Spark or a warehouse's loader.
-- ``"csv"``: a directory with one UTF-8 ``<table>.csv`` per table and the manifest. Times are ISO 8601 in UTC
-  (``2025-01-31 09:30:00.000000+00:00``), lists (``mentions``) JSON arrays, missing values empty cells.
+- ``"csv"``: a directory with one UTF-8 ``<table>.csv`` per table and the manifest, written by Arrow's CSV writer.
+  Times are ISO 8601 in UTC (``2025-01-31 09:30:00.000000Z``), booleans ``true`` and ``false``, lists and records
+  (``mentions``) JSON arrays, missing values empty cells.
 - ``"xlsx"``: one workbook, one sheet per table, through openpyxl (``pip install "chatlens[xlsx]"``). Excel has no
   time zones, so times are written as UTC wall-clock times without a zone (to the millisecond, Excel's
   resolution); lists are JSON text; control characters XML cannot hold become U+FFFD (and XML reads a carriage
@@ -50,7 +51,6 @@ place when complete, so an interrupted export leaves no half-written output.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -66,6 +66,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ._stack import user_stacklevel
@@ -91,8 +93,10 @@ FORMATS = ("parquet", "csv", "xlsx")
 MANIFEST = "export.json"
 _XLSX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 _XLSX_CELL = 32_767  # Excel's characters per cell
-# OWASP's characters, at the start or after leading whitespace and quotes.
-_FORMULA = re.compile(r"^[\s'\"]*[=+\-@\t\r\n]")
+# OWASP's characters, at the start or after leading whitespace and quotes; one pattern for Python's re and
+# Arrow's RE2 alike (so ASCII whitespace, written out: the two engines' \s differ).
+_FORMULA_PATTERN = r"^[ \t\r\n\f\v'\"]*[=+\-@\t\r\n]"
+_FORMULA = re.compile(_FORMULA_PATTERN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,14 +142,15 @@ def neutralize(values: pd.Series) -> pd.Series:
 
     Returns
     -------
-    A new Series of Python objects (strings, and None where values were missing), or ``values`` itself when it
-    holds no strings.
+    A new Series: Arrow strings for a string column, a categorical (its categories neutralised) for a
+    categorical one, objects for an object column (only its strings changed); or ``values`` itself when it holds
+    no strings.
 
     Examples
     --------
     >>> s = pd.Series(['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\\tx", " =1", "hello", None])
     >>> neutralize(s).tolist()
-    ['\\'=HYPERLINK("http://x")', "'+1", "'-2+3", "'@SUM(A1)", "'\\tx", "' =1", 'hello', None]
+    ['\\'=HYPERLINK("http://x")', "'+1", "'-2+3", "'@SUM(A1)", "'\\tx", "' =1", 'hello', <NA>]
     >>> neutralize(pd.Series([-2, 3])).tolist()
     [-2, 3]
     """
@@ -154,20 +159,27 @@ def neutralize(values: pd.Series) -> pd.Series:
         categories = pd.Series(values.cat.categories)
         if not _holds_strings(categories):
             return values
-        # Once per category, then spread to the rows by the codes (code -1, missing, picks the trailing None).
-        safe = np.array([*(_safe(c) for c in categories), None], dtype=object)
-        return pd.Series(safe[values.cat.codes.to_numpy()], index=values.index, name=values.name, dtype=object)
+        # Once per category, not per row.
+        safe = [_safe(c) for c in categories]
+        if len(set(safe)) == len(safe):
+            return values.cat.rename_categories(safe)
+        # "=a" beside "'=a": the two become one value, so the column is one of objects.
+        table = np.array([*safe, None], dtype=object)  # code -1 (missing) picks the trailing None
+        return pd.Series(table[values.cat.codes.to_numpy()], index=values.index, name=values.name, dtype=object)
     if pd.api.types.is_object_dtype(dtype):
         return values.map(_safe) if _holds_strings(values) else values
     if not _holds_strings(values):
         return values
-    present = values.notna().to_numpy(dtype=bool)
-    texts = pd.Series(values[present].astype(str).to_numpy(dtype=object))
-    risky = texts.str.contains(_FORMULA, regex=True).to_numpy(dtype=bool)
-    texts[risky] = "'" + texts[risky]
-    out = np.full(len(values), None, dtype=object)
-    out[present] = texts.to_numpy(dtype=object)
-    return pd.Series(out, index=values.index, name=values.name, dtype=object)
+    strings = pa.array(values, type=pa.string(), from_pandas=True)
+    return pd.Series(
+        pd.arrays.ArrowExtensionArray(_safe_strings(strings)), index=values.index, name=values.name, copy=False
+    )
+
+
+def _safe_strings(strings: pa.Array) -> pa.Array:
+    """An Arrow string array neutralised in Arrow's kernels (no Python string per row)."""
+    risky = pc.match_substring_regex(strings, _FORMULA_PATTERN)
+    return pc.if_else(risky, pc.binary_join_element_wise("'", strings, ""), strings)
 
 
 def _holds_strings(values: pd.Series) -> bool:
@@ -199,10 +211,17 @@ def _is_list(values: pd.Series) -> bool:
 def _as_json(values: pd.Series) -> pd.Series:
     """A column of lists (of ids, or of records such as reactions) as JSON text, missing lists as None."""
     if isinstance(values.dtype, pd.ArrowDtype):
-        items = pa.array(values).to_pylist()
+        lists = pa.array(values)
+        if isinstance(lists, pa.ChunkedArray):
+            lists = lists.combine_chunks()
+        # Most messages mention, react to and attach nothing: "[]" without a Python object per empty list.
+        full = np.flatnonzero(pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False))
+        dumped = np.where(lists.is_null().to_numpy(zero_copy_only=False), None, "[]").astype(object)
+        items = lists.take(pa.array(full, type=pa.int64())).to_pylist()
+        dumped[full] = [json.dumps(v, ensure_ascii=False, default=_json_scalar) for v in items]
     else:
         items = [None if _missing(v) else list(v) for v in values.astype(object)]
-    dumped = [None if v is None else json.dumps(v, ensure_ascii=False, default=_json_scalar) for v in items]
+        dumped = [None if v is None else json.dumps(v, ensure_ascii=False, default=_json_scalar) for v in items]
     return pd.Series(dumped, index=values.index, name=values.name, dtype=object)
 
 
@@ -214,17 +233,53 @@ def _json_scalar(value: Any) -> Any:
     return str(value)
 
 
-def _cells(frame: pd.DataFrame, *, index: bool) -> pd.DataFrame:
-    """``frame`` as spreadsheet cells: lists as JSON text, strings (column names too) neutralised."""
+def _csv_table(frame: pd.DataFrame, *, index: bool) -> pa.Table:
+    """``frame`` as the Arrow table the CSV writer writes: strings (column names too) neutralised, lists and
+    records as JSON text, durations and anything else the writer has no text for as their pandas text."""
     if index:
         frame = frame.reset_index()
-    out = {}
-    for column in frame.columns:
-        values = frame[column]
-        if _is_list(values):
-            values = _as_json(values)
-        out[_safe(str(column))] = neutralize(values)
-    return pd.DataFrame(out, index=frame.index)
+    arrays = [_csv_column(frame[column]) for column in frame.columns]
+    return pa.Table.from_arrays(arrays, names=[_safe(str(c)) for c in frame.columns])
+
+
+def _csv_column(values: pd.Series) -> pa.Array:
+    if _is_list(values) or _is_struct(values):
+        return pa.array(_as_json(values), type=pa.string(), from_pandas=True)
+    if pd.api.types.is_object_dtype(values.dtype):
+        present = values.dropna()
+        if len(present) and not present.map(lambda v: isinstance(v, str)).any():
+            numbers = pd.to_numeric(values, errors="coerce")
+            if numbers.notna().sum() == len(present):
+                return pa.array(numbers, from_pandas=True)
+        # A column is numbers or text: one holding strings is written as text.
+        values = values.map(lambda v: v if _missing(v) else str(v))
+    safe = neutralize(values)
+    try:
+        array = pa.array(safe, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = None
+    if array is None or not _csv_writable(array.type):
+        text = safe.map(lambda v: None if _missing(v) else str(v))
+        array = _safe_strings(pa.array(text, type=pa.string(), from_pandas=True))
+    return array
+
+
+def _csv_writable(typ: pa.DataType) -> bool:
+    if pa.types.is_dictionary(typ):
+        return _csv_writable(typ.value_type)
+    checks = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_floating)
+    more = (pa.types.is_boolean, pa.types.is_timestamp, pa.types.is_date, pa.types.is_null)
+    return any(check(typ) for check in (*checks, *more))
+
+
+def _is_struct(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_struct(values.dtype.pyarrow_dtype)
+
+
+def _write_csv(frame: pd.DataFrame, sink: Any, *, index: bool) -> None:
+    # "needed" quotes every string (and no number): so a value's comma, quote or line break stays in its cell.
+    options = pa_csv.WriteOptions(quoting_style="needed")
+    pa_csv.write_csv(_csv_table(frame, index=index), sink, options)
 
 
 def to_safe_csv(frame: pd.DataFrame, *, index: bool | None = None) -> str:
@@ -253,9 +308,9 @@ def to_safe_csv(frame: pd.DataFrame, *, index: bool | None = None) -> str:
     """
     if index is None:
         index = not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None
-    buffer = io.StringIO()
-    _cells(frame, index=index).to_csv(buffer, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-    return buffer.getvalue()
+    buffer = io.BytesIO()
+    _write_csv(frame, buffer, index=index)
+    return buffer.getvalue().decode("utf-8")
 
 
 # -- exporting -----------------------------------------------------------------------------------------------
@@ -496,9 +551,7 @@ def _write_files(frames: dict[str, pd.DataFrame], folder: Path, format: str, man
         if format == "parquet":
             pq.write_table(_arrow_table(frame), path, compression="zstd")
         else:
-            _cells(frame, index=False).to_csv(
-                path, index=False, encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n"
-            )
+            _write_csv(frame, str(path), index=False)
     # Last: a directory with its manifest is a complete export.
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
@@ -597,10 +650,10 @@ def _xlsx_column(values: pd.Series, illegal: re.Pattern[str]) -> tuple[list[Any]
         return [None if pd.isna(v) else v.to_pydatetime() for v in values], 0
     if isinstance(dtype, pd.CategoricalDtype) and not _holds_strings(pd.Series(values.cat.categories)):
         values = values.astype(object)
-    if _is_list(values):
+    if _is_list(values) or _is_struct(values):
         values = _as_json(values)
     if _holds_strings(values) or isinstance(dtype, pd.CategoricalDtype):
-        cells = neutralize(values).tolist()
+        cells = [None if _missing(v) else v for v in neutralize(values).tolist()]
         trimmed = 0
         for i, v in enumerate(cells):
             if isinstance(v, str):
