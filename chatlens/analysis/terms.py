@@ -159,6 +159,11 @@ def _bigrams(tokens: pa.Array, lengths: np.ndarray) -> tuple[np.ndarray, pa.Arra
     return token, names.take(pa.array(codes))
 
 
+def _lengths(strings: pa.Array) -> np.ndarray:
+    """Each string's length in characters (int64)."""
+    return pc.utf8_length(strings).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _owners(lists: pa.ListArray) -> np.ndarray:
     """The position of the list each item of ``pc.list_flatten(lists)`` belongs to (int64), from the offsets."""
     offsets = lists.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -179,32 +184,25 @@ def _terms(texts: pa.Array, *, ordered: bool = False) -> tuple[np.ndarray, np.nd
     parts = pc.split_pattern_regex(parts, _NOT_WORD)
     piece_of = other[_owners(parts)]  # the token each piece is cut from
     pieces = pc.utf8_trim(pc.list_flatten(parts), "'")
-
-    def word_like(words: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        lengths = pc.utf8_length(words).to_numpy(zero_copy_only=False).astype(np.int64)
-        numeric = pc.utf8_is_numeric(words).to_numpy(zero_copy_only=False)
-        return lengths, (lengths >= 2) & ~numeric  # no one-letter words, no numbers
-
-    _, plain_word = word_like(tokens)
-    plain_word &= plain
-    piece_length, piece_word = word_like(pieces)
     cjk = pc.match_substring_regex(pieces, f"^[{_CJK}]").to_numpy(zero_copy_only=False)
-    piece_word &= ~cjk
     cjk_at = np.flatnonzero(cjk)
-    at, bigrams = _bigrams(pieces.filter(pa.array(cjk)), piece_length[cjk])
+    at, bigrams = _bigrams(pieces.filter(pa.array(cjk)), _lengths(pieces)[cjk])
     # One hash of every token, piece and bigram (chunks share the dictionary), no copy of the strings; the codes
-    # of tokens that were cut into pieces, and of pieces that are no words, are simply not used.
+    # of tokens that were cut into pieces are simply not used.
     encoded = pc.dictionary_encode(pa.chunked_array([tokens, pieces, bigrams], type=pa.string()))
-    codes = np.concatenate(
-        [c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in encoded.chunks] or [np.zeros(0, np.int64)]
-    )
+    chunks = [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
+    chunks += [np.zeros(0, np.int32)] * (3 - len(chunks))  # pyarrow leaves out empty chunks
     vocab = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], type=pa.string())
-    n_tokens, n_pieces = len(tokens), len(pieces)
-    plain_at, piece_at = np.flatnonzero(plain_word), np.flatnonzero(piece_word)
+    plain_at, piece_at = np.flatnonzero(plain), np.flatnonzero(~cjk)
     token = np.concatenate([plain_at, piece_of[piece_at], piece_of[cjk_at[at]]])
-    code = np.concatenate([codes[plain_at], codes[n_tokens + piece_at], codes[n_tokens + n_pieces :]])
+    code = np.concatenate([chunks[0][plain_at], chunks[1][piece_at], chunks[2]]).astype(np.int64)
+    # No one-letter words and no numbers, judged once per distinct term (a CJK term is neither).
+    word = (_lengths(vocab) >= 2) & ~pc.utf8_is_numeric(vocab).to_numpy(zero_copy_only=False)
+    word |= pc.match_substring_regex(vocab, f"^[{_CJK}]").to_numpy(zero_copy_only=False)
+    keep = word[code]
+    token, code = token[keep], code[keep]
     if ordered:  # by token, then by piece within it; a piece's bigrams are in order already (lexsort is stable)
-        piece = np.concatenate([np.full(len(plain_at), -1, dtype=np.int64), piece_at, cjk_at[at]])
+        piece = np.concatenate([np.full(len(plain_at), -1, dtype=np.int64), piece_at, cjk_at[at]])[keep]
         order = np.lexsort((piece, token))
         token, code = token[order], code[order]
     return token_owner[token], code, vocab
@@ -401,7 +399,10 @@ def rising_terms(
         z = delta / np.sqrt(1 / (now + alpha) + 1 / (before + alpha))
     # A vocabulary of one term has no odds to compare (0 / 0): no rise.
     delta, z = np.nan_to_num(delta, nan=0.0), np.nan_to_num(z, nan=0.0)
-    chosen = np.flatnonzero((counts[:, 1] >= min_count) & (z > 0))
+    # z > 0 exactly when the share rose (the prior's rate lies between the two shares): compared in integers, so
+    # a share that stayed the same is never listed for a z of rounding noise.
+    rose = counts[:, 1] * int(total_before) > counts[:, 0] * int(total_now)
+    chosen = np.flatnonzero((counts[:, 1] >= min_count) & rose)
     names = str_array(vocab.take(pa.array(chosen)))
     order = np.lexsort((np.asarray(names, dtype=object), -z[chosen]))[:n]
     chosen = chosen[order]

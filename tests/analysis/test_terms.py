@@ -6,6 +6,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,9 @@ def test_log_odds_and_z_match_a_slow_reference(rows, a0):
         assert got.empty
         return
     ref = reference_z(now, before, a0)
-    assert set(terms_of(got)) == {w for w, (_, z) in ref.items() if now[w] >= 1 and z > 0}
+    n1, n0 = sum(now.values()), sum(before.values())
+    rose = {w for w in ref if n0 and Fraction(now[w], n1) > Fraction(before[w], n0)}
+    assert set(terms_of(got)) == rose and all(ref[w][1] > 0 for w in rose)
     z = got["z"].to_numpy()
     assert (np.diff(z) <= 0).all()  # the highest first, and equal z by term
     assert all(a < b for a, b, za, zb in zip(got["term"], got["term"][1:], z, z[1:]) if za == zb)
