@@ -13,8 +13,9 @@ The tokeniser (:func:`tokenize`), vectorised over Arrow arrays (no Python loop p
    (``:smile:``, ``:+1::skin-tone-2:``) and HTML entities (``&amp;``, ``&nbsp;``, ``&#39;``);
 2. the rest is NFKC-normalised and lowercased (full-width ``ＡＢＣ`` is ``abc``, ``’`` is ``'``);
 3. spaced scripts are cut at word boundaries: a word is a run of letters, combining marks and digits, with
-   apostrophes kept inside it (``don't``), as Unicode's word boundaries (UAX #29) cut Latin, Cyrillic, Greek,
-   Arabic, Devanagari ...; words of one character and numbers are left out;
+   apostrophes kept inside it (``don't``), which is how Unicode's word boundaries (UAX #29) cut Latin, Cyrillic,
+   Greek, Arabic, Devanagari ... but for its finer rules (``3.14`` and ``e.g.`` are cut at the dot, ``_`` and
+   ``-`` cut too); words of one character and numbers are left out;
 4. CJK and Thai (Han, Hiragana, Katakana with its ``ー``, Hangul, Thai), written without spaces between words, are
    cut into overlapping character bigrams: ``東京都`` gives ``東京`` and ``京都``, a lone character is its own
    term. Bigrams need no dictionary and are the usual choice for search and term statistics of these scripts
@@ -23,8 +24,11 @@ The tokeniser (:func:`tokenize`), vectorised over Arrow arrays (no Python loop p
    too. Thai bigrams are of code points (a tone mark is a character of its own);
 5. stop words are dropped (:data:`STOP_WORDS`, or your own: ``stop_words=``).
 
-Teams mentions arrive as plain names, and people write names in words: pseudonymised frames
-(:func:`chatlens.privacy.pseudonymize`) are refused, as are text-free ones.
+Which frames it refuses, and why: a text-free frame (``load_messages(text=False)``) has no text to read; a
+pseudonymised one (:func:`chatlens.privacy.pseudonymize`, recognised by senders that are all pseudonyms) keeps its
+text only with ``keep_text=True``, and that text still names people in plain words (Teams mentions arrive as plain
+names), which terms would show. Show them only where text may be shown: in the report, with ``--include-text``
+(which it never combines with ``--anonymize``).
 """
 
 from __future__ import annotations
