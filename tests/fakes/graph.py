@@ -26,8 +26,10 @@ https://learn.microsoft.com/en-us/graph/api/, transcribed in microsoftgraph/micr
 Conventions copied from Graph: lists are ``{"@odata.context", "value": [...], "@odata.nextLink"?}`` with the next
 page as a whole URL carrying an opaque ``$skiptoken`` (a keyset position on the listing's order here);
 ``$top`` is capped at 50 for chats, messages and replies; chat messages are listed by last modification, newest first,
-unless ``$orderby=createdDateTime desc`` is asked, and channel messages and replies by last modification (the orders,
-filters and their reference pages: ``_r_list_messages``); without ``Prefer: include-unknown-enum-members``
+unless ``$orderby=createdDateTime desc`` is asked, ``$filter`` on a chat's messages only with ``$orderby`` on the
+same property (``lastModifiedDateTime gt``/``lt``, ``createdDateTime lt``; ignored otherwise, as documented), and
+channel messages and replies by last modification (the orders, filters and their reference pages:
+``_r_list_messages``); without ``Prefer: include-unknown-enum-members``
 systemEventMessage arrives as unknownFutureValue; soft-deleted messages
 stay listed with ``deletedDateTime`` set and an empty body; errors are ``{"error": {"code", "message",
 "innerError"}}`` with the HTTP status (400 BadRequest, 401 InvalidAuthenticationToken, 403 Forbidden, 404 NotFound,
@@ -719,9 +721,17 @@ class FakeGraph:
         return thread, thread.replies.setdefault(root, {})
 
     # Listing orders, each from its reference page (learn.microsoft.com/graph/api/<page>):
-    # - chat-list-messages: ``$orderby`` takes lastModifiedDateTime (the default) or createdDateTime, descending
-    #   only; ``$filter`` takes lastModifiedDateTime (gt, lt) and createdDateTime (lt), only with ``$orderby`` on the
-    #   same property; ``$top`` at most 50. So by default an edit or a reaction moves an old message to the top.
+    # - chat-list-messages (https://learn.microsoft.com/en-us/graph/api/chat-list-messages, "Optional query
+    #   parameters" and its example 4, "List chat messages filtered by last modified date range"): ``$orderBy``
+    #   takes lastModifiedDateTime (the default) or createdDateTime, "in descending order. The ascending order is
+    #   currently not supported"; ``$filter`` "Sets the date range filter for the lastModifiedDateTime and
+    #   createdDateTime properties. The lastModifiedDateTime property supports the gt and lt operators. The
+    #   createdDateTime property supports the lt operator. You can only filter results if the request URL contains
+    #   the $orderBy and $filter query parameters configured for the same property; otherwise, the $filter query
+    #   option is ignored." So a filter without ``$orderby`` (even on the default order) or on another property
+    #   than it is ignored, as documented; an order, property or operator the page does not list is refused (400).
+    #   ``$top`` at most 50. By default an edit or a reaction moves an old message to the top. The page writes
+    #   ``$orderBy``: OData query option names are case-insensitive, so ``$orderby`` is the same option.
     # - channel-list-messages: ``$top`` (at most 50) and ``$expand=replies`` only, no ``$orderby`` or ``$filter``;
     #   the order is not documented (community answers report last modification), so last modification it is here.
     # - chatmessage-list-replies: ``$top`` (at most 50); no order documented: last modification here too.
@@ -742,13 +752,14 @@ class FakeGraph:
                 if option in query:
                     raise GraphError(400, "BadRequest", f"Query option '{option}' is not allowed on this resource")
             return "lastModifiedDateTime", []
-        orderby = " ".join(query.get("$orderby", "lastModifiedDateTime desc").split())
+        asked = query.get("$orderby")
+        orderby = " ".join((asked or "lastModifiedDateTime desc").split())
         prop = self._CHAT_ORDERS.get(orderby)
         if prop is None:
             raise GraphError(
                 400, "BadRequest", f"$orderby {orderby!r}: only lastModifiedDateTime desc or createdDateTime desc"
             )
-        bounds = []
+        bounds, on = [], set()
         for clause in re.split(r"\s+and\s+", query["$filter"]) if query.get("$filter") else []:
             match = self._FILTER.match(clause)
             allowed = match and (match[1], match[2]) in {
@@ -756,12 +767,17 @@ class FakeGraph:
                 ("lastModifiedDateTime", "lt"),
                 ("createdDateTime", "lt"),
             }
-            if not allowed or match[1] != prop:
-                raise GraphError(400, "BadRequest", f"$filter {clause!r} is not supported with $orderby {orderby!r}")
+            if not allowed:
+                raise GraphError(400, "BadRequest", f"$filter {clause!r} is not supported on chat messages")
             try:
                 bounds.append((match[2], us_from_iso(match[3])))
             except InvalidRequest:
                 raise GraphError(400, "BadRequest", f"$filter {clause!r}: not a timestamp") from None
+            on.add(match[1])
+        # "You can only filter results if the request URL contains the $orderBy and $filter query parameters
+        # configured for the same property; otherwise, the $filter query option is ignored."
+        if asked is None or on != {prop}:
+            bounds = []
         return prop, bounds
 
     @classmethod
@@ -781,6 +797,7 @@ class FakeGraph:
         return modified
 
     def _r_list_messages(self, tenant: Tenant, query: dict, payload: dict, root: str | None = None, **where: str):
+        query = {k.lower() if k.startswith("$") else k: v for k, v in query.items()}  # OData names: any case
         thread, box = self._box(tenant, root, **where)
         path = urlsplit("/" + "/".join(f"{k}s/{quote(v, safe='@:')}" for k, v in where.items())).path
         path = path.replace("/chans/", "/channels/") + "/messages" + (f"/{root}/replies" if root else "")

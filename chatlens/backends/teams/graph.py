@@ -104,6 +104,9 @@ _TOP = 50  # Graph's cap on $top for chats, messages and replies
 # Chat messages newest *created* first: Graph's default is last modification (chat-list-messages), where an edit or a
 # reaction moves an old message to the top.
 _CREATED_ORDER = "&$orderby=createdDateTime%20desc"
+# What changed since a time, of any age: chat-list-messages filters on lastModifiedDateTime (gt, lt) only when
+# $orderby names the same property (else it ignores $filter).
+_CHANGED_ORDER = "&$orderby=lastModifiedDateTime%20desc"
 #: Sent on every request: without it Graph sends newer enumeration members (several messageType and eventDetail
 #: kinds) as ``unknownFutureValue`` (Graph's "evolvable enums" best practice).
 _PREFER = "include-unknown-enum-members"
@@ -716,8 +719,9 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         return key_from_us(_sort_key(msg)[0])
 
     def lists_changes(self, conversation_id: str) -> bool:
-        """False: a chat's messages are listed newest created first, a channel's roots all (below)."""
-        return False
+        """True for a chat: a refresh lists what changed since the last one (``$filter`` on last modification,
+        below), so a message not listed is unchanged; False for a channel, whose roots are all listed."""
+        return self._where(conversation_id)[0] == "chat"
 
     def history_page(
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
@@ -726,20 +730,27 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         replies listed inline); the Graph object rides along for :meth:`to_messages`. A soft-deleted root without
         live replies is a record without ``raw``: gone, as in :meth:`list_messages`, which leaves it out.
 
-        A chat's messages come newest created first (asked for with ``$orderby``), stopping below ``oldest_us``. A
-        channel's roots come in Graph's order, which is not documented (by last activity, as observed): nothing
-        says where roots older than ``oldest_us`` end, so every root is listed, with its replies inline, whatever
-        ``oldest_us`` says. A refresh thus sees every thread of a channel, of any age (and tells so by the older
-        roots it gets)."""
+        A chat's messages (:meth:`lists_changes`): with ``oldest_us``, every message created *or changed* since
+        then, of any age: ``$orderby=lastModifiedDateTime desc&$filter=lastModifiedDateTime gt ...``, the one
+        filter chat-list-messages documents for last modification (it is ignored unless ``$orderby`` names the same
+        property), which catches new messages, edits, reactions and soft deletes alike; without it every message,
+        newest created first. A channel's roots come in Graph's order, which is not documented (by last activity,
+        as observed): nothing says where roots older than ``oldest_us`` end, so every root is listed, with its
+        replies inline, whatever ``oldest_us`` says. A refresh thus sees every thread of a channel, of any age (and
+        tells so by the older roots it gets). Graph's channel delta query (chatmessage-delta) is not used: it
+        returns only messages of the last eight months, and documents added and updated messages but not deleted
+        ones, so it could not replace this listing without missing old threads' replies, edits and deletions."""
         where = self._where(conversation_id)
         channel = where[0] == "channel"
-        body = self._get(cursor or self._first_page(where, _TOP))
-        records, done = [], False
+        first = self._first_page(where, _TOP)
+        if not channel and oldest_us is not None:
+            since = quote(_graph_time(oldest_us), safe=":")
+            first = f"{self.base_url}{self._path(where)}/messages?$top={_TOP}{_CHANGED_ORDER}"
+            first += f"&$filter=lastModifiedDateTime%20gt%20{since}"
+        body = self._get(cursor or first)
+        records = []
         for root in body.get("value") or []:
             if not _checked(root, conversation_id):
-                continue
-            if not channel and oldest_us is not None and _sort_key(root)[0] < oldest_us:
-                done = True
                 continue
             key = self._key(root)
             live = self._hold(conversation_id, key, self._thread(root) if channel else [])
@@ -750,7 +761,7 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
             latest = max((r.key for r in live), default=None, key=us_from_key)
             records.append(ThreadRecord(key=key, thread_key=key, reply_count=len(live), latest_reply=latest, raw=root))
         next_link = body.get("@odata.nextLink")
-        return records, None if done or not next_link else str(next_link)
+        return records, str(next_link) if next_link else None
 
     def thread_replies(self, conversation_id: str, root_ts: str) -> list[ThreadRecord]:
         """A channel thread's live replies as listed with its root (Graph inlines them), newest first; none for a
@@ -852,6 +863,17 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         ]
         chosen, token = slice_by_id(users, "teams-group-members", page_size, page)
         return team_page([self._team_user(u) for u in chosen], page, token)
+
+
+def _graph_time(us: int) -> str:
+    """A time as Graph writes it in a ``$filter`` (milliseconds, UTC), rounded down.
+
+    Examples
+    --------
+    >>> _graph_time(1_663_804_800_123_456)
+    '2022-09-22T00:00:00.123Z'
+    """
+    return iso_from_us(us - us % 1000)[:23] + "Z"
 
 
 def _sort_key(msg: dict[str, Any]) -> tuple[int, str]:

@@ -65,10 +65,15 @@ def test_the_fake_lists_chat_messages_as_the_reference_says(graph):
     assert [m["body"]["content"] for m in by_created] == ["new", "old"]
     assert _get(graph, token, base + "?$top=51").status_code == 400
     assert _get(graph, token, base + "?$orderby=createdDateTime asc").status_code == 400
-    # $filter only on the $orderby property: lastModifiedDateTime gt/lt, createdDateTime lt.
+    # $filter: lastModifiedDateTime gt/lt and createdDateTime lt, applied only with $orderBy on the same property
+    # ("otherwise, the $filter query option is ignored", even on the default order); other operators refused.
     since = wire.iso_from_us(NOW - DAY_US)
-    assert len(_get(graph, token, base + f"?$filter=lastModifiedDateTime gt {since}").json()["value"]) == 1
-    assert _get(graph, token, base + f"?$filter=createdDateTime lt {since}").status_code == 400
+    changed = _get(graph, token, base + f"?$orderBy=lastModifiedDateTime desc&$filter=lastModifiedDateTime gt {since}")
+    assert [m["body"]["content"] for m in changed.json()["value"]] == ["old"]  # reacted to: changed since
+    assert len(_get(graph, token, base + f"?$filter=lastModifiedDateTime gt {since}").json()["value"]) == 2
+    mixed = f"?$orderby=createdDateTime desc&$filter=lastModifiedDateTime gt {since}"
+    assert len(_get(graph, token, base + mixed).json()["value"]) == 2
+    assert _get(graph, token, base + f"?$filter=lastModifiedDateTime eq {since}").status_code == 400
     ok = _get(graph, token, base + f"?$orderby=createdDateTime desc&$filter=createdDateTime lt {since}")
     assert len(ok.json()["value"]) == 2
     assert (

@@ -115,6 +115,37 @@ def test_a_soft_deleted_old_root_goes_and_its_replies_stay_as_in_a_full_load(gra
     assert not {"root 2", "root 3"} & set(refreshed["text"])
 
 
+def test_a_chat_refresh_lists_what_changed_since_the_last_one_of_any_age(graph, tmp_path):
+    """A chat is refreshed by the one listing chat-list-messages documents for it: ``$orderby=lastModifiedDateTime
+    desc&$filter=lastModifiedDateTime gt`` the last refresh, so an edit, a reaction or a soft delete of a message
+    months old is seen (they were the limits OLD_CHAT_EDIT and OLD_CHAT_DELETE while chats were listed newest
+    created first down to the window), and a refresh with nothing new costs one request per chat."""
+    api, tenant, _, _ = _tenant(graph)
+    chat = graph.add_chat(
+        tenant, "19:chat@thread.v2", topic="chat", chat_type="group", created_us=NOW - 300 * DAY_US,
+        members=["U1", "U2", "U3"],
+    )  # fmt: skip
+    sent = [graph.add_message(tenant, chat, "U2", NOW - (200 - i) * DAY_US, f"chat {i}") for i in range(120)]
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.edit(tenant, sent[3], "chat 3, edited")  # about 197 days old
+    graph.soft_delete(tenant, sent[4])
+    graph.react(tenant, sent[5], "U3")
+    graph.add_message(tenant, chat, "U3", _later(1), "new in the chat")
+    graph.calls.clear()
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    listings = [p for _, p in graph.calls if p == "/chats/19:chat@thread.v2/messages"]
+    assert len(listings) == 1  # the three changes and the new message in one page
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+    assert {"chat 3, edited", "new in the chat"} <= set(refreshed["text"]) and "chat 4" not in set(refreshed["text"])
+    status = chatlens.loaders.load_thread_status(api, cache_dir=cache)
+    in_chat = status[status["conversation_id"] == _teams.chat_conversation_id("19:chat@thread.v2")]
+    assert len(in_chat) == 120 and in_chat["complete"].all()  # every message checked: changes of any age listed
+    graph.calls.clear()
+    chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
+    assert len([p for _, p in graph.calls if p == "/chats/19:chat@thread.v2/messages"]) == 1  # nothing new
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_any_sequence_of_refreshes_equals_a_fresh_load(graph, tmp_path, seed):
     """Random rounds of new roots, replies to old and recent threads, and edits and deletions within the window
