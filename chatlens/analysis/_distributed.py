@@ -76,7 +76,9 @@ def distributed(func: Callable[..., Any]) -> Callable[..., Any]:
 def on_cluster(*, partition_rows: int = PARTITION_ROWS) -> Iterator[None]:
     """Within the block, the decorated analyses run pandas frames on Dask too: each frame is partitioned by
     conversation once (:func:`partition_by_conversation`) and the analysis runs on the current scheduler (a
-    ``distributed.Client`` made the default one, e.g. ``Client(address)``), returning the same results.
+    ``distributed.Client`` made the default one, e.g. ``Client(address)``), returning the same results. A frame
+    that cannot be partitioned so (its conversations' rows not contiguous, or its index not increasing) is
+    analysed locally.
 
     Examples
     --------
@@ -101,7 +103,10 @@ def _on_cluster_frame(frames: dict[Any, Any], messages: pd.DataFrame) -> Any:
     known = frames.get(key)
     if known is not None and known[0]() is messages:
         return known[1]
-    ddf = partition_by_conversation(messages, partition_rows=frames["partition_rows"])
+    try:
+        ddf = partition_by_conversation(messages, partition_rows=frames["partition_rows"])
+    except ValueError:  # conversations not contiguous (merged into "other"), or an unordered index: run locally
+        ddf = messages
     frames[key] = (weakref.ref(messages), ddf)
     return ddf
 

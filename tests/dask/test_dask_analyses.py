@@ -1,0 +1,186 @@
+"""The analyses of issue 22 §3 on a real two-process LocalCluster give the pandas results: on the demo workspace
+(load_messages(engine="dask")), on frames with deep reply chains over many partitions (partitioned in memory, and
+read back from Parquet files that split conversations, which costs one shuffle), and read_messages itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import dask_cluster
+import numpy as np
+import pandas as pd
+import pytest
+from dask_cluster import assert_same, deep_chains
+
+import chatlens
+from chatlens import analysis as A
+from chatlens.analysis import _distributed
+from chatlens.loaders import load_messages
+from chatlens.partitions import partition_by_conversation, read_messages, require_dask
+
+#: (function, options): every function of issue 22 §3, with the options that change how partials combine.
+CASES = [
+    ("activity_timeline", {}),
+    ("activity_timeline", {"by": "member", "freq": "W", "tz": "America/New_York"}),
+    ("activity_timeline", {"by": "conversation", "freq": "h", "since": "2026-03-25"}),
+    ("active_members", {"tz": "Europe/Berlin"}),
+    ("active_members", {"freq": "h", "tz": "Asia/Kolkata"}),
+    ("active_members", {"freq": "MS"}),
+    ("dau_wau_mau", {"tz": "America/New_York"}),
+    ("hour_weekday_table", {"tz": "Europe/Berlin"}),
+    ("thread_depth", {}),
+    ("thread_table", {}),
+    ("thread_table", {"include_bots": True, "include_system": True, "since": "2026-03-28"}),
+    ("reply_times", {"until": "2026-04-10"}),
+    ("time_to_first_reply_summary", {}),
+    ("time_to_first_reply_summary", {"hours": (9, 17), "tz": "Europe/Berlin"}),
+    ("reply_rate", {}),
+    ("reply_rate", {"include_bots": True}),
+    ("interaction_edges", {"kinds": ("reply", "mention", "coparticipation")}),
+    ("interaction_graph", {}),
+    ("member_summary", {"tz": "Asia/Kolkata"}),
+    ("member_summary", {"since": "2026-03-28", "until": "2026-04-20"}),
+    ("conversation_summary", {}),
+    ("conversation_summary", {"include_bots": True, "since": "2026-03-28"}),
+]
+IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
+
+cluster = dask_cluster.cluster  # the module-scoped LocalCluster fixture
+
+
+def _both(name, options, dask_frame, frame):
+    function = getattr(A, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MissingParentWarning, UnknownTimeZoneWarning: said by pandas alone
+        return function(dask_frame, **options), function(frame, **options)
+
+
+@pytest.fixture(scope="module")
+def demo(cluster):
+    frame = load_messages("demo", progress=False)
+    # The demo's 12,000 messages fit one partition of load_messages(engine="dask"): cut smaller to be analysed.
+    return partition_by_conversation(frame, partition_rows=1500).persist(), frame
+
+
+def test_load_messages_engine_dask(cluster):
+    frame = load_messages("demo", ["general", "random"], progress=False)
+    dask_frame = load_messages("demo", ["general", "random"], progress=False, engine="dask")
+    assert type(dask_frame).__module__.startswith("dask") and dask_frame.known_divisions
+    pd.testing.assert_frame_equal(dask_frame.compute(), frame)
+    with pytest.raises(ValueError, match="engine"):
+        load_messages("demo", progress=False, engine="spark")
+
+
+@pytest.fixture(scope="module")
+def chains(cluster):
+    frame = deep_chains()
+    return partition_by_conversation(frame, partition_rows=150).persist(), frame
+
+
+@pytest.fixture(scope="module")
+def chains_from_files(cluster, tmp_path_factory):
+    """Parquet files cut every 700 rows (conversations split between files), read back: one range shuffle."""
+    folder = tmp_path_factory.mktemp("dataset")
+    frame = deep_chains(seed=1)
+    for i, start in enumerate(range(0, len(frame), 700)):
+        frame.iloc[start : start + 700].to_parquet(folder / f"part-{i:03d}.parquet", row_group_size=300)
+    return read_messages(folder, engine="dask", partition_rows=200).persist(), read_messages(folder)
+
+
+def test_demo_is_partitioned_by_conversation(demo):
+    dask_frame, frame = demo
+    parts = [dask_frame.partitions[i].compute() for i in range(dask_frame.npartitions)]
+    assert dask_frame.npartitions > 1 and dask_frame.known_divisions
+    owners = {}
+    for i, part in enumerate(parts):
+        for cid in part["conversation_id"].astype(str).unique():
+            assert owners.setdefault(cid, i) == i  # no conversation in two partitions
+    pd.testing.assert_frame_equal(pd.concat(parts), frame)
+
+
+@pytest.mark.parametrize(("name", "options"), [*CASES[::2], CASES[-3]], ids=[*IDS[::2], IDS[-3]])
+def test_demo_matches_pandas(demo, name, options):
+    got, want = _both(name, options, *demo)
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=IDS)
+def test_deep_chains_match_pandas(chains, name, options):
+    dask_frame, frame = chains
+    assert dask_frame.npartitions > _distributed.SPLIT_EVERY  # the reduction tree has more than one level
+    assert int(A.thread_depth(frame, warn=False)["depth"].max()) >= 20
+    got, want = _both(name, options, dask_frame, frame)
+    assert_same(got, want)
+
+
+@pytest.mark.parametrize(("name", "options"), CASES[1::2], ids=IDS[1::2])
+def test_dataset_read_with_a_shuffle_matches_pandas(chains_from_files, name, options):
+    got, want = _both(name, options, *chains_from_files)
+    assert_same(got, want)
+
+
+def test_read_messages_orders_and_numbers_rows(chains_from_files, tmp_path):
+    dask_frame, frame = chains_from_files
+    assert dask_frame.known_divisions and dask_frame.npartitions > 1
+    whole = dask_frame.compute()
+    pd.testing.assert_index_equal(whole.index, pd.RangeIndex(len(frame)))
+    assert whole["id"].tolist() == frame["id"].tolist()
+    keys = list(zip(frame["conversation_id"].astype(str), frame["created"], frame["id"]))
+    assert keys == sorted(keys)
+    # A dataset already ordered by conversation, with no conversation split between row groups: no shuffle.
+    ordered = deep_chains(conversations=6, seed=2)
+    ordered.iloc[:200].to_parquet(tmp_path / "a.parquet")
+    ordered.iloc[200:].to_parquet(tmp_path / "b.parquet")
+    cut = ordered["conversation_id"].astype(str).iloc[199] != ordered["conversation_id"].astype(str).iloc[200]
+    read = read_messages(str(tmp_path / "*.parquet"), engine="dask", columns=["sender_id"])
+    graph_names = " ".join(str(k) for k in read.__dask_graph__())
+    assert ("shuffle" in graph_names) is not cut
+    back = read.compute()
+    assert back.columns.tolist() == ["conversation_id", "created", "id", "sender_id"]
+    assert back["id"].tolist() == ordered["id"].tolist()
+    filtered = read_messages(tmp_path, filters=[("conversation_id", "in", ["C001", "C004"])])
+    assert set(filtered["conversation_id"].astype(str)) == {"C001", "C004"}
+    assert len(filtered) == int(ordered["conversation_id"].isin(["C001", "C004"]).sum())
+
+
+def test_on_cluster_sends_pandas_frames_to_the_cluster(chains, monkeypatch):
+    _, frame = chains
+    ran = []
+    real = _distributed._tree
+    monkeypatch.setattr(_distributed, "_tree", lambda *a: ran.append(1) or real(*a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = A.member_summary(frame)
+        assert not ran
+        with chatlens.on_cluster(partition_rows=300):
+            got = A.member_summary(frame)
+    assert ran
+    assert_same(got, want)
+
+
+def test_options_are_keywords_and_errors_are_the_pandas_ones(chains):
+    dask_frame, _ = chains
+    with pytest.raises(TypeError, match="keywords only"):
+        A.activity_timeline(dask_frame, "W")
+    with pytest.raises(ValueError, match="tz"):
+        A.member_summary(dask_frame, tz="Not/AZone")
+    empty = A.thread_table(dask_frame, since="2030-01-01")
+    assert empty.empty and empty.columns.tolist() == A.thread_table(chains[1].iloc[:0]).columns.tolist()
+    assert np.isnan(A.reply_rate(dask_frame, since="2030-01-01"))
+
+
+def test_pandas_use_never_imports_dask():
+    code = (
+        "import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None\n"
+        "import chatlens, chatlens.analysis as A\n"
+        "from chatlens.loaders import load_messages\n"
+        "m = load_messages('demo', ['general'], progress=False)\n"
+        "A.member_summary(m); A.interaction_graph(m); A.activity_timeline(m)\n"
+        "from chatlens.partitions import require_dask\n"
+        "try:\n    require_dask()\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 'pip install "chatlens[dask]"' in out.stdout
+    require_dask()  # here it is installed
