@@ -1,33 +1,53 @@
-"""The loaders' on-disk cache: Parquet files per account and conversation, a manifest, atomic writes and a lock.
+"""The loaders' on-disk cache: per account, its messages as one Parquet dataset, a manifest, atomic writes, a lock.
 
 Layout, under :func:`cache_root` (``CHATLENS_CACHE_DIR``, else ``platformdirs.user_cache_dir("chatlens")``)::
 
-    v1/<hash of the account identity>/
-        manifest.json              identity, service, per-conversation state, events cursor
+    v2/<hash of the account identity>/
+        manifest.json              identity, service, per-conversation state and file, the dataset's files, cursor
         conversations.parquet
         members.parquet
-        messages/<hash of conversation id>.parquet
-        messages/segment-<random>.parquet  many conversations' messages at once (a bulk load), by conversation
+        messages/part-<time>-<random>.parquet   the messages dataset: a few files, only ever current rows
+        threads/<hash of conversation id>.json  thread-complete refresh state (chatlens.threadsync)
         .lock
-    v1/<hash of the account identity and "text-free">/
-        manifest.json              as above, with "text": false
-        messages/<hash of conversation id>.parquet    no text column, ever
-        .lock
+    v2/<hash of the account identity and "text-free">/
+        as above, with "text": false in the manifest and no text or raw column in any file, ever
 
 An account is keyed by its backend's ``identity`` (e.g. ``sqlite:/path#acme-slack`` or
 ``http:http://host:8765#acme-slack``), never by a token, so two accounts never share files and nothing secret is
-written. A conversation's messages are in its own file, or in a slice of a segment (a bulk load writes one segment
-for thousands of conversations instead of a file each; the manifest entry names the file and the slice's offset);
-a refresh that changes a conversation moves it to its own file, and a segment no entry names any more is removed.
+written. ``v1`` (a file per conversation) is never read: a cache of that layout is fetched again.
+
+**The messages dataset.** ``messages/`` is a Parquet dataset any engine reads as it is (``docs/dataset.md``:
+Dask, Spark, DuckDB, Polars, pyarrow). Its columns are ``chatlens.schema.COLUMNS["messages"]`` in that order,
+less ``conversation_name`` (a conversation's label changes with renames and memberships: join
+``conversations.parquet`` on ``id`` for ``label``), and, in a text-free cache, less ``text`` and ``raw`` (with
+``text_length`` and ``is_question`` in their place); ``raw`` is null for conversations loaded without
+``raw=True``. Every file has that same schema (dictionary-encoded ids and names with int32 indices). Each file
+is sorted by ``(conversation_id, created, id)`` and says so (Parquet sorting columns); a conversation's rows
+are all in one file; row groups hold about :data:`ROW_GROUP_BYTES` of data and carry min/max statistics (and a
+page index) for every column, so a reader filtering on ``conversation_id`` or ``created`` skips what it does not
+need. :meth:`AccountCache.messages_files` lists the files in read order, :meth:`AccountCache.messages_dataset`
+opens them with ``pyarrow.dataset``.
+
+A load writes each bulk batch, each conversation it pages, or (a refresh) the conversations it changed as a new
+file, and the manifest names, per conversation, the file and row offset of its current rows. When the writer is
+done (still holding the lock), :meth:`AccountCache.settle` makes the directory hold exactly the current rows:
+files no conversation names any more are removed, a file holding superseded rows is rewritten without them, and
+when that happens or more than :data:`SMALL_FILES` files are small (under :data:`SMALL_BYTES`) the small ones
+are merged too, into files of at most about :data:`FILE_BYTES`, cut between conversations. Until then (a writer
+at work, or one killed mid-refresh) the directory may hold superseded rows; :meth:`~AccountCache.messages_files`
+settles first, under the lock, so what it lists is exact.
+
 Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after
-each conversation completes, so an interrupted load keeps what finished. A file that cannot be read, or whose rows
-disagree with the manifest, is reported with a warning and treated as absent (the loader fetches it again).
+each batch or conversation completes, so an interrupted load keeps what finished, and a rewrite writes its new
+files, then the manifest, then removes the old files (a crash at any point leaves a manifest naming whole files).
+A file that cannot be read, or whose rows disagree with the manifest, is reported with a :class:`CacheWarning`
+and treated as absent (the loader fetches its conversations again).
 
 Text-free loads (``load_messages(text=False)``) keep their messages in a cache of their own: it never holds message
-text (:meth:`AccountCache.write_frame` refuses a frame with a text or raw column), and a load with text never reads
-it, so text-free data is never returned as if it had text.
+text (:meth:`AccountCache.write_messages` and :meth:`AccountCache.write_frame` refuse a text or raw column), and a
+load with text never reads it, so text-free data is never returned as if it had text.
 
-This module knows frames and identity strings only; it never imports a backend.
+This module knows frames, Arrow tables and identity strings only; it never imports a backend.
 """
 
 from __future__ import annotations
@@ -48,14 +68,38 @@ import orjson
 import pandas as pd
 import platformdirs
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from .schema import SCHEMA_VERSION
+from .schema import COLUMNS, SCHEMA_VERSION, TEXT_FREE, empty_frame
 
-__all__ = ["AccountCache", "cache_root", "cache_info", "format_cache_info", "clear_cache", "CacheWarning"]
+__all__ = [
+    "AccountCache",
+    "cache_root",
+    "cache_info",
+    "format_cache_info",
+    "clear_cache",
+    "CacheWarning",
+    "ROW_GROUP_BYTES",
+    "FILE_BYTES",
+    "SMALL_BYTES",
+    "SMALL_FILES",
+]
 
-LAYOUT = "v1"
+LAYOUT = "v2"
+
+#: About how much data (Arrow's in-memory bytes) one row group of the messages dataset holds.
+ROW_GROUP_BYTES = 128 * 2**20
+#: A rewrite cuts the dataset into files of at most about this much data (between conversations).
+FILE_BYTES = 4 * ROW_GROUP_BYTES
+#: A dataset file holding less data than this is small ...
+SMALL_BYTES = ROW_GROUP_BYTES
+#: ... and more small files than this are merged when the writer settles the dataset.
+SMALL_FILES = 4
+
+#: The order every dataset file is sorted in (and declares).
+SORT_KEYS = ("conversation_id", "created", "id")
 
 
 class CacheWarning(UserWarning):
@@ -68,7 +112,7 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     Examples
     --------
     >>> cache_root("/tmp/x").as_posix()
-    '/tmp/x/v1'
+    '/tmp/x/v2'
     """
     base = cache_dir or os.environ.get("CHATLENS_CACHE_DIR") or platformdirs.user_cache_dir("chatlens")
     return Path(base).expanduser() / LAYOUT
@@ -91,6 +135,45 @@ def _atomic_write(path: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _plain_type(t: pa.DataType) -> pa.DataType:
+    """The one Arrow type a dataset column has in every file: dictionaries with int32 indices, plain strings."""
+    if pa.types.is_dictionary(t):
+        return pa.dictionary(pa.int32(), _plain_type(t.value_type))
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_plain_type(t.value_type))
+    return t
+
+
+def _write_dataset_file(table: pa.Table, path: str) -> None:
+    """One dataset file: zstd, row groups of about ROW_GROUP_BYTES of data, statistics and a page index on every
+    column, and the sort order declared."""
+    per_row = max(1, table.nbytes // max(1, table.num_rows))
+    names = table.column_names
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        row_group_size=max(1, ROW_GROUP_BYTES // per_row),
+        write_statistics=True,
+        write_page_index=True,
+        sorting_columns=[pq.SortingColumn(names.index(c)) for c in SORT_KEYS if c in names],
+    )
+
+
+def _slice(table: pa.Table, entry: dict[str, Any], conversation_id: str) -> pa.Table | None:
+    """A conversation's rows in a dataset file, where its manifest entry says; None if they are not there (the
+    slice runs past the file, or its first or last row is another conversation's)."""
+    offset, rows = int(entry.get("offset", 0)), int(entry["rows"])
+    if offset < 0 or rows < 1 or offset + rows > table.num_rows:
+        return None
+    holders = table.column("conversation_id")
+    if holders[offset].as_py() != conversation_id or holders[offset + rows - 1].as_py() != conversation_id:
+        return None
+    return table.slice(offset, rows)
 
 
 class AccountCache:
@@ -169,27 +252,246 @@ class AccountCache:
         body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         _atomic_write(self.path / "manifest.json", lambda tmp: Path(tmp).write_bytes(body))
 
-    # -- frames -----------------------------------------------------------------------------------------------
+    # -- the messages dataset -----------------------------------------------------------------------------------
+    @property
+    def messages_dir(self) -> Path:
+        """The folder of the messages dataset (module docs)."""
+        return self.path / "messages"
+
+    def conversation_key(self, conversation_id: str) -> str:
+        """A file-name-safe key of a conversation (its hash), for files kept per conversation."""
+        return _digest(conversation_id)
+
+    def dataset_columns(self) -> list[str]:
+        """The columns of the messages dataset, in their order (module docs).
+
+        Examples
+        --------
+        >>> AccountCache("sqlite:/demo#acme").dataset_columns()[:4]
+        ['account', 'service', 'conversation_id', 'id']
+        >>> "text" in AccountCache("sqlite:/demo#acme", text=False).dataset_columns()
+        False
+        """
+        left_out = {"conversation_name"} | ({"text", "raw"} if not self.text else set(TEXT_FREE))
+        return [c for c in COLUMNS["messages"] if c not in left_out]
+
+    def conversation_file(self, conversation_id: str, manifest: dict[str, Any] | None = None) -> Path | None:
+        """The dataset file holding a conversation's current rows (None if it has none, or is not cached)."""
+        entry = (manifest or self.manifest())["conversations"].get(conversation_id) or {}
+        return self.path / entry["file"] if entry.get("file") else None
+
+    def write_messages(
+        self, manifest: dict[str, Any], parts: list[pa.Table], spans: list[tuple[str, int, int]]
+    ) -> tuple[pa.Table, dict[str, tuple[str, int]]]:
+        """Write messages as new files of the dataset, atomically, and record them in ``manifest["files"]``.
+
+        ``parts`` are Arrow tables with a ``conversation_id`` column, one after the other sorted by
+        :data:`SORT_KEYS`; ``spans`` are their conversations as ``(conversation_id, offset, rows)`` in the rows of
+        them all, in order, covering them. Files are cut between
+        conversations at about :data:`FILE_BYTES`. Returns the table as written (the dataset's schema, same rows in
+        the same order) and, per conversation, the manifest name of its file and its offset there: the caller
+        points the conversations' entries at them and writes the manifest."""
+        if not self.text and any({"text", "raw"} & set(part.column_names) for part in parts):
+            raise ValueError("a text-free cache cannot store message text (the table has a text or raw column)")
+        table = pa.concat_tables([self._conform(part) for part in parts])
+        per_row = table.nbytes / max(1, table.num_rows)
+        where: dict[str, tuple[str, int]] = {}
+        chunk: list[tuple[str, int, int]] = []
+        for span in [*spans, None]:
+            if chunk and (span is None or (chunk[-1][1] + chunk[-1][2] - chunk[0][1] + span[2]) * per_row > FILE_BYTES):
+                start = chunk[0][1]
+                name = self._write_part(manifest, table.slice(start, chunk[-1][1] + chunk[-1][2] - start))
+                where.update({cid: (name, offset - start) for cid, offset, _ in chunk})
+                chunk = []
+            if span is not None:
+                chunk.append(span)
+        return table, where
+
+    def _write_part(self, manifest: dict[str, Any], table: pa.Table) -> str:
+        name = f"messages/part-{time.time_ns():x}-{os.urandom(4).hex()}.parquet"
+        _atomic_write(self.path / name, lambda tmp: _write_dataset_file(table, tmp))
+        manifest.setdefault("files", {})[name] = {
+            "rows": table.num_rows,
+            "bytes": table.nbytes,
+            "first": table.column("conversation_id")[0].as_py(),
+        }
+        return name
+
+    def _conform(self, table: pa.Table) -> pa.Table:
+        """``table`` with the dataset's columns in order (a null ``raw`` where it has none) and the one type each
+        has in every file: Arrow's types vary with the data (a categorical's index width with its number of
+        values), and a dataset whose files disagree cannot be read as one."""
+        if self.text and "raw" not in table.column_names:
+            table = table.append_column("raw", pa.nulls(table.num_rows, pa.string()))
+        names = [c for c in self.dataset_columns() if c in table.column_names]
+        names += [c for c in table.column_names if c not in names]  # a column the schema does not declare yet
+        table = table.select(names)
+        # No pandas metadata: it names pandas-only dtypes ("list<item: string>[pyarrow]") that pandas itself cannot
+        # parse back, so pd.read_parquet and Dask would fail on the files; Arrow's types say all a reader needs.
+        return table.cast(pa.schema([pa.field(f.name, _plain_type(f.type)) for f in table.schema]))
+
+    def read_messages(
+        self,
+        manifest: dict[str, Any],
+        conversation_ids: list[str],
+        columns: list[str],
+        *,
+        quiet: bool = False,
+    ) -> dict[str, pa.Table]:
+        """The cached rows (``columns``) of those of ``conversation_ids`` whose manifest entry names a file, one
+        read per file. A file that is missing or unreadable, lacks a column, or whose rows are not where the
+        manifest says is reported (a :class:`CacheWarning`, unless ``quiet``) and its conversations are dropped
+        from ``manifest``, so the loader fetches them again."""
+        by_file: dict[str, list[str]] = {}
+        for cid in conversation_ids:
+            entry = manifest["conversations"].get(cid)
+            if entry is not None and entry.get("file"):
+                by_file.setdefault(entry["file"], []).append(cid)
+        out: dict[str, pa.Table] = {}
+        for name, cids in by_file.items():
+            out.update(self._read_slices(manifest, name, cids, columns, quiet=quiet))
+        return out
+
+    def _read_slices(
+        self, manifest: dict[str, Any], name: str, cids: list[str], columns: list[str], *, quiet: bool
+    ) -> dict[str, pa.Table]:
+        path = self.path / name
+        entries = manifest["conversations"]
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.simplefilter("ignore", CacheWarning)
+            rows = manifest.get("files", {}).get(name, {}).get("rows")
+            table = self.read_table(path, rows=rows, columns=["conversation_id", *columns], expected=True)
+        if table is not None and not set(columns) <= set(table.column_names):
+            if not quiet:
+                warnings.warn(
+                    f"chatlens cache: {path} lacks columns of this version; fetching again", CacheWarning, stacklevel=4
+                )
+            table = None
+        out, bad = {}, []
+        for cid in cids:
+            piece = None if table is None else _slice(table, entries[cid], cid)
+            if piece is None:
+                bad.append(cid)
+                del entries[cid]
+            else:
+                out[cid] = piece.select(columns)
+        if bad and table is not None and not quiet:
+            warnings.warn(
+                f"chatlens cache: {path} does not hold what the manifest says for {len(bad)} conversation(s); "
+                "fetching them again",
+                CacheWarning,
+                stacklevel=4,
+            )
+        return out
+
+    def settle(self, manifest: dict[str, Any]) -> bool:
+        """Make the dataset folder hold exactly the current rows, in few files (module docs); call it holding
+        :meth:`lock`, as a writer finishes. Rewrites ``manifest`` if it changed it; returns whether it did."""
+        entries = manifest["conversations"]
+        files = manifest.setdefault("files", {})
+        held: dict[str, list[str]] = {}
+        for cid, entry in entries.items():
+            if entry.get("file"):
+                held.setdefault(entry["file"], []).append(cid)
+        changed = False
+        for name in [n for n in files if n not in held]:
+            del files[name]
+            changed = True
+        stale = {n for n, cids in held.items() if files.get(n, {}).get("rows") != sum(entries[c]["rows"] for c in cids)}
+        small = {n for n in held if n not in stale and files[n].get("bytes", 0) < SMALL_BYTES}
+        if stale or len(small) > SMALL_FILES:
+            self._rewrite(manifest, {n: held[n] for n in sorted(stale | small)})
+            changed = True
+        if changed:
+            self.write_manifest(manifest)
+        # Only now that the manifest names the new files: the old ones (and any a killed writer left) go.
+        named = {Path(n).name for n in files}
+        for path in self.messages_dir.glob("*.parquet") if self.messages_dir.exists() else ():
+            if path.name not in named:
+                path.unlink(missing_ok=True)
+        return changed
+
+    def _rewrite(self, manifest: dict[str, Any], held: dict[str, list[str]]) -> None:
+        """Rewrite the files ``held`` (name -> the conversations the manifest keeps in it) as new files of their
+        current rows only, conversations in order, cut between conversations at about :data:`FILE_BYTES`."""
+        entries, files = manifest["conversations"], manifest["files"]
+        pieces: list[tuple[str, pa.Table]] = []
+        for name, cids in held.items():
+            path = self.path / name
+            table = self.read_table(path, rows=files.get(name, {}).get("rows"), expected=True)
+            for cid in cids:
+                piece = None if table is None else _slice(table, entries[cid], cid)
+                if piece is None:
+                    if table is not None:
+                        warnings.warn(
+                            f"chatlens cache: {path} does not hold what the manifest says for {cid!r}; "
+                            "fetching it again",
+                            CacheWarning,
+                            stacklevel=4,
+                        )
+                    del entries[cid]
+                else:
+                    pieces.append((cid, piece))
+            files.pop(name, None)
+        if not pieces:
+            return
+        pieces.sort(key=lambda p: p[0])
+        spans, offset = [], 0
+        for cid, piece in pieces:
+            spans.append((cid, offset, piece.num_rows))
+            offset += piece.num_rows
+        _, where = self.write_messages(manifest, [t for _, t in pieces], spans)
+        for cid, (name, at) in where.items():
+            entries[cid] = {**entries[cid], "file": name, "offset": at}
+
+    def messages_files(self) -> list[Path]:
+        """The files of the messages dataset that hold current rows, in read order (by their first conversation;
+        each file sorted by conversation, time and id, each conversation in one file). Takes the lock and settles
+        the dataset first, so these are exactly the current rows, nothing superseded.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import chatlens
+        >>> cache_dir = tempfile.mkdtemp()
+        >>> frame = chatlens.load_messages("demo", ["general"], progress=False, cache_dir=cache_dir)
+        >>> cache = AccountCache(chatlens.connect("demo").identity, cache_dir=cache_dir)
+        >>> files = cache.messages_files()
+        >>> len(files), files[0].parent.name
+        (1, 'messages')
+        """
+        with self.lock():
+            manifest = self.manifest()
+            self.settle(manifest)
+        files = manifest.get("files", {})
+        return [self.path / n for n in sorted(files, key=lambda n: (files[n].get("first", ""), n))]
+
+    def messages_dataset(self) -> pads.Dataset:
+        """The messages dataset (:meth:`messages_files`) as a ``pyarrow.dataset.Dataset``: scan it, filter it
+        (``pyarrow.dataset.field("created") >= ...``), or hand its files to another engine.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import chatlens
+        >>> cache_dir = tempfile.mkdtemp()
+        >>> frame = chatlens.load_messages("demo", ["general"], progress=False, cache_dir=cache_dir)
+        >>> dataset = AccountCache(chatlens.connect("demo").identity, cache_dir=cache_dir).messages_dataset()
+        >>> dataset.count_rows() == len(frame), dataset.schema.names[:3]
+        (True, ['account', 'service', 'conversation_id'])
+        """
+        files = self.messages_files()
+        schema = pq.read_schema(files[0]) if files else self._empty_schema()
+        return pads.dataset([str(f) for f in files], schema=schema, format="parquet")
+
+    def _empty_schema(self) -> pa.Schema:
+        frame = empty_frame("messages", raw=self.text, text=self.text).drop(columns="conversation_name")
+        return self._conform(pa.Table.from_pandas(frame, preserve_index=False)).schema
+
+    # -- whole-account frames ---------------------------------------------------------------------------------
     def _file(self, name: str) -> Path:
         return self.path / name
-
-    def message_file(self, conversation_id: str) -> Path:
-        return self.path / "messages" / f"{_digest(conversation_id)}.parquet"
-
-    def new_segment(self) -> str:
-        """The manifest name (relative to the account's folder) of a new segment file."""
-        return f"messages/segment-{os.urandom(8).hex()}.parquet"
-
-    def entry_file(self, conversation_id: str, entry: dict[str, Any]) -> Path:
-        """The file holding a conversation's messages: its segment, if its manifest entry names one."""
-        return self.path / entry["file"] if entry.get("file") else self.message_file(conversation_id)
-
-    def prune_segments(self, manifest: dict[str, Any]) -> None:
-        """Remove the segment files that no conversation of the manifest names (moved out by refreshes)."""
-        named = {entry.get("file") for entry in manifest["conversations"].values()}
-        for path in (self.path / "messages").glob("segment-*.parquet"):
-            if f"messages/{path.name}" not in named:
-                path.unlink(missing_ok=True)
 
     def write_frame(self, path: Path, frame: pd.DataFrame) -> pa.Table:
         """Write a frame as Parquet (zstd), atomically, and return it as the Arrow table written (callers keep
@@ -201,11 +503,18 @@ class AccountCache:
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
         return table
 
-    def read_table(self, path: Path, *, rows: int | None = None, columns: list[str] | None = None) -> pa.Table | None:
-        """A cached file as an Arrow table, or None (with a :class:`CacheWarning`) if it is missing, unreadable,
-        or its row count differs from ``rows``."""
+    def read_table(
+        self,
+        path: Path,
+        *,
+        rows: int | None = None,
+        columns: list[str] | None = None,
+        expected: bool = False,
+    ) -> pa.Table | None:
+        """A cached file as an Arrow table, or None (with a :class:`CacheWarning`) if it is missing (and
+        ``expected`` or ``rows`` is given), unreadable, or its row count differs from ``rows``."""
         if not path.exists():
-            if rows is not None:
+            if rows is not None or expected:
                 warnings.warn(f"chatlens cache: {path} is missing; fetching again", CacheWarning, stacklevel=3)
             return None
         try:

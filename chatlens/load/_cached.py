@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._stack import user_stacklevel
-from ..cache import AccountCache, CacheWarning, now_iso
+from ..cache import AccountCache, now_iso
 from ..chatapi import ChatAPI
 from ..schema import coerce_frame
 from ..threadsync import (
@@ -101,7 +101,9 @@ def _load_cached(
     listing = _LISTING_CALLS.pop(api, None)  # what load_conversations(refresh=True) just spent, if it did
     if not refresh:
         manifest = store.manifest()
-        tables = _read_cached(store, manifest, ids, columns)
+        # Read without the lock: a writer may be replacing a file meanwhile, so what fails here is read again
+        # below, under the lock, from the manifest then current (and reported there if it is really damaged).
+        tables = _read_cached(store, manifest, ids, columns, quiet=True)
         if len(tables) == len(ids):
             store.remove_temporaries()
             _recall_problems(api, manifest)
@@ -121,22 +123,45 @@ def _load_cached(
             manifest["events_cursor"] = _patiently(api.latest_cursor)
             store.write_manifest(manifest)
 
-        def save(cid: str, frame: pd.DataFrame) -> None:
-            table = store.write_frame(
-                store.message_file(cid), frame if raw else frame.drop(columns="raw", errors="ignore")
-            )
-            manifest["conversations"][cid] = _entry(len(frame), list(_newest_key(frame)), raw)
-            manifest["fetched_at"] = now_iso()
+        def save_all(frames: dict[str, pd.DataFrame]) -> None:
+            # One dataset file (unless they hold more than FILE_BYTES) and one manifest write; a conversation with
+            # no messages has no rows to write and is remembered as empty.
+            fetched_at = now_iso()
+            parts = []
+            for cid in sorted(frames):
+                frame = frames[cid] if raw else frames[cid].drop(columns="raw", errors="ignore")
+                if len(frame):
+                    parts.append((cid, frame))
+                else:
+                    manifest["conversations"][cid] = _entry(0, ["", ""], raw, fetched_at, empty=True)
+                    tables[cid] = _empty_table(text, stored)
+            if parts:
+                spans, offset = [], 0
+                for cid, frame in parts:
+                    spans.append((cid, offset, len(frame)))
+                    offset += len(frame)
+                tables_ = [_dataset_table(api, frame, cid) for cid, frame in parts]
+                table, where = store.write_messages(manifest, tables_, spans)
+                for (cid, offset, rows), (_, frame) in zip(spans, parts):
+                    file, at = where[cid]
+                    newest = list(_newest_key(frame))
+                    manifest["conversations"][cid] = _entry(rows, newest, raw, fetched_at, file=file, offset=at)
+                    tables[cid] = table.slice(offset, rows).select(stored)
+            manifest["fetched_at"] = fetched_at
             store.write_manifest(manifest)
-            tables[cid] = table
+
+        def save(cid: str, frame: pd.DataFrame) -> None:
+            save_all({cid: frame})
 
         def save_batch(frame: pd.DataFrame, spans: list[tuple[str, int, int]]) -> None:
-            # One segment file and one manifest write for the whole batch, however many conversations it holds.
-            name = store.new_segment()
-            table = store.write_frame(store.path / name, frame).drop_columns(["conversation_id"])
+            # One dataset file (unless the batch holds more than FILE_BYTES) and one manifest write for the batch,
+            # however many conversations it holds.
+            table, where = store.write_messages(manifest, [_dataset_table(api, frame)], spans)
+            table = table.select(stored)
             fetched_at = now_iso()
             for (cid, offset, rows), newest in zip(spans, _newest_keys(frame, spans)):
-                manifest["conversations"][cid] = _entry(rows, newest, raw, fetched_at, file=name, offset=offset)
+                file, at = where[cid]
+                manifest["conversations"][cid] = _entry(rows, newest, raw, fetched_at, file=file, offset=at)
                 tables[cid] = table.slice(offset, rows)
             manifest["fetched_at"] = fetched_at
             store.write_manifest(manifest)
@@ -167,15 +192,16 @@ def _load_cached(
             changed = {cid: _upsert(frames[cid], frame) for cid, frame in new.items() if len(frame)}
             if can_follow:
                 changed = _replay_events(api, store, manifest, frames, changed, text=text)
-            for cid, frame in changed.items():
-                save(cid, frame)
+            if changed:
+                save_all(changed)  # the refresh's changes as one new file
         # What the source could not read while filling the cache stays known to every later load served from it.
         recorded = list(manifest.get("problems") or [])
         fresh = [p for p in api.problems if p not in recorded]
         if fresh:
             manifest["problems"] = recorded + fresh
             store.write_manifest(manifest)
-        store.prune_segments(manifest)
+        # The directory now holds exactly the current rows, in few files (chatlens.cache, "settle").
+        store.settle(manifest)
     return {cid: t.select(columns) for cid, t in tables.items()}
 
 
@@ -203,7 +229,18 @@ class RefreshIncompleteWarning(UserWarning):
 
 
 def _state_file(store: AccountCache, cid: str) -> Any:
-    return store.path / "threads" / store.message_file(cid).name.replace(".parquet", ".json")
+    return store.path / "threads" / f"{store.conversation_key(cid)}.json"
+
+
+def _dataset_table(api: ChatAPI, frame: pd.DataFrame, conversation_id: str | None = None) -> pa.Table:
+    """A cached frame (of one conversation, or a batch with its ``conversation_id`` column) as rows of the
+    account's messages dataset: with the account, service and conversation columns the files carry."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    n = table.num_rows
+    if conversation_id is not None:
+        table = table.append_column("conversation_id", pa.repeat(pa.scalar(conversation_id, pa.string()), n))
+    table = table.append_column("account", pa.repeat(pa.scalar(str(api.account_id), pa.string()), n))
+    return table.append_column("service", pa.repeat(pa.scalar(str(api.service), pa.string()), n))
 
 
 def _refresh_threads(
@@ -264,8 +301,10 @@ def _refresh_threads(
     )
     for cid in result.pending:
         # Not reached: what its state knew may have changed since this refresh began, so its threads say unknown
-        # (load_thread_status), and a conversation without a state yet is listed too.
-        save_state(_state_file(store, cid), dataclasses.replace(states[cid], attempted_us=result.started_us))
+        # (load_thread_status), and a conversation without a state yet is listed too. One the budget stopped
+        # part-way through keeps what was fetched (result.states), which the next refresh continues.
+        state = result.states.get(cid, states[cid])
+        save_state(_state_file(store, cid), dataclasses.replace(state, attempted_us=result.started_us))
     manifest["last_refresh"] = {
         "plan": str(result.plan),
         "requests": result.requests,
@@ -298,70 +337,28 @@ class _Frames(dict):
 
 
 def _entry(rows: int, newest: list[str], raw: bool, fetched_at: str | None = None, **where: Any) -> dict[str, Any]:
-    """A conversation's manifest entry: its rows, newest (created, id), whether it keeps raw, and where it is (a
-    segment ``file`` and ``offset``, ``empty``, or else its own file)."""
+    """A conversation's manifest entry: its rows, newest (created, id), whether it keeps raw, and where its rows
+    are: the dataset ``file`` and the ``offset`` of its first row there, or ``empty`` (no rows, no file)."""
     return {"rows": rows, "newest": newest, "fetched_at": fetched_at or now_iso(), "raw": raw, **where}
 
 
 def _read_cached(
-    store: AccountCache, manifest: dict[str, Any], ids: list[str], columns: list[str]
+    store: AccountCache, manifest: dict[str, Any], ids: list[str], columns: list[str], *, quiet: bool = False
 ) -> dict[str, pa.Table]:
-    tables = {}
-    in_segments: dict[str, list[str]] = {}
+    """The cached tables (``columns``) of ``ids``: conversations not cached, cached without the service's JSON a
+    load asks for (``raw`` in ``columns``), or whose file fails (:meth:`AccountCache.read_messages`) are left
+    out, and the last are dropped from ``manifest`` so they are fetched again."""
+    wanted, tables = [], {}
     for cid in ids:
         entry = manifest["conversations"].get(cid)
         if entry is None or ("raw" in columns and not entry.get("raw", True)):
             continue  # not cached, or cached without the service's JSON this load asks for: fetched (again)
-        if entry.get("file"):
-            in_segments.setdefault(entry["file"], []).append(cid)
-            continue
         if entry.get("empty"):
             tables[cid] = _empty_table(store.text, columns)
-            continue
-        table = store.read_table(store.message_file(cid), rows=int(entry["rows"]), columns=columns)
-        if table is not None and not set(columns) <= set(table.column_names):
-            warnings.warn(
-                f"chatlens cache: {store.message_file(cid)} lacks columns of this version; fetching again",
-                CacheWarning,
-                stacklevel=3,
-            )
-            table = None
-        if table is None:
-            del manifest["conversations"][cid]  # reported by read_table; fetched again below
-            continue
-        tables[cid] = table
-    for name, cids in in_segments.items():
-        tables.update(_read_segment(store, manifest, name, cids, columns))
+        else:
+            wanted.append(cid)
+    tables.update(store.read_messages(manifest, wanted, columns, quiet=quiet))
     return tables
-
-
-def _read_segment(
-    store: AccountCache, manifest: dict[str, Any], name: str, cids: list[str], columns: list[str]
-) -> dict[str, pa.Table]:
-    """The slices of one segment file that hold ``cids``: one read for all of them. A slice that does not hold
-    its conversation (a damaged or foreign file) is reported and fetched again, like a bad file."""
-    path = store.path / name
-    table = store.read_table(path, columns=["conversation_id", *columns])
-    holders = table.column("conversation_id") if table is not None else None
-    view = table.drop_columns(["conversation_id"]) if table is not None else None
-    out, bad = {}, []
-    for cid in cids:
-        entry = manifest["conversations"][cid]
-        offset, rows = int(entry.get("offset", 0)), int(entry["rows"])
-        fits = view is not None and offset >= 0 and offset + rows <= view.num_rows
-        if not fits or (rows and {holders[offset].as_py(), holders[offset + rows - 1].as_py()} != {cid}):
-            bad.append(cid)
-            del manifest["conversations"][cid]
-            continue
-        out[cid] = view.slice(offset, rows)
-    if bad and table is not None:
-        warnings.warn(
-            f"chatlens cache: {path} does not hold what the manifest says for {len(bad)} conversation(s); "
-            "fetching them again",
-            CacheWarning,
-            stacklevel=4,
-        )
-    return out
 
 
 def _replay_events(

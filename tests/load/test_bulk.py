@@ -1,13 +1,17 @@
 """The loaders' bulk path: a backend that reads whole conversations at once (``bulk_messages``) gives the very frame
-the paging walk gives, caches it as segments, resumes, refreshes, and survives a damaged segment."""
+the paging walk gives, caches each batch as a file of the account's messages dataset, resumes, refreshes (leaving
+only current rows in the dataset), and survives a damaged file."""
 
 from __future__ import annotations
 
 import sqlite3
 import warnings
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 import pytest
 
 from chatlens.backends.sqlite import SQLiteChatAPI, Workspace
@@ -77,7 +81,7 @@ def test_bulk_and_paged_loads_give_the_same_frame(demo_db, account, options):
         pd.testing.assert_frame_equal(got, expected)
 
 
-def test_a_cached_bulk_load_writes_one_segment_and_the_next_load_reads_it(ws):
+def test_a_cached_bulk_load_writes_one_dataset_file_and_the_next_load_reads_it(ws):
     api = as_(Bulk, ws.account("S"))
     api._TABLE_ROWS = 10_000
     first = load_messages(api, progress=False)
@@ -85,7 +89,8 @@ def test_a_cached_bulk_load_writes_one_segment_and_the_next_load_reads_it(ws):
     store = AccountCache(api.identity)
     entries = store.manifest()["conversations"]
     files = {e.get("file") for cid, e in entries.items() if e["rows"]}
-    assert len(files) == 1 and next(iter(files)).startswith("messages/segment-")
+    assert len(files) == 1 and next(iter(files)).startswith("messages/part-")
+    assert [p.name for p in store.messages_dir.glob("*.parquet")] == [Path(next(iter(files))).name]
     api.calls.clear()
     again = load_messages(api, progress=False)
     assert sum(api.calls.values()) == 0
@@ -106,40 +111,44 @@ def test_an_interrupted_bulk_load_keeps_the_batches_done_and_resumes_with_the_re
     pd.testing.assert_frame_equal(resumed, paged(ws, "S"))
 
 
-def test_refresh_moves_changed_conversations_out_of_their_segment_and_drops_it_when_unused(ws):
+def test_a_refresh_writes_its_changes_as_a_new_file_and_the_dataset_keeps_only_current_rows(ws):
     api = as_(Bulk, ws.account("S"))
     api._TABLE_ROWS = 10_000
     load_messages(api, progress=False)
     store = AccountCache(api.identity)
-    (segment,) = (store.path / "messages").glob("segment-*.parquet")
+    (first,) = store.messages_dir.glob("*.parquet")
     api.create_message("C1", text="brand new", parent="m1")
     api.update_message("d1", text="psst (edited)")
     refreshed = load_messages(api, refresh=True, progress=False)
     pd.testing.assert_frame_equal(refreshed, paged(ws, "S"))
     entries = store.manifest()["conversations"]
-    assert "file" not in entries["C1"] and "file" not in entries["D1"]
-    assert not segment.exists()  # no conversation is read from it any more
+    assert entries["C1"]["file"] == entries["D1"]["file"] != f"messages/{first.name}"  # one new file for both
+    assert not first.exists()  # it held only superseded rows
+    # Whoever opens the folder as a dataset reads exactly the current rows: the edit once, the new message once.
+    rows = pads.dataset(store.messages_dir, format="parquet").to_table().to_pandas()
+    assert sorted(rows["id"]) == sorted(refreshed["id"])
+    assert rows.set_index("id").loc["d1", "text"] == "psst (edited)"
     pd.testing.assert_frame_equal(load_messages(api, progress=False), refreshed)
     full = load_messages(api, refresh="full", progress=False)
     pd.testing.assert_frame_equal(full, refreshed)
-    assert len(list((store.path / "messages").glob("segment-*.parquet"))) == 1
+    assert len(list(store.messages_dir.glob("*.parquet"))) == 1
 
 
-def test_a_damaged_segment_is_reported_and_its_conversations_fetched_again(ws):
+def test_a_damaged_dataset_file_is_reported_and_its_conversations_fetched_again(ws):
     api = as_(Bulk, ws.account("S"))
     api._TABLE_ROWS = 10_000
     expected = load_messages(api, progress=False)
     store = AccountCache(api.identity)
-    (segment,) = (store.path / "messages").glob("segment-*.parquet")
-    segment.write_bytes(segment.read_bytes()[:200])
+    (part,) = store.messages_dir.glob("*.parquet")
+    part.write_bytes(part.read_bytes()[:200])
     api.calls.clear()
     with pytest.warns(CacheWarning, match="unreadable"):
         again = load_messages(api, progress=False)
     pd.testing.assert_frame_equal(again, expected)
-    assert api.calls["conversations"] == 2  # the two in the segment; the empty one has a file of its own
+    assert api.calls["conversations"] == 2  # the two in the file; the empty one is remembered with no file
 
 
-def test_a_segment_whose_rows_do_not_match_the_manifest_is_not_misread(ws):
+def test_a_dataset_file_whose_rows_do_not_match_the_manifest_is_not_misread(ws):
     api = as_(Bulk, ws.account("S"))
     api._TABLE_ROWS = 10_000
     expected = load_messages(api, progress=False)
@@ -192,7 +201,8 @@ def test_many_conversations_load_the_same_frame_either_way(tmp_path):
 
 
 def test_an_older_workspace_file_gains_the_normalised_columns_when_opened(tmp_path):
-    """Schema 1 kept only raw; opening the file derives bot, system, subtype and mentions from it, once."""
+    """Schema 1 kept only raw; opening the file derives bot, system, subtype and mentions (schema 2) and the
+    reactions, files, importance and membership changes (schema 3) from it, once."""
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
     db.executescript(
@@ -211,7 +221,10 @@ def test_an_older_workspace_file_gains_the_normalised_columns_when_opened(tmp_pa
             ('S', 'b', 'C1', 'U9', 2, 'deployed', '', NULL, '{"subtype": "bot_message", "bot_id": "B1"}'),
             ('S', 'c', 'C1', 'U2', 3, '<@U2> has joined', '', NULL, '{"subtype": "channel_join"}'),
             ('T', 'd', 'X1', 'u1', 4, 'hello', '', NULL,
-             '{"messageType": "message", "mentions": [{"mentioned": {"user": {"id": "u2"}}}]}');
+             '{"messageType": "message", "mentions": [{"mentioned": {"user": {"id": "u2"}}}]}'),
+            ('T', 'e', 'X1', 'u2', 5, 'look', '', NULL,
+             '{"messageType": "message", "importance": "high", "reactions": [{"reactionType": "like",
+               "user": {"user": {"id": "u1"}}}], "attachments": [{"contentType": "reference", "name": "a.pdf"}]}');
         """
     )
     db.commit()
@@ -223,8 +236,20 @@ def test_an_older_workspace_file_gains_the_normalised_columns_when_opened(tmp_pa
         "b": (1, 0, "bot_message", None),
         "c": (0, 1, "channel_join", "U2"),
         "d": (0, 0, None, "u2"),
+        "e": (0, 0, None, None),
     }
-    assert ws.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    import json
+
+    stored = dict(ws.db.execute("SELECT id, extensions FROM messages"))
+    assert json.loads(stored.pop("e")) == {
+        "reactions": [{"emoji": "like", "user": "u1", "count": 1, "created": None}],
+        "file_kinds": ["pdf"],
+        "importance": "high",
+        "members_joined": [],
+        "members_left": [],
+    }
+    assert set(stored.values()) == {None}  # nothing to say of the others
+    assert ws.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     Workspace(path)  # opening it again changes nothing
 
 
@@ -272,7 +297,11 @@ def test_the_cache_keeps_the_services_json_only_for_loads_that_ask_for_it(ws, cl
     plain = load_messages(api, progress=False)
     store = AccountCache(api.identity)
     assert not any(e["raw"] for e in store.manifest()["conversations"].values())
-    assert all("raw" not in pq_columns(p) for p in (store.path / "messages").glob("*.parquet"))
+    # Every file of the dataset has the one schema (a raw column), and a plain load writes no value in it.
+    files = list(store.messages_dir.glob("*.parquet"))
+    assert files and all(
+        pq.read_table(p, columns=["raw"]).column("raw").null_count == pq.read_metadata(p).num_rows for p in files
+    )
     api.calls.clear()
     with_raw = load_messages(api, raw=True, progress=False)
     assert sum(api.calls.values()) > 0  # fetched again, with the JSON this time
@@ -286,12 +315,6 @@ def test_the_cache_keeps_the_services_json_only_for_loads_that_ask_for_it(ws, cl
     refreshed = load_messages(api, refresh=True, progress=False)  # without raw: the cache drops it
     pd.testing.assert_frame_equal(refreshed, paged(ws, "S"))
     pd.testing.assert_frame_equal(load_messages(api, raw=True, progress=False), paged(ws, "S", raw=True))
-
-
-def pq_columns(path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    return pq.read_schema(path).names
 
 
 def test_bulk_tables_hold_whole_conversations_whatever_order_they_are_asked_in(tmp_path):

@@ -325,7 +325,7 @@ def test_rate_limits_are_waited_out(ws):
 def test_corrupted_cache_file_is_reported_and_refetched(ws):
     api = counting(ws, "S")
     expected = load_messages(api, progress=False)
-    path = AccountCache(api.identity).message_file("C1")
+    path = AccountCache(api.identity).conversation_file("C1")
     path.write_bytes(path.read_bytes()[:100])
     api.calls.clear()
     with pytest.warns(CacheWarning, match=r"\.parquet is unreadable"):
@@ -400,7 +400,7 @@ def test_a_cache_missing_columns_is_refetched_not_misread(ws):
 
     api = counting(ws, "S")
     expected = load_messages(api, progress=False)
-    path = AccountCache(api.identity).message_file("C1")
+    path = AccountCache(api.identity).conversation_file("C1")
     table = pq.read_table(path)
     pq.write_table(table.drop_columns(["thread_id"]), path)
     api.calls.clear()
