@@ -314,10 +314,14 @@ def plot_timeline(
     by: str | None = None,
     tz: str = "UTC",
     top: int = 8,
+    lead_in: str | None = None,
     ax: Axes | None = None,
     **kwargs: Any,
 ) -> Axes:
-    """Messages per period as lines (one per group with ``by``, top ``top`` groups and "other").
+    """Messages per period as lines (one per group with ``by``, top ``top`` groups of the period and "other").
+
+    ``lead_in`` (a length such as ``"28D"``, with ``since``) also draws that much time before ``since`` for
+    context, shaded and labelled "before the period", its lines paler (off by default).
 
     Examples
     --------
@@ -326,13 +330,22 @@ def plot_timeline(
     >>> ax.get_ylabel()
     'messages per week'
     """
-    table = activity_timeline(messages, freq=freq, by=by, tz=tz, **kwargs)
-    table = top_n(table, top) if by is not None else table
+    since, start = _lead_in_start(kwargs.get("since"), lead_in)
+    table = activity_timeline(messages, freq=freq, by=by, tz=tz, **{**kwargs, "since": start})
+    before = _rows_before(table, since)
+    if by is not None and before.any() and table.shape[1] > top:
+        # The groups busiest in the period itself, not in the lead-in.
+        order = table[~before].sum().sort_values(ascending=False, kind="stable").index
+        kept = table[order[:top]].copy()
+        kept["other"] = table[order[top:]].sum(axis=1)
+        table = kept
+    elif by is not None:
+        table = top_n(table, top)
     ax = _axes(ax)
-    if not table.to_numpy().sum():
+    if not table[~before].to_numpy().sum():
         ax.set_title(literal_label("Activity" + (f" by {by}" if by else "")))
         return _nothing_to_draw(ax, "timeline")
-    partial = _partial_periods(messages, table, freq, tz, kwargs.get("since"), kwargs.get("until"))
+    partial = _partial_periods(messages, table, freq, tz, start, kwargs.get("until"))
     # Complete periods as solid lines; a period the data covers only in part (usually the first and the last)
     # dashed with a hollow marker, so a half-observed week never reads as a drop.
     near = (
@@ -341,9 +354,13 @@ def plot_timeline(
         | np.roll(partial, -1) & (np.arange(len(partial)) < len(partial) - 1)
     )
     labels = _group_labels(messages, by, table.columns)
+    if before.any():
+        _shade_lead_in(ax, table.index[0], since)
     for column in table.columns:
         y = table[column].to_numpy(dtype=float)
-        (line,) = ax.plot(table.index, np.where(partial, np.nan, y), label=labels[column])
+        (line,) = ax.plot(table.index, np.where(partial | before, np.nan, y), label=labels[column])
+        if before.any():
+            _pale_line(ax, table.index, y, before, line.get_color())
         if partial.any():
             ax.plot(table.index, np.where(near, y, np.nan), linestyle="--", color=line.get_color())
             ax.plot(
@@ -361,6 +378,50 @@ def plot_timeline(
     if by is not None:
         ax.legend(loc="upper left", ncols=2, prop={"family": font_chain(), "size": "small"})
     return ax
+
+
+def _lead_in_start(since: Any, lead_in: str | None) -> tuple[Any, Any]:
+    """``since`` as given, and where the drawing starts: ``lead_in`` before it (``since`` itself without one)."""
+    if lead_in is None:
+        return since, since
+    if since is None:
+        raise ValueError("lead_in needs since: the lead-in is the time before the period's start")
+    try:
+        length = pd.Timedelta(lead_in)
+    except (TypeError, ValueError):
+        raise ValueError(f"lead_in: expected a length such as 28D or 12W, got {lead_in!r}") from None
+    if pd.isna(length) or length <= pd.Timedelta(0):
+        raise ValueError(f"lead_in: must be a positive length, got {lead_in!r}")
+    since = pd.Timestamp(since)
+    since = since.tz_localize("UTC") if since.tzinfo is None else since
+    return since, since - length
+
+
+def _rows_before(table: pd.DataFrame, since: Any) -> np.ndarray:
+    """Which rows of a table indexed by period start begin before ``since`` (the lead-in's rows)."""
+    if since is None or not len(table):
+        return np.zeros(len(table), dtype=bool)
+    since = pd.Timestamp(since)
+    since = since.tz_localize("UTC") if since.tzinfo is None else since
+    return np.asarray(table.index < since, dtype=bool)
+
+
+#: The gid of everything drawn for the lead-in (shading, its label, its pale lines): tests and styles find them.
+LEAD_IN_GID = "chatlens-lead-in"
+
+
+def _shade_lead_in(ax: Axes, start: Any, since: Any) -> None:
+    ax.axvspan(start, since, color="#e9e9ef", zorder=0, gid=LEAD_IN_GID)
+    ax.text(
+        since, 0.98, "before the period ", transform=ax.get_xaxis_transform(), ha="right", va="top",
+        fontsize="small", color="#5a6070", gid=LEAD_IN_GID,
+    )  # fmt: skip
+
+
+def _pale_line(ax: Axes, x: Any, y: np.ndarray, before: np.ndarray, colour: Any) -> None:
+    """The lead-in part of a line, paler, joined to the period's first point."""
+    joined = before | np.roll(before, 1) & (np.arange(len(before)) > 0)
+    ax.plot(x, np.where(joined, y, np.nan), color=colour, alpha=0.35, linewidth=1, gid=LEAD_IN_GID)
 
 
 _GROUP_IDS = {"conversation": ("conversation_name", "conversation_id"), "member": ("sender_name", "sender_id")}
@@ -394,8 +455,13 @@ def _partial_periods(
         return np.zeros(len(table), dtype=bool)
 
 
-def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | None = None, **kwargs: Any) -> Axes:
+def plot_active_members(
+    messages: pd.DataFrame, *, tz: str = "UTC", lead_in: str | None = None, ax: Axes | None = None, **kwargs: Any
+) -> Axes:
     """Members posting in the trailing 1, 7 and 28 days, per day.
+
+    ``lead_in`` (with ``since``) also draws that much time before ``since``, shaded and labelled "before the
+    period", as :func:`plot_timeline` does.
 
     Examples
     --------
@@ -404,13 +470,20 @@ def plot_active_members(messages: pd.DataFrame, *, tz: str = "UTC", ax: Axes | N
     >>> [line.get_label() for line in ax.lines]
     ['1 day', '7 days', '28 days']
     """
-    table = dau_wau_mau(messages, tz=tz, **kwargs)
+    since, start = _lead_in_start(kwargs.get("since"), lead_in)
+    table = dau_wau_mau(messages, tz=tz, **{**kwargs, "since": start})
+    before = _rows_before(table, since)
     ax = _axes(ax)
-    if not len(table) or not table["mau"].to_numpy().sum():
+    if not len(table) or not table["mau"][~before].to_numpy().sum():
         ax.set_title("Members posting")
         return _nothing_to_draw(ax, "active")
+    if before.any():
+        _shade_lead_in(ax, table.index[0], since)
     for column, label in (("dau", "1 day"), ("wau", "7 days"), ("mau", "28 days")):
-        ax.plot(table.index, table[column].to_numpy(), label=label)
+        y = table[column].to_numpy(dtype=float)
+        (line,) = ax.plot(table.index, np.where(before, np.nan, y), label=label)
+        if before.any():
+            _pale_line(ax, table.index, y, before, line.get_color())
     ax.set_xlabel(literal_label(f"day ({tz})"))
     ax.set_ylabel("members posting (trailing window)")
     ax.set_title("Members posting")

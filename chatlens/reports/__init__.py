@@ -159,6 +159,19 @@ def _threshold(value: Any) -> pd.Timedelta:
     return wait
 
 
+def _lead_in_length(value: Any) -> pd.Timedelta | None:
+    """The plots' lead-in: None (off), or a positive length pandas reads ("28D", "12W")."""
+    if value is None:
+        return None
+    try:
+        length = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"lead_in: expected a length such as 28D or 12W, got {value!r}") from None
+    if pd.isna(length) or length <= pd.Timedelta(0):
+        raise ValueError(f"lead_in: must be a positive length, got {value!r}")
+    return length
+
+
 def _iso(ts: Any) -> str | None:
     if ts is None or pd.isna(ts):
         return None
@@ -295,6 +308,7 @@ def build_report(
     include_private: bool = False,
     freq: str | None = None,
     sla: Any = "24h",
+    lead_in: str | None = None,
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
 
@@ -303,7 +317,9 @@ def build_report(
     else answered within it (:func:`chatlens.analysis.answered_within`).
 
     Plots cover the report's period, per ``freq`` (default :func:`chatlens.plotting.auto_freq` of the span: days
-    for weeks, weeks for months, months for years). Private conversations (private channels, direct and group
+    for weeks, weeks for months, months for years); ``lead_in`` (a length such as ``"28D"``, off by default) also
+    draws that much time before the period in the activity and members-posting plots, shaded and labelled
+    "before the period". Private conversations (private channels, direct and group
     direct messages: a ``conversation_kind`` other than
     ``"channel"``, as :func:`load_report_messages` adds it) are left out unless ``include_private=True``, as the
     Slack and Teams admin dashboards do; the report says which, and how many messages that leaves out.
@@ -326,6 +342,7 @@ def build_report(
     t0 = time.perf_counter()
     check_tz(tz)
     wait = _threshold(sla)
+    _lead_in_length(lead_in)
     min_group_size = _check_privacy(include_text, anonymize, min_group_size)
     if include_text and "text" not in messages.columns:
         raise ValueError("include_text=True needs messages with a text column (they were loaded with text=False)")
@@ -427,7 +444,7 @@ def build_report(
 
     data.freq = freq or auto_freq(since, until)
     if plots:
-        period = Period(messages=messages, since=since, until=until, tz=tz, freq=data.freq)
+        period = Period(messages=messages, since=since, until=until, tz=tz, freq=data.freq, lead_in=lead_in)
         data.sections = plot_sections(period, people=min_group_size <= 1)  # the network draws single people
     data.generated_in = time.perf_counter() - t0
     return data
@@ -626,6 +643,7 @@ def report_data(
     include_private: bool = False,
     freq: str | None = None,
     sla: Any = "24h",
+    lead_in: str | None = None,
 ) -> ReportData:
     """Load an account (the demo by default) and build its report's content: what :func:`report` writes.
 
@@ -636,6 +654,7 @@ def report_data(
 
     check_tz(tz)  # before anything is loaded
     _threshold(sla)
+    _lead_in_length(lead_in)
     _check_privacy(include_text, anonymize, min_group_size)
     api = _account(account)
     messages = load_report_messages(api, conversations, text=include_text, progress=progress)
@@ -655,6 +674,7 @@ def report_data(
         include_private=include_private,
         freq=freq,
         sla=sla,
+        lead_in=lead_in,
     )
     # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
     # report does not count: a reader sees it on the page, not only the person who ran the command.
@@ -679,12 +699,14 @@ def report(
     include_private: bool = False,
     freq: str | None = None,
     sla: Any = "24h",
+    lead_in: str | None = None,
 ) -> Path:
     """Load an account (the demo by default) and write its engagement report to ``out``; returns the path.
 
     Messages are loaded text-free (``load_messages(text=False)``) unless ``include_text=True``; ``anonymize``,
     ``salt`` and ``min_group_size`` are the privacy controls of the module docs. ``json_out`` also writes what the
-    report shows as JSON (:meth:`ReportData.to_dict`).
+    report shows as JSON (:meth:`ReportData.to_dict`). ``lead_in`` (``"28D"``, off by default) draws that much
+    time before the period in the activity plots, shaded and labelled "before the period".
 
     Examples
     --------
@@ -707,6 +729,7 @@ def report(
         include_private=include_private,
         freq=freq,
         sla=sla,
+        lead_in=lead_in,
     )
     if json_out is not None:
         import json

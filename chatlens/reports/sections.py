@@ -20,14 +20,37 @@ __all__ = ["Section", "Period", "PLOT_SECTIONS", "plot_sections"]
 
 @dataclass(frozen=True, kw_only=True)
 class Period:
-    """What every section is drawn over: the counted messages, the report's ``[since, until)`` in UTC, its zone
-    and the plots' frequency."""
+    """What every section is drawn over: the counted messages, the report's ``[since, until)`` in UTC, its zone,
+    the plots' frequency and their optional lead-in (a length drawn before ``since`` for context)."""
 
     messages: pd.DataFrame
     since: pd.Timestamp
     until: pd.Timestamp
     tz: str = "UTC"
     freq: str = "D"
+    lead_in: str | None = None
+
+    def lead_in_note(self) -> tuple[str, ...]:
+        """The sentence under a plot drawn with the lead-in."""
+        if self.lead_in is None:
+            return ()
+        return (
+            f"Shaded: the {_length_words(self.lead_in)} before the period, for context; the figures above cover "
+            "the period only.",
+        )
+
+
+def _length_words(length: str) -> str:
+    """A lead-in as people say it: "28 days", "12 weeks" (whole weeks), "36 hours"."""
+    td = pd.Timedelta(length)
+    days = td / pd.Timedelta(days=1)
+    if days == int(days) and days >= 1:
+        days = int(days)
+        if days % 7 == 0 and days >= 14:
+            return f"{days // 7} weeks"
+        return "day" if days == 1 else f"{days} days"
+    hours = td / pd.Timedelta(hours=1)
+    return f"{hours:g} hours"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,17 +101,20 @@ def activity_section(p: Period) -> Section:
     """Messages per period by conversation (top six and "other")."""
     from ..plotting import plot_timeline
 
-    ax = plot_timeline(p.messages, freq=p.freq, by="conversation", tz=p.tz, since=p.since, until=p.until, top=6)
+    ax = plot_timeline(
+        p.messages, freq=p.freq, by="conversation", tz=p.tz, since=p.since, until=p.until, top=6, lead_in=p.lead_in
+    )
     alt = f"Messages per {_PERIOD_WORDS.get(p.freq, p.freq)} by conversation in the report's period"
-    return _picture("timeline", "Activity", alt, ax)
+    return _picture("timeline", "Activity", alt, ax, notes=p.lead_in_note())
 
 
 def active_section(p: Period) -> Section:
     """Members posting in the trailing 1, 7 and 28 days."""
     from ..plotting import plot_active_members
 
-    ax = plot_active_members(p.messages, tz=p.tz, since=p.since, until=p.until)
-    return _picture("active", "Members posting", "Members posting in the trailing 1, 7 and 28 days", ax)
+    ax = plot_active_members(p.messages, tz=p.tz, since=p.since, until=p.until, lead_in=p.lead_in)
+    alt = "Members posting in the trailing 1, 7 and 28 days"
+    return _picture("active", "Members posting", alt, ax, notes=p.lead_in_note())
 
 
 def rhythm_section(p: Period) -> Section:
