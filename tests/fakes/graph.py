@@ -31,7 +31,10 @@ same property (``lastModifiedDateTime gt``/``lt``, ``createdDateTime lt``; ignor
 channel messages and replies by last modification (the orders, filters and their reference pages:
 ``_r_list_messages``); without ``Prefer: include-unknown-enum-members``
 systemEventMessage arrives as unknownFutureValue; soft-deleted messages
-stay listed with ``deletedDateTime`` set and an empty body; errors are ``{"error": {"code", "message",
+stay listed with ``deletedDateTime`` set and an empty body, and a deleted channel root's replies stay listed as they
+were (the reference documents only ``deletedDateTime``, "Timestamp at which the chat message was deleted, or null if
+not deleted", chatmessage.md, and the action, chatmessage-softdelete.md: this is how Teams shows a deleted post,
+"This message has been deleted" above its replies); errors are ``{"error": {"code", "message",
 "innerError"}}`` with the HTTP status (400 BadRequest, 401 InvalidAuthenticationToken, 403 Forbidden, 404 NotFound,
 409 Conflict, 429 TooManyRequests with ``Retry-After``); writes answer 201 with the object or 204 with no body.
 Member objects are ``aadUserConversationMember`` whose ``id`` is a membership id, not the user's id (``userId``).

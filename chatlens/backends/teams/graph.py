@@ -30,9 +30,14 @@ How the Chat API maps onto Teams:
   kilobytes) and the position within it, so no order is assumed and each message is listed once. Every request
   carries ``Prefer: include-unknown-enum-members`` (else newer messageType and eventDetail kinds arrive as
   ``unknownFutureValue``). Soft-deleted messages (``deletedDateTime`` set) are left out, as deleted messages are
-  everywhere in chatlens. ``replyToId`` becomes ``parent``; an HTML body keeps its HTML in ``raw`` and gives
-  plain text in ``text`` (emoji as their ``alt``); a message Graph sends malformed (one documented example has an
-  impossible timestamp) is skipped with a warning naming it, never a crash.
+  everywhere in chatlens, except a channel root soft-deleted while it has live replies: it stays as its thread's
+  tombstone (no text, ``is_system``, subtype ``tombstone``, as on Slack and in the embedded workspace), so its
+  replies keep their root. Graph's reference says of a deleted message only that ``deletedDateTime`` is when it was
+  deleted (chatmessage.md) and that ``softDelete`` deletes it (chatmessage-softdelete.md); that it stays listed with
+  ``deletedDateTime`` set and an empty body, its replies with it, is how Teams shows it ("This message has been
+  deleted" above the replies), which the fake Graph follows. ``replyToId`` becomes ``parent``; an HTML body keeps
+  its HTML in ``raw`` and gives plain text in ``text`` (emoji as their ``alt``); a message Graph sends malformed
+  (one documented example has an impossible timestamp) is skipped with a warning naming it, never a crash.
 - create message: as the token's own user (Graph posts as the signed-in user only); a reply goes to its thread's
   root (Teams threads are one level deep); chats have no threads. ``raw`` may carry chatMessage fields Graph
   accepts on post (``subject``, ``importance``, ``mentions``, ``attachments``).
@@ -559,6 +564,10 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         sender = msg["sender"]
         if sender["id"] != "system":
             msg["sender"] = self._user(sender["id"], sender["name"])
+        if raw.get("deletedDateTime"):
+            # Only a soft-deleted channel root with live replies is listed: it stays as its thread's tombstone (as
+            # Slack's and the embedded workspace's do), with no text or mentions, never a person's post.
+            msg.update(text="", is_system=True, subtype="tombstone", mentions=[])
         return msg
 
     def _thread(self, root: dict[str, Any]) -> list[dict[str, Any]]:
@@ -579,15 +588,19 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         query = f"?$top={top}" + ("&$expand=replies" if where[0] == "channel" else _CREATED_ORDER)
         return self.base_url + self._path(where) + "/messages" + query
 
-    def _groups(self, body: dict[str, Any], where: tuple[str, ...], cid: str) -> list[dict[str, Any]]:
-        """The messages of one Graph page, as chatlens lists them: each channel root preceded by its replies
-        (newest first), soft-deleted ones included (so positions in the page stay put) and malformed ones not."""
+    def _groups(self, body: dict[str, Any], where: tuple[str, ...], cid: str) -> list[tuple[dict[str, Any], bool]]:
+        """The messages of one Graph page, as chatlens lists them, each with whether it is listed: each channel
+        root preceded by its replies (newest first), soft-deleted ones included but not listed (so positions in
+        the page stay put), except a soft-deleted root with live replies, listed as their thread's tombstone;
+        malformed ones left out."""
         out = []
         for root in body.get("value") or []:
             if not _checked(root, cid):
                 continue
-            group = [*(self._thread(root) if where[0] == "channel" else []), root]
-            out += [m for m in group if _checked(m, cid)]
+            replies = [m for m in (self._thread(root) if where[0] == "channel" else []) if _checked(m, cid)]
+            live = [m for m in replies if not m.get("deletedDateTime")]
+            out += [(m, not m.get("deletedDateTime")) for m in replies]
+            out.append((root, not root.get("deletedDateTime") or bool(live)))
         return out
 
     def list_messages(
@@ -618,11 +631,11 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
             for n in range(skip, len(group)):
                 if len(objects) == page_size:
                     # Stopped within this Graph page: the token points back into it.
-                    if any(not m.get("deletedDateTime") for m in group[n:]) or next_link:
+                    if any(listed for _, listed in group[n:]) or next_link:
                         token = encode_page_token("teams-messages", [_pack(link), n])
                     break
-                if not group[n].get("deletedDateTime"):
-                    objects.append(self._message(group[n], cid))
+                if group[n][1]:
+                    objects.append(self._message(group[n][0], cid))
             if token is not None or not next_link:
                 break
             if len(objects) == page_size:
@@ -727,8 +740,8 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
         self, conversation_id: str, *, oldest_us: int | None = None, cursor: str | None = None
     ) -> tuple[list[ThreadRecord], str | None]:
         """One page of roots as records (keyed by creation time, with the reply count and latest reply of the
-        replies listed inline); the Graph object rides along for :meth:`to_messages`. A soft-deleted root without
-        live replies is a record without ``raw``: gone, as in :meth:`list_messages`, which leaves it out.
+        replies listed inline); the Graph object rides along for :meth:`to_messages`. A soft-deleted root is a
+        record without ``raw`` (gone), or, with live replies, its thread's tombstone, as in :meth:`list_messages`.
 
         A chat's messages (:meth:`lists_changes`): with ``oldest_us``, every message created *or changed* since
         then, of any age: ``$orderby=lastModifiedDateTime desc&$filter=lastModifiedDateTime gt ...``, the one
@@ -754,9 +767,9 @@ class TeamsChatAPI(HoldsToken, ChatAPI):
                 continue
             key = self._key(root)
             live = self._hold(conversation_id, key, self._thread(root) if channel else [])
-            if root.get("deletedDateTime"):
-                if not live:  # soft-deleted (Graph keeps listing it): gone, said so rather than left to its absence
-                    records.append(ThreadRecord(key=key, thread_key=key))
+            if root.get("deletedDateTime") and not live:
+                # Soft-deleted (Graph keeps listing it): gone, said so rather than left to its absence.
+                records.append(ThreadRecord(key=key, thread_key=key))
                 continue
             latest = max((r.key for r in live), default=None, key=us_from_key)
             records.append(ThreadRecord(key=key, thread_key=key, reply_count=len(live), latest_reply=latest, raw=root))

@@ -104,15 +104,32 @@ def test_a_reply_to_a_months_old_thread_is_seen_with_no_search(graph, tmp_path):
     assert len(status) == 150 and status["complete"].all()
 
 
-def test_a_soft_deleted_old_root_goes_and_its_replies_stay_as_in_a_full_load(graph, tmp_path):
+def test_a_soft_deleted_root_with_replies_is_their_threads_tombstone_in_a_load_and_a_refresh(graph, tmp_path):
+    """Graph keeps listing a soft-deleted message (``deletedDateTime`` set, body empty) and a channel root's
+    replies with it: a root deleted while it has live replies stays as its thread's tombstone (no text,
+    ``is_system``, subtype ``tombstone``, as on Slack and the embedded workspace), so its replies keep their root;
+    one without live replies goes. A full load and a refresh agree."""
     api, tenant, channel, roots = _tenant(graph)
     cache = str(tmp_path / "c")
     chatlens.load_messages(api, cache_dir=cache, progress=False)
     graph.soft_delete(tenant, channel.messages[roots[2]])  # ~197 days old, with two replies
     graph.soft_delete(tenant, channel.messages[roots[3]])  # no replies
+    graph.soft_delete(tenant, channel.messages[roots[4]])  # one reply, deleted too: gone with it
+    graph.soft_delete(tenant, next(iter(channel.replies[roots[4]].values())))
     refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, progress=False)
-    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
-    assert not {"root 2", "root 3"} & set(refreshed["text"])
+    full = chatlens.load_messages(api, cache=False, progress=False)
+    _same(refreshed, full)
+    for frame in (refreshed, full):
+        assert not {"root 2", "root 3", "root 4", "re 4.0"} & set(frame["text"])
+        tombstone_id = _teams.message_id(CID, roots[2])
+        tombstone = frame[frame["id"] == tombstone_id]
+        shown = tombstone[["text", "is_system", "subtype", "is_reply"]].values.tolist()
+        assert shown == [["", True, "tombstone", False]]
+        replies = frame[frame["parent"] == tombstone_id]
+        assert sorted(replies["text"]) == ["re 2.0", "re 2.1"] and set(replies["thread_id"]) == {tombstone_id}
+        assert not frame["id"].isin([_teams.message_id(CID, roots[3]), _teams.message_id(CID, roots[4])]).any()
+    page = api.list_messages(CID, page_size=1000)["objects"]
+    assert [m["subtype"] for m in page if m["id"] == tombstone_id] == ["tombstone"]
 
 
 def test_a_chat_refresh_lists_what_changed_since_the_last_one_of_any_age(graph, tmp_path):
