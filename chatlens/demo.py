@@ -42,7 +42,7 @@ from .chatapi import iso_from_us
 
 __all__ = ["DEMO_VERSION", "DEFAULT_MESSAGES", "generate_workspace", "demo_workspace_path", "open_demo", "describe"]
 
-DEMO_VERSION = "2"  # 2: user groups (Slack user groups, Teams teams)
+DEMO_VERSION = "3"  # 2: user groups (Slack user groups, Teams teams); 3: reactions by several, files, importance
 DEFAULT_MESSAGES = 24_000
 START = pd.Timestamp("2026-01-05", tz="UTC")
 END = pd.Timestamp("2026-08-01", tz="UTC")  # exclusive
@@ -157,6 +157,8 @@ _THINGS = [
 _STATES = ["down", "flaky", "back up", "slow", "green again", "under maintenance"]
 _MOODS = ["great", "worse", "about the same", "promising", "odd"]
 _EMOJI = ["thumbsup", "tada", "eyes", "heart", "rocket", "white_check_mark"]
+# Teams' reaction types (chatMessageReaction.reactionType: like, angry, sad, laugh, heart, surprised).
+_TEAMS_REACTIONS = ["like", "heart", "laugh", "surprised", "like", "heart"]
 _XSS = 'Testing the wiki embed: <script>alert("xss")</script> and <b>bold</b> & more'
 
 # Working-hour profile of a person's local day (weights for hours 0..23) and week (Mon..Sun).
@@ -447,6 +449,7 @@ def _build_rows(
     users: list[dict[str, Any]],
     convs: list[dict[str, Any]],
     xss: bool,
+    extra: np.random.Generator | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     by_id = {u["id"]: u for u in users}
     humans = [u for u in users if not u["is_bot"] and not u["deleted"]]
@@ -484,6 +487,13 @@ def _build_rows(
     mention_who = rng.integers(0, len(humans), n)
     edit_delay = rng.integers(30, 3600, n).astype(np.int64) * 1_000_000
     emoji = rng.integers(0, len(_EMOJI), n)
+    extra = extra if extra is not None else np.random.default_rng(0)
+    more_reactors = extra.integers(0, 4, n)  # people reacting besides the first
+    reactors = extra.integers(0, max(len(humans), 1), (n, 3))
+    unnamed = extra.random(n) < 0.05  # Slack names a sample of the users when many reacted
+    shares_file = extra.random(n) < 0.04
+    file_of = extra.integers(0, len(_FILES), n)
+    importance = extra.random(n)
 
     # thread aggregates for Slack roots
     reply_mask = order >= 0
@@ -555,7 +565,12 @@ def _build_rows(
             if edited:
                 raw["edited"] = {"user": sender, "ts": f"{modified // 1_000_000}.{modified % 1_000_000:06d}"}
             if r[i, 2] < 0.1:
-                raw["reactions"] = [{"name": _EMOJI[emoji[i]], "users": [humans[mention_who[i]]["id"]], "count": 1}]
+                who = _reactors(humans, mention_who[i], reactors[i], more_reactors[i])
+                count = len(who) + (int(10 + reactors[i, 0] % 20) if unnamed[i] else 0)
+                raw["reactions"] = [{"name": _EMOJI[emoji[i]], "users": who, "count": count}]
+            if shares_file[i] and not user["is_bot"]:
+                name, mimetype, filetype = _FILES[file_of[i]]
+                raw["files"] = [{"id": f"F{i:08d}", "name": name, "mimetype": mimetype, "filetype": filetype}]
             plain = body
         else:
             plain = f"{mention['name']} {text}" if mention else text
@@ -573,7 +588,7 @@ def _build_rows(
                 "lastModifiedDateTime": iso_from_us(modified or created[i])[:-4] + "Z",
                 "lastEditedDateTime": iso_from_us(modified)[:-4] + "Z" if modified else None,
                 "deletedDateTime": None,
-                "importance": "normal",
+                "importance": ("urgent" if importance[i] < 0.005 else "high" if importance[i] < 0.025 else "normal"),
                 "locale": "en-us",
                 "from": (
                     {
@@ -589,7 +604,18 @@ def _build_rows(
                     }
                 ),
                 "body": {"contentType": "html", "content": html},
-                "attachments": [],
+                "attachments": (
+                    [
+                        {
+                            "id": f"a{i:08d}",
+                            "contentType": "reference",
+                            "contentUrl": f"https://acme.sharepoint.example/{_FILES[file_of[i]][0]}",
+                            "name": _FILES[file_of[i]][0],
+                        }
+                    ]
+                    if shares_file[i] and not user["is_bot"]
+                    else []
+                ),
                 "mentions": (
                     [
                         {
@@ -610,10 +636,11 @@ def _build_rows(
                 "reactions": (
                     [
                         {
-                            "reactionType": "like",
-                            "createdDateTime": raw_time(created[i]),
-                            "user": {"user": {"id": humans[mention_who[i]]["id"]}},
+                            "reactionType": _TEAMS_REACTIONS[emoji[i] % len(_TEAMS_REACTIONS)],
+                            "createdDateTime": raw_time(int(created[i]) + (k + 1) * 60_000_000),
+                            "user": {"user": {"id": who}},
                         }
+                        for k, who in enumerate(_reactors(humans, mention_who[i], reactors[i], more_reactors[i]))
                     ]
                     if r[i, 2] < 0.1
                     else []
@@ -626,6 +653,22 @@ def _build_rows(
             if user["is_bot"]:
                 subtype = "bot_message"
         yield (ids[i], conv["id"], sender, int(created[i]), plain, parent_ids[i], modified, orjson.dumps(raw).decode())
+
+
+_FILES = [
+    ("whiteboard.png", "image/png", "png"),
+    ("Q3 roadmap.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+    ("budget.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    ("design-spec.pdf", "application/pdf", "pdf"),
+    ("screenshot.png", "image/png", "png"),
+    ("notes.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+]
+
+
+def _reactors(humans: list[dict[str, Any]], first: int, others: np.ndarray, more: int) -> list[str]:
+    """The ids of the people reacting to a message: the first, then up to ``more`` others, each once."""
+    picked = [first, *others[:more].tolist()]
+    return list(dict.fromkeys(humans[j]["id"] for j in picked))
 
 
 def raw_time(us: int) -> str:
@@ -727,7 +770,10 @@ def generate_workspace(
         ws.add_conversations(account, convs)
         ws.add_messages(account, joins)
         # A generator: rows stream into SQLite, so a million messages never sit in memory as JSON at once.
-        ws.add_messages(account, _build_rows(rng, service, msgs, users, convs, xss=True))
+        # The signals of version 3 (more reactors, files, importance) draw from a generator of their own, so the
+        # messages, their texts and times stay those of version 2.
+        extra = np.random.default_rng([seed, k])
+        ws.add_messages(account, _build_rows(rng, service, msgs, users, convs, xss=True, extra=extra))
         if progress:
             print(
                 f"{account}: {len(msgs) + len(joins):,} messages in {time.perf_counter() - t0:.1f} s", file=sys.stderr

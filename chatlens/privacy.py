@@ -9,7 +9,8 @@ not a nonce), and use :func:`new_salt` to make one.
 What is replaced, in any frame that has these columns (loader frames and analysis results alike):
 
 - person ids: ``sender_id``, ``user_id``, ``root_sender_id``, ``parent_sender_id``, ``member`` (also as the index
-  name, as in ``member_summary``), and every id in ``mentions`` lists;
+  name, as in ``member_summary``), every id in ``mentions``, ``members_joined`` and ``members_left`` lists, and the
+  ``user`` of every entry of ``reactions``;
 - person names and emails: ``sender_name`` (the pseudonym of the ``sender_id`` on the same row, or of the name
   itself in a frame without ``sender_id``), and in members frames (those with ``user_id``) and member summaries
   ``name`` and ``email`` (the pseudonym, and ``<pseudonym>@example.invalid``);
@@ -54,6 +55,7 @@ MIN_SALT_BYTES = 16
 _HEX = 12  # 48 bits: a collision among 100,000 people has odds of about 1 in 50,000 (and is detected)
 
 _PERSON_IDS = ("sender_id", "user_id", "root_sender_id", "parent_sender_id", "member")
+_PERSON_LISTS = ("mentions", "members_joined", "members_left")
 _DIRECT_KINDS = ("direct", "group_direct")
 _MENTION = re.compile(MENTION_MARKUP)
 
@@ -205,9 +207,38 @@ def _person_ids(items: list[pd.DataFrame]) -> set[str]:
                 people.update(_distinct(frame[c]))
         if frame.index.name in _PERSON_IDS:
             people.update(_distinct(frame.index))
-        if "mentions" in frame.columns:
-            people.update(_distinct(pd.Series(_list_values(frame["mentions"]).unique().to_pylist())))
+        for c in _PERSON_LISTS:
+            if c in frame.columns:
+                people.update(_distinct(pd.Series(_list_values(frame[c]).unique().to_pylist())))
+        if "reactions" in frame.columns:
+            people.update(_distinct(pd.Series(_reaction_users(frame["reactions"]).unique().to_pylist())))
     return people
+
+
+def _reaction_lists(column: pd.Series) -> pa.ListArray:
+    lists = column.array._pa_array if isinstance(column.dtype, pd.ArrowDtype) else pa.array(column, from_pandas=True)
+    return lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+
+
+def _reaction_users(column: pd.Series) -> pa.Array:
+    flat = _reaction_lists(column).flatten()
+    return flat.field("user") if len(flat) else pa.array([], pa.string())
+
+
+def _replace_reaction_users(column: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
+    """A ``reactions`` column with each entry's ``user`` replaced (by distinct value), all else kept."""
+    lists = _reaction_lists(column)
+    items = lists.values
+    if not len(items):
+        return column.copy()
+    users = items.field("user")
+    uniques = users.unique()
+    replaced = pa.array([mapping.get(u, u) for u in uniques.to_pylist()], type=pa.string())
+    new_users = pc.take(replaced, pc.index_in(users, value_set=uniques))
+    fields = [items.field(i) if f.name != "user" else new_users for i, f in enumerate(items.type)]
+    rebuilt_items = pa.StructArray.from_arrays(fields, fields=list(items.type), mask=items.is_null())
+    rebuilt = pa.ListArray.from_arrays(lists.offsets, rebuilt_items, mask=lists.is_null())
+    return pd.Series(pd.arrays.ArrowExtensionArray(rebuilt), index=column.index, name=column.name)
 
 
 def _is_direct_label(label: str) -> bool:
@@ -305,8 +336,11 @@ def _pseudonymize_frame(
             out[c] = _replace(out[c], members)
     if out.index.name in _PERSON_IDS:
         out.index = pd.Index(_replace(out.index.to_series(), members), name=out.index.name)
-    if "mentions" in out.columns:
-        out["mentions"] = _replace_lists(out["mentions"], members)
+    for c in _PERSON_LISTS:
+        if c in out.columns:
+            out[c] = _replace_lists(out[c], members)
+    if "reactions" in out.columns:
+        out["reactions"] = _replace_reaction_users(out["reactions"], members)
     if "sender_name" in out.columns:
         out["sender_name"] = (
             _name_from(out, "sender_id", out["sender_name"])

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Bump when the frames or the cache layout change: caches of another version are fetched again, never misread.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: reactions, files, importance and membership changes
 
 _STR = pd.ArrowDtype(pa.string())
 _CAT = "category"
@@ -36,6 +36,18 @@ _TIME = pd.DatetimeTZDtype(unit="us", tz="UTC")
 _BOOL = "bool"
 _INT = "Int64"
 _LIST = pd.ArrowDtype(pa.list_(pa.string()))
+_REACTIONS = pd.ArrowDtype(
+    pa.list_(
+        pa.struct(
+            [
+                ("emoji", pa.string()),
+                ("user", pa.string()),
+                ("count", pa.int64()),
+                ("created", pa.timestamp("us", "UTC")),
+            ]
+        )
+    )
+)
 
 #: frame kind -> column -> (dtype, meaning)
 COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
@@ -89,6 +101,22 @@ COLUMNS: dict[str, dict[str, tuple[Any, str]]] = {
         "is_system": (_BOOL, "a system event: joins, leaves, topic and name changes, Teams system messages"),
         "subtype": (_STR, "the service's message subtype (Slack subtype, Teams messageType if not 'message')"),
         "mentions": (_LIST, "user ids @mentioned, parsed from the service's markup (Slack <@U..>, Teams mentions)"),
+        "reactions": (
+            _REACTIONS,
+            "the reactions: one {emoji, user, count, created} per reacting user and emoji (count 1), plus one with "
+            "user <NA> holding the rest of the count where the service names only some reacting users (Slack); "
+            "created where the service says (Teams). The tidy long form: load_reactions / reaction_rows",
+        ),
+        "reaction_count": (_INT, "how many reactions the message has (the sum of the reactions' counts)"),
+        "file_kinds": (
+            _LIST,
+            "the kind of each file or attachment shared (image, pdf, document, spreadsheet, ...: "
+            "chatlens.backends.file_kinds); cards and quoted messages are not files, no file content is read",
+        ),
+        "file_count": (_INT, "how many files the message shares"),
+        "importance": (_CAT, 'Teams importance: "normal", "high" or "urgent"; <NA> for Slack, which has none'),
+        "members_joined": (_LIST, "user ids a membership event says joined or were added (Slack channel_join, Teams)"),
+        "members_left": (_LIST, "user ids a membership event says left or were removed (Slack channel_leave, Teams)"),
         "raw": (_STR, "the service's object as JSON text; only with raw=True"),
     },
     "users": {

@@ -12,9 +12,11 @@ from .engagement import conversation_summary, member_summary
 from .groups import CrossGroupInteraction, cross_group_interaction
 from .hygiene import hygiene_counts
 from .interactions import centrality, communities, interaction_edges, interaction_graph, write_graph
+from .membership import membership_changes, membership_churn
 from .metrics import FIGURES, METRICS, Metric, figure_metrics, figure_values
 from .people import concentration, members_posting, messages_per_posting_member, post_split, stickiness
 from .periods import complete_range, mark_partial
+from .reactions import members_engaged, reaction_rows, reactions_summary
 from .replies import (
     QUESTION_WORDS,
     answered_within,
@@ -24,6 +26,8 @@ from .replies import (
     unanswered_questions,
 )
 from .rhythm import WEEKDAYS, UnknownTimeZoneWarning, after_hours_share, hour_weekday_table, unknown_timezones
+from .sharing import files_shared
+from .terms import STOP_WORDS, rising_terms
 from .threads import MissingParentWarning, ReplyCycleError, reply_times, thread_depth, thread_table
 from .timeline import activity_timeline
 from .totals import (
@@ -35,6 +39,7 @@ from .totals import (
     replies_to_others,
     threads_started,
 )
+from .urgency import messages_by_importance
 
 __all__ = [
     "activity_timeline",
@@ -75,8 +80,17 @@ __all__ = [
     "cross_group_interaction",
     "CrossGroupInteraction",
     "mark_partial",
+    "reaction_rows",
+    "reactions_summary",
+    "members_engaged",
+    "membership_changes",
+    "membership_churn",
+    "files_shared",
+    "messages_by_importance",
     "complete_range",
     "hygiene_counts",
+    "rising_terms",
+    "STOP_WORDS",
     "message_count",
     "member_count",
     "threads_started",

@@ -375,3 +375,29 @@ def holiday_array(holidays: Iterable[Any] | None) -> np.ndarray:
         return pd.to_datetime(list(holidays)).to_numpy().astype("datetime64[D]")
     except (TypeError, ValueError):
         raise ValueError(f"holidays: expected a list of dates, got {holidays!r}") from None
+
+
+def list_column(values: pd.Series, item: pa.DataType | None = None) -> pa.ListArray:
+    """A column of lists (Arrow-backed, or Python lists) as one Arrow list array, without a copy where it is
+    Arrow already: the list columns (``mentions``, ``reactions``, ``file_kinds``, ...) are read flattened."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        lists = values.array._pa_array
+    else:
+        lists = pa.array(values, type=pa.list_(item or pa.string()), from_pandas=True)
+    return lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+
+
+def flatten_lists(lists: pa.ListArray) -> tuple[np.ndarray, pa.Array]:
+    """Each item's row (int64) and the items, of a list array."""
+    flat = pc.list_flatten(lists)
+    rows = np.asarray(pc.list_parent_indices(lists), dtype=np.int64) if len(flat) else np.array([], np.int64)
+    return rows, flat
+
+
+def arrow_categorical(values: pa.Array) -> pd.Categorical:
+    """Arrow strings as a pandas categorical, encoded by Arrow: a Python string per distinct value, never per row."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object))

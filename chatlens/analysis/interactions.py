@@ -15,14 +15,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import chain_links, positions_in
-from ._common import select_columns
+from ..schema import dtype_of
+from ._common import flatten_lists, list_column, select_columns
 from ._distributed import distributed
 from ._docs import shared_docs
 from .threads import counted_mask, counted_roots
 
 __all__ = ["interaction_graph", "interaction_edges", "centrality", "communities", "write_graph", "KINDS"]
 
-KINDS = ("reply", "mention", "coparticipation")
+KINDS = ("reply", "mention", "coparticipation", "reaction")
+_REACTION = dtype_of("messages", "reactions").pyarrow_dtype.value_type
 
 
 @distributed
@@ -47,7 +49,9 @@ def interaction_edges(
     kinds
         Which interactions make edges: ``"reply"`` (A replied to B's message), ``"mention"`` (A @mentioned B) and
         ``"coparticipation"`` (A and B both posted in a thread: an edge each way; threads resolved on the whole
-        frame, and only those whose root counts, as in :func:`~chatlens.analysis.thread_table`).
+        frame, and only those whose root counts, as in :func:`~chatlens.analysis.thread_table`) and
+        ``"reaction"`` (A reacted to B's message; each named reacting user once per emoji, Slack's unnamed
+        remainder left out).
     self_loops
         Keep A -> A edges (replies to oneself, mentioning oneself).
     max_thread_participants
@@ -93,6 +97,20 @@ def interaction_edges(
             sources.append(np.repeat(sender, lengths))
             targets.append(codes)
             kind_of.append(np.full(len(flat), kinds.index("mention")))
+    if "reaction" in kinds and "reactions" in messages:
+        rows, flat = flatten_lists(list_column(messages["reactions"].iloc[at], _REACTION))
+        users = flat.field("user") if len(flat) else pa.array([], pa.string())
+        named = np.asarray(pc.is_valid(users), dtype=bool) if len(flat) else np.array([], bool)
+        rows, users = rows[named], users.filter(pa.array(named)) if len(flat) else users
+        if len(users):
+            known = positions_in(users, people)
+            missing = known < 0
+            extra = _unique_text(users, missing) if missing.any() else np.array([], dtype=object)
+            people = np.concatenate([people, extra])
+            codes = np.where(known >= 0, known, len(people) - len(extra) + positions_in(users, extra))
+            sources.append(codes)
+            targets.append(sender[rows])
+            kind_of.append(np.full(len(users), kinds.index("reaction")))
     if "coparticipation" in kinds:
         # Threads resolved on the whole frame (people answering a post from before `since` share its thread); a
         # thread whose root does not count (a bot's deploy notice) is the bot's, and makes no pairs.

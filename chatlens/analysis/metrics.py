@@ -2,11 +2,11 @@
 
 Each metric lives in the module of its family (:mod:`~chatlens.analysis.people`, :mod:`~chatlens.analysis.replies`,
 :mod:`~chatlens.analysis.rhythm`, :mod:`~chatlens.analysis.conversations`, :mod:`~chatlens.analysis.groups`,
-:mod:`~chatlens.analysis.periods`, :mod:`~chatlens.analysis.hygiene`); this module only names them, so the report,
-the dashboard and the data dictionary agree on one definition per figure. Every metric takes the messages frame
-first and its options keyword-only, leaves out bots and system events unless ``include_bots=`` /
-``include_system=`` say otherwise, and accepts ``since=`` / ``until=``. Message data cannot see readers, so every
-count of people is of members *posting*.
+:mod:`~chatlens.analysis.periods`, :mod:`~chatlens.analysis.hygiene`, :mod:`~chatlens.analysis.terms`); this module only
+names them, so the report, the dashboard and the data dictionary agree on one definition per figure. Every metric takes
+the messages frame first and its options keyword-only, leaves out bots and system events unless ``include_bots=`` /
+``include_system=`` say otherwise, and accepts ``since=`` / ``until=``. Message data cannot see readers, so every count
+of people is of members *posting*.
 
 The data dictionary (``docs/metrics.md``) is rendered from :data:`METRICS` by :mod:`chatlens.reports.dictionary`:
 the formula is the ``Notes`` section of each function's docstring and the defaults come from its signature.
@@ -23,8 +23,10 @@ from ._docs import shared_docs
 from .conversations import dead_conversations, visibility_share
 from .groups import CrossGroupInteraction, cross_group_interaction
 from .hygiene import hygiene_counts
+from .membership import membership_changes, membership_churn
 from .people import concentration, members_posting, messages_per_posting_member, post_split, stickiness
 from .periods import complete_range, mark_partial
+from .reactions import members_engaged, reaction_rows, reactions_summary
 from .replies import (
     QUESTION_WORDS,
     answered_within,
@@ -34,6 +36,8 @@ from .replies import (
     unanswered_questions,
 )
 from .rhythm import after_hours_share
+from .sharing import files_shared
+from .terms import rising_terms
 from .totals import (
     median_time_to_first_reply,
     member_count,
@@ -43,6 +47,7 @@ from .totals import (
     replies_to_others,
     threads_started,
 )
+from .urgency import messages_by_importance
 
 # The metric functions are re-exported here too: ``chatlens.analysis.metrics.reply_rate`` was their address.
 __all__ = [
@@ -69,6 +74,7 @@ __all__ = [
     "p90_time_to_first_reply",
     "post_split",
     "replies_to_others",
+    "rising_terms",
     "answered_within",
     "reply_rate",
     "stickiness",
@@ -141,6 +147,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("time to first reply: median and p90", time_to_first_reply_summary, _THREADS),
     Metric("unanswered questions", unanswered_questions, (*_THREADS, "text")),
     Metric("answered within a threshold, per conversation", answered_within, (*_THREADS, "conversation_id")),
+    # Reads message text: off in text-free and pseudonymised frames, in the report only with --include-text.
+    Metric("rising terms", rising_terms, ("text", "sender_id", "created")),
     Metric(
         "dead conversations",
         dead_conversations,
@@ -152,6 +160,19 @@ METRICS: tuple[Metric, ...] = (
         ("conversation_id", "conversations.id", "conversations.kind (else conversations.private, conversations.name)"),
     ),
     Metric("concentration", concentration, ("sender_id",)),
+    # The signals besides messages (reactions, files, importance, membership events), as the services' own
+    # analytics count them.
+    Metric("members engaged", members_engaged, ("sender_id", "created", "reactions"), "count", "up"),
+    Metric("reactions", reaction_rows, ("id", "sender_id", "created", "reactions")),
+    Metric("reactions per period", reactions_summary, ("id", "sender_id", "created", "reactions")),
+    Metric("files shared", files_shared, ("created", "file_kinds")),
+    Metric("messages by importance", messages_by_importance, ("created", "importance")),
+    Metric("membership changes", membership_changes, ("conversation_id", "created", "members_joined", "members_left")),
+    Metric(
+        "membership churn",
+        membership_churn,
+        ("conversation_id", "created", "members_joined", "members_left", "conversations.member_count"),
+    ),
     Metric("cross-group interaction", cross_group_interaction, (*_THREADS, "mentions")),
     Metric("partial periods", mark_partial, ()),
     Metric("complete range", complete_range, ("created",)),

@@ -12,7 +12,7 @@ from typing import Any
 from .slack import wire as _slack
 from .teams import wire as _teams
 
-__all__ = ["MENTION_SEPARATOR", "conversation_kind", "message_signals"]
+__all__ = ["MENTION_SEPARATOR", "conversation_kind", "message_extensions", "message_signals"]
 
 #: How the embedded workspace joins a message's mention ids in one column (a control character no id contains).
 MENTION_SEPARATOR = "\x1f"
@@ -32,6 +32,23 @@ def message_signals(service: str, raw: Any, text: str) -> tuple[bool, bool, str 
     if service == "ms_teams":
         return _teams.message_signals(raw)
     return _slack.message_signals(raw, text if isinstance(text, str) else "")
+
+
+def message_extensions(service: str, raw: Any) -> dict[str, Any]:
+    """A message's reactions, file kinds, importance and membership changes, from its ``raw`` object (see each
+    service's ``message_extensions``).
+
+    Examples
+    --------
+    >>> message_extensions("slack", {"subtype": "channel_join", "user": "U1"})["members_joined"]
+    ['U1']
+    >>> message_extensions("ms_teams", {"importance": "high"})["importance"]
+    'high'
+    """
+    raw = raw if isinstance(raw, dict) else {}
+    if service == "ms_teams":
+        return _teams.message_extensions(raw)
+    return _slack.message_extensions(raw)
 
 
 def conversation_kind(service: str, raw: Any, private: bool) -> str:

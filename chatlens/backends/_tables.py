@@ -12,10 +12,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._time import us_from_iso
 from ..chatapi import MESSAGE_TABLE_SCHEMA
+from ..chatapi.interface import REACTION_LIST
 from ..errors import ServiceError
 
-__all__ = ["message_table", "split_mentions", "string_array"]
+__all__ = ["EXTENSION_FIELDS", "extension_columns", "message_table", "split_mentions", "string_array"]
 
 _WITHOUT_RAW = MESSAGE_TABLE_SCHEMA.remove(MESSAGE_TABLE_SCHEMA.get_field_index("raw"))
 _EMPTY_MENTIONS = pa.array([[]], type=pa.list_(pa.string()))
@@ -23,7 +25,8 @@ _EMPTY_MENTIONS = pa.array([[]], type=pa.list_(pa.string()))
 
 def message_table(columns: dict[str, Sequence[Any] | pa.Array], *, raw: bool) -> pa.Table:
     """Columns by name (Python values, or Arrow arrays already of the schema's type) as a table; times are
-    microseconds, the bot and system flags bools or 0/1.
+    microseconds, the bot and system flags bools or 0/1; the extension columns (:data:`EXTENSION_FIELDS`) are
+    empty where not given.
 
     Examples
     --------
@@ -35,6 +38,8 @@ def message_table(columns: dict[str, Sequence[Any] | pa.Array], *, raw: bool) ->
     ([['U2']], 'timestamp[us, tz=UTC]', [False])
     """
     schema = MESSAGE_TABLE_SCHEMA if raw else _WITHOUT_RAW
+    if any(name not in columns for name in EXTENSION_FIELDS):  # a source with no reactions, files or the like
+        columns = {**extension_columns(len(columns["id"]), ()), **columns}
     arrays: list[pa.Array] = []
     for field in schema:
         values = columns[field.name]
@@ -42,6 +47,8 @@ def message_table(columns: dict[str, Sequence[Any] | pa.Array], *, raw: bool) ->
             arrays.append(values)
         elif field.name in ("created", "modified"):
             arrays.append(pa.array(values, type=pa.int64()).cast(field.type))
+        elif field.name == "reactions":
+            arrays.append(pa.array(values, type=REACTION_LIST))
         elif field.name in ("is_bot", "is_system"):
             as_ints = len(values) > 0 and type(values[0]) is not bool  # 0/1 from SQL, or bools
             arrays.append(
@@ -120,3 +127,60 @@ def split_mentions(joined: Sequence[str | None], separator: str) -> pa.Array:
     joined = pa.array(joined, type=pa.string())
     split = pc.split_pattern(joined, separator)
     return pc.if_else(pc.is_null(joined), _EMPTY_MENTIONS.take([0] * len(joined)), split)
+
+
+#: The message fields each backend derives besides the signals (see :func:`extension_columns`), with their empty
+#: value; the bulk table's columns of the same names.
+EXTENSION_FIELDS = {"reactions": [], "file_kinds": [], "importance": None, "members_joined": [], "members_left": []}
+_EMPTY_LIST = pa.array([[]], type=pa.list_(pa.string()))
+_EMPTY_REACTIONS = pa.array([[]], type=REACTION_LIST)
+
+
+def extension_columns(n: int, found: Sequence[tuple[int, dict[str, Any]]]) -> dict[str, pa.Array]:
+    """The bulk table's extension columns (reactions, file kinds, importance, membership changes) of ``n`` rows,
+    from the few rows that have any: ``(row, fields)`` pairs, the fields as the wire objects carry them (reaction
+    times as ISO text). Rows not in ``found`` get empty lists and no importance, made without a value per row.
+
+    Examples
+    --------
+    >>> cols = extension_columns(3, [(1, {"reactions": [{"emoji": "tada", "user": "U1", "count": 1,
+    ...     "created": "2024-01-02T03:04:05Z"}], "file_kinds": ["pdf"], "importance": "high",
+    ...     "members_joined": [], "members_left": []})])
+    >>> cols["file_kinds"].to_pylist(), cols["importance"].to_pylist()
+    ([[], ['pdf'], []], [None, 'high', None])
+    >>> str(cols["reactions"].to_pylist()[1][0]["created"])
+    '2024-01-02 03:04:05+00:00'
+    """
+    if not found:
+        return {
+            "reactions": _EMPTY_REACTIONS.take(pa.array([0] * n, pa.int32())) if n else _EMPTY_REACTIONS[:0],
+            "file_kinds": _empty_lists(n),
+            "importance": pa.nulls(n, pa.string()),
+            "members_joined": _empty_lists(n),
+            "members_left": _empty_lists(n),
+        }
+    columns: dict[str, list[Any]] = {
+        "reactions": [[]] * n,
+        "file_kinds": [[]] * n,
+        "importance": [None] * n,
+        "members_joined": [[]] * n,
+        "members_left": [[]] * n,
+    }
+    for row, fields in found:
+        for name in EXTENSION_FIELDS:
+            value = fields.get(name)
+            if name == "reactions" and value:
+                value = [{**r, "created": us_from_iso(r["created"]) if r.get("created") else None} for r in value]
+            if value:
+                columns[name][row] = value
+    return {
+        "reactions": pa.array(columns["reactions"], type=REACTION_LIST),
+        "file_kinds": string_array(columns["file_kinds"], "file_kinds", lists=True),
+        "importance": string_array(columns["importance"], "importance"),
+        "members_joined": string_array(columns["members_joined"], "members_joined", lists=True),
+        "members_left": string_array(columns["members_left"], "members_left", lists=True),
+    }
+
+
+def _empty_lists(n: int) -> pa.Array:
+    return _EMPTY_LIST.take(pa.array([0] * n, pa.int32())) if n else _EMPTY_LIST[:0]

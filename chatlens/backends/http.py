@@ -19,7 +19,7 @@ import requests
 
 from ..chatapi import DEFAULT_PAGE_SIZE, ChatAPI, check_page_size
 from ..errors import InvalidRequest, ServiceError, error_from_status
-from ._signals import conversation_kind, message_signals
+from ._signals import conversation_kind, message_extensions, message_signals
 from ._transport import ChatRetry, HoldsToken, retry_after, retrying_session, scrubbing_token, transport_error
 
 __all__ = ["HttpChatAPI", "ChatRetry", "raise_for_status", "retrying_session", "from_config"]
@@ -206,6 +206,8 @@ class HttpChatAPI(HoldsToken, ChatAPI):
         if isinstance(msg, dict) and "is_bot" not in msg and "raw" in msg:
             signals = message_signals(self.service, msg.get("raw"), msg.get("text") or "")
             msg.update(zip(("is_bot", "is_system", "subtype", "mentions"), signals))
+        if isinstance(msg, dict) and "reactions" not in msg and "raw" in msg:  # a server older than the extensions
+            msg.update(message_extensions(self.service, msg.get("raw")))
         return msg
 
     def _page_of(self, page: Any, one: Any) -> Any:

@@ -48,8 +48,8 @@ from ..chatapi import (
 )
 from ..chatapi.rules import SERVICES, check_members_argument, check_operation
 from ..errors import InvalidRequest, NotFound
-from ._signals import MENTION_SEPARATOR, message_signals
-from ._tables import message_table, split_mentions
+from ._signals import MENTION_SEPARATOR, message_extensions, message_signals
+from ._tables import EXTENSION_FIELDS, extension_columns, message_table, split_mentions
 
 _CURSOR = re.compile(r"[0-9]{1,18}")  # an events cursor: ASCII digits, within 64 bits
 
@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS messages (
     account_id TEXT NOT NULL, id TEXT NOT NULL, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL,
     created INTEGER NOT NULL, text TEXT NOT NULL, parent TEXT NOT NULL DEFAULT '', modified INTEGER, raw TEXT,
     is_bot INTEGER NOT NULL DEFAULT 0, is_system INTEGER NOT NULL DEFAULT 0, subtype TEXT, mentions TEXT,
+    extensions TEXT,
     PRIMARY KEY (account_id, id)
 );
 CREATE INDEX IF NOT EXISTS messages_order ON messages (account_id, conversation_id, created DESC, id DESC);
@@ -103,14 +104,16 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_account ON events (account_id, seq);
 """
 
-#: 2 added the normalised columns of messages (is_bot, is_system, subtype, mentions); files of version 1 are
-#: migrated when opened, the columns derived from each message's raw object.
-SCHEMA_VERSION = "2"
+#: 2 added the normalised columns of messages (is_bot, is_system, subtype, mentions); 3 added ``extensions`` (the
+#: reactions, file kinds, importance and membership changes, as JSON, NULL where a message has none). Files of an
+#: older version are migrated when opened, the columns derived from each message's raw object.
+SCHEMA_VERSION = "3"
 _SIGNAL_COLUMNS = (
     ("is_bot", "INTEGER NOT NULL DEFAULT 0"),
     ("is_system", "INTEGER NOT NULL DEFAULT 0"),
     ("subtype", "TEXT"),
     ("mentions", "TEXT"),
+    ("extensions", "TEXT"),
 )
 
 
@@ -162,24 +165,28 @@ class Workspace:
 
     def _migrate(self) -> None:
         """Bring a file written by an older chatlens to this schema, in one transaction."""
-        if self._has_signal_columns():
+        if not self._missing_signal_columns():
             return
         with self.transaction() as db:
-            if self._has_signal_columns():  # another process migrated it meanwhile
+            missing = self._missing_signal_columns()
+            if not missing:  # another process migrated it meanwhile
                 return
             for column, declaration in _SIGNAL_COLUMNS:
-                db.execute(f"ALTER TABLE messages ADD COLUMN {column} {declaration}")
+                if column in missing:
+                    db.execute(f"ALTER TABLE messages ADD COLUMN {column} {declaration}")
             rows = db.execute(
                 "SELECT m.rowid, a.service, m.text, m.raw FROM messages m JOIN accounts a ON a.id = m.account_id"
             ).fetchall()
             db.executemany(
-                "UPDATE messages SET raw = ?, is_bot = ?, is_system = ?, subtype = ?, mentions = ? WHERE rowid = ?",
+                "UPDATE messages SET raw = ?, is_bot = ?, is_system = ?, subtype = ?, mentions = ?, extensions = ?"
+                " WHERE rowid = ?",
                 ((*_raw_and_signals(service, text, raw), rowid) for rowid, service, text, raw in rows),
             )
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
 
-    def _has_signal_columns(self) -> bool:
-        return "mentions" in {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
+    def _missing_signal_columns(self) -> set[str]:
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
+        return {c for c, _ in _SIGNAL_COLUMNS} - have
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -341,7 +348,8 @@ class Workspace:
             before = db.total_changes
             db.executemany(
                 "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
-                " raw, is_bot, is_system, subtype, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " raw, is_bot, is_system, subtype, mentions, extensions)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_stored_message(account_id, service, m) for m in messages),
             )
             return db.total_changes - before
@@ -372,10 +380,17 @@ def _raw_and_signals(service: str, text: str, raw: Any) -> tuple[Any, ...]:
     return (orjson.dumps(obj).decode() if obj is not None else None, *_signal_values(service, text, obj))
 
 
-def _signal_values(service: str, text: str, obj: Any) -> tuple[int, int, str | None, str | None]:
+def _signal_values(service: str, text: str, obj: Any) -> tuple[int, int, str | None, str | None, str | None]:
     """The stored normalised columns of one message, from its service object (parsed) and text."""
     is_bot, is_system, subtype, mentions = message_signals(service, obj, text)
-    return int(is_bot), int(is_system), subtype, MENTION_SEPARATOR.join(mentions) if mentions else None
+    extensions = message_extensions(service, obj)
+    return (
+        int(is_bot),
+        int(is_system),
+        subtype,
+        MENTION_SEPARATOR.join(mentions) if mentions else None,
+        orjson.dumps(extensions).decode() if any(extensions.values()) else None,
+    )
 
 
 def _mention_list(stored: str | None) -> list[str]:
@@ -491,18 +506,34 @@ class SQLiteChatAPI(ChatAPI):
                 "is_system": bool(is_system),
                 "subtype": subtype,
                 "mentions": _mention_list(mentions),
+                **_extensions(extensions),
                 "type": "message",
                 "raw": raw_of(raw),
                 "api": "messaging",
                 "href": f"{prefix}/messages/{mid}",
             }
-            for mid, cid, sender, created, text, parent, modified, raw, is_bot, is_system, subtype, mentions in rows
+            for (
+                mid,
+                cid,
+                sender,
+                created,
+                text,
+                parent,
+                modified,
+                raw,
+                is_bot,
+                is_system,
+                subtype,
+                mentions,
+                extensions,
+            ) in rows
         ]
 
     # -- lookups ------------------------------------------------------------------------------------------
     _CONV_COLS = "id, name, private, kind, created, raw"
     _MSG_COLS = (
-        "id, conversation_id, sender_id, created, text, parent, modified, raw, is_bot, is_system, subtype, mentions"
+        "id, conversation_id, sender_id, created, text, parent, modified, raw, is_bot, is_system, subtype, mentions,"
+        " extensions"
     )
 
     def _conversation_row(self, conversation_id: str) -> tuple[Any, ...]:
@@ -793,7 +824,8 @@ class SQLiteChatAPI(ChatAPI):
             q = ",".join("?" * len(chunk))
             cursor = self._db.execute(
                 "SELECT m.conversation_id, m.id, m.sender_id, coalesce(nullif(u.name, ''), m.sender_id), m.created,"
-                f" m.modified, m.text, nullif(m.parent, ''), m.is_bot, m.is_system, m.subtype, m.mentions{raw_column}"
+                " m.modified, m.text, nullif(m.parent, ''), m.is_bot, m.is_system, m.subtype, m.mentions,"
+                f" m.extensions{raw_column}"
                 " FROM messages m LEFT JOIN users u ON u.account_id = m.account_id AND u.id = m.sender_id"
                 f" WHERE m.account_id = ? AND m.conversation_id IN ({q}) ORDER BY m.conversation_id, m.created, m.id",
                 (self.account_id, *chunk),
@@ -872,7 +904,8 @@ class SQLiteChatAPI(ChatAPI):
             )
             db.execute(
                 "INSERT INTO messages (account_id, id, conversation_id, sender_id, created, text, parent, modified,"
-                " raw, is_bot, is_system, subtype, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " raw, is_bot, is_system, subtype, mentions, extensions)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.account_id, *row),
             )
             obj = self._message_objects([row])[0]
@@ -925,10 +958,10 @@ class SQLiteChatAPI(ChatAPI):
             raw_json = orjson.dumps(raw).decode()
             # An edit changes the text: Slack's mentions are in it; the rest of what the message is stays as stored.
             mentions = _signal_values("slack", text, {})[3] if self.service == "slack" else stored[3]
-            signals = (*stored[:3], mentions)
+            signals = (*stored[:3], mentions, stored[4])
             db.execute(
                 "UPDATE messages SET text = ?, modified = ?, raw = ?, is_bot = ?, is_system = ?, subtype = ?,"
-                " mentions = ? WHERE account_id = ? AND id = ?",
+                " mentions = ?, extensions = ? WHERE account_id = ? AND id = ?",
                 (text, modified, raw_json, *signals, self.account_id, mid),
             )
             obj = self._message_objects([(mid, cid, sender, created, text, parent, modified, raw_json, *signals)])[0]
@@ -963,12 +996,12 @@ class SQLiteChatAPI(ChatAPI):
             raw_json = orjson.dumps(raw).decode()
             db.execute(
                 "UPDATE messages SET text = '', modified = ?, raw = ?, is_bot = 0, is_system = 1,"
-                " subtype = 'tombstone', mentions = NULL WHERE account_id = ? AND id = ?",
+                " subtype = 'tombstone', mentions = NULL, extensions = NULL WHERE account_id = ? AND id = ?",
                 (now, raw_json, self.account_id, mid),
             )
             self._erase_events(db, mid)
             tomb = self._message_objects(
-                [(mid, cid, sender, created, "", parent, now, raw_json, 0, 1, "tombstone", None)]
+                [(mid, cid, sender, created, "", parent, now, raw_json, 0, 1, "tombstone", None, None)]
             )
             self._event(db, "update", "message", tomb[0])
 
@@ -1096,13 +1129,24 @@ class SQLiteChatAPI(ChatAPI):
         return team_page([self._team_user(r) for r in rows[:page_size]], page, next_page)
 
 
-_BULK_COLUMNS = [f.name for f in MESSAGE_TABLE_SCHEMA]  # the bulk query's columns, in its order
+# The bulk query's columns, in its order: the table's, with the extension columns as one JSON column.
+_BULK_COLUMNS = [f.name for f in MESSAGE_TABLE_SCHEMA if f.name not in EXTENSION_FIELDS]
+_BULK_COLUMNS.insert(_BULK_COLUMNS.index("mentions") + 1, "extensions")
 
 
 def _message_table(rows: list[tuple[Any, ...]], raw: bool) -> pa.Table:
     columns = dict(zip(_BULK_COLUMNS, zip(*rows) if rows else [()] * len(_BULK_COLUMNS)))
     columns["mentions"] = split_mentions(columns["mentions"], MENTION_SEPARATOR)
+    stored = columns.pop("extensions")
+    found = [(i, orjson.loads(e)) for i, e in enumerate(stored) if e is not None]  # the few messages with any
+    columns.update(extension_columns(len(stored), found))
     return message_table(columns, raw=raw)
+
+
+def _extensions(stored: str | None) -> dict[str, Any]:
+    """A message's extension fields (reactions, file kinds, ...) from their stored JSON; empty where NULL."""
+    fields = {"reactions": [], "file_kinds": [], "importance": None, "members_joined": [], "members_left": []}
+    return fields | orjson.loads(stored) if stored else fields
 
 
 def _check_cursor(cursor: Any) -> int:

@@ -5,9 +5,10 @@ shape, so what a backend returns is exactly what ``chatlens serve`` sends and th
 
 - conversation: ``{id, private, name, created, members, kind, type: "conversation", raw, api: "messaging", href}``
 - message: ``{id, conversation_id, sender, created, modified, text, parent, is_bot, is_system, subtype, mentions,
-  type: "message", raw, api: "messaging", href}``; ``kind``, ``modified`` and the normalised fields (``is_bot``
-  to ``mentions``) are chatlens' documented extensions of the Kloudless objects, derived by each backend from the
-  service's own object
+  reactions, file_kinds, importance, members_joined, members_left, type: "message", raw, api: "messaging",
+  href}``; ``kind``, ``modified`` and the normalised fields (``is_bot`` to ``members_left``) are chatlens'
+  documented extensions of the Kloudless objects, derived by each backend from the service's own object
+  (``reactions``: ``[{emoji, user, count, created}]``, see :data:`~chatlens.chatapi.interface.REACTION`)
 - user (a member, Team API): ``{id, name, email, type: "user", api: "team", ...}``
 - list page: ``{count, page, next_page, objects, type: "object_list", api: "messaging"}`` (``api: "team"`` for the
   Team API's lists)

@@ -18,6 +18,18 @@ from .paging import (
 )
 from .rules import ServiceRules, check_operation, rules_for
 
+#: A message's reactions: one entry per reacting user and emoji (``count`` 1), and, where the service counts more
+#: reactions than it names users for, one with ``user`` null holding the rest; ``created`` where the service says.
+REACTION = pa.struct(
+    [
+        ("emoji", pa.string()),
+        ("user", pa.string()),
+        ("count", pa.int64()),
+        ("created", pa.timestamp("us", "UTC")),
+    ]
+)
+REACTION_LIST = pa.list_(REACTION)
+
 MESSAGE_TABLE_SCHEMA = pa.schema(
     [
         ("conversation_id", pa.string()),
@@ -32,6 +44,11 @@ MESSAGE_TABLE_SCHEMA = pa.schema(
         ("is_system", pa.bool_()),
         ("subtype", pa.string()),
         ("mentions", pa.list_(pa.string())),
+        ("reactions", REACTION_LIST),
+        ("file_kinds", pa.list_(pa.string())),
+        ("importance", pa.string()),
+        ("members_joined", pa.list_(pa.string())),
+        ("members_left", pa.list_(pa.string())),
         ("raw", pa.string()),
     ]
 )

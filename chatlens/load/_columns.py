@@ -13,8 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import resolve_chains, take_ids
+from .._time import us_from_iso
 from ..backends._tables import string_array
 from ..chatapi import ChatAPI
+from ..chatapi.interface import REACTION_LIST
+from ..errors import ServiceError
 from ..schema import TEXT_FREE, coerce_frame, dtype_of, empty_frame, text_free, to_utc
 
 _FETCHED = [
@@ -29,6 +32,11 @@ _FETCHED = [
     "is_system",
     "subtype",
     "mentions",
+    "reactions",
+    "file_kinds",
+    "importance",
+    "members_joined",
+    "members_left",
     "raw",
 ]
 
@@ -49,6 +57,13 @@ _STORED = [
     "is_system",
     "subtype",
     "mentions",
+    "reactions",
+    "reaction_count",
+    "file_kinds",
+    "file_count",
+    "importance",
+    "members_joined",
+    "members_left",
     "raw",
 ]
 
@@ -57,7 +72,13 @@ _ARROW_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 _ARROW_STRING = pd.ArrowDtype(pa.string())
 #: Arrow types of the fetched columns (the rest are strings; raw is the service's JSON as UTF-8 bytes).
 
-_ARROW_TYPES = {"is_bot": pa.bool_(), "is_system": pa.bool_(), "mentions": _ARROW_LIST.pyarrow_dtype}
+_LISTS = ("mentions", "file_kinds", "members_joined", "members_left")
+_ARROW_TYPES = {
+    "is_bot": pa.bool_(),
+    "is_system": pa.bool_(),
+    **dict.fromkeys(_LISTS, _ARROW_LIST.pyarrow_dtype),
+    "reactions": REACTION_LIST,
+}
 
 
 def _message_columns(objects: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -70,6 +91,8 @@ def _message_columns(objects: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
     add_id, add_sid, add_sname, add_created = add["id"], add["sender_id"], add["sender_name"], add["created"]
     add_modified, add_text, add_parent, add_raw = add["modified"], add["text"], add["parent"], add["raw"]
     add_bot, add_system, add_subtype, add_mentions = add["is_bot"], add["is_system"], add["subtype"], add["mentions"]
+    add_reactions, add_files, add_importance = add["reactions"], add["file_kinds"], add["importance"]
+    add_joined, add_left = add["members_joined"], add["members_left"]
     dumps = orjson.dumps
     for m in objects:
         sender = m.get("sender") or {}
@@ -85,8 +108,27 @@ def _message_columns(objects: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
         add_system(bool(m.get("is_system")))
         add_subtype(m.get("subtype"))
         add_mentions(m.get("mentions") or [])
+        reactions = m.get("reactions")
+        add_reactions(_reaction_times(reactions) if reactions else [])
+        add_files(m.get("file_kinds") or [])
+        add_importance(m.get("importance"))
+        add_joined(m.get("members_joined") or [])
+        add_left(m.get("members_left") or [])
         add_raw(dumps(m.get("raw") or {}))  # UTF-8 bytes: Arrow takes them as strings without a decode per message
     return cols
+
+
+def _reaction_times(reactions: Any) -> Any:
+    """A wire message's reactions with their ISO times as microseconds (the table's type); anything that is not a
+    list of reaction objects is handed on as it is, for :func:`_column_array` to refuse by name."""
+    if not isinstance(reactions, list):
+        return reactions
+    out = []
+    for r in reactions:
+        if isinstance(r, dict) and isinstance(r.get("created"), str):
+            r = {**r, "created": us_from_iso(r["created"])}
+        out.append(r)
+    return out
 
 
 def _page_arrays(cols: dict[str, list[Any]]) -> dict[str, pa.Array]:
@@ -110,6 +152,12 @@ def _column_array(column: str, values: Any) -> pa.Array | pa.ChunkedArray:
     wanted = _ARROW_TYPES.get(column, pa.string())
     if pa.types.is_boolean(wanted):
         return pa.array(values, type=wanted)
+    if column == "reactions":
+        try:
+            return pa.array(values, type=wanted)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+            wanted_shape = "a list of {emoji, user, count, created}"
+            raise ServiceError(f"message reactions: expected {wanted_shape}: {exc}") from None
     return string_array(values, f"message {_WIRE_FIELDS.get(column, column)}", lists=pa.types.is_list(wanted))
 
 
@@ -144,7 +192,9 @@ def _stored_frame(
             data[c] = arr.to_numpy(zero_copy_only=False).astype(bool)
         elif c in ("sender_id", "sender_name"):
             data[c] = _categorical(arr)
-        elif c == "mentions":
+        elif c == "importance":  # a string in the cache (Parquet cannot write an all-null category), a category after
+            data[c] = pd.array(arr, dtype=_ARROW_STRING)
+        elif c in _LISTS or c == "reactions":
             data[c] = pd.arrays.ArrowExtensionArray(arr)
         else:  # Arrow converts a list of str/None in C; pandas would first inspect every value in Python
             data[c] = pd.array(arr, dtype=dtype_of("messages", c))
@@ -217,7 +267,32 @@ def _finish(frame: pd.DataFrame, conversations: np.ndarray | None = None) -> pd.
     frame["thread_id"] = pd.array(take_ids(ids, root), dtype=dtype_of("messages", "thread_id"))
     frame["is_reply"] = frame["parent"].notna().to_numpy()
     frame["edited"] = frame["modified"].notna().to_numpy()
+    if "reactions" in frame.columns:
+        frame["reaction_count"] = _reaction_counts(frame["reactions"])
+        frame["file_count"] = pd.array(
+            pc.list_value_length(_arrow(frame["file_kinds"])).fill_null(0).to_numpy(zero_copy_only=False),
+            dtype="Int64",
+        )
     return frame[[c for c in _STORED if c in frame.columns]]
+
+
+def _arrow(column: pd.Series) -> pa.Array | pa.ChunkedArray:
+    return column.array._pa_array if isinstance(column.array, pd.arrays.ArrowExtensionArray) else pa.array(column)
+
+
+def _reaction_counts(reactions: pd.Series) -> pd.arrays.IntegerArray:
+    """Each message's reaction count (the sum of its reactions' counts), vectorised over the list column."""
+    lists = _arrow(reactions)
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    counts = np.zeros(len(lists), dtype=np.int64)
+    if len(lists):
+        flat = pc.list_flatten(lists)
+        if len(flat):
+            rows = np.asarray(pc.list_parent_indices(lists))
+            values = np.asarray(flat.field("count").fill_null(1), dtype=np.int64)
+            counts = np.bincount(rows, weights=values, minlength=len(lists)).astype(np.int64)
+    return pd.array(counts, dtype="Int64")
 
 
 def _runs(codes: np.ndarray) -> list[tuple[int, int]]:
@@ -308,10 +383,11 @@ def _arrow_types(t: pa.DataType) -> Any:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    if "mentions" in table.column_names:
-        # Parquet names a list's items "element", pandas' Arrow dtype "item": same data, one declared type.
-        i = table.column_names.index("mentions")
-        table = table.set_column(i, "mentions", table.column(i).cast(pa.list_(pa.string())))
+    for name, wanted in _ARROW_TYPES.items():
+        if name in table.column_names and pa.types.is_list(wanted):
+            # Parquet names a list's items "element", pandas' Arrow dtype "item": same data, one declared type.
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, table.column(i).cast(wanted))
     return table.to_pandas(types_mapper=_arrow_types)
 
 

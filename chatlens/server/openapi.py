@@ -103,6 +103,45 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "items": _STR,
                 "description": "chatlens extension: ids of the users the message mentions",
             },
+            "reactions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["emoji", "user", "count", "created"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "emoji": _STR,
+                        "user": {"type": ["string", "null"]},
+                        "count": {"type": "integer", "minimum": 1},
+                        "created": _ISO_OR_NULL,
+                    },
+                },
+                "description": (
+                    "chatlens extension: one entry per reacting user and emoji (count 1), and one with user null "
+                    "holding the rest of the count where the service names only some of those who reacted (Slack); "
+                    "created where the service says (Teams)"
+                ),
+            },
+            "file_kinds": {
+                "type": "array",
+                "items": _STR,
+                "description": "chatlens extension: the kind of each file shared (image, pdf, document, ...)",
+            },
+            "importance": {
+                "type": ["string", "null"],
+                "enum": ["normal", "high", "urgent", None],
+                "description": "chatlens extension: Teams importance; null for Slack",
+            },
+            "members_joined": {
+                "type": "array",
+                "items": _STR,
+                "description": "chatlens extension: ids of the users a membership event says joined",
+            },
+            "members_left": {
+                "type": "array",
+                "items": _STR,
+                "description": "chatlens extension: ids of the users a membership event says left",
+            },
             "type": {"const": "message"},
             "raw": {"type": "object"},
             "api": {"const": "messaging"},

@@ -45,6 +45,43 @@ class Backend:
     default_admin: bool = False  # the account kind generic tests use (Teams normal accounts cannot list messages)
 
 
+def slack_signals(key: str) -> dict[str, Any]:
+    """The Slack message fields of the seed's :data:`~seed.SIGNALS` for message ``key``
+    (https://docs.slack.dev/reference/objects/message: ``reactions`` name/users/count, ``files``)."""
+    signals = seed.SIGNALS.get(key, {})
+    out: dict[str, Any] = {}
+    if "reactions" in signals:
+        by_emoji: dict[str, list[str]] = {}
+        for emoji, user, _ in signals["reactions"]:
+            by_emoji.setdefault(emoji, []).append(user)
+        out["reactions"] = [{"name": e, "users": us, "count": len(us)} for e, us in by_emoji.items()]
+    if "files" in signals:
+        out["files"] = [{"id": f"F{i}", "name": n, "mimetype": t} for i, (n, t) in enumerate(signals["files"])]
+    return out
+
+
+def teams_signals(key: str) -> dict[str, Any]:
+    """The Graph chatMessage fields of the seed's :data:`~seed.SIGNALS` for message ``key``
+    (https://learn.microsoft.com/en-us/graph/api/resources/chatmessagereaction, .../chatmessageattachment)."""
+    from chatlens._time import iso_from_us
+
+    signals = seed.SIGNALS.get(key, {})
+    out: dict[str, Any] = {}
+    if "reactions" in signals:
+        out["reactions"] = [
+            {"reactionType": e, "createdDateTime": iso_from_us(t), "user": {"user": {"id": u}}}
+            for e, u, t in signals["reactions"]
+        ]
+    if "files" in signals:
+        out["attachments"] = [
+            {"id": f"a{i}", "contentType": "reference", "contentUrl": f"https://x.example/{n}", "name": n}
+            for i, (n, _) in enumerate(signals["files"])
+        ]
+    if "importance" in signals:
+        out["importance"] = signals["importance"]
+    return out
+
+
 def seed_account(ws: Workspace, service: str, admin: bool) -> str:
     """A new account of the seed in ``ws``; returns its id."""
     aid = f"{service}-{'admin' if admin else 'user'}-{next(_counter)}"
@@ -52,10 +89,11 @@ def seed_account(ws: Workspace, service: str, admin: bool) -> str:
     ws.add_users(aid, seed.USERS)
     ws.add_groups(aid, seed.GROUPS)
     ws.add_conversations(aid, [{**c, "raw": {"id": c["id"], "name": c["name"]}} for c in seed.CONVERSATIONS])
+    signals = slack_signals if service == "slack" else teams_signals
     ws.add_messages(
         aid,
         [
-            (key, conv, sender, created, text, parent, None, "{}")
+            (key, conv, sender, created, text, parent, None, signals(key))
             for key, conv, sender, created, text, parent in seed.MESSAGES
         ],
     )
@@ -117,7 +155,7 @@ def _slack(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI
         fake.add_channel(team, c["id"], name=c["name"], kind=c["kind"], created_us=c["created"], members=c["members"])
     ts = {key: _slack_ts(created) for key, _, _, created, _, _ in seed.MESSAGES}
     for key, conv, sender, _, text, parent in seed.MESSAGES:
-        fake.add_message(team, conv, sender, ts[key], text, ts[parent] if parent else "")
+        fake.add_message(team, conv, sender, ts[key], text, ts[parent] if parent else "", **slack_signals(key))
     api = SlackChatAPI(token, base_url=fake.url, admin=admin, retries=0)
     request.addfinalizer(api.close)
     return api
@@ -168,9 +206,9 @@ def _teams(request: pytest.FixtureRequest, service: str, admin: bool) -> ChatAPI
             tenant, _DM_CHAT, topic=None, chat_type="oneOnOne", created_us=dm["created"], members=dm["members"]
         ),
     }
-    for _key, conv, sender, created, text, parent in seed.MESSAGES:
+    for key, conv, sender, created, text, parent in seed.MESSAGES:
         reply_to = str(next(c for k, _, _, c, _, _ in seed.MESSAGES if k == parent)) if parent else ""
-        fake.add_message(tenant, threads[conv], sender, created, text, reply_to=reply_to)
+        fake.add_message(tenant, threads[conv], sender, created, text, reply_to=reply_to).update(teams_signals(key))
     api = TeamsChatAPI(token, base_url=fake.url, admin=admin, team_id="sandbox", retries=0)
     request.addfinalizer(api.close)
     return api

@@ -39,3 +39,11 @@ MESSAGES = [
     ("MG3", "CGEN", "U3", T0 + 30, "release at 5", ""),
     ("MD1", "DM12", "U2", T0 + 40, "psst", ""),
 ]
+
+#: What some messages carry besides text, in neutral terms: reactions (emoji, user, time in microseconds), files
+#: (name, MIME type) and importance (Teams only: Slack has none). Each backend writes them in its service's shape
+#: (conftest), and every backend must hand them up the same (test_messages_carry_reactions_files_and_importance).
+SIGNALS = {
+    "MG1": {"reactions": [("tada", "U2", T0 + 50), ("tada", "U3", T0 + 60), ("eyes", "U4", T0 + 70)]},
+    "MG3": {"files": [("plan.pdf", "application/pdf"), ("screen.png", "image/png")], "importance": "urgent"},
+}

@@ -31,6 +31,11 @@ MESSAGE_KEYS = {
     "is_system",
     "subtype",
     "mentions",
+    "reactions",
+    "file_kinds",
+    "importance",
+    "members_joined",
+    "members_left",
     "type",
     "raw",
     "api",
@@ -95,6 +100,15 @@ def check_message(msg: dict) -> None:
     assert isinstance(msg["is_bot"], bool) and isinstance(msg["is_system"], bool)
     assert msg["subtype"] is None or isinstance(msg["subtype"], str)
     assert isinstance(msg["mentions"], list) and all(isinstance(u, str) and u for u in msg["mentions"])
+    for r in msg["reactions"]:  # chatlens' extension: one per reacting user and emoji (user None: the uncounted)
+        assert set(r) == {"emoji", "user", "count", "created"}
+        assert isinstance(r["emoji"], str) and r["emoji"] and (r["user"] is None or isinstance(r["user"], str))
+        assert isinstance(r["count"], int) and r["count"] >= 1 and (r["user"] is None or r["count"] == 1)
+        assert r["created"] is None or ISO.match(r["created"])
+    assert isinstance(msg["file_kinds"], list) and all(isinstance(k, str) and k for k in msg["file_kinds"])
+    assert msg["importance"] in (None, "normal", "high", "urgent")
+    for field in ("members_joined", "members_left"):
+        assert isinstance(msg[field], list) and all(isinstance(u, str) and u for u in msg[field])
     assert isinstance(msg["raw"], dict)
     assert msg["href"].endswith(f"/messaging/messages/{msg['id']}")
 
@@ -214,6 +228,28 @@ def test_list_messages_shape_and_order(make_api, M):
     sender = {k: v for k, v in reply["sender"].items() if k != "href"}  # served objects add it (check_user)
     assert sender == {"id": "U2", "name": "grace", "email": "grace@example.com", "type": "user", "api": "team"}
     assert page["objects"][2]["parent"] == ""
+
+
+def test_messages_carry_reactions_files_and_importance(make_api, M):
+    """Every backend hands up the seed's reactions, files and importance the same (seed.SIGNALS), each from its
+    service's own shape; Slack gives no reaction times and has no importance."""
+    api = make_api()
+    by_id = {m["id"]: m for m in iter_items(api.list_messages, M["CGEN"], page_size=100)}
+    reactions = by_id[M["MG1"]]["reactions"]
+    assert sorted((r["emoji"], r["user"], r["count"]) for r in reactions) == [
+        ("eyes", "U4", 1),
+        ("tada", "U2", 1),
+        ("tada", "U3", 1),
+    ]
+    times = sorted((r["created"] for r in reactions), key=str)
+    if api.service == "slack":
+        assert times == [None, None, None] and by_id[M["MG3"]]["importance"] is None
+    else:
+        assert times == ["2026-01-05T08:00:00.000050Z", "2026-01-05T08:00:00.000060Z", "2026-01-05T08:00:00.000070Z"]
+        assert by_id[M["MG3"]]["importance"] == "urgent"
+    assert by_id[M["MG3"]]["file_kinds"] == ["pdf", "image"]
+    assert by_id[M["MG2"]]["reactions"] == [] and by_id[M["MG2"]]["file_kinds"] == []
+    assert by_id[M["MG1"]] == api.retrieve_message(M["MG1"]) | {"sender": by_id[M["MG1"]]["sender"]}
 
 
 def test_normalised_fields_say_the_same_on_every_backend(make_api, M):

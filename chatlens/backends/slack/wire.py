@@ -19,7 +19,8 @@ from ..._time import key_from_us as ts_from_us  # a Slack ts is a thread key (re
 from ..._time import us_from_key as ts_to_us
 from ...chatapi import MENTION_MARKUP, iso_from_us, team_user
 from ...errors import InvalidRequest
-from .._tables import message_table
+from .._tables import extension_columns, message_table
+from ..file_kinds import file_kind
 from .subtypes import BOT_SUBTYPES, PERSON_SUBTYPES, SLACKBOT, SYSTEM_SUBTYPES, subtype_kind
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "redact_tokens",
     "conversation_kind",
     "message_signals",
+    "message_extensions",
     "MessageColumns",
     "SYSTEM_SUBTYPES",
 ]
@@ -178,6 +180,62 @@ def _mentions(raw: dict[str, Any], text: str, system: bool) -> list[str]:
     return found
 
 
+_JOINS = frozenset({"channel_join", "group_join"})
+_LEAVES = frozenset({"channel_leave", "group_leave"})
+_MEMBERSHIP = _JOINS | _LEAVES
+
+
+def message_extensions(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a Slack message says besides its text: ``reactions``, ``file_kinds``, ``importance`` (Slack has none:
+    None), ``members_joined`` and ``members_left`` (a ``channel_join``/``group_join`` or ``..._leave`` line's
+    ``user``).
+
+    Reactions are one entry per known reacting user (``count`` 1) plus, where Slack's ``count`` exceeds the users it
+    lists (it lists a sample when many reacted, https://docs.slack.dev/reference/methods/reactions.get), one entry
+    with ``user`` None holding the rest of the count; Slack gives no reaction times (``created`` None).
+
+    Examples
+    --------
+    >>> ext = message_extensions({"reactions": [{"name": "tada", "users": ["U1", "U2"], "count": 5}],
+    ...                           "files": [{"name": "plan.pdf", "mimetype": "application/pdf"}]})
+    >>> [(r["user"], r["count"]) for r in ext["reactions"]], ext["file_kinds"]
+    ([('U1', 1), ('U2', 1), (None, 3)], ['pdf'])
+    >>> message_extensions({"subtype": "channel_leave", "user": "U3"})["members_left"]
+    ['U3']
+    """
+    reactions: list[dict[str, Any]] = []
+    for r in _dicts(raw.get("reactions")):
+        emoji = r.get("name")
+        if not isinstance(emoji, str) or not emoji:
+            continue
+        users = list(dict.fromkeys(u for u in r.get("users") or () if isinstance(u, str) and u))
+        count = r.get("count")
+        count = count if isinstance(count, int) and not isinstance(count, bool) else len(users)
+        reactions += [{"emoji": emoji, "user": u, "count": 1, "created": None} for u in users]
+        if count > len(users):
+            reactions.append({"emoji": emoji, "user": None, "count": count - len(users), "created": None})
+    files = _dicts(raw.get("files"))
+    if isinstance(raw.get("file"), dict) and not files:  # old exports' file_share lines carry one ``file``
+        files = [raw["file"]]
+    kinds = [
+        "deleted" if f.get("mode") == "tombstone" else file_kind(f.get("name"), f.get("mimetype"), f.get("filetype"))
+        for f in files
+    ]
+    subtype, user = raw.get("subtype"), raw.get("user")
+    who = [user] if isinstance(user, str) and user else []
+    return {
+        "reactions": reactions,
+        "file_kinds": kinds,
+        "importance": None,
+        "members_joined": who if subtype in _JOINS else [],
+        "members_left": who if subtype in _LEAVES else [],
+    }
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _block_users(blocks: list[Any]) -> list[str]:
     """The ``user_id`` of every ``user`` element in a message's rich-text blocks
     (https://docs.slack.dev/reference/block-kit/blocks/rich-text-block), in order."""
@@ -270,6 +328,7 @@ def message_object(
         "is_system": is_system,
         "subtype": subtype,
         "mentions": mentions,
+        **message_extensions(raw),
         "type": "message",
         "raw": redact_tokens(raw),
         "api": "messaging",
@@ -297,6 +356,7 @@ class MessageColumns:
         self._senders: dict[tuple[str, Any], dict[str, Any]] = {}
         self.rows: list[tuple[Any, ...]] = []
         self._mentioned: list[tuple[int, list[str]]] = []  # (row, mentions) found per message (blocks, actors)
+        self._extended: list[tuple[int, dict[str, Any]]] = []  # (row, message_extensions) where it has any
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -306,7 +366,7 @@ class MessageColumns:
         # parents and times are then made a whole column at a time (table), not with an f-string and an int()
         # per message.
         add, users, senders, keep_raw, dumps = self.rows.append, self.users, self._senders, self.raw, orjson.dumps
-        rows, mentioned = self.rows, self._mentioned
+        rows, mentioned, extended = self.rows, self._mentioned, self._extended
         for m in messages:
             if not isinstance(m, dict):
                 continue  # not a message (as a day file's listing skips it too)
@@ -339,6 +399,8 @@ class MessageColumns:
             text = get("text") or ""
             if (system and "<@" in text) or (blocks.__class__ is list and blocks and b'"user_id"' in dumps(blocks)):
                 mentioned.append((len(rows), _mentions(m, text, system)))
+            if get("reactions") or get("files") or get("file") or subtype in _MEMBERSHIP:
+                extended.append((len(rows), message_extensions(m)))
             body = None
             if keep_raw:
                 body = dumps(m)
@@ -366,6 +428,7 @@ class MessageColumns:
         """What was added, as a table (and a fresh start)."""
         rows, self.rows = self.rows, []
         mentioned, self._mentioned = self._mentioned, []
+        extended, self._extended = self._extended, []
         names = ["conversation_id", "ts", "sender_id", "sender_name", "thread_ts", "edited_ts", "text", "subtype"]
         names += ["bot_sender", "senderless", "raw"]  # raw is None unless kept, and then not read
         columns: dict[str, Any] = dict(zip(names, zip(*rows) if rows else [()] * len(names)))
@@ -398,6 +461,7 @@ class MessageColumns:
         for k, found in mentioned:
             mentions[k] = found
         columns["mentions"] = pa.array(mentions, type=pa.list_(pa.string()))
+        columns.update(extension_columns(len(rows), extended))
         return message_table(columns, raw=self.raw)
 
 

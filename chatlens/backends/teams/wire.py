@@ -20,6 +20,7 @@ import orjson
 
 from ...chatapi import iso_from_us, us_from_iso
 from ...errors import InvalidRequest
+from ..file_kinds import file_kind
 from .message_types import event_subtype
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "user_object",
     "message_from_graph",
     "message_signals",
+    "message_extensions",
     "mentioned",
     "MENTION_KINDS",
     "conversation_kind",
@@ -229,6 +231,76 @@ def message_signals(msg: dict[str, Any]) -> tuple[bool, bool, str | None, list[s
     return is_bot, kind != "message", event_subtype(msg), mentions
 
 
+#: chatMessage.importance values (https://learn.microsoft.com/en-us/graph/api/resources/chatmessage).
+IMPORTANCE = frozenset({"normal", "high", "urgent"})
+_JOINED = frozenset({"membersAdded", "membersJoined"})
+_LEFT = frozenset({"membersDeleted", "membersLeft"})
+#: Attachment content types that are not files: cards, quoted and forwarded messages, meetings
+#: (https://learn.microsoft.com/en-us/graph/api/resources/chatmessageattachment).
+_NOT_FILES = ("application/vnd.microsoft.card.", "messageReference", "forwardedMessageReference", "meetingReference")
+_HOSTED_IMAGE = re.compile(r"<img\b[^>]*hostedContents", re.I)
+
+
+def message_extensions(msg: dict[str, Any]) -> dict[str, Any]:
+    """What a Graph chatMessage says besides its text: ``reactions`` (one per chatMessageReaction: its
+    ``reactionType``, the reacting user, ``createdDateTime``), ``file_kinds`` (``reference`` attachments and other
+    file attachments, plus images pasted into the body as hosted contents; cards and quoted messages are not
+    files), ``importance`` (normal, high or urgent), and ``members_joined``/``members_left`` (the members of a
+    membersAdded/membersJoined or membersDeleted/membersLeft system event).
+
+    Examples
+    --------
+    >>> ext = message_extensions({"importance": "urgent", "reactions": [{"reactionType": "like",
+    ...     "createdDateTime": "2024-05-01T10:00:00Z", "user": {"user": {"id": "u1"}}}],
+    ...     "attachments": [{"contentType": "reference", "name": "Budget.xlsx"},
+    ...                     {"contentType": "application/vnd.microsoft.card.adaptive"}]})
+    >>> ext["importance"], ext["file_kinds"], [(r["emoji"], r["user"]) for r in ext["reactions"]]
+    ('urgent', ['spreadsheet'], [('like', 'u1')])
+    >>> detail = {"@odata.type": "#microsoft.graph.membersAddedEventMessageDetail", "members": [{"id": "u2"}]}
+    >>> message_extensions({"messageType": "systemEventMessage", "eventDetail": detail})["members_joined"]
+    ['u2']
+    """
+    reactions = []
+    for r in msg.get("reactions") or ():
+        if not isinstance(r, dict) or not isinstance(r.get("reactionType"), str) or not r["reactionType"]:
+            continue
+        who = r.get("user")
+        user = who.get("user") if isinstance(who, dict) else None
+        uid = user.get("id") if isinstance(user, dict) else None
+        created = r.get("createdDateTime")
+        try:
+            created = iso_from_us(us_from_iso(created)) if isinstance(created, str) and created else None
+        except InvalidRequest:
+            created = None  # a reaction time Graph garbled is not worth losing the reaction for
+        reactions.append(
+            {"emoji": r["reactionType"], "user": str(uid) if uid else None, "count": 1, "created": created}
+        )
+    kinds = []
+    for a in msg.get("attachments") or ():
+        if not isinstance(a, dict):
+            continue
+        content_type = a.get("contentType") if isinstance(a.get("contentType"), str) else ""
+        if content_type.startswith(_NOT_FILES):
+            continue
+        kinds.append(file_kind(a.get("name"), None if content_type == "reference" else content_type))
+    body = msg.get("body")
+    content = body.get("content") if isinstance(body, dict) else None
+    if isinstance(content, str) and "hostedContents" in content:
+        kinds += ["image"] * len(_HOSTED_IMAGE.findall(content))
+    importance = msg.get("importance")
+    subtype = event_subtype(msg)
+    detail = msg.get("eventDetail")
+    members = detail.get("members") if isinstance(detail, dict) else None
+    ids = [str(m["id"]) for m in members if isinstance(m, dict) and m.get("id")] if isinstance(members, list) else []
+    return {
+        "reactions": reactions,
+        "file_kinds": kinds,
+        "importance": importance if importance in IMPORTANCE else None,
+        "members_joined": ids if subtype in _JOINED else [],
+        "members_left": ids if subtype in _LEFT else [],
+    }
+
+
 def conversation_kind(raw: dict[str, Any], private: bool) -> str:
     """``direct``, ``group_direct``, ``private_channel`` or ``channel`` of a Graph chat or channel.
 
@@ -277,6 +349,7 @@ def message_from_graph(msg: dict[str, Any], conversation_id: str, href_prefix: s
         "is_system": is_system,
         "subtype": subtype,
         "mentions": mentions,
+        **message_extensions(msg),
         "type": "message",
         "raw": msg,
         "api": "messaging",
