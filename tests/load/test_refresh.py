@@ -544,3 +544,36 @@ def test_a_spent_budget_keeps_what_it_fetched_of_a_conversation_and_the_next_ref
     full = _fetch_conversation(api, "C1")
     pd.testing.assert_frame_equal(frames["C1"][COLUMNS].astype(str), full[COLUMNS].astype(str))
     assert {"a new root", "a late reply to the oldest thread", "root 40, edited"} <= set(frames["C1"]["text"])
+
+
+def test_through_the_cache_a_conversation_costing_three_budgets_completes_in_bounded_refreshes(slack, tmp_path):
+    """The same through load_messages(refresh=True, budget=...): the state the cache keeps for the channel holds
+    what a spent budget fetched, so refreshes continue it and complete it. (Before, every refresh started the
+    channel again from its first page and none ever completed it.)"""
+    import warnings
+
+    import chatlens
+    from chatlens.loaders import RefreshIncompleteWarning
+
+    api, team, roots = _big_channel(slack)
+    cache = str(tmp_path / "cache")
+    load = {"progress": False, "window": "400D"}
+    chatlens.load_messages(api, cache_dir=cache, **load)
+    _big_changes(api, slack, team, roots)
+    before = dict(api.calls)
+    budget, rounds = 30, 0
+    while True:
+        rounds += 1
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RefreshIncompleteWarning)
+            refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=budget, **load)
+        if not any(issubclass(w.category, RefreshIncompleteWarning) for w in caught) or rounds == 12:
+            break
+    spent = sum(n - before.get(k, 0) for k, n in api.calls.items())
+    # 7 history pages and 90 thread fetches; each round also pays for listing the channel, its members and the
+    # search page (3) again, so 27 go to the channel.
+    assert spent > 3 * budget
+    assert rounds <= math.ceil((7 + 90) / (budget - 3)) + 1, rounds
+    full = chatlens.load_messages(api, cache=False, **load)
+    pd.testing.assert_frame_equal(refreshed[COLUMNS].astype(str), full[COLUMNS].astype(str))
+    assert {"a new root", "a late reply to the oldest thread", "root 40, edited"} <= set(refreshed["text"])

@@ -254,3 +254,42 @@ def test_a_budget_that_runs_out_leaves_a_marked_partial_result_that_later_refres
             break
     assert rounds <= 5, rounds
     _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+
+
+def test_a_channel_costing_three_budgets_completes_in_a_bounded_number_of_refreshes(graph, tmp_path):
+    """A refresh that runs out of budget part-way through a channel's roots keeps the pages it listed (with their
+    replies) and the next one continues from its cursor: a channel whose listing costs three whole budgets
+    completes after a bounded number of refreshes and equals a full load, a soft-deleted old root included (said
+    so by Graph's listing, not inferred from its absence across refreshes)."""
+    from chatlens.loaders import RefreshIncompleteWarning
+
+    api, tenant, channel, roots = _tenant(graph)
+    for i in range(900):  # 1,050 roots in all: 21 Graph pages of 50
+        graph.add_message(tenant, channel, "U3", NOW - 250 * DAY_US + i * 1_000_000, f"older root {i}")
+    cache = str(tmp_path / "c")
+    chatlens.load_messages(api, cache_dir=cache, progress=False)
+    graph.add_message(tenant, channel, "U3", _later(1), "new root")
+    graph.add_message(tenant, channel, "U2", _later(2), "late reply to an old thread", reply_to=roots[2])
+    graph.edit(tenant, channel.messages[roots[7]], "root 7, edited")
+    graph.soft_delete(tenant, channel.messages[roots[9]])  # an old root without replies: gone
+    graph.soft_delete(tenant, channel.messages[roots[5]])  # with replies: their thread's tombstone
+    before = dict(api.calls)
+    with pytest.warns(RefreshIncompleteWarning, match="budget"):
+        chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=1, progress=False)
+    listing = sum(n - before.get(k, 0) for k, n in api.calls.items())  # listing the channels and members
+    budget = listing + 3
+    assert 3 * budget <= 21, budget
+    rounds = 0
+    while True:
+        rounds += 1
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RefreshIncompleteWarning)
+            refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=budget, progress=False)
+        if not any(issubclass(w.category, RefreshIncompleteWarning) for w in caught) or rounds == 12:
+            break
+    assert rounds <= 7 + 1, rounds  # 21 pages, 3 a round
+    _same(refreshed, chatlens.load_messages(api, cache=False, progress=False))
+    assert {"new root", "late reply to an old thread", "root 7, edited"} <= set(refreshed["text"])
+    assert "root 9" not in set(refreshed["text"])
+    tombstone = refreshed[refreshed["id"] == _teams.message_id(CID, roots[5])]
+    assert tombstone[["text", "is_system", "subtype"]].values.tolist() == [["", True, "tombstone"]]
