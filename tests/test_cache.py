@@ -98,6 +98,7 @@ def test_pyarrow_dataset_and_duckdb_read_the_rows_load_messages_returns(tmp_path
     assert table.num_rows == len(frame)
     pd.testing.assert_frame_equal(as_plain(in_order(table.to_pandas()), COLUMNS), expected)
     pd.testing.assert_frame_equal(as_plain(in_order(directory_rows(store)), COLUMNS), expected)
+    pd.testing.assert_frame_equal(as_plain(in_order(pd.read_parquet(store.messages_dir)), COLUMNS), expected)
 
     picked = ", ".join(c if c not in ("created",) else "epoch_us(created) AS created" for c in COLUMNS)
     got = duckdb.sql(
@@ -217,3 +218,12 @@ def test_a_cache_of_the_previous_layout_is_never_read(tmp_path):
     assert cache_root().name == "v2" and store.path.parent == cache_root()
     frame = load_messages(api, progress=False)
     assert len(frame) == 21
+
+
+def test_docs_dataset_names_every_column_of_both_datasets():
+    """docs/dataset.md is what Spark and DuckDB users read: a column the dataset gains must be listed there."""
+    doc = (Path(__file__).parents[1] / "docs" / "dataset.md").read_text(encoding="utf-8")
+    listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    for text in (True, False):
+        columns = AccountCache("sqlite:/x#A", text=text).dataset_columns()
+        assert set(columns) <= listed, f"docs/dataset.md lacks {sorted(set(columns) - listed)}"
