@@ -16,10 +16,16 @@ to recent threads) on a fake service on loopback:
 It loads everything once (the cold load a naive reload repeats), then adds ``--activity`` new messages, posted
 after that load (half new roots, half replies to threads of any age, months-old ones included), refreshes with
 :mod:`chatlens.threadsync`, checks the refreshed frames equal a fresh full load, and prints requests and simulated
-minutes for both. The columns are the connector's request counts: on Slack its Web API methods
-(``conversations.history``, ``conversations.replies``, ``search.messages``); on Teams the kinds of
-``TeamsChatAPI.calls`` (history = ``messages``: root listings and roots read by id; replies = ``replies``: reply
-pages; search = ``search``: Microsoft Search pages); "requests" also counts Teams' ``other`` (channels, users).
+minutes for both. How each refresh finds what changed: on Slack, ``conversations.history`` down to the newest
+root known or the window, ``conversations.replies`` for each thread started within the window and each thread
+``search.messages`` names (new replies to older threads); on Teams, every root of every channel is listed again
+with its replies inline (``$expand=replies``: Graph documents no order for channel messages to stop at), which sees
+every thread of any age with no search (chats, which this benchmark has none of, are listed by what changed since
+the last refresh: ``benchmarks/bench_refresh_teams.py``). The columns are the connector's request counts: on Slack
+its Web API methods (``conversations.history``, ``conversations.replies``, ``search.messages``); on Teams the kinds
+of ``TeamsChatAPI.calls`` (history = ``messages``: the channels' root listings, with their replies inlined;
+replies = ``replies``: further reply pages of a thread longer than Graph inlines; search = ``search``: always 0,
+the connector no longer uses Microsoft Search); "requests" also counts Teams' ``other`` (channels, users).
 Simulated minutes follow the connector's ``rate_limits()``: on Slack history and replies at one call a minute and
 search at 20; on Teams 60 a minute for each kind (Graph's per-channel limit, as if every request hit one channel),
 50 for a kind it does not name (as :mod:`chatlens.threadsync` counts).

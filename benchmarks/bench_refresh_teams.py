@@ -6,11 +6,14 @@
 Builds the workload of ``benchmarks/bench_refresh.py`` (``--messages`` over 200 days, about 40% replies) in
 ``--conversations`` conversations of one tenant, a share ``--chats`` of them group chats (their "replies" are plain
 messages: chats have no threads) and the rest channels of one team, on the fake Graph held to Graph's reference
-(chat messages by last modification unless ``$orderby=createdDateTime desc`` is asked, channels in an undocumented
-order, 50 messages a page, up to 1000 replies inlined per root). It loads it cold into a cache, then counts the
+(chat messages by last modification unless ``$orderby=createdDateTime desc`` is asked, ``$filter`` only with
+``$orderby`` on the same property, channels in an undocumented order, 50 messages a page, up to 1000 replies
+inlined per root). A refresh lists each chat's messages changed since the last refresh
+(``$orderby=lastModifiedDateTime desc&$filter=lastModifiedDateTime gt ...``: new ones, and edits, reactions and
+soft deletes of any age) and every channel root with its replies. It loads it cold into a cache, then counts the
 requests (by ``TeamsChatAPI.calls`` kind: ``messages`` lists chat messages and channel roots with their replies,
-``replies`` follows a long thread's reply pages, ``search`` is Microsoft Search, ``other`` lists chats, teams,
-channels, members and users) for:
+``replies`` follows a long thread's reply pages, ``search`` (Microsoft Search) is no longer used and stays 0,
+``other`` lists chats, teams, channels, members and users) for:
 
 - a refresh with nothing new;
 - a refresh after ``--activity`` new messages (half new roots or chat messages, half replies to threads of any

@@ -11,10 +11,10 @@ requests and says exactly what it rests on:
 2. **recent roots**: the roots younger than ``window`` are listed again and their threads fetched again (new,
    edited and deleted replies all show); edited roots are replaced and roots gone from the listing are deleted.
    Older threads are fetched again only when their ``reply_count`` or ``latest_reply`` changed;
-3. **old threads with new replies**: search (Slack's ``search.messages`` with a user token, Microsoft Search on
-   Graph) names the threads with a message since the last refresh; their replies are fetched again. Where the token
-   cannot search, threads older than the window are re-checked only by a rescan (``refresh="full"``), and their
-   rows say so (below).
+3. **old threads with new replies**: search (Slack's ``search.messages`` with a user token) names the threads
+   with a message since the last refresh; their replies are fetched again. Where the token cannot search, threads
+   older than the window are re-checked only by a rescan (``refresh="full"``), and their rows say so (below). (Graph
+   needs no search: its channels are listed in full, its chats by what changed, below.)
 
 Per thread the state keeps ``reply_count``, ``latest_reply`` and how many replies were fetched; a thread is
 *complete* when ``replies_fetched == reply_count`` at a check the conversation's last refresh made, and *unknown*
@@ -23,21 +23,29 @@ rest on; it is never wrong about a thread it calls complete.
 
 A :class:`Budget` caps the requests (or simulated minutes) a refresh may spend: conversations are refreshed most
 recent and most active first, and when the budget runs out the rest keep their previous state, so the result is
-partial, marked as such, and the next refresh resumes where this one stopped. :func:`plan_refresh` estimates the
-requests and minutes before anything is fetched.
+partial, marked as such, and the next refresh resumes where this one stopped: with the conversation the budget
+stopped in, whose pages listed, threads fetched and cursor were kept (:class:`PartialPass`, in
+``RefreshResult.states``), so that one costing more than a whole budget completes over several refreshes.
+:func:`plan_refresh` estimates the requests and minutes before anything is fetched.
+
+A connector whose listing of a conversation gives what *changed* since a time (``lists_changes``: Graph's chats,
+filtered by last modification) is asked for what changed since the last refresh: a message it does not list is
+unchanged, and one it lists without ``raw`` was deleted. A record without ``raw`` from any listing stands for a
+message the service lists as deleted (Graph keeps soft-deleted messages listed).
 
 A connector declares ``thread_refresh`` (see :class:`chatlens.chatapi.ChatAPI`) and provides ``history_page`` and
 ``thread_replies``, which hand up :class:`chatlens.chatapi.ThreadRecord` (key, thread key, reply count, latest
 reply, and the service's object, which only the connector reads), ``to_messages``, ``threads_active_since``,
-``rate_limits`` and a ``calls`` counter whose names its ``request_kinds`` maps to this module's three kinds of
-request: ``history`` (listing roots), ``replies`` and ``search``; budgets, plans and results count those kinds,
-whatever the service calls them. The Teams connector declares ``replies_inline``: Graph lists a channel's posts with
-their replies, so any thread listed is refreshed with no extra request. A connector whose listing has no order to
-stop at (Graph documents none for channel messages) lists every root whatever ``oldest_us`` says: roots older than
-asked tell this module so, and roots missing from such a listing are gone whatever their age.
-``threads_by_reference`` lets search name roots by reference (``thread_key`` turns them into keys). Threads are
-keyed by their root's creation time (:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which the cached
-frames also carry, so a state can always be rebuilt.
+``lists_changes``, ``rate_limits`` and a ``calls`` counter whose names its ``request_kinds`` maps to this module's
+three kinds of request: ``history`` (listing roots), ``replies`` and ``search``; budgets, plans and results count
+those kinds, whatever the service calls them. The Teams connector declares ``replies_inline``: Graph lists a
+channel's posts with their replies, so any thread listed is refreshed with no extra request. A connector whose
+listing has no order to stop at (Graph documents none for channel messages) lists every root whatever
+``oldest_us`` says: roots older than asked tell this module so, and roots missing from such a listing are gone
+whatever their age (except in a pass continued across refreshes: a root changed meanwhile may have moved to pages
+already read). ``threads_by_reference`` lets search name roots by reference (``thread_key`` turns them into keys).
+Threads are keyed by their root's creation time (:func:`chatlens._time.key_from_us`, Slack's ``ts`` format), which
+the cached frames also carry, so a state can always be rebuilt.
 """
 
 from __future__ import annotations
