@@ -41,6 +41,7 @@ __all__ = [
     "plot_rhythm",
     "plot_thread_depth",
     "plot_reply_times",
+    "plot_time_to_first_reply",
     "plot_interaction_graph",
     "top_n",
     "literal_label",
@@ -89,6 +90,7 @@ NOTHING = {
     "rhythm": "No messages in this period.",
     "thread_depth": "No messages in this period.",
     "reply_times": "No replies in this period.",
+    "first_reply": "No thread of this period was answered by someone other than its author.",
     "network": "No replies or mentions between members in this period.",
 }
 _EMPTY_GID = "chatlens-nothing-to-draw"
@@ -575,6 +577,56 @@ _EDGE_STYLES = {
     "mention": ("#d9822b", "dashed", "mentions"),
     "coparticipation": ("#5c9e5c", "dotted", "in the same thread"),
 }
+
+
+def plot_time_to_first_reply(
+    messages: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+    bins: int = 40,
+    ax: Axes | None = None,
+) -> Axes:
+    """Histogram of the time to first reply of each thread someone other than its author answered, in hours on a
+    log axis, the median marked: the median is :func:`chatlens.analysis.median_time_to_first_reply` of the same
+    frame and period (the report's key figure), so the picture and the number beside it agree.
+
+    Threads answered within a second are drawn at one second (a log axis has no zero); they are counted.
+
+    Examples
+    --------
+    >>> from chatlens.analysis import median_time_to_first_reply
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", ["general"], progress=False)
+    >>> ax = plot_time_to_first_reply(m)
+    >>> ax.lines[0].get_xdata()[0] == median_time_to_first_reply(m).total_seconds() / 3600
+    True
+    """
+    from .analysis import median_time_to_first_reply, time_to_first_reply
+
+    options = dict(since=since, until=until, include_bots=include_bots, include_system=include_system)
+    times = time_to_first_reply(messages, **options)["time_to_first_reply"]
+    hours = times.dropna().dt.total_seconds().to_numpy() / 3600
+    ax = _axes(ax, (7, 4))
+    ax.set_title("Time to first reply")
+    if not len(hours):
+        return _nothing_to_draw(ax, "first_reply")
+    second = 1 / 3600
+    shown = np.maximum(hours, second)
+    low, high = shown.min(), max(shown.max(), shown.min() * 1.01)
+    edges = np.logspace(np.log10(low), np.log10(high), bins + 1)
+    edges[0], edges[-1] = low, high  # rounding in logspace would drop the extreme values
+    ax.hist(shown, bins=edges)
+    median = median_time_to_first_reply(messages, **options).total_seconds() / 3600
+    # Written as the report's card writes hours (to a tenth), so both read the same.
+    ax.axvline(max(median, second), color="black", linestyle="--", label=f"median {median:.1f} h")
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set_xscale("log")
+    ax.set_xlabel("time to first reply (hours, log scale)")
+    ax.set_ylabel("threads")
+    return ax
 
 
 def plot_interaction_graph(

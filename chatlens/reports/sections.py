@@ -125,12 +125,18 @@ def rhythm_section(p: Period) -> Section:
     return _picture("rhythm", "Weekly rhythm", "Messages by weekday and hour", ax)
 
 
-def reply_times_section(p: Period) -> Section:
-    """The distribution of reply times."""
-    from ..plotting import plot_reply_times
+def first_reply_section(p: Period) -> Section:
+    """The distribution of time to first reply, its median the key figure's (the same function, frame and
+    period: :func:`chatlens.analysis.median_time_to_first_reply`)."""
+    from ..plotting import plot_time_to_first_reply
 
-    ax = plot_reply_times(p.messages, since=p.since, until=p.until)
-    return _picture("reply_times", "Reply times", "Distribution of reply times", ax)
+    ax = plot_time_to_first_reply(p.messages, since=p.since, until=p.until)
+    alt = "Distribution of the time to first reply of the threads started in the period"
+    note = (
+        "Each thread started in the period that someone other than its author answered, by the time its first "
+        "reply took; the dashed line is the median, the key figure above."
+    )
+    return _picture("first_reply", "Time to first reply", alt, ax, notes=(note,))
 
 
 def network_section(p: Period) -> Section:
@@ -183,7 +189,7 @@ PLOT_SECTIONS: tuple[tuple[Any, bool], ...] = (
     (activity_section, False),
     (active_section, False),
     (rhythm_section, False),
-    (reply_times_section, False),
+    (first_reply_section, False),
     (network_section, True),
 )
 
@@ -199,8 +205,10 @@ def plot_sections(p: Period, *, people: bool = True) -> list[Section]:
     >>> s = plot_sections(Period(messages=m, since=pd.Timestamp("2026-01-01", tz="UTC"),
     ...                          until=pd.Timestamp("2026-01-02", tz="UTC")))
     >>> [(x.key, x.image is not None) for x in s]
-    [('timeline', True), ('active', True), ('rhythm', True), ('reply_times', False), ('network', False)]
-    >>> s[3].empty, s[4].empty
-    ('No replies in this period.', 'No replies or mentions between members in this period.')
+    [('timeline', True), ('active', True), ('rhythm', True), ('first_reply', False), ('network', False)]
+    >>> s[3].empty
+    'No thread of this period was answered by someone other than its author.'
+    >>> s[4].empty
+    'No replies or mentions between members in this period.'
     """
     return [make(p) for make, about_people in PLOT_SECTIONS if people or not about_people]

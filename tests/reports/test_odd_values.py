@@ -103,7 +103,7 @@ def test_an_unknown_report_zone_is_a_value_error_naming_tz(zone):
 
 def test_names_with_mathtext_make_every_plot():
     data = build_report(messages([None] * 5), since="2026-01-08", until="2026-01-22")
-    assert set(data.images) == {"timeline", "active", "rhythm", "reply_times", "network"}
+    assert set(data.images) == {"timeline", "active", "rhythm", "first_reply", "network"}
 
 
 @pytest.fixture

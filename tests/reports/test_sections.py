@@ -37,15 +37,16 @@ def lonely(n: int = 3) -> pd.DataFrame:
 def test_a_report_without_replies_says_so_instead_of_drawing_empty_axes():
     data = build_report(lonely(), since="2026-03-01", until="2026-03-08")
     sections = {s.key: s for s in data.sections}
-    assert list(sections) == ["timeline", "active", "rhythm", "reply_times", "network"]
-    assert sections["reply_times"].image is None and sections["reply_times"].empty == "No replies in this period."
+    assert list(sections) == ["timeline", "active", "rhythm", "first_reply", "network"]
+    assert sections["first_reply"].image is None
+    assert sections["first_reply"].empty == "No thread of this period was answered by someone other than its author."
     assert sections["network"].image is None
     assert sections["network"].empty == "No replies or mentions between members in this period."
     # The three messages are drawn where there is something to draw.
     assert all(sections[k].image and sections[k].empty is None for k in ("timeline", "active", "rhythm"))
     assert set(data.images) == {"timeline", "active", "rhythm"}
     html = render_report(data)
-    for key in ("reply_times", "network"):
+    for key in ("first_reply", "network"):
         block = html.split(f'<section data-key="{key}">')[1].split("</section>")[0]
         assert "<img" not in block and sections[key].empty in block
     assert html.count("<img") == 3
@@ -56,7 +57,7 @@ def test_a_report_with_replies_draws_them():
     m = lonely(2)
     m.loc[1, "parent"] = "m0"
     data = build_report(m, since="2026-03-01", until="2026-03-08")
-    assert set(data.images) == {"timeline", "active", "rhythm", "reply_times", "network"}
+    assert set(data.images) == {"timeline", "active", "rhythm", "first_reply", "network"}
     assert all(s.empty is None for s in data.sections)
 
 
@@ -76,6 +77,7 @@ def test_the_member_and_conversation_tables_say_when_they_are_empty():
         (P.plot_active_members, "active"),
         (P.plot_rhythm, "rhythm"),
         (P.plot_reply_times, "reply_times"),
+        (P.plot_time_to_first_reply, "first_reply"),
     ],
 )
 def test_a_plot_of_a_period_without_messages_says_so(plot, key):
@@ -84,7 +86,7 @@ def test_a_plot_of_a_period_without_messages_says_so(plot, key):
     assert not ax.lines and not ax.images and not ax.patches  # nothing drawn but the words
     assert ax.get_xticks().size == 0 and ax.get_yticks().size == 0
     assert P.empty_reason(plot(lonely(), since="2026-03-01", until="2026-03-08")) is (
-        P.NOTHING[key] if key == "reply_times" else None
+        P.NOTHING[key] if key in ("reply_times", "first_reply") else None
     )
 
 
