@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chatlens import analysis as A
 from chatlens.analysis.terms import COLUMNS, STOP_WORDS, rising_terms, tokenize
 from chatlens.loaders import load_messages
 from chatlens.privacy import pseudonymize
@@ -353,3 +354,10 @@ def test_wrong_arguments_name_the_parameter():
         rising_terms(m, since="soon", until=END)
     with pytest.raises(TypeError, match="DataFrame"):
         rising_terms([1, 2], since=WEEK2, until=END)
+
+
+def test_it_is_registered_and_exported():
+    assert A.rising_terms is rising_terms
+    metric = next(m for m in A.METRICS if m.key == "rising_terms")
+    assert "Monroe" in metric.formula and "text" in metric.columns
+    assert A.STOP_WORDS is STOP_WORDS
