@@ -16,7 +16,9 @@
   return as a line feed); a table over Excel's 1,048,576 rows is refused, a cell over its 32,767 characters cut
   (with a warning).
 
-The tables are those of :data:`TABLES`, each loaded by its public loader (``chatlens.load_*``).
+The tables are those of :data:`TABLES`: the loaders' frames (``chatlens.load_*``), and the tidy long forms of the
+messages' reactions and membership events (:func:`chatlens.analysis.reaction_rows`,
+:func:`chatlens.analysis.membership_changes`, every message counted).
 
 Spreadsheets and formula injection. A spreadsheet program that opens a CSV (or an XLSX written by a library that
 takes ``=...`` for a formula) runs any cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula, and a
@@ -71,6 +73,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from ._stack import user_stacklevel
+from .analysis import membership_changes, reaction_rows
 from .chatapi import ChatAPI
 from .errors import PermissionDenied
 from .loaders import load_conversations, load_groups, load_members, load_messages, load_users
@@ -101,10 +104,17 @@ _FORMULA = re.compile(_FORMULA_PATTERN)
 
 @dataclass(frozen=True, kw_only=True)
 class Table:
-    """How one exported table is loaded: its public loader, and whether that loader takes ``text=``."""
+    """How one exported table is made: by a public loader (``loader``; ``text`` says whether it takes ``text=``),
+    or from the account's messages (``from_messages``: the tidy long forms of the messages frame's list columns)."""
 
-    loader: Callable[..., pd.DataFrame]
+    loader: Callable[..., pd.DataFrame] | None = None
     text: bool = False
+    from_messages: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+
+
+def _reactions(messages: pd.DataFrame) -> pd.DataFrame:
+    # Every reaction the history holds, to bots' messages and system events too: an export leaves nothing out.
+    return reaction_rows(messages, include_bots=True, include_system=True)
 
 
 #: Every table :func:`export_tables` can write, in the order written; a new table is one line here.
@@ -114,6 +124,8 @@ TABLES: dict[str, Table] = {
     "members": Table(loader=load_members),
     "users": Table(loader=load_users),
     "groups": Table(loader=load_groups),
+    "reactions": Table(from_messages=_reactions),  # one row per message, emoji and reacting user
+    "membership_changes": Table(from_messages=membership_changes),  # one row per join or leave
 }
 
 
@@ -376,10 +388,10 @@ def export_tables(
     >>> users = read_tables(out)["users"]
     >>> bool(users["id"].str.startswith("member-").all()), users["email"].dropna().str[-16:].unique().tolist()
     (True, ['@example.invalid'])
-    >>> export_tables("demo", out, tables=["messages", "reactionz"])
+    >>> export_tables("demo", out, tables=["messages", "reactionz"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: tables: unknown table 'reactionz' (known: messages, conversations, members, users, groups)
+    ValueError: tables: unknown table 'reactionz' (known: messages, conversations, members, users, groups, ...)
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -459,12 +471,22 @@ def _check_out(target: Path, format: str) -> None:  # noqa: A002
 def _load(
     api: ChatAPI | str | None, names: list[str], *, explicit: bool, text: bool, progress: bool, cache_dir: str | None
 ) -> dict[str, pd.DataFrame]:
-    frames = {}
+    frames: dict[str, pd.DataFrame] = {}
+    loaded: dict[str, pd.DataFrame] = {}  # the messages, loaded once for every table made from them
     for name in names:
         table = TABLES[name]
-        options = {"progress": progress, "cache_dir": cache_dir, **({"text": text} if table.text else {})}
         try:
-            frames[name] = table.loader(api, **options)
+            if table.from_messages is not None:
+                messages = frames.get("messages", loaded.get("messages"))
+                if messages is None:
+                    messages = loaded["messages"] = load_messages(
+                        api, text=False, progress=progress, cache_dir=cache_dir
+                    )
+                frames[name] = table.from_messages(messages)
+            else:
+                assert table.loader is not None, f"table {name} names neither a loader nor from_messages"
+                options = {"progress": progress, "cache_dir": cache_dir, **({"text": text} if table.text else {})}
+                frames[name] = table.loader(api, **options)
         except PermissionDenied as exc:
             if explicit:
                 raise
