@@ -303,7 +303,7 @@ def to_safe_csv(frame: pd.DataFrame, *, index: bool | None = None) -> str:
     frame
         Any DataFrame (a loader's frame or an analysis result); never modified.
     index
-        Write the index as the first column(s); None (default) writes it unless it is a plain range index.
+        Write the index as the first column(s); None (default) writes it when it has a name.
 
     Returns
     -------
@@ -319,7 +319,8 @@ def to_safe_csv(frame: pd.DataFrame, *, index: bool | None = None) -> str:
     "'=1+2",3
     """
     if index is None:
-        index = not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None
+        # A named index is data (member_summary's members); an unnamed one is row numbers, kept or filtered.
+        index = any(name is not None for name in frame.index.names)
     buffer = io.BytesIO()
     _write_csv(frame, buffer, index=index)
     return buffer.getvalue().decode("utf-8")
