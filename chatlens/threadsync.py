@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -231,11 +232,13 @@ class PartialPass:
     since is the next refresh's to find. ``oldest_us`` is what it lists down to, ``cursor`` the next page to ask
     for (``listed_all`` once the listing is done), ``listed`` the records listed so far and ``threads`` each
     fetched thread's records (by root key), as records whose service object the connector already turned into a
-    Chat API message.
+    Chat API message. ``frame_key`` names the cached frame the pass began from (:func:`_frame_key`): it is
+    continued only on that frame (after a full reload, what it kept may be older than what the frame holds).
 
     Examples
     --------
-    >>> p = PartialPass(started_us=7, oldest_us=None, cursor="c2", listed_all=False, listed=[], threads={})
+    >>> p = PartialPass(started_us=7, oldest_us=None, cursor="c2", listed_all=False, listed=[], threads={},
+    ...                 frame_key="0.0")
     >>> PartialPass.from_json(p.to_json()) == p
     True
     """
@@ -246,6 +249,7 @@ class PartialPass:
     listed_all: bool
     listed: list[ThreadRecord]
     threads: dict[str, list[ThreadRecord]]
+    frame_key: str = ""
 
     def to_json(self) -> dict[str, Any]:
         def dump(records: list[ThreadRecord]) -> list[list[Any]]:
@@ -258,6 +262,7 @@ class PartialPass:
             "listed_all": self.listed_all,
             "listed": dump(self.listed),
             "threads": {ts: dump(records) for ts, records in self.threads.items()},
+            "frame_key": self.frame_key,
         }
 
     @classmethod
@@ -270,6 +275,7 @@ class PartialPass:
             listed_all=bool(data["listed_all"]),
             listed=[_record_from_json(item) for item in data["listed"]],
             threads={str(ts): [_record_from_json(item) for item in items] for ts, items in data["threads"].items()},
+            frame_key=str(data.get("frame_key") or ""),
         )
 
 
@@ -412,6 +418,8 @@ def refresh_conversation(
     changed meanwhile may have moved to pages already read: the next pass sees it)."""
     cid = conversation_id
     resume = state.resume
+    if resume is not None and resume.frame_key != _frame_key(frame):
+        resume = None  # the frame is not the one the pass began from (reloaded since): start again
     if resume is not None:
         now_us = resume.started_us
     threads = dict(state.threads)
@@ -593,6 +601,7 @@ def refresh_conversation(
             listed_all=listed_all,
             listed=_converted(api, cid, listed),
             threads={**saved, **{ts: _converted(api, cid, records) for ts, records in fetched.items()}},
+            frame_key=_frame_key(frame),
         )
         raise BudgetExhausted(str(exc), dataclasses.replace(state, resume=checkpoint)) from None
     if changes and state.refreshed_us and oldest is not None:
@@ -624,6 +633,23 @@ def refresh_conversation(
     roots = [us_from_key(m.key) for m in listed if m.is_root and m.raw is not None]
     watermark = max([state.watermark_us, *roots])
     return out, ThreadState(watermark, now_us, threads)
+
+
+def _frame_key(frame: pd.DataFrame) -> str:
+    """A name of a cached frame's content (its rows' ids, edit times and texts), so that a saved pass is continued
+    only on the frame it began from.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"id": ["a", "b"], "modified": [None, None], "text": ["hi", "yo"]})
+    >>> _frame_key(f) == _frame_key(f.copy()), _frame_key(f) == _frame_key(f.assign(text=["hi", "yo!"]))
+    (True, False)
+    """
+    columns = [c for c in ("id", "modified", "text") if c in frame.columns]
+    if not len(frame) or not columns:
+        return f"{len(frame)}.0"
+    hashes = pd.util.hash_pandas_object(frame[columns].astype(str), index=False).to_numpy()
+    return f"{len(frame)}.{int(np.bitwise_xor.reduce(hashes))}"
 
 
 def _messages(api: ThreadedHistory, cid: str, records: list[ThreadRecord]) -> list[dict[str, Any]]:

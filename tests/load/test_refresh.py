@@ -577,3 +577,27 @@ def test_through_the_cache_a_conversation_costing_three_budgets_completes_in_bou
     full = chatlens.load_messages(api, cache=False, **load)
     pd.testing.assert_frame_equal(refreshed[COLUMNS].astype(str), full[COLUMNS].astype(str))
     assert {"a new root", "a late reply to the oldest thread", "root 40, edited"} <= set(refreshed["text"])
+
+
+def test_a_kept_pass_is_not_continued_on_a_frame_reloaded_since(slack, tmp_path):
+    """What a spent budget kept was fetched for the cached frame of then: after a full reload it may be older than
+    the frame (an edit since), so the next refresh starts afresh instead of continuing it."""
+    import warnings
+
+    import chatlens
+    from chatlens.loaders import RefreshIncompleteWarning
+
+    api, team, roots = _big_channel(slack)
+    cache = str(tmp_path / "cache")
+    load = {"progress": False, "window": "400D"}
+    chatlens.load_messages(api, cache_dir=cache, **load)
+    _big_changes(api, slack, team, roots)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefreshIncompleteWarning)
+        chatlens.load_messages(api, cache_dir=cache, refresh=True, budget=12, **load)  # lists the newest pages
+    api._call("chat.update", write=True, channel="C1", ts=roots[-1], text="the newest root, edited after")
+    chatlens.load_messages(api, cache_dir=cache, refresh="full", **load)
+    refreshed = chatlens.load_messages(api, cache_dir=cache, refresh=True, **load)
+    full = chatlens.load_messages(api, cache=False, **load)
+    pd.testing.assert_frame_equal(refreshed[COLUMNS].astype(str), full[COLUMNS].astype(str))
+    assert "the newest root, edited after" in set(refreshed["text"])
