@@ -174,9 +174,9 @@ def _owners(lists: pa.ListArray) -> np.ndarray:
     return np.repeat(np.arange(len(lists), dtype=np.int64), np.diff(offsets))
 
 
-def _terms(texts: pa.Array, *, ordered: bool = False) -> tuple[np.ndarray, np.ndarray, pa.Array]:
-    """The terms of each text, case not yet folded, stop words still in: (each term's text position, its code,
-    the distinct terms the codes index). ``ordered`` puts each text's terms in reading order (counts need none)."""
+def _terms(texts: pa.Array, stop: pa.Array, *, ordered: bool = False) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """The terms of each text, stop words dropped: (each term's text position, its code, the distinct terms the
+    codes index). ``ordered`` puts each text's terms in reading order (the counts need none)."""
     lists = pc.utf8_split_whitespace(_clean(texts))
     token_owner = _owners(lists)
     tokens = pc.list_flatten(lists)
@@ -196,30 +196,26 @@ def _terms(texts: pa.Array, *, ordered: bool = False) -> tuple[np.ndarray, np.nd
     encoded = pc.dictionary_encode(pa.chunked_array([tokens, pieces, bigrams], type=pa.string()))
     chunks = [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
     chunks += [np.zeros(0, np.int32)] * (3 - len(chunks))  # pyarrow leaves out empty chunks
-    vocab = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], type=pa.string())
-    plain_at, piece_at = np.flatnonzero(plain), np.flatnonzero(~cjk)
-    token = np.concatenate([plain_at, piece_of[piece_at], piece_of[cjk_at[at]]])
-    code = np.concatenate([chunks[0][plain_at], chunks[1][piece_at], chunks[2]]).astype(np.int64)
-    # No one-letter words and no numbers, judged once per distinct term (a CJK term is neither).
-    word = (_lengths(vocab) >= 2) & ~pc.utf8_is_numeric(vocab).to_numpy(zero_copy_only=False)
-    word |= pc.match_substring_regex(vocab, f"^[{_CJK}]").to_numpy(zero_copy_only=False)
-    keep = word[code]
-    token, code = token[keep], code[keep]
-    if ordered:  # by token, then by piece within it; a piece's bigrams are in order already (lexsort is stable)
-        piece = np.concatenate([np.full(len(plain_at), -1, dtype=np.int64), piece_at, cjk_at[at]])[keep]
-        order = np.lexsort((piece, token))
-        token, code = token[order], code[order]
-    return token_owner[token], code, vocab
-
-
-def _fold(code: np.ndarray, vocab: pa.Array, stop: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """Codes and distinct terms with case folded ("Deploy" and "deploy" are one term), once per distinct
-    spelling; and which uses are not stop words."""
-    folded = pc.dictionary_encode(pc.utf8_lower(vocab))
+    spelled = encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], type=pa.string())
+    # Judged once per distinct term, never per use: case folded ("Deploy" is "deploy"), no one-letter words, no
+    # numbers (a CJK term is neither), no stop words.
+    folded = pc.dictionary_encode(pc.utf8_lower(spelled))
+    vocab = folded.dictionary
     to_folded = folded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    code = to_folded[code]
-    stopped = pc.is_in(folded.dictionary, value_set=stop).to_numpy(zero_copy_only=False)
-    return code, folded.dictionary, ~stopped[code]
+    good = (_lengths(vocab) >= 2) & ~pc.utf8_is_numeric(vocab).to_numpy(zero_copy_only=False)
+    good |= pc.match_substring_regex(vocab, f"^[{_CJK}]").to_numpy(zero_copy_only=False)
+    good &= ~pc.is_in(vocab, value_set=stop).to_numpy(zero_copy_only=False)
+    good_spelling = good[to_folded]
+    used = [plain & good_spelling[chunks[0]], ~cjk & good_spelling[chunks[1]], good_spelling[chunks[2]]]
+    # The token each used term comes from, and (for reading order) the piece within it.
+    tokens_at = [np.flatnonzero(used[0]), piece_of[used[1]], piece_of[cjk_at[at[used[2]]]]]
+    owner = np.concatenate([token_owner[t] for t in tokens_at])
+    code = np.concatenate([to_folded[c[u]] for c, u in zip(chunks, used)])
+    if ordered:  # by token, then by piece within it; a piece's bigrams are in order already (lexsort is stable)
+        piece = np.concatenate([np.full(len(tokens_at[0]), -1), np.flatnonzero(used[1]), cjk_at[at[used[2]]]])
+        order = np.lexsort((piece, np.concatenate(tokens_at)))
+        owner, code = owner[order], code[order]
+    return owner, code, vocab
 
 
 def tokenize(texts: Any, *, stop_words: Any = None) -> pd.Series:
@@ -247,9 +243,8 @@ def tokenize(texts: Any, *, stop_words: Any = None) -> pd.Series:
     [['hi', 'run', 'green'], ['東京', '京都', '都の', 'api'], ['ça', 'marche', 'worry', 'ship']]
     """
     values = texts if isinstance(texts, pd.Series) else pd.Series(texts, dtype=object)
-    owner, code, vocab = _terms(text_of(values), ordered=True)
-    code, vocab, keep = _fold(code, vocab, _stop_set(stop_words))
-    owner, terms = owner[keep], vocab.take(pa.array(code[keep]))
+    owner, code, vocab = _terms(text_of(values), _stop_set(stop_words), ordered=True)
+    terms = vocab.take(pa.array(code))
     offsets = np.searchsorted(owner, np.arange(len(values) + 1)).astype(np.int32)
     lists = pa.ListArray.from_arrays(pa.array(offsets), terms)
     return pd.Series(lists.to_pylist(), index=values.index, dtype=object)
@@ -382,11 +377,10 @@ def rising_terms(
     current = (frame["created"] >= lo).to_numpy(dtype=bool)
     if not current.any():
         return _empty()
-    owner, code, vocab = _terms(text_of(frame["text"]))
-    code, vocab, keep = _fold(code, vocab, stop)
+    owner, code, vocab = _terms(text_of(frame["text"]), stop)
     k = max(len(vocab), 1)
     # Once per message: the distinct (message, term) pairs, by one sort (owner < len(frame), code < k).
-    pairs = np.sort(owner[keep] * k + code[keep])
+    pairs = np.sort(owner * k + code)
     pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])] if len(pairs) else pairs
     counts = np.bincount((pairs % k) * 2 + current[pairs // k], minlength=2 * k).reshape(k, 2)
     now, before = counts[:, 1].astype(np.float64), counts[:, 0].astype(np.float64)
