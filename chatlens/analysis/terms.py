@@ -33,6 +33,7 @@ names), which terms would show. Show them only where text may be shown: in the r
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -329,16 +330,18 @@ def rising_terms(
     DataFrame
         One row per term, the highest ``z`` first (ties by term), at most ``n``: ``term``; ``count`` and
         ``previous_count``, the messages of each period using it; ``share`` and ``previous_share``, those counts
-        over all term uses of the period; ``log_odds``, the estimated log-odds
-        ratio delta; ``z``, delta over its standard error (above 1.96: a rise unlikely by chance, as the model
-        sees it). Empty, with these columns, when no term rose, and when either period has no terms at all
-        (with nothing before, the prior is the period itself and nothing rose against it).
+        over all term uses of the period; ``log_odds``, the estimated log-odds ratio delta; ``z``, delta over its
+        standard error (above 1.96: a rise unlikely by chance, as the model sees it). Empty, with these columns,
+        when no term rose, and when either period has no terms at all (with nothing before, the prior is the
+        period itself and nothing rose against it).
 
     Raises
     ------
     ValueError
         For a text-free frame (``load_messages(text=False)``) or a pseudonymised one, ``until`` not after
-        ``since``, and ``n`` or ``min_count`` below 1.
+        ``since``, ``n`` or ``min_count`` below 1, and a ``prior_size`` of 0 or less.
+    TypeError
+        If ``messages`` is not a DataFrame, or ``stop_words`` is not a set of words or a mapping of them.
 
     Notes
     -----
@@ -370,7 +373,9 @@ def rising_terms(
     if hi <= lo:
         raise ValueError(f"until: must be after since, got since={since!r}, until={until!r}")
     n, min_count = _positive_int(n, "n"), _positive_int(min_count, "min_count")
-    if prior_size is not None and not (isinstance(prior_size, (int, float)) and prior_size > 0):
+    if prior_size is not None and (
+        isinstance(prior_size, bool) or not isinstance(prior_size, numbers.Real) or not prior_size > 0
+    ):
         raise ValueError(f"prior_size: expected a number above 0 or None, got {prior_size!r}")
     stop = _stop_set(stop_words)
     frame = select_columns(messages, ["text"], since=lo - (hi - lo), until=hi, **options(include_bots, include_system))
