@@ -601,3 +601,38 @@ def test_a_kept_pass_is_not_continued_on_a_frame_reloaded_since(slack, tmp_path)
     full = chatlens.load_messages(api, cache=False, **load)
     pd.testing.assert_frame_equal(refreshed[COLUMNS].astype(str), full[COLUMNS].astype(str))
     assert "the newest root, edited after" in set(refreshed["text"])
+
+
+def test_a_kept_cursor_the_service_no_longer_takes_starts_the_pass_again(slack):
+    """Page tokens may expire between refreshes: when the service refuses the kept cursor (InvalidRequest), the
+    refresh starts the conversation's pass again rather than failing, and still equals a full load."""
+    from chatlens.errors import InvalidRequest
+
+    api, team, roots = _big_channel(slack)
+    frames = {"C1": _fetch_conversation(api, "C1")}
+    states = {"C1": state_from_frame(frames["C1"], "C1", time.time_ns() // 1000)}
+    _big_changes(api, slack, team, roots)
+    tools = {"window_us": 400 * DAY_US, "progress": False, **_tools()}
+    result = refresh_all(api, frames, states, on_done=lambda *a: None, budget=Budget(requests=3), **tools)
+    kept = result.states["C1"].resume
+    assert kept is not None and kept.cursor is not None
+    listing = api.history_page
+    refused = []
+
+    def history_page(cid, *, oldest_us=None, cursor=None):
+        if cursor == kept.cursor and not refused:  # the kept token has expired; a new listing's are taken
+            refused.append(cursor)
+            raise InvalidRequest("conversations.history -> invalid_cursor")
+        return listing(cid, oldest_us=oldest_us, cursor=cursor)
+
+    api.history_page = history_page
+    done = {}
+    result = refresh_all(
+        api, frames, result.states, on_done=lambda cid, f, s: done.update({cid: (f, s)}), **tools
+    )  # fmt: skip
+    assert refused and not result.partial
+    frame, state = done["C1"]
+    assert state.resume is None
+    pd.testing.assert_frame_equal(
+        frame[COLUMNS].astype(str), _fetch_conversation(api, "C1")[COLUMNS].astype(str)
+    )  # fmt: skip
