@@ -153,11 +153,31 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     """By conversation id (its text, not a categorical's category order), time and id; stable."""
-    if not len(frame):
+    if not len(frame) or _in_order(frame):
         return frame
     return frame.sort_values(
         list(ORDER), kind="stable", key=lambda s: s.astype(str) if s.name == "conversation_id" else s
     )
+
+
+def _in_order(frame: pd.DataFrame) -> bool:
+    """Whether the rows are sorted by (conversation id text, created, id) already (as files chatlens writes are),
+    checked on integer keys: a categorical's codes when its categories are in text order."""
+    conv = frame["conversation_id"]
+    if isinstance(conv.dtype, pd.CategoricalDtype) and conv.cat.categories.astype(str).is_monotonic_increasing:
+        key = conv.cat.codes.to_numpy().astype(np.int64)
+    else:
+        text = conv.astype(str).to_numpy(dtype=object)
+        if not (text[1:] >= text[:-1]).all():
+            return False
+        key = pd.factorize(text)[0]
+    created = frame["created"].astype("datetime64[us, UTC]").array.asi8
+    d_conv, d_time = np.diff(key), np.diff(created)
+    if (d_conv < 0).any() or ((d_conv == 0) & (d_time < 0)).any():
+        return False
+    ties = np.flatnonzero((d_conv == 0) & (d_time == 0))
+    ids = frame["id"].astype(str).to_numpy(dtype=object)
+    return bool((ids[ties + 1] >= ids[ties]).all()) if len(ties) else True
 
 
 def _runs(conversations: pd.Series) -> list[tuple[str, int]]:
@@ -255,13 +275,15 @@ def _arrow_frame(table: Any) -> pd.DataFrame:
 
 
 class _ReadPiece:
-    """The task that reads one row group (picklable: the filesystem, columns and filters travel with it)."""
+    """The task that reads one row group (picklable: the filesystem, columns and filters travel with it). Its
+    ``columns=`` lets Dask read only the columns a computation uses (the partition check reads one)."""
 
     def __init__(self, fs: Any, columns: list[str] | None, filters: Any) -> None:
         self.fs, self.columns, self.filters = fs, columns, filters
 
-    def __call__(self, piece: tuple[str, int | None]) -> pd.DataFrame:
-        return _typed(_arrow_frame(_read_piece(self.fs, piece[0], piece[1], self.columns, self.filters)))
+    def __call__(self, piece: tuple[str, int | None], columns: list[str] | None = None) -> pd.DataFrame:
+        wanted = list(columns) if columns is not None else self.columns
+        return _typed(_arrow_frame(_read_piece(self.fs, piece[0], piece[1], wanted, self.filters)))
 
 
 def _finish(part: pd.DataFrame, start: int) -> pd.DataFrame:

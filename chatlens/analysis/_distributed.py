@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import math
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -201,13 +202,28 @@ def _sum_tables(parts: list[Any]) -> Any:
 def _plan_activity_timeline(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
     from ._common import fill_periods
 
-    out = _tree(ddf, functools.partial(_call, func, kwargs), _sum_tables)
+    freq = kwargs.get("freq", "D")
+    offset = pd.tseries.frequencies.to_offset(freq)
+    # Periods of several days or hours ("2D", "6h") are counted from the first message's local midnight, which
+    # each partition would place elsewhere (a DST change moves it by an hour): count per day, or per divisor of an
+    # hour, and cut the summed table into the periods once, from the whole frame's first one.
+    base: Any = None
+    if isinstance(offset, pd.offsets.Day) and offset.n != 1:
+        base = "D"
+    elif isinstance(offset, pd.offsets.Tick):
+        step, hour = int(pd.Timedelta(offset).value), 3_600 * 10**9
+        if hour % step:
+            base = pd.Timedelta(math.gcd(step, hour), unit="ns")
+    chunk_kwargs = kwargs if base is None else {**kwargs, "freq": base}
+    out = _tree(ddf, functools.partial(_call, func, chunk_kwargs), _sum_tables)
     if out is None:
         return _empty(func, ddf, kwargs)
     out = out.fillna(0)
+    if base is not None:
+        out = out.groupby(pd.Grouper(freq=freq)).sum()
     out = out.iloc[:, np.argsort(out.columns.to_numpy(dtype=object), kind="stable")]
     out.index.name = "period"
-    table = fill_periods(out, kwargs.get("freq", "D")).astype("int64")
+    table = fill_periods(out, freq).astype("int64")
     table.columns.name = kwargs.get("by")
     return table
 
@@ -369,26 +385,42 @@ _MEMBER_ADDS = {"messages": "sum", "threads_started": "sum", "first_seen": "min"
 def _member_parts(kwargs: dict[str, Any], part: pd.DataFrame) -> dict[str, Any]:
     """A partition's share of member_summary: its additive columns, each reply to someone else (giver, wait),
     the replies each member received, and the distinct (member, local day) pairs."""
-    from ._common import day_numbers, factorize_text, select_columns
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ._common import day_numbers, factorize_text, micros, select_columns, str_array, text_of
     from .engagement import member_summary
-    from .threads import reply_times
+    from .threads import reply_rows
 
     options = _select_kwargs(kwargs)
     picked = select_columns(part, ("created", "sender_id"), **options)
     # In order of first counted message (the summary is sorted by messages), so merged tables keep that order.
     _codes, in_order = factorize_text(picked["sender_id"])
     table = member_summary(part, **kwargs)[["name", *_MEMBER_ADDS]].reindex(in_order)
-    replies = reply_times(part, **options)
-    others = replies[~replies["self_reply"].to_numpy(dtype=bool)]
+    # The replies reply_times lists (the same rows), to someone else: who gave, who received, how long it took.
+    rows, parents = reply_rows(
+        part,
+        since=kwargs.get("since"),
+        until=kwargs.get("until"),
+        include_bots=kwargs.get("include_bots", False),
+        include_system=kwargs.get("include_system", False),
+    )
+    sender = text_of(part["sender_id"])
+    giver, receiver = sender.take(pa.array(rows)), sender.take(pa.array(parents))
+    others = ~pc.equal(giver, receiver).fill_null(False).to_numpy(zero_copy_only=False)
+    created = micros(part["created"])
     days = pd.DataFrame(
         {"member": picked["sender_id"].astype(object), "day": day_numbers(picked["created"], kwargs.get("tz", "UTC"))}
     ).drop_duplicates()
     return {
         "table": table,
         "waits": pd.DataFrame(
-            {"giver": others["sender_id"].astype(object).to_numpy(), "wait": others["reply_time"].to_numpy()}
+            {
+                "giver": str_array(giver.filter(pa.array(others))),
+                "wait": (created[rows] - created[parents])[others],
+            }
         ),
-        "received": others["parent_sender_id"].astype(object).value_counts(),
+        "received": pd.Series(str_array(receiver.filter(pa.array(others)))).value_counts(),
         "days": days,
     }
 
@@ -421,7 +453,7 @@ def _plan_member_summary(func: Callable[..., Any], ddf: Any, kwargs: dict[str, A
     giver = index.get_indexer(waits["giver"].to_numpy(dtype=object))
     table["replies_given"] = np.bincount(giver[giver >= 0], minlength=k).astype("int64")
     table["replies_received"] = got["received"].reindex(index, fill_value=0).to_numpy(dtype="int64")
-    us = waits["wait"].to_numpy(dtype="timedelta64[us]").view(np.int64)
+    us = waits["wait"].to_numpy(dtype=np.int64)  # microseconds
     table["median_reply_time"] = pd.Series(median_durations(giver, us, k), index=index)
     days = got["days"]
     who = index.get_indexer(days["member"].to_numpy(dtype=object))
