@@ -71,16 +71,38 @@ def _raw_token(json_text: str) -> str:
 # --- page sizes and tokens ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("given", "want"), [(1, 1), (1000, 1000), ("7", 7), ("1000", 1000), ("0001", 1)])
+@pytest.mark.parametrize(
+    ("given", "want"), [(1, 1), (1000, 1000), ("7", 7), ("1000", 1000), ("0001", 1), ("000000007", 7)]
+)
 def test_page_sizes_taken(given, want):
     got = check_page_size(given)
     assert got == want and type(got) is int
 
 
 @pytest.mark.parametrize(
-    "bad", [0, -1, 1001, MAX_PAGE_SIZE + 1, True, False, 1.0, None, "", "0", "1001", " 5", "5 ", "١٠", "+5", "1e3"]
+    "bad",
+    [
+        0,
+        -1,
+        1001,
+        MAX_PAGE_SIZE + 1,
+        True,
+        False,
+        1.0,
+        None,
+        "",
+        "0",
+        "1001",
+        " 5",
+        "5 ",
+        "١٠",
+        "+5",
+        "1e3",
+        "0000000007",
+    ],
 )
 def test_page_sizes_refused(bad):
+    # A query-string value is read only as up to nine ASCII digits: longer ones are refused unread.
     with pytest.raises(InvalidRequest, match=r"page_size: must be an integer from 1 to 1000, got"):
         check_page_size(bad)
 
@@ -196,3 +218,15 @@ def test_iter_items_flattens_pages_up_to_limit(limit, want, calls):
     got = list(iter_items(listing, page_size=2, limit=limit))
     assert [o["id"] for o in got] == [f"o{i}" for i in range(want)]
     assert len(listing.calls) == calls  # no page fetched beyond the limit
+
+
+def test_walk_errors_name_the_listing():
+    pages = iter(_pages(1, 1, tokens=["a", "a"]))
+
+    def list_widgets(*, page_size, page):
+        return next(pages)
+
+    with pytest.raises(ServiceError, match=r"^list_widgets: the server repeated a page token; stopping"):
+        list(iter_pages(list_widgets, page_size=1))
+    with pytest.raises(ServiceError, match=r"^listing: empty page with a next_page token"):
+        list(iter_pages(Listing(_pages(0, 1)), page_size=1))  # something without a name is "listing"
