@@ -13,10 +13,10 @@ from .groups import CrossGroupInteraction, cross_group_interaction
 from .hygiene import hygiene_counts
 from .interactions import centrality, communities, interaction_edges, interaction_graph, write_graph
 from .membership import membership_changes, membership_churn
-from .metrics import FIGURES, METRICS, Metric, figure_metrics, figure_values
+from .metrics import COMMUNITY_FIGURES, FIGURES, METRICS, Metric, figure_metrics, figure_values
 from .people import concentration, members_posting, messages_per_posting_member, post_split, stickiness
 from .periods import complete_range, mark_partial
-from .reactions import members_engaged, reaction_rows, reactions_summary
+from .reactions import members_engaged, reaction_rows, reactions_added, reactions_by_conversation, reactions_summary
 from .replies import (
     QUESTION_WORDS,
     answered_within,
@@ -26,7 +26,7 @@ from .replies import (
     unanswered_questions,
 )
 from .rhythm import WEEKDAYS, UnknownTimeZoneWarning, after_hours_share, hour_weekday_table, unknown_timezones
-from .sharing import files_shared
+from .sharing import files_added, files_shared
 from .terms import STOP_WORDS, rising_terms
 from .threads import MissingParentWarning, ReplyCycleError, reply_times, thread_depth, thread_table
 from .timeline import activity_timeline
@@ -35,11 +35,13 @@ from .totals import (
     member_count,
     members_for_half,
     message_count,
+    new_members,
     p90_time_to_first_reply,
     replies_to_others,
+    returning_members,
     threads_started,
 )
-from .urgency import messages_by_importance
+from .urgency import IMPORTANCE_LEVELS, messages_by_importance
 
 __all__ = [
     "activity_timeline",
@@ -86,6 +88,13 @@ __all__ = [
     "membership_changes",
     "membership_churn",
     "files_shared",
+    "files_added",
+    "reactions_added",
+    "reactions_by_conversation",
+    "new_members",
+    "returning_members",
+    "COMMUNITY_FIGURES",
+    "IMPORTANCE_LEVELS",
     "messages_by_importance",
     "complete_range",
     "hygiene_counts",

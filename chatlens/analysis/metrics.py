@@ -26,7 +26,7 @@ from .hygiene import hygiene_counts
 from .membership import membership_changes, membership_churn
 from .people import concentration, members_posting, messages_per_posting_member, post_split, stickiness
 from .periods import complete_range, mark_partial
-from .reactions import members_engaged, reaction_rows, reactions_summary
+from .reactions import members_engaged, reaction_rows, reactions_added, reactions_by_conversation, reactions_summary
 from .replies import (
     QUESTION_WORDS,
     answered_within,
@@ -36,21 +36,24 @@ from .replies import (
     unanswered_questions,
 )
 from .rhythm import after_hours_share
-from .sharing import files_shared
+from .sharing import files_added, files_shared
 from .terms import rising_terms
 from .totals import (
     median_time_to_first_reply,
     member_count,
     members_for_half,
     message_count,
+    new_members,
     p90_time_to_first_reply,
     replies_to_others,
+    returning_members,
     threads_started,
 )
 from .urgency import messages_by_importance
 
 # The metric functions are re-exported here too: ``chatlens.analysis.metrics.reply_rate`` was their address.
 __all__ = [
+    "COMMUNITY_FIGURES",
     "FIGURES",
     "METRICS",
     "QUESTION_WORDS",
@@ -163,6 +166,12 @@ METRICS: tuple[Metric, ...] = (
     # The signals besides messages (reactions, files, importance, membership events), as the services' own
     # analytics count them.
     Metric("members engaged", members_engaged, ("sender_id", "created", "reactions"), "count", "up"),
+    Metric("new members", new_members, ("sender_id", "created"), "count", "up"),
+    Metric("returning members", returning_members, ("sender_id", "created"), "count", "up"),
+    Metric("reactions added", reactions_added, ("created", "reaction_count"), "count", "up"),
+    # More files is not better or worse in itself: no colour.
+    Metric("files shared (count)", files_added, ("created", "file_count"), "count", None),
+    Metric("reactions per conversation", reactions_by_conversation, ("conversation_id", "created", "reactions")),
     Metric("reactions", reaction_rows, ("id", "sender_id", "created", "reactions")),
     Metric("reactions per period", reactions_summary, ("id", "sender_id", "created", "reactions")),
     Metric("files shared", files_shared, ("created", "file_kinds")),
@@ -181,6 +190,16 @@ METRICS: tuple[Metric, ...] = (
         hygiene_counts,
         ("is_bot", "is_system", "subtype", "sender_id", "sender_deleted", "users.deleted"),
     ),
+)
+
+#: The community section's figures (report and dashboard), in the order shown: keys of :data:`METRICS`.
+COMMUNITY_FIGURES: tuple[str, ...] = (
+    "member_count",
+    "members_engaged",
+    "new_members",
+    "returning_members",
+    "reactions_added",
+    "files_added",
 )
 
 #: The key figures of the report and the dashboard, in the order shown: keys of :data:`METRICS`.

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from ._common import arrow_categorical, fill_periods, flatten_lists, list_column, local_times, select_mask
 from ._docs import shared_docs
 
-__all__ = ["files_shared"]
+__all__ = ["files_shared", "files_added"]
 
 
 @shared_docs
@@ -83,3 +83,41 @@ def files_shared(
     table = fill_periods(table.fillna(0), freq).astype("int64")
     table.columns.name = None
     return table
+
+
+@shared_docs
+def files_added(
+    messages: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> int:
+    """How many files the counted messages of the range shared (Slack's "files uploaded").
+
+    Parameters
+    ----------
+    %(messages)s
+    %(since_until)s
+    %(include)s
+
+    Returns
+    -------
+    int
+
+    Notes
+    -----
+    files added = Σ file_count(m) over counted messages m with since <= created(m) < until.
+
+    Examples
+    --------
+    >>> from chatlens.loaders import load_messages
+    >>> m = load_messages("demo", progress=False)
+    >>> files_added(m) == int(files_shared(m)["files"].sum())
+    True
+    """
+    keep = select_mask(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
+    if "file_count" not in messages.columns:
+        return 0
+    return int(messages["file_count"][keep].fillna(0).sum())

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ._common import options, select_mask
+from ._common import factorize_text, micros, options, select_mask, to_utc
 from ._docs import shared_docs
 from .people import concentration
 from .replies import time_to_first_reply_summary
@@ -26,6 +27,8 @@ __all__ = [
     "median_time_to_first_reply",
     "p90_time_to_first_reply",
     "members_for_half",
+    "new_members",
+    "returning_members",
 ]
 
 
@@ -292,3 +295,91 @@ def members_for_half(
     """
     summary = concentration(messages, since=since, until=until, **options(include_bots, include_system))
     return int(summary["members_for_half"])
+
+
+def _first_posts(messages: pd.DataFrame, include_bots: bool, include_system: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each counted message's member code and the time (µs) of that member's first counted message."""
+    keep = select_mask(messages, **options(include_bots, include_system))
+    codes, _ = factorize_text(messages["sender_id"][keep])
+    created = micros(messages["created"][keep])
+    first = np.full(int(codes.max(initial=-1)) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, codes[codes >= 0], created[codes >= 0])
+    return codes, first
+
+
+@shared_docs
+def new_members(
+    messages: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> int:
+    """Members whose first post in the loaded data falls in the range: the members new to the conversation.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(since_until)s
+    %(include)s
+
+    Returns
+    -------
+    int
+
+    Notes
+    -----
+    new members = |{u : since <= min created(m) over u's counted messages < until}|; "first" means first in the
+    frame given, so a load that starts later calls everybody new at its start.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": list("abc"), "sender_id": ["u", "u", "v"],
+    ...                   "created": pd.to_datetime(["2026-01-05", "2026-02-01", "2026-02-02"], utc=True)})
+    >>> new_members(m, since="2026-02-01"), returning_members(m, since="2026-02-01")
+    (1, 1)
+    """
+    _, first = _first_posts(messages, include_bots, include_system)
+    lo = micros(pd.Series([to_utc(since, "since")]))[0] if since is not None else np.iinfo(np.int64).min
+    hi = micros(pd.Series([to_utc(until, "until")]))[0] if until is not None else np.iinfo(np.int64).max
+    return int(((first >= lo) & (first < hi)).sum())
+
+
+@shared_docs
+def returning_members(
+    messages: pd.DataFrame,
+    *,
+    since: Any = None,
+    until: Any = None,
+    include_bots: bool = False,
+    include_system: bool = False,
+) -> int:
+    """Members posting in the range who had posted before it: members posting minus new members.
+
+    Parameters
+    ----------
+    %(messages)s
+    %(since_until)s
+    %(include)s
+
+    Returns
+    -------
+    int
+
+    Notes
+    -----
+    returning members = |{u posting in [since, until) : min created(m) over u's counted messages < since}|
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"id": list("ab"), "sender_id": ["u", "u"],
+    ...                   "created": pd.to_datetime(["2026-01-05", "2026-02-01"], utc=True)})
+    >>> returning_members(m, since="2026-02-01"), returning_members(m)
+    (1, 0)
+    """
+    posting = member_count(messages, since=since, until=until, **options(include_bots, include_system))
+    fresh = new_members(messages, since=since, until=until, **options(include_bots, include_system))
+    return posting - fresh

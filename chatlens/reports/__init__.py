@@ -42,6 +42,7 @@ from ..analysis import (
 )
 from ..analysis._common import check_tz, select, select_mask, to_utc
 from ..analysis.rhythm import UnknownTimeZoneWarning, unknown_timezones
+from .community import Community, community
 from .figures import format_change, format_value, key_figures
 from .lookup import message_rows, overdue_threads
 from .sections import Period, Section, plot_sections
@@ -96,6 +97,9 @@ class ReportData:
     #: The reply-time threshold: unanswered threads listed are those waiting longer, and each conversation's
     #: ``answered_within`` is the share of its threads answered within it.
     sla: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=24))
+    #: The community section (:mod:`chatlens.reports.community`): members engaged vs posting, new and returning,
+    #: retention by cohort, joins and leaves, quiet conversations, conversations compared.
+    community: Community | None = None
 
     @property
     def images(self) -> dict[str, str]:
@@ -135,6 +139,15 @@ class ReportData:
             "sla_seconds": self.sla.total_seconds(),
             "holds": {k: (_iso(v) if k != "messages" else v) for k, v in self.holds.items()},
             "notes": list(self.notes),
+            "community": None
+            if self.community is None
+            else {
+                "figures": [{k: _plain(v) for k, v in f.items()} for f in self.community.figures],
+                "tables": {
+                    t.key: [{k: _plain(v) for k, v in row.items()} for row in t.records()]
+                    for t in self.community.tables
+                },
+            },
         }
 
 
@@ -309,6 +322,7 @@ def build_report(
     freq: str | None = None,
     sla: Any = "24h",
     lead_in: str | None = None,
+    conversations_frame: pd.DataFrame | None = None,
 ) -> ReportData:
     """The report's content from a messages frame (no loading, no file written).
 
@@ -327,6 +341,8 @@ def build_report(
     ``anonymize``, ``salt`` and ``min_group_size`` are the privacy controls of the module docs.
     ``thread_status`` (:func:`chatlens.loaders.load_thread_status`) lets the report say how many threads of the
     period rest on replies not all loaded (a refresh budget ran out, or the service listed fewer than it counts).
+    ``conversations_frame`` (:func:`chatlens.load_conversations`) lets the community section judge membership churn
+    against today's member counts and name conversations with no message at all.
 
     Examples
     --------
@@ -443,11 +459,33 @@ def build_report(
     from ..plotting import auto_freq
 
     data.freq = freq or auto_freq(since, until)
+    data.community = _community(
+        messages, since, until, tz, conversations_frame, include_private=include_private, top=top, k=min_group_size
+    )
     if plots:
         period = Period(messages=messages, since=since, until=until, tz=tz, freq=data.freq, lead_in=lead_in)
         data.sections = plot_sections(period, people=min_group_size <= 1)  # the network draws single people
     data.generated_in = time.perf_counter() - t0
     return data
+
+
+def _community(
+    messages: pd.DataFrame,
+    since: pd.Timestamp,
+    until: pd.Timestamp,
+    tz: str,
+    conversations: pd.DataFrame | None,
+    *,
+    include_private: bool,
+    top: int,
+    k: int,
+) -> Community:
+    """The community section, by the report's rules: its period and zone, private conversations left out unless
+    asked for (of the conversations frame too), and with a minimum group size only conversations where at least
+    that many people posted."""
+    if conversations is not None and not include_private and "kind" in conversations.columns:
+        conversations = conversations[conversations["kind"].astype(str).isin(["channel"]).to_numpy()]
+    return community(messages, since=since, until=until, tz=tz, conversations=conversations, top=top, min_group_size=k)
 
 
 def _assumed_zone_notes(messages: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp, tz: str) -> list[str]:
@@ -566,7 +604,28 @@ def render_report(data: ReportData) -> str:
     env.filters["hours"] = lambda td: "–" if pd.isna(td) else f"{pd.Timedelta(td).total_seconds() / 3600:.1f} h"
     env.filters["pct"] = lambda x: "–" if x != x else f"{x:.0%}"
     env.filters["duration"] = _duration_words
+    env.filters["fmt"] = lambda value, kind: _formatted(value, kind, data.tz)
     return env.get_template("report.html").render(d=data)
+
+
+def _formatted(value: Any, kind: str, tz: str) -> str:
+    """A community table's cell as shown: ``int``, ``signed``, ``pct``, ``ratio``, ``hours``, ``day`` or text; "–"
+    for a missing value."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "signed":
+        return f"{int(value):+,}"
+    if kind == "pct":
+        return f"{float(value):.0%}"
+    if kind == "ratio":
+        return f"{float(value):.2f}"
+    if kind == "hours":
+        return f"{pd.Timedelta(value).total_seconds() / 3600:.1f} h"
+    if kind == "day":
+        return pd.Timestamp(value).tz_convert(tz).strftime("%Y-%m-%d")
+    return str(value)
 
 
 #: Conversation kinds that are private: left out of reports and the dashboard unless asked for.
@@ -650,7 +709,7 @@ def report_data(
     The parameters are those of :func:`report` (``plots=False`` skips drawing).
     """
     from ..load._fetch import _account
-    from ..loaders import load_thread_status
+    from ..loaders import load_conversations, load_thread_status
 
     check_tz(tz)  # before anything is loaded
     _threshold(sla)
@@ -675,6 +734,7 @@ def report_data(
         freq=freq,
         sla=sla,
         lead_in=lead_in,
+        conversations_frame=load_conversations(api, progress=False),
     )
     # What the source itself could not read (an archive's missing folders, malformed files) is part of what the
     # report does not count: a reader sees it on the page, not only the person who ran the command.

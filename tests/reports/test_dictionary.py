@@ -12,7 +12,19 @@ from chatlens.reports.dictionary import metrics_markdown
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
 # The modules that hold report-grade metrics, one per family; each public function of theirs is a metric.
-FAMILIES = ("people", "replies", "conversations", "groups", "periods", "hygiene", "totals")
+FAMILIES = (
+    "people",
+    "replies",
+    "conversations",
+    "groups",
+    "periods",
+    "hygiene",
+    "totals",
+    "reactions",
+    "sharing",
+    "urgency",
+    "membership",
+)
 
 
 def test_docs_metrics_md_is_generated_from_the_code():
@@ -35,5 +47,9 @@ def test_every_metric_function_is_in_the_dictionary():
         assert m.formula, f"{m.function.__name__} has no formula (Notes section)"
         # One definition per figure: the registry names the public function, not a copy of it.
         assert getattr(A, m.function.__name__) is m.function
-        assert m.function.__module__.removeprefix("chatlens.analysis.") in (*FAMILIES, "rhythm")
+        assert m.function.__module__.removeprefix("chatlens.analysis.") in (
+            *FAMILIES,
+            "rhythm",
+            "terms",
+        )  # terms also has tokenize, no metric
     assert set(M.__all__) <= set(A.__all__)
