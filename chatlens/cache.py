@@ -287,10 +287,10 @@ class AccountCache:
 
         ``parts`` are Arrow tables with a ``conversation_id`` column, one after the other sorted by
         :data:`SORT_KEYS`; ``spans`` are their conversations as ``(conversation_id, offset, rows)`` in the rows of
-        them all, in order, covering them. Files are cut between
-        conversations at about :data:`FILE_BYTES`. Returns the table as written (the dataset's schema, same rows in
-        the same order) and, per conversation, the manifest name of its file and its offset there: the caller
-        points the conversations' entries at them and writes the manifest."""
+        them all, in order, covering them. Files are cut between conversations at about :data:`FILE_BYTES`.
+        Returns the table as written (the dataset's schema, the same rows in the same order) and, per
+        conversation, the manifest name of its file and its offset there: the caller points the conversations'
+        entries at them and writes the manifest."""
         if not self.text and any({"text", "raw"} & set(part.column_names) for part in parts):
             raise ValueError("a text-free cache cannot store message text (the table has a text or raw column)")
         table = pa.concat_tables([self._conform(part) for part in parts])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -178,7 +179,14 @@ def _load_cached(
             if empty:
                 store.write_manifest(manifest)
         else:
-            _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=save, text=text)
+            # Paged conversations complete one by one: kept for a moment and written together (a file and a
+            # manifest write per conversation made a cold load of thousands cost a file each and rewrote the
+            # manifest thousands of times); whatever completed is written when the fetch stops, however it stops.
+            pending = _Pending(save_all)
+            try:
+                _fetch_many(api, missing, progress=progress, max_workers=max_workers, on_done=pending.add, text=text)
+            finally:
+                pending.flush()
         if refresh is True and supports_thread_refresh(api):
             known = [cid for cid in ids if cid not in missing]
             _refresh_threads(
@@ -203,6 +211,33 @@ def _load_cached(
         # The directory now holds exactly the current rows, in few files (chatlens.cache, "settle").
         store.settle(manifest)
     return {cid: t.select(columns) for cid, t in tables.items()}
+
+
+#: A paged load writes the conversations it completed at least this often (seconds), and at the latest when this many
+#: rows wait: what a killed load can lose, and what it costs in files and manifest writes.
+FLUSH_SECONDS = 2.0
+FLUSH_ROWS = 200_000
+
+
+class _Pending:
+    """Completed conversations waiting to be written together by ``save_all``."""
+
+    def __init__(self, save_all: Callable[[dict[str, pd.DataFrame]], None]) -> None:
+        self.save_all = save_all
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.rows = 0
+        self.since = time.monotonic()
+
+    def add(self, cid: str, frame: pd.DataFrame) -> None:
+        self.frames[cid] = frame
+        self.rows += len(frame)
+        if self.rows >= FLUSH_ROWS or time.monotonic() - self.since >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.frames:
+            self.save_all(self.frames)
+        self.frames, self.rows, self.since = {}, 0, time.monotonic()
 
 
 class SourceProblemWarning(UserWarning):

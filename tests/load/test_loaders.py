@@ -14,6 +14,7 @@ import pytest
 from chatlens.backends.sqlite import SQLiteChatAPI, Workspace
 from chatlens.cache import AccountCache, CacheWarning, cache_info, clear_cache
 from chatlens.errors import PermissionDenied, RateLimited
+from chatlens.load import _cached
 from chatlens.loaders import load_conversations, load_members, load_messages
 from chatlens.schema import check_frame
 
@@ -322,7 +323,8 @@ def test_rate_limits_are_waited_out(ws):
     assert len(df) == 8
 
 
-def test_corrupted_cache_file_is_reported_and_refetched(ws):
+def test_corrupted_cache_file_is_reported_and_refetched(ws, monkeypatch):
+    monkeypatch.setattr(_cached, "FLUSH_SECONDS", 0)  # each conversation written as it completes, a file each
     api = counting(ws, "S")
     expected = load_messages(api, progress=False)
     path = AccountCache(api.identity).conversation_file("C1")
@@ -395,9 +397,10 @@ def test_http_backend_loads_the_same_frame_and_caches_no_token(demo_db):
     assert not [p for p in files if token.encode() in p.read_bytes()]
 
 
-def test_a_cache_missing_columns_is_refetched_not_misread(ws):
+def test_a_cache_missing_columns_is_refetched_not_misread(ws, monkeypatch):
     import pyarrow.parquet as pq
 
+    monkeypatch.setattr(_cached, "FLUSH_SECONDS", 0)  # each conversation written as it completes, a file each
     api = counting(ws, "S")
     expected = load_messages(api, progress=False)
     path = AccountCache(api.identity).conversation_file("C1")
