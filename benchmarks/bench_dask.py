@@ -5,7 +5,8 @@
 
 The benchmark first writes ``--messages`` synthetic messages as a Parquet dataset in the messages schema under
 ``--work`` (reused if there): conversations of about 2,000 messages, ordered by conversation, files of about
-1,000,000 rows in row groups of whole conversations (about 250,000 rows, a Dask partition each), reply chains
+1,000,000 rows in 40 row groups of whole conversations (250,000 rows at 10M messages; a Dask partition each, so a
+reduced run keeps the proportions of a worker's share), reply chains
 (most replies answer the message before them, so chains run deep), bots, system events, mentions, members in
 proportion to the messages. Then, each in a fresh process:
 
@@ -64,8 +65,10 @@ THREAD_AND_MEMBER = (
 )
 
 FILE_ROWS = 1_000_000
-GROUP_ROWS = 250_000
 CONVERSATION_ROWS = 2_000
+#: Partitions (row groups) of the dataset: 40 at any size, so a reduced run has the full run's proportions (each
+#: partition a fortieth of the frame; 250,000 rows at 10M messages).
+PARTITIONS = 40
 
 
 # -- the dataset -------------------------------------------------------------------------------------------------
@@ -82,6 +85,7 @@ def build(folder: Path, messages: int, seed: int = 0) -> None:
     for old in folder.glob("*.parquet"):
         old.unlink()
     rng = np.random.default_rng(seed)
+    group_rows = max(CONVERSATION_ROWS, messages // PARTITIONS)
     conversations = max(1, messages // CONVERSATION_ROWS)
     members = max(50, messages // 2_000)
     per_file = max(1, FILE_ROWS // CONVERSATION_ROWS)
@@ -90,13 +94,15 @@ def build(folder: Path, messages: int, seed: int = 0) -> None:
     for n, first in enumerate(range(0, conversations, per_file)):
         convs = min(per_file, conversations - first)
         rows = messages - written if first + convs >= conversations else convs * CONVERSATION_ROWS
-        _write_file(folder / f"part-{n:05d}.parquet", rng, first, convs, rows, written, members)
+        _write_file(folder / f"part-{n:05d}.parquet", rng, first, convs, rows, written, members, group_rows)
         written += rows
     done.write_text(json.dumps({"messages": messages}))
     print(f"wrote {messages:,} messages to {folder} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
 
-def _write_file(path: Path, rng, first_conv: int, convs: int, rows: int, first_id: int, members: int) -> None:
+def _write_file(
+    path: Path, rng, first_conv: int, convs: int, rows: int, first_id: int, members: int, group_rows: int
+) -> None:
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -142,10 +148,10 @@ def _write_file(path: Path, rng, first_conv: int, convs: int, rows: int, first_i
         }
     )
     table = pa.Table.from_pandas(frame, preserve_index=False).append_column("mentions", mentions)
-    # Row groups of whole conversations, about GROUP_ROWS each: a Dask partition each, read with no shuffle.
+    # Row groups of whole conversations, about group_rows each: a Dask partition each, read with no shuffle.
     bounds = [0]
     for s in starts[1:].tolist():
-        if s - bounds[-1] >= GROUP_ROWS:
+        if s - bounds[-1] >= group_rows:
             bounds.append(s)
     bounds.append(rows)
     with pq.ParquetWriter(path, table.schema) as writer:
@@ -182,10 +188,20 @@ def _timed(calls: dict, frame) -> dict:
     return times
 
 
+def _imports() -> None:
+    """What the work imports, imported first, so the memory counted is the data's and the work's."""
+    import pyarrow.dataset
+    import pyarrow.parquet  # noqa: F401
+
+    import chatlens.analysis
+    import chatlens.partitions  # noqa: F401
+
+
 def phase_pandas(folder: Path, only: list[str] | None) -> dict:
     from chatlens.partitions import read_messages
 
     calls = _calls(only)
+    _imports()
     base = peak_rss()
     t0 = time.perf_counter()
     frame = read_messages(folder)
@@ -224,6 +240,7 @@ def phase_dask(folder: Path, workers: int, only: list[str] | None) -> dict:
             memory_limit=0,
         )
     with cluster, Client(cluster) as client:
+        client.run(_imports)
         base = client.run(_worker_peak)
         t0 = time.perf_counter()
         frame = read_messages(folder, engine="dask")

@@ -9,8 +9,9 @@ Either way the Dask frame's partitions hold whole conversations, so no reply cha
 thread-level analysis is a per-partition one (:mod:`chatlens.analysis._distributed`); rows are in the order of
 the pandas frame (by conversation, time and id) with its index, a global row number (known divisions).
 
-Reading costs at most one shuffle: none when the files are already ordered by conversation with no conversation
-split between two partitions (the layout chatlens writes), else one range shuffle on ``conversation_id``.
+Reading costs at most one shuffle: none when the files are already ordered by conversation (the layouts chatlens
+writes; row groups a conversation continues into are read as one partition), else one range shuffle on
+``conversation_id``.
 
 dask is an optional dependency (``pip install "chatlens[dask]"``): imported only here, on first use.
 """
@@ -212,11 +213,26 @@ def _read_dask(path: Any, columns: list[str] | None, filters: Any, partition_row
     # One pass over the conversation ids only: which conversations each partition holds, in what order.
     runs = dask.compute(*[dask.delayed(_runs)(s) for s in ddf["conversation_id"].to_delayed()])
     flat = [r for part in runs for r in part]
-    ordered = all(a[0] < b[0] for a, b in itertools.pairwise(flat))
-    if ordered:  # whole conversations, in order, already: no shuffle
-        sizes = [sum(n for _, n in part) for part in runs]
-        parts = [p for p, n in zip(ddf.to_delayed(), sizes) if n]
-        sizes = [n for n in sizes if n]
+    # Ordered: each piece's conversations increase, and a piece starts at or after where the one before ended.
+    ordered = all(a[0] < b[0] for part in runs for a, b in itertools.pairwise(part)) and all(
+        a[0] <= b[0] for a, b in itertools.pairwise(flat)
+    )
+    if ordered:
+        # No shuffle: pieces a conversation continues into (a row group cut inside it) join the one before.
+        groups: list[list[Any]] = []
+        sizes = []
+        last = None
+        for piece, part in zip(ddf.to_delayed(), runs):
+            if not part:
+                continue
+            if groups and part[0][0] == last:
+                groups[-1].append(piece)
+                sizes[-1] += sum(n for _, n in part)
+            else:
+                groups.append([piece])
+                sizes.append(sum(n for _, n in part))
+            last = part[-1][0]
+        parts = [g[0] if len(g) == 1 else dask.delayed(_joined)(g) for g in groups]
     else:
         # One range shuffle: conversation ids cut into ranges of about partition_rows rows.
         counts: dict[str, int] = {}
@@ -284,6 +300,17 @@ class _ReadPiece:
     def __call__(self, piece: tuple[str, int | None], columns: list[str] | None = None) -> pd.DataFrame:
         wanted = list(columns) if columns is not None else self.columns
         return _typed(_arrow_frame(_read_piece(self.fs, piece[0], piece[1], wanted, self.filters)))
+
+
+def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    from pandas.api.types import union_categoricals
+
+    # Categoricals stay categorical across pieces whose dictionaries differ.
+    for c in parts[0].columns:
+        if all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in parts):
+            cats = union_categoricals([p[c].array for p in parts], sort_categories=True).categories
+            parts = [p.assign(**{c: p[c].cat.set_categories(cats)}) for p in parts]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _finish(part: pd.DataFrame, start: int) -> pd.DataFrame:
