@@ -38,14 +38,16 @@ PARTS = ("overview", "timeline", "active", "rhythm", "threads", "network", "memb
 # Which choices each part reads: a change redraws only the parts that read it.
 DEPENDS_ON = {
     "overview": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
-    "timeline": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
+    "timeline": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz", "freq"},
     "active": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
     "rhythm": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
     "threads": {"account", "conversations", "since", "until", "include_bots", "include_private"},
     "network": {"account", "conversations", "since", "until", "include_bots", "include_private"},
     "members": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
 }
-CHOICES = ("account", "conversations", "since", "until", "tz", "include_bots", "include_private")
+#: The timeline periods one can choose (None: from the span).
+FREQS = {"day": "D", "week": "W", "month": "MS", "quarter": "QS"}
+CHOICES = ("account", "conversations", "since", "until", "tz", "include_bots", "include_private", "freq")
 
 
 @dataclass
@@ -87,8 +89,11 @@ class DashboardState:
     include_bots: bool = False
     #: Count private channels, direct and group direct messages (left out by default, as in the report).
     include_private: bool = False
+    #: The timeline's period ("D", "W", "MS", "QS"); None picks it from the span, as the report does.
+    freq: str | None = None
     error: str | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _load_error: str | None = field(default=None, repr=False)
 
     def update(self, **choices: Any) -> set[str]:
         """Apply choices; returns the parts to redraw. A failure (an account that cannot be reached, a bad
@@ -96,14 +101,30 @@ class DashboardState:
         unknown = set(choices) - set(CHOICES)
         if unknown:
             raise TypeError(f"unknown dashboard choices {sorted(unknown)}; expected some of {CHOICES}")
+        if choices.get("freq") not in (None, *FREQS.values()):
+            raise ValueError(f"freq: expected one of {list(FREQS.values())} or None, got {choices['freq']!r}")
         changed = {k for k, v in choices.items() if getattr(self, k) != v}
         for key, value in choices.items():
             setattr(self, key, tuple(value) if key == "conversations" else value)
         self.error = None
+        if "account" in changed:
+            self._load_error = None
         try:
             if "account" in changed and self.account is not None and self.account not in self._frames:
-                self._frames[self.account] = self.load(self.account)
-            if self.account is not None and not select_mask(self.messages(), **self._opts()).any():
+                try:
+                    self._frames[self.account] = self.load(self.account)
+                except Exception as exc:
+                    # Remembered: later choices on this account say why it is not there, not "pick an account".
+                    self._load_error = f"{type(exc).__name__}: {exc}"
+            if self._load_error is not None:
+                self.error = self._load_error
+            elif self.since is not None and self.until is not None and self.since >= self.until:
+                last = (self.until - pd.Timedelta(microseconds=1)).tz_convert(self.tz)
+                self.error = (
+                    f"Until ({last:%Y-%m-%d}) is before From ({self.since.tz_convert(self.tz):%Y-%m-%d}): choose an "
+                    "Until on or after From."
+                )
+            elif self.account is not None and not select_mask(self.messages(), **self._opts()).any():
                 self.error = "No messages in the chosen conversations and dates."
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -149,13 +170,16 @@ class DashboardState:
         return key_figures(self.messages(), since=since, until=until, tz=self.tz, include_bots=self.include_bots)
 
     def timeline(self) -> pd.DataFrame:
-        return activity_timeline(self.messages(), freq=self.freq(), by="conversation", tz=self.tz, **self._opts())
+        return activity_timeline(
+            self.messages(), freq=self.timeline_freq(), by="conversation", tz=self.tz, **self._opts()
+        )
 
-    def freq(self) -> str:
-        """The timeline's period, from the span as in the report (:func:`chatlens.plotting.auto_freq`)."""
+    def timeline_freq(self) -> str:
+        """The timeline's period: the chosen ``freq``, else from the span as in the report
+        (:func:`chatlens.plotting.auto_freq`)."""
         from ..plotting import auto_freq
 
-        return auto_freq(*self.period())
+        return self.freq or auto_freq(*self.period())
 
     def active(self) -> pd.DataFrame:
         return dau_wau_mau(self.messages(), tz=self.tz, **self._opts())
@@ -166,20 +190,28 @@ class DashboardState:
     def threads(self) -> pd.DataFrame:
         return conversation_summary(self.messages(), **self._opts())
 
-    def unanswered(self, n: int = 10, sla: str = "24h") -> pd.DataFrame:
-        """The ``n`` threads nobody else has answered that have waited over ``sla`` at the period's end, the
-        longest-waiting first (the report's list), with the start of their text."""
+    def unanswered(self, n: int | None = 10, sla: str = "24h", *, text: bool = True) -> pd.DataFrame:
+        """The ``n`` threads (None: all) nobody else has answered that have waited over ``sla`` at the period's
+        end, the longest-waiting first (the report's list), with the start of their text (``text=False``: none;
+        a frame loaded without text has none either)."""
         threads = thread_table(self.messages(), **self._opts())
-        waiting = overdue_threads(threads, until=self.period()[1], wait=pd.Timedelta(sla), n=n)
-        roots = message_rows(self.messages(), waiting.index, ["conversation_name", "sender_name", "text"])
-        return pd.DataFrame(
+        waiting = overdue_threads(
+            threads, until=self.period()[1], wait=pd.Timedelta(sla), n=len(threads) if n is None else n
+        )
+        text = text and "text" in self.messages().columns
+        roots = message_rows(
+            self.messages(), waiting.index, ["conversation_name", "sender_name", *(["text"] if text else [])]
+        )
+        out = pd.DataFrame(
             {
                 "started": waiting["started"].dt.tz_convert(self.tz).dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
                 "conversation": roots["conversation_name"].to_numpy(),
                 "author": roots["sender_name"].to_numpy(),
-                "text": roots["text"].str.slice(0, 120).to_numpy(),
             }
         )
+        if text:
+            out["text"] = roots["text"].str.slice(0, 120).to_numpy()
+        return out
 
     def network(self) -> Any:
         return interaction_graph(self.messages(), **self._opts())

@@ -1,31 +1,35 @@
 """The dashboard's view: ipywidgets over a :class:`~chatlens.widgets.state.DashboardState`.
 
-Controls: account, a searchable multi-select of conversations with message counts, a date range, a time zone and
-whether bots and private conversations count. Tabs: overview, timeline, members posting, rhythm, threads, network,
-members. A change redraws only the tabs that depend on it; errors appear as a message inside the dashboard.
+Controls: account, a searchable multi-select of conversations with message counts, a date range, a time zone
+(any IANA zone, searchable by typing), the timeline's period, whether bots and private conversations count, and
+whether message text is shown (hidden by default, as in the report). Tabs: overview, timeline, members posting,
+rhythm, threads, network, members. A change redraws only the tabs that depend on it. A choice that fails (an
+account that cannot be loaded, Until before From, no messages) clears every tab and says what is wrong; nothing of
+an earlier choice stays on screen. Tables are for people (:mod:`chatlens.widgets.tables`), each with a "download
+this table as CSV" link (:func:`chatlens.export.to_safe_csv`, safe to open in a spreadsheet).
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from .state import PARTS, DashboardState
+from .state import FREQS, PARTS, DashboardState
+from .tables import readable_table
 
-__all__ = ["Dashboard"]
+__all__ = ["Dashboard", "ZONES"]
 
-ZONES = [
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Asia/Kolkata",
-    "Asia/Tokyo",
-]
+#: Every IANA zone this machine knows, UTC first: the time-zone box offers them as one types.
+ZONES = ["UTC", *sorted(z for z in zoneinfo.available_timezones() if z != "UTC" and "/" in z)]
+_KNOWN_ZONES = set(ZONES)
+#: Rows shown of a long table (the caption says how many there are; the CSV holds them all).
+TOP_ROWS = 20
+_WIDE = {"description_width": "initial"}  # descriptions are never cut off
 TITLES = {
     "overview": "Overview",
     "timeline": "Timeline",
@@ -53,14 +57,28 @@ class Dashboard:
 
         self.state = DashboardState(load=load)
         self.drawn: dict[str, int] = dict.fromkeys(PARTS, 0)  # how often each tab was drawn (tests read it)
-        self.account = w.Dropdown(options=accounts, value=None, description="Account")
-        self.search = w.Text(placeholder="filter conversations", description="Search")
-        self.conversations = w.SelectMultiple(options=[], rows=8, description="Conversations")
-        self.since = w.DatePicker(description="From")
-        self.until = w.DatePicker(description="Until")
-        self.tz = w.Dropdown(options=ZONES, value="UTC", description="Time zone")
-        self.bots = w.Checkbox(value=False, description="Count bots")
-        self.private = w.Checkbox(value=False, description="Count private conversations")
+        self.account = w.Dropdown(options=accounts, value=None, description="Account", style=_WIDE)
+        self.search = w.Text(placeholder="filter conversations", description="Search", style=_WIDE)
+        self.conversations = w.SelectMultiple(
+            options=[], rows=8, description="Conversations", style=_WIDE, layout=w.Layout(width="32em")
+        )
+        self.since = w.DatePicker(description="From", style=_WIDE)
+        self.until = w.DatePicker(description="Until", style=_WIDE)
+        # Any IANA zone: the box suggests zones as one types ("tok" -> Asia/Tokyo) and takes only real ones.
+        self.tz = w.Combobox(
+            options=ZONES, value="UTC", description="Time zone", ensure_option=True, continuous_update=False,
+            placeholder="type to search: Asia/Tokyo", style=_WIDE,
+        )  # fmt: skip
+        self.freq = w.Dropdown(
+            # "auto", not None: a dropdown shows a None value as an empty box.
+            options=[("from the span", "auto"), *FREQS.items()],
+            value="auto",
+            description="Timeline per",
+            style=_WIDE,
+        )
+        self.bots = w.Checkbox(value=False, description="Count bots", style=_WIDE)
+        self.private = w.Checkbox(value=False, description="Count private conversations", style=_WIDE)
+        self.text = w.Checkbox(value=False, description="Show message text", style=_WIDE)
         self.message = w.HTML()
         self.outputs = {part: w.Output() for part in PARTS}
         self.tabs = w.Tab(children=[self.outputs[p] for p in PARTS])
@@ -71,16 +89,19 @@ class Dashboard:
                 self.account,
                 self.search,
                 self.conversations,
-                w.HBox([self.since, self.until]),
-                w.HBox([self.tz, self.bots, self.private]),
+                w.HBox([self.since, self.until, self.freq]),
+                w.HBox([self.tz, self.bots, self.private, self.text]),
             ]
         )
         self.widget = w.VBox([controls, self.message, self.tabs])
         self._labels: dict[str, str] = {}
+        #: Tabs cleared by a failed choice: drawn again with the next choice that works, whatever it changes.
+        self._stale: set[str] = set()
         self.account.observe(self._on_account, names="value")
         self.search.observe(lambda _: self._fill_conversations(), names="value")
         self.private.observe(self._on_private, names="value")
-        for control in (self.conversations, self.since, self.until, self.tz, self.bots):
+        self.text.observe(lambda _: self._redraw({"threads"}), names="value")
+        for control in (self.conversations, self.since, self.until, self.tz, self.bots, self.freq):
             control.observe(self._on_choice, names="value")
 
     def _ipython_display_(self) -> None:
@@ -92,14 +113,15 @@ class Dashboard:
     def _on_account(self, change: dict[str, Any]) -> None:
         self.message.value = "<i>Loading…</i>"
         parts = self.state.update(account=change["new"], conversations=())
-        if self.state.error is None or self.state.account in self.state._frames:
-            self._fill_conversations()
+        self._fill_conversations()  # emptied when the account could not be loaded: never another account's
         self._redraw(parts)
 
     def _fill_conversations(self) -> None:
         try:
             counts = self.state.conversation_counts()
         except LookupError:
+            self._labels = {}
+            self.conversations.options = []
             return
         needle = self.search.value.strip().lower()
         self._labels = {f"{name} ({n:,})": name for name, n in counts.items() if needle in name.lower()}
@@ -110,17 +132,24 @@ class Dashboard:
         self._fill_conversations()  # private conversations appear in (or leave) the picker
         self._redraw(parts)
 
+    def _zone(self) -> str:
+        """The zone typed, once it is a real one (while one types, the last real zone stays)."""
+        return self.tz.value if self.tz.value in _KNOWN_ZONES else self.state.tz
+
     def _on_choice(self, _: Any) -> None:
+        zone = self._zone()
+
         def day(value: Any) -> pd.Timestamp | None:
-            return None if value is None else pd.Timestamp(value).tz_localize(self.tz.value)
+            return None if value is None else pd.Timestamp(value).tz_localize(zone)
 
         until = day(self.until.value)
         parts = self.state.update(
-            conversations=tuple(self._labels[o] for o in self.conversations.value),
+            conversations=tuple(self._labels[o] for o in self.conversations.value if o in self._labels),
             since=day(self.since.value),
             until=until + pd.Timedelta(days=1) if until is not None else None,  # the "until" day is included
-            tz=self.tz.value,
+            tz=zone,
             include_bots=self.bots.value,
+            freq=None if self.freq.value == "auto" else self.freq.value,
         )
         self._redraw(parts)
 
@@ -128,13 +157,23 @@ class Dashboard:
     def _redraw(self, parts: set[str]) -> None:
         error = self.state.error
         self.message.value = "" if error is None else f'<b style="color:#b42318">{html.escape(error)}</b>'
+        if error is not None:
+            # Every tab, not only those the failed choice feeds: none may show an earlier choice's output.
+            parts = set(PARTS)
+        else:
+            stale, self._stale = self._stale, set()
+            parts = parts | stale
         for part in PARTS:
             if part not in parts:
                 continue
             out = self.outputs[part]
-            out.clear_output(wait=True)
             if error is not None:
+                self._stale.add(part)
+                _say(out, f"Nothing to show: {error}")
                 continue
+            out.clear_output(wait=True)
+            if not _in_kernel():
+                out.outputs = ()
             self.drawn[part] += 1
             with out:
                 try:
@@ -156,19 +195,20 @@ class Dashboard:
         if part == "overview":
             display(HTML(_overview_html(s)))
         elif part == "timeline":
-            ax = P.plot_timeline(s.messages(), freq=s.freq(), by="conversation", tz=s.tz, **opts)
+            ax = P.plot_timeline(s.messages(), freq=s.timeline_freq(), by="conversation", tz=s.tz, **opts)
         elif part == "active":
             ax = P.plot_active_members(s.messages(), tz=s.tz, **opts)
         elif part == "rhythm":
             ax = P.plot_rhythm(s.messages(), tz=s.tz, **opts)
         elif part == "threads":
-            _table(s.threads(), "No conversation has messages in this period.")
-            display(HTML("<h4>Waiting for an answer</h4>"))
-            _table(s.unanswered(), "No thread of this period has waited over 24 h for an answer.")
+            _table(s.threads(), "conversations", "No conversation has messages in this period.", s.tz)
+            display(HTML("<h4>Waiting for an answer over 24 h (longest first)</h4>"))
+            waiting = s.unanswered(n=None, text=self.text.value)
+            _table(waiting, "threads waiting", "No thread of this period has waited over 24 h for an answer.", s.tz)
         elif part == "network":
             ax = P.plot_interaction_graph(s.network(), top=40)
         elif part == "members":
-            _table(s.members(), "No member posted in this period.")
+            _table(s.members(), "members", "No member posted in this period.", s.tz)
         words = None if ax is None else P.empty_reason(ax)
         if words is not None:  # the words, not a picture of empty axes
             plt.close(ax.figure)
@@ -177,15 +217,61 @@ class Dashboard:
             plt.show()
 
 
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel, where an Output captures what is displayed inside ``with out:``."""
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _say(out: Any, words: str) -> None:
+    """Replace what ``out`` shows by ``words``, at once (not when the next output comes)."""
+    from IPython.display import HTML, display
+
+    if _in_kernel():
+        out.clear_output()
+        with out:
+            display(HTML(_nothing_html(words)))
+    else:  # no kernel to capture the display (tests, scripts): the words go into the widget's outputs
+        out.outputs = ()
+        out.append_display_data(HTML(_nothing_html(words)))
+
+
 def _nothing_html(words: str) -> str:
     return f'<p class="chatlens-empty" style="color:#5a6070;font-style:italic">{html.escape(words)}</p>'
 
 
-def _table(frame: pd.DataFrame, words: str) -> None:
-    """A table, or the words saying it has no rows (pandas escapes HTML in cells: message text stays text)."""
+def _table(frame: pd.DataFrame, what: str, words: str, tz: str) -> None:
+    """A table for people (its top rows, a caption with the count, a CSV download of all of it), or the words
+    saying it has no rows. Every cell is escaped: message text stays text."""
     from IPython.display import HTML, display
 
-    display(frame if len(frame) else HTML(_nothing_html(words)))
+    if not len(frame):
+        display(HTML(_nothing_html(words)))
+        return
+    display(HTML(table_html(frame, what=what, tz=tz)))
+
+
+def table_html(frame: pd.DataFrame, *, what: str, tz: str, n: int = TOP_ROWS) -> str:
+    """The HTML of a dashboard table: caption ("top 20 of 143 members"), the readable rows, a download link.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"name": ["<b>Ada</b>", "=1+2"], "messages": [1200, 3]})
+    >>> page = table_html(t, what="members", tz="UTC")
+    >>> "all 2 members" in page, "&lt;b&gt;Ada&lt;/b&gt;" in page, "1,200" in page, 'download="members.csv"' in page
+    (True, True, True, True)
+    """
+    from ..export import to_safe_csv
+
+    shown, caption = readable_table(frame, tz=tz, n=n, what=what)
+    csv = base64.b64encode(to_safe_csv(frame).encode("utf-8")).decode("ascii")
+    name = what.replace(" ", "-")
+    return (
+        f"<p style='color:#5a6070;margin:.3em 0'>{html.escape(caption)} · <a download=\"{name}.csv\" "
+        f'href="data:text/csv;charset=utf-8;base64,{csv}">download this table as CSV</a></p>'
+        + shown.to_html(index=False, escape=True, border=0)
+    )
 
 
 def _overview_html(state: DashboardState) -> str:

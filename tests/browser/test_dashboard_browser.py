@@ -50,6 +50,9 @@ def app(tmp_path, demo_db):
     conv = next(c for c in api.list_conversations(page_size=100)["objects"] if c["name"] == "random")
     last = ws.db.execute("SELECT max(created) FROM messages WHERE account_id = 'acme-slack'").fetchone()[0]
     raw = json.dumps({"type": "message", "user": api.user_id, "text": "x", "ts": "1.000001"})
+    first = ws.db.execute("SELECT min(created) FROM messages WHERE account_id = 'acme-slack'").fetchone()[0]
+    # And one message alone on its day, ten days before the others: a day with one message is a chart.
+    alone = first - first % 86_400_000_000 - 10 * 86_400_000_000 + 12 * 3_600_000_000
     ws.add_messages(
         "acme-slack",
         [
@@ -62,9 +65,11 @@ def app(tmp_path, demo_db):
                 "",
                 None,
                 raw,
-            )
+            ),
+            ("MALONE", conv["id"], api.user_id, alone, "the only message of its day", "", None, raw),
         ],
     )
+    (tmp_path / "alone-day").write_text(time.strftime("%Y-%m-%d", time.gmtime(alone / 1e6)))
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
@@ -74,7 +79,7 @@ def app(tmp_path, demo_db):
             "os.environ['TQDM_DISABLE'] = '1'\n"
             "%matplotlib inline\n"
             "import chatlens\n"
-            "board = chatlens.dashboard(['demo:acme-slack'])\n"
+            "board = chatlens.dashboard(['demo:acme-slack', 'demo:no-such-account'])\n"
             "board.account.value = 'demo:acme-slack'\n"
             "board"
         )
@@ -146,11 +151,44 @@ def test_dashboard_in_a_real_browser(app, browser, tmp_path):
     # CHATLENS_SCREENSHOT_DIR keeps a picture of what the browser showed, for a person to look at.
     shots = Path(os.environ.get("CHATLENS_SCREENSHOT_DIR", tmp_path))
     browser.save_screenshot(str(shots / "dashboard.png"))
-    # The unanswered script message is on the page as text, and never ran.
+    # The unanswered script message is on the page as text once text is shown (hidden by default), and never ran.
     Select(select).deselect_all()
     random_option = next(o for o in Select(select).options if o.text.startswith("random ("))
     Select(select).select_by_visible_text(random_option.text)
-    wait.until(
-        lambda d: "window.__chatlens_xss = 1" in d.find_element(By.TAG_NAME, "body").get_attribute("textContent")
-    )
+    wait.until(lambda d: "Waiting for an answer" in _text(d))
+    assert "window.__chatlens_xss = 1" not in _text(browser)
+    browser.find_element(By.XPATH, "//label[contains(., 'Show message text')]//input").click()
+    wait.until(lambda d: "window.__chatlens_xss = 1" in _text(d))
     assert browser.execute_script("return window.__chatlens_xss") is None
+
+    # An account that cannot be loaded: every tab cleared and the error said; no chart of the last account stays.
+    account = Select(
+        browser.find_element(
+            By.XPATH, "//div[contains(@class, 'widget-dropdown')][.//label[contains(., 'Account')]]//select"
+        )
+    )
+    account.select_by_visible_text("demo:no-such-account")
+    wait.until(lambda d: "Nothing to show:" in _text(d) and _timeline_image(d) is None)
+    assert "no-such-account" in _text(browser) and not Select(select).options
+    browser.save_screenshot(str(shots / "dashboard-failed.png"))
+
+    # Back to the demo, and the day of a single message: a chart of it, not empty axes nor words.
+    account.select_by_visible_text("demo:acme-slack")
+    wait.until(lambda d: _timeline_image(d) and "Nothing to show:" not in _text(d))
+    day = (tmp_path / "alone-day").read_text()
+    for n in (0, 1):  # From, then Until: the same day
+        browser.execute_script(
+            "const i = document.querySelectorAll('input[type=date]')[arguments[0]]; i.value = arguments[1];"
+            "i.dispatchEvent(new Event('change', {bubbles: true}));",
+            n,
+            day,
+        )
+    wait.until(lambda d: f"{day} to {day}" in _text(d))
+    wait.until(lambda d: _timeline_image(d))
+    page = _text(browser)
+    assert "No messages in this period." not in page and "Nothing to show:" not in page
+    browser.save_screenshot(str(shots / "dashboard-one-day.png"))
+
+
+def _text(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").get_attribute("textContent")
