@@ -6,7 +6,7 @@ Layout, under :func:`cache_root` (``CHATLENS_CACHE_DIR``, else ``platformdirs.us
         manifest.json              identity, service, per-conversation state and file, the dataset's files, cursor
         conversations.parquet
         members.parquet
-        messages/part-<time>-<random>.parquet   the messages dataset: a few files, only ever current rows
+        messages/part-<time>-<random>.parquet   the messages dataset: a few files (below)
         threads/<hash of conversation id>.json  thread-complete refresh state (chatlens.threadsync)
         .lock
     v2/<hash of the account identity and "text-free">/
@@ -28,18 +28,18 @@ page index) for every column, so a reader filtering on ``conversation_id`` or ``
 need. :meth:`AccountCache.messages_files` lists the files in read order, :meth:`AccountCache.messages_dataset`
 opens them with ``pyarrow.dataset``.
 
-A load writes each bulk batch, each conversation it pages, or (a refresh) the conversations it changed as a new
-file, and the manifest names, per conversation, the file and row offset of its current rows. When the writer is
-done (still holding the lock), :meth:`AccountCache.settle` makes the directory hold exactly the current rows:
-files no conversation names any more are removed, a file holding superseded rows is rewritten without them, and
-when that happens or more than :data:`SMALL_FILES` files are small (under :data:`SMALL_BYTES`) the small ones
-are merged too, into files of at most about :data:`FILE_BYTES`, cut between conversations. Until then (a writer
-at work, or one killed mid-refresh) the directory may hold superseded rows; :meth:`~AccountCache.messages_files`
-settles first, under the lock, so what it lists is exact.
+A load writes each bulk batch, the conversations it pages (those completed, every couple of seconds), or (a
+refresh) the conversations it changed as a new file, and the manifest names, per conversation, the file and row
+offset of its current rows. When the writer is done (still holding the lock), :meth:`AccountCache.settle` makes
+the folder hold exactly the current rows: files no conversation names any more are removed, a file holding
+superseded rows is rewritten without them, and when that happens or more than :data:`SMALL_FILES` files are small
+(under :data:`SMALL_BYTES`) the small ones are merged too, into files of at most about :data:`FILE_BYTES`, cut
+between conversations. Until then (a writer at work, or one killed mid-refresh) the folder may hold superseded
+rows; :meth:`~AccountCache.messages_files` settles first, under the lock, so what it lists is exact.
 
-Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after
-each batch or conversation completes, so an interrupted load keeps what finished, and a rewrite writes its new
-files, then the manifest, then removes the old files (a crash at any point leaves a manifest naming whole files).
+Every file is written to a temporary name, fsynced and renamed into place; the manifest is rewritten after each
+file is written, so an interrupted load keeps what finished, and a rewrite writes its new files, then the
+manifest, then removes the old files (a crash at any point leaves a manifest naming whole files).
 A file that cannot be read, or whose rows disagree with the manifest, is reported with a :class:`CacheWarning`
 and treated as absent (the loader fetches its conversations again).
 
