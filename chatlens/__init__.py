@@ -56,12 +56,18 @@ _LAZY = {
     "on_cluster": "chatlens.analysis._distributed",
     "pseudonymize": "chatlens.privacy",
     "export_tables": "chatlens.export",
+    "write_slack_export": "chatlens.backends.slack.writer",
     "analysis": "chatlens",
     "plotting": "chatlens",
     "report": "chatlens.reports",
     "dashboard": "chatlens.widgets",
     "serve": "chatlens.server",
 }
+
+
+def __dir__() -> list[str]:
+    """The module's names and the lazily loaded ones, so tab completion (Jupyter, IPython) offers them all."""
+    return sorted({*globals(), *_LAZY})
 
 
 def __getattr__(name: str):
