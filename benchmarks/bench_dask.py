@@ -245,13 +245,18 @@ def phase_dask(folder: Path, workers: int, only: list[str] | None) -> dict:
         t0 = time.perf_counter()
         frame = read_messages(folder, engine="dask")
         read = time.perf_counter() - t0  # the one pass over conversation ids that checks the partitioning
-        times = _timed(calls, frame)
+        times, after = {}, {}
+        for name, call in calls.items():
+            times.update(_timed({name: call}, frame))
+            # Peaks only grow: the function that raised a worker's peak is the one after which it grew.
+            after[name] = max(client.run(_worker_peak).values())
         peaks = client.run(_worker_peak)
     return {
         "workers": workers,
         "partitions": frame.npartitions,
         "read": read,
         "times": times,
+        "peak_after": after,
         "worker_peak_rss": [peaks[w] for w in sorted(peaks)],
         "worker_base_rss": [base[w] for w in sorted(peaks)],
         "client_peak_rss": peak_rss(),
@@ -290,6 +295,10 @@ def report(pandas: dict, dask_runs: list[dict]) -> str:
         " | ".join(["read (pandas: whole frame; dask: partition check)", f"{pandas['read']:.2f} s"])
         + "".join(f" | {r['read']:.2f} s" for r in dask_runs)
     )
+    for r in dask_runs:
+        base = max(r["worker_base_rss"])
+        grew = [f"{name} {_mb(peak - base)}" for name, peak in r["peak_after"].items()]
+        lines.append(f"largest worker peak growth after each function, {r['workers']} worker(s): " + ", ".join(grew))
     lines.append("")
     need = pandas["peak_rss"] - pandas["base_rss"]
     lines.append(

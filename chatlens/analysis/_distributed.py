@@ -87,7 +87,7 @@ def on_cluster(*, partition_rows: int = PARTITION_ROWS) -> Iterator[None]:
     >>> from chatlens.analysis import reply_rate
     >>> m = pd.DataFrame({"id": ["a", "b"], "parent": [None, "a"], "sender_id": ["u", "v"],
     ...                   "conversation_id": "C", "created": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)})
-    >>> with on_cluster():  # doctest: +SKIP
+    >>> with on_cluster():  # no distributed.Client here: dask's local scheduler
     ...     reply_rate(m)
     1.0
     """
@@ -115,12 +115,18 @@ def _on_cluster_frame(frames: dict[Any, Any], messages: pd.DataFrame) -> Any:
 # -- running plans ---------------------------------------------------------------------------------------------
 
 
-def _tree(ddf: Any, chunk: Callable[[pd.DataFrame], Any], combine: Callable[[list[Any]], Any]) -> Any:
+def _tree(
+    ddf: Any, chunk: Callable[[pd.DataFrame], Any], combine: Callable[[list[Any]], Any], *, gather: bool = False
+) -> Any:
     """``chunk`` of every partition, then ``combine`` of lists of at most SPLIT_EVERY partial results (in
-    partition order) until one is left, computed on the current scheduler."""
+    partition order) until one is left, computed on the current scheduler. ``gather``: the partial results come
+    to the client and are combined there once (for results as large as the frame's rows, which no worker should
+    have to hold whole)."""
     import dask
 
     layer = [dask.delayed(chunk)(part) for part in ddf.to_delayed()]
+    if gather:
+        return combine(list(dask.compute(*layer)))
     single = len(layer) == 1
     while len(layer) > 1:
         layer = [dask.delayed(combine)(layer[i : i + SPLIT_EVERY]) for i in range(0, len(layer), SPLIT_EVERY)]
@@ -161,7 +167,7 @@ def _union_categoricals(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _concatenated(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
-    out = _tree(ddf, functools.partial(_call, func, kwargs), _concat)
+    out = _tree(ddf, functools.partial(_call, func, kwargs), _concat, gather=True)
     return _empty(func, ddf, kwargs) if out is None else out
 
 
@@ -369,7 +375,7 @@ def _plan_time_to_first_reply_summary(func: Callable[..., Any], ddf: Any, kwargs
     options = dict(kwargs)
     old = options.pop("business_hours", None)
     options["hours"] = renamed(options.get("hours"), old, new_name="hours", old_name="business_hours", default=None)
-    threads, times = _tree(ddf, functools.partial(_first_reply_times, options), _join_times)
+    threads, times = _tree(ddf, functools.partial(_first_reply_times, options), _join_times, gather=True)
     # The quantiles of the collected per-thread values: exact, as on one frame.
     return {
         "threads": threads,
