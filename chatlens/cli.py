@@ -5,7 +5,9 @@
   [--min-group-size K]``: the HTML report (``--anonymize`` takes its salt from ``$CHATLENS_SALT`` if set)
 - ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N] [--public-url URL]``: the
   wire protocol server
-- ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace
+- ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace;
+  ``--to DATASET [--scheduler ADDRESS]`` parses it as Dask tasks into a Parquet dataset instead
+  (:mod:`chatlens.ingest`)
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
 
 ``--account`` takes an account name from the accounts file, or a path: a Slack export (.zip or folder, any layout
@@ -19,10 +21,11 @@ path that is no archive, a service error); 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .errors import ChatError
 
@@ -74,26 +77,52 @@ def _report(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     api = connect(args.account, account=args.account_id)
-    path = report(
-        api,
-        conversations=args.conversations,
-        since=args.since,
-        until=args.until,
-        tz=args.tz,
-        out=args.out,
-        include_text=args.include_text,
-        anonymize=args.anonymize,
-        # From the environment, never the command line, where other users could read it.
-        salt=os.environ.get("CHATLENS_SALT") or None,
-        min_group_size=args.min_group_size,
-        progress=not args.quiet,
-        json_out=args.json,
-        include_private=args.include_private,
-        freq=args.freq,
-        sla=args.sla,
+    with _scheduler(args.scheduler, analyses=True):
+        path = report(
+            api,
+            conversations=args.conversations,
+            since=args.since,
+            until=args.until,
+            tz=args.tz,
+            out=args.out,
+            include_text=args.include_text,
+            anonymize=args.anonymize,
+            # From the environment, never the command line, where other users could read it.
+            salt=os.environ.get("CHATLENS_SALT") or None,
+            min_group_size=args.min_group_size,
+            progress=not args.quiet,
+            json_out=args.json,
+            include_private=args.include_private,
+            freq=args.freq,
+            sla=args.sla,
+        )
+    where = f" (analyses on the cluster at {args.scheduler})" if args.scheduler else ""
+    print(
+        f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s"
+        + where
     )
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) for {api.account_id} in {time.perf_counter() - t0:.1f} s")
     return _left_out(api)
+
+
+@contextlib.contextmanager
+def _scheduler(address: str | None, *, analyses: bool = False) -> Iterator[None]:
+    """With an address, a ``distributed.Client`` of that scheduler for the block (and, with ``analyses``, the
+    analyses sent to it: :func:`chatlens.analysis._distributed.on_cluster`); without, nothing."""
+    if address is None:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError('--scheduler needs the dask extra: pip install "chatlens[dask]"') from None
+    from .analysis._distributed import on_cluster
+
+    try:
+        client = Client(address)  # waits distributed.comm.timeouts.connect (dask config) at most
+    except OSError as exc:
+        raise ValueError(f"--scheduler: no Dask scheduler reachable at {address} ({exc})") from None
+    with client, on_cluster() if analyses else contextlib.nullcontext():
+        yield
 
 
 def _left_out(api) -> int:
@@ -106,6 +135,8 @@ def _left_out(api) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.to is not None:
+        return _import_dataset(args)
     from .importers import import_slack_export
 
     counts = import_slack_export(
@@ -119,6 +150,22 @@ def _import(args: argparse.Namespace) -> int:
         print(f"  note: {note}")
     for problem in counts["problems"]:
         print(f"  problem: {problem}")
+    return 1 if counts["problems"] else 0
+
+
+def _import_dataset(args: argparse.Namespace) -> int:
+    from .ingest import import_slack_export_dataset
+
+    if args.replace:
+        raise ValueError("--replace is for --db; --to writes a new dataset (choose an empty place)")
+    with _scheduler(args.scheduler):
+        counts = import_slack_export_dataset(args.path, args.to, account_id=args.account_id)
+    print(
+        f"wrote {counts['messages']:,} messages in {counts['conversations']} conversations to {args.to} "
+        f"({counts['files']} files) as account {counts['account']}"
+    )
+    for problem in counts["problems"]:
+        print(f"  problem: {problem}", file=sys.stderr)
     return 1 if counts["problems"] else 0
 
 
@@ -230,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
         '"other" (default: 1, no suppression)',
     )
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="compute the analyses on this Dask scheduler, e.g. tcp://10.0.0.5:8786 (same figures; needs "
+        'pip install "chatlens[dask]")',
+    )
     rep.set_defaults(func=_report)
 
     serve = sub.add_parser("serve", help="serve a workspace or account over the Kloudless wire protocol")
@@ -251,6 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--account-id", default=None, help="account id (default: the export's team id)")
     slack.add_argument("--replace", action="store_true", help="replace an account of the same id")
     slack.add_argument("--quiet", action="store_true", help="no progress bar")
+    slack.add_argument(
+        "--to",
+        default=None,
+        metavar="DATASET",
+        help="write a Parquet dataset in the messages schema (a directory or fsspec URL) instead of --db, the "
+        "export's conversations parsed as Dask tasks",
+    )
+    slack.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --to: the Dask scheduler to run the tasks on, e.g. tcp://10.0.0.5:8786 (default: local processes)",
+    )
     slack.set_defaults(func=_import)
 
     cache = sub.add_parser("cache", help="inspect or clear the loaders' cache")
