@@ -2,7 +2,8 @@
 
 - ``chatlens`` / ``chatlens summary [--account NAME]``: the account's conversations with message and member counts
 - ``chatlens report [--account NAME] [--since ... --until ...] [--tz ...] [--out report.html] [--anonymize]
-  [--min-group-size K]``: the HTML report (``--anonymize`` takes its salt from ``$CHATLENS_SALT`` if set)
+  [--min-group-size K] [--scheduler ADDRESS]``: the HTML report (``--anonymize`` takes its salt from
+  ``$CHATLENS_SALT`` if set; ``--scheduler`` computes its analyses on a Dask cluster, the same figures)
 - ``chatlens serve [--db PATH | --account NAME] [--host H] [--port P] [--rate-limit N] [--public-url URL]``: the
   wire protocol server
 - ``chatlens import slack-export PATH [--db chat.sqlite]``: copy a Slack export into a SQLite workspace;
