@@ -10,6 +10,9 @@
   ``--to DATASET [--scheduler ADDRESS]`` parses it as Dask tasks into a Parquet dataset instead
   (:mod:`chatlens.ingest`)
 - ``chatlens cache info`` / ``chatlens cache clear [ACCOUNT]``: the loaders' on-disk cache
+- ``chatlens export [--account NAME] --format parquet|csv|xlsx --out PATH [--tables messages,users,...]
+  [--text/--no-text] [--anonymize]``: the tidy frames as files (:mod:`chatlens.export`; ``--anonymize`` takes its
+  salt from ``$CHATLENS_SALT`` if set)
 
 ``--account`` takes an account name from the accounts file, or a path: a Slack export (.zip or folder, any layout
 :mod:`chatlens.backends.slack.archive` reads) or a SQLite workspace file.
@@ -205,6 +208,31 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .accounts import connect
+    from .export import export_tables
+
+    api = connect(args.account, account=args.account_id)
+    try:
+        done = export_tables(
+            api,
+            args.out,
+            format=args.format,
+            tables=args.tables,
+            text=args.text,
+            anonymize=args.anonymize,
+            # From the environment, never the command line, where other users could read it.
+            salt=os.environ.get("CHATLENS_SALT") or None,
+            progress=not args.quiet,
+        )
+    except ImportError as exc:  # the xlsx extra is not installed
+        print(f"chatlens: error: {exc}", file=sys.stderr)
+        return 2
+    rows = ", ".join(f"{name} {n:,}" for name, n in done.rows.items())
+    print(f"wrote {done.path} ({done.format}: {rows} rows) for {api.account_id}")
+    return _left_out(api)
+
+
 _ACCOUNT_HELP = (
     "account name from the accounts file, or a path: a Slack archive (.zip or folder) or a SQLite workspace "
     "(default: demo)"
@@ -327,6 +355,38 @@ def build_parser() -> argparse.ArgumentParser:
     clear = cache_sub.add_parser("clear", help="remove cached data (all, or one account)")
     clear.add_argument("account", nargs="?", default=None)
     cache.set_defaults(func=_cache)
+
+    export = sub.add_parser("export", help="write the tidy frames as Parquet, CSV or XLSX files")
+    export.add_argument("--account", default="demo", help=_ACCOUNT_HELP)
+    export.add_argument("--account-id", default=None, help="which account of a workspace, e.g. acme-teams")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=["parquet", "csv", "xlsx"],
+        help="parquet or csv: a directory with a file per table; xlsx: one workbook, a sheet per table",
+    )
+    export.add_argument(
+        "--out", required=True, help="the directory (parquet, csv) or file (xlsx) to write; its parent must exist"
+    )
+    export.add_argument(
+        "--tables",
+        default=None,
+        help="comma-separated table names (default: all the account allows; an unknown name lists the known ones)",
+    )
+    export.add_argument(
+        "--text",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="include message text (default: --no-text, text-free messages with text_length and is_question)",
+    )
+    export.add_argument(
+        "--anonymize",
+        action="store_true",
+        help="people's ids, names and emails as keyed pseudonyms, the same in every table; the salt comes from "
+        "$CHATLENS_SALT (stable pseudonyms), else is random (not with --text)",
+    )
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(func=_export)
     return parser
 
 
