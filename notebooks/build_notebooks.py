@@ -155,6 +155,70 @@ NOTEBOOKS = {
         ("markdown", "Messages per month by group (a message counts once in each group its sender is in):"),
         ("code", 'chatlens.analysis.activity_timeline(messages, freq="MS", by="group", groups=groups)'),
     ],
+    "08_your_own_slack_export.ipynb": [
+        ("markdown", "# Your own Slack export\n\nThe whole path on a Slack workspace export, the zip a Slack admin "
+                     "downloads (*Workspace settings → Import/Export Data → Export*): connect, load, the analyses "
+                     "that tell you how the community is doing, a report and the dashboard.\n\n"
+                     "To practise, the next cell writes the demo workspace as such an export. With yours, set "
+                     "`path` to your zip (or its unzipped folder) and skip that cell."),
+        ("code", SETUP),
+        ("code", '# The demo workspace as a Slack export (yours: path = "my-workspace-export.zip")\n'
+                 'path = chatlens.write_slack_export(chatlens.connect("demo"), '
+                 'os.path.join(tempfile.mkdtemp(), "acme-export.zip"))\npath.name'),
+        ("markdown", "`connect` opens the zip as an account: the service, its id (the export's team id), and "
+                     "what the export could not give (`problems`: missing folders, unreadable files; none here)."),
+        ("code", 'api = chatlens.connect(str(path))\napi.service, api.account_id, api.problems'),
+        ("markdown", "`text=False` loads everything but the message text: enough for every count here, and no "
+                     "message text is read into memory or the cache. One row per message:"),
+        ("code", 'messages = chatlens.load_messages(api, text=False, progress=False)\n'
+                 'len(messages), messages["created"].min(), messages["created"].max()'),
+        ("code", 'conversations = chatlens.load_conversations(api, progress=False)\n'
+                 'conversations[["label", "kind", "member_count"]]'),
+        ("markdown", "## Who keeps coming back\n\n`new_vs_returning`: per month, the members posting, of whom "
+                     "`new` posted for the first time in the data loaded and `returning` had posted before. A "
+                     "healthy community keeps a steady returning count while new people arrive."),
+        ("code", 'chatlens.analysis.new_vs_returning(messages)'),
+        ("markdown", "`cohort_retention`: members grouped by the month of their first post (rows); each column "
+                     "is the share of that cohort posting k months later (column 0 is always 100%). Read along a "
+                     "row: 0.6 in column 2 means 60% of that month's newcomers still posted two months on."),
+        ("code", 'chatlens.analysis.cohort_retention(messages).round(2)'),
+        ("markdown", "## Is the work spread out\n\n`concentration`: `members_for_half` is the fewest members who "
+                     "wrote half the messages; `gini` is 0 when everyone posts equally and near 1 when one person "
+                     "writes everything."),
+        ("code", 'c = chatlens.analysis.concentration(messages, since="2026-07-01", until="2026-08-01")\n'
+                 '{k: round(v, 3) if isinstance(v, float) else v for k, v in c.items()}'),
+        ("markdown", "## What is waiting and what went quiet\n\n`unanswered_questions`: roots that read as "
+                     "questions (a question mark, or a question word first) that nobody else answered within "
+                     "`after`, as of `now` (fixed here, so the answer does not change as time passes)."),
+        ("code", 'waiting = chatlens.analysis.unanswered_questions(messages, after="24h", now="2026-08-01")\n'
+                 'print(f"{len(waiting):,} questions unanswered after 24 h")\n'
+                 'waiting[["conversation_name", "sender_name", "created"]].head()'),
+        ("markdown", "`dead_conversations`: conversations with no message in the last `idle` before `now`; "
+                     "given the conversations frame, those that never had one are listed too. On the day after "
+                     "the export every conversation is alive (an empty table):"),
+        ("code", 'chatlens.analysis.dead_conversations(messages, conversations, idle="14D", now="2026-08-01")'),
+        ("markdown", "Asked again six weeks later with nothing new, every conversation has been silent longer "
+                     "than 30 days (`silent_for`), the longest-silent first:"),
+        ("code", 'chatlens.analysis.dead_conversations(messages, conversations, idle="30D", now="2026-09-15")'),
+        ("markdown", "## Sharing without naming people\n\n`pseudonymize` replaces every name and id by a keyed "
+                     "pseudonym: the same person gets the same pseudonym across frames made with the same secret "
+                     "salt, and nobody can reverse it without the salt. Every analysis works on the result."),
+        ("code", 'private = chatlens.pseudonymize(messages, "a secret salt of yours")\n'
+                 'private[["sender_id", "sender_name", "conversation_name"]].drop_duplicates("sender_id").head(4)'),
+        ("code", 'chatlens.analysis.concentration(private, since="2026-07-01", until="2026-08-01")'
+                 '["members_for_half"] == c["members_for_half"]'),
+        ("markdown", "## The report and the dashboard\n\n`chatlens.report` writes one self-contained HTML file "
+                     "(the last 28 complete days unless told otherwise; text-free unless `include_text=True`). "
+                     "On the command line: `chatlens report --account my-workspace-export.zip`."),
+        ("code", 'report = chatlens.report(api, out=os.path.join(tempfile.mkdtemp(), "team.html"), '
+                 'since="2026-07-01", until="2026-07-31", progress=False)\n'
+                 'report.name, report.read_text(encoding="utf-8").count("<section")'),
+        ("markdown", "The dashboard over the export, loaded as the report loads it (`chatlens.dashboard()` "
+                     "alone offers every account of your accounts file, and the demo):"),
+        ("code", 'from chatlens.reports import load_report_messages\n'
+                 'board = chatlens.dashboard(["my export"], load=lambda _: load_report_messages(api, progress=False))\n'
+                 'board.account.value = "my export"\nboard', ["nbval-ignore-output"]),
+    ],
 }
 
 

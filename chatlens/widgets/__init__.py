@@ -36,10 +36,15 @@ def dashboard(accounts: list[str] | None = None, *, load: Callable[[str], pd.Dat
 
 
 def load_account(name: str) -> pd.DataFrame:
-    """The dashboard's default loader: ``"name"`` or ``"name:account-id"`` (``"demo:acme-teams"``) loaded as the
-    report loads it (:func:`chatlens.reports.load_report_messages`, with message text), progress shown."""
+    """The dashboard's default loader: ``"name"``, ``"name:account-id"`` (``"demo:acme-teams"``) or the path of an
+    export or workspace file, loaded as the report loads it (:func:`chatlens.reports.load_report_messages`, with
+    message text), progress shown."""
+    import os
+
     from ..accounts import connect
     from ..reports import load_report_messages
 
+    if os.path.exists(name):  # a path (on Windows, "C:\\..." holds a colon that names no account)
+        return load_report_messages(connect(name), text=True)
     base, _, sub = name.partition(":")
     return load_report_messages(connect(base, account=sub or None), text=True)

@@ -161,3 +161,13 @@ def test_the_timelines_period_can_be_chosen(board):
 def test_table_html_escapes_every_cell():
     page = table_html(pd.DataFrame({"name": ["<script>x</script>"], "messages": [1]}), what="members", tz="UTC")
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_default_loader_opens_an_export_by_its_path(tmp_path):
+    import chatlens
+    from chatlens.widgets import load_account
+
+    path = chatlens.write_slack_export(chatlens.connect("demo"), tmp_path / "acme export.zip")
+    messages = load_account(str(path))
+    assert len(messages) == len(chatlens.load_messages("demo", text=False, progress=False))
+    assert "text" in messages.columns and "conversation_kind" in messages.columns
