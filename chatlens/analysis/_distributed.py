@@ -126,12 +126,34 @@ def _tree(
 
     layer = [dask.delayed(chunk)(part) for part in ddf.to_delayed()]
     if gather:
-        return combine(list(dask.compute(*layer)))
+        return combine(_streamed(layer))
     single = len(layer) == 1
     while len(layer) > 1:
         layer = [dask.delayed(combine)(layer[i : i + SPLIT_EVERY]) for i in range(0, len(layer), SPLIT_EVERY)]
     (out,) = dask.compute(layer[0])
     return combine([out]) if single else out  # one partition is combined too: the same shape of result
+
+
+def _streamed(layer: list[Any]) -> list[Any]:
+    """The results of ``layer``, in order. On a distributed cluster each is fetched as it completes and then
+    released, so a worker holds only the results the client has not taken yet, never all of its partitions'."""
+    import dask
+
+    try:
+        from distributed import as_completed, get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return list(dask.compute(*layer))
+    futures = client.compute(layer)
+    position = {future.key: i for i, future in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    for future in as_completed(futures):
+        i = position[future.key]
+        results[i] = future.result()
+        futures[i] = None
+        future.release()
+    return results
 
 
 def _empty(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> Any:
