@@ -64,6 +64,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import platformdirs
@@ -416,32 +417,38 @@ class AccountCache:
         """Rewrite the files ``held`` (name -> the conversations the manifest keeps in it) as new files of their
         current rows only, conversations in order, cut between conversations at about :data:`FILE_BYTES`."""
         entries, files = manifest["conversations"], manifest["files"]
-        pieces: list[tuple[str, pa.Table]] = []
+        wholes: list[pa.Table] = []
+        kept: list[tuple[str, int, int]] = []  # (conversation, first row in the files read, rows)
+        base = 0
         for name, cids in held.items():
             path = self.path / name
             table = self.read_table(path, rows=files.get(name, {}).get("rows"), expected=True)
-            for cid in cids:
-                piece = None if table is None else _slice(table, entries[cid], cid)
-                if piece is None:
-                    if table is not None:
-                        warnings.warn(
-                            f"chatlens cache: {path} does not hold what the manifest says for {cid!r}; "
-                            "fetching it again",
-                            CacheWarning,
-                            stacklevel=4,
-                        )
-                    del entries[cid]
-                else:
-                    pieces.append((cid, piece))
             files.pop(name, None)
-        if not pieces:
+            for cid in cids:
+                if table is not None and _slice(table, entries[cid], cid) is not None:
+                    kept.append((cid, base + int(entries[cid].get("offset", 0)), int(entries[cid]["rows"])))
+                    continue
+                if table is not None:
+                    warnings.warn(
+                        f"chatlens cache: {path} does not hold what the manifest says for {cid!r}; fetching it again",
+                        CacheWarning,
+                        stacklevel=4,
+                    )
+                del entries[cid]
+            if table is not None:
+                wholes.append(self._conform(table))
+                base += table.num_rows
+        if not kept:
             return
-        pieces.sort(key=lambda p: p[0])
+        # One take of the current rows, conversations in order (each file already sorts its own by time and id).
+        kept.sort()
+        rows = np.concatenate([np.arange(start, start + n) for _, start, n in kept])
+        table = pa.concat_tables(wholes).take(pa.array(rows))
         spans, offset = [], 0
-        for cid, piece in pieces:
-            spans.append((cid, offset, piece.num_rows))
-            offset += piece.num_rows
-        _, where = self.write_messages(manifest, [t for _, t in pieces], spans)
+        for cid, _, n in kept:
+            spans.append((cid, offset, n))
+            offset += n
+        _, where = self.write_messages(manifest, [table], spans)
         for cid, (name, at) in where.items():
             entries[cid] = {**entries[cid], "file": name, "offset": at}
 
