@@ -422,6 +422,10 @@ def _assemble(
         frame = frame[(frame["created"] >= to_utc(since, "since")).to_numpy()]
     if until is not None:
         frame = frame[(frame["created"] < to_utc(until, "until")).to_numpy()]
+    if "importance" in frame.columns and frame["importance"].notna().any():
+        # A string in the cache; a categorical of text categories, as the others. (All missing, as on Slack, it
+        # keeps Arrow string categories: a Parquet writer cannot type an empty object column.)
+        frame["importance"] = _categorical(pa.array(frame["importance"].array, type=pa.string(), from_pandas=True))
     for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
         # Only the categories present, so group-bys and plots never show people or places with no rows.
         frame[c] = _without_unused_categories(frame[c])
