@@ -83,12 +83,21 @@ NOTEBOOKS = {
                      "Kloudless wire protocol on this machine, then create a conversation, post, reply, edit and "
                      "delete through the HTTP client. (The token stays in a variable: never print it.)"),
         ("code", SETUP),
-        ("code", 'import shutil\nfrom chatlens.backends.http import HttpChatAPI\n'
-                 'from chatlens.backends.sqlite import Workspace\nfrom chatlens.demo import demo_workspace_path\n'
+        ("markdown", "A copy of the demo workspace file, served; `chatlens.connect` opens the copy (a path where "
+                     "an account name goes) for the server, and the server for us as an `http` account whose "
+                     "token is read from an environment variable, as in an accounts file."),
+        ("code", 'import shutil\nfrom chatlens.demo import demo_workspace_path\n'
                  'copy = os.path.join(tempfile.mkdtemp(), "workspace.sqlite")\n'
                  'shutil.copyfile(demo_workspace_path(), copy)\n'
-                 'server = chatlens.serve(Workspace(copy).account).start()\n'
-                 'api = HttpChatAPI(server.url, "acme-teams", server.issue("acme-teams"))\n'
+                 'served = {}  # one connection per account, opened on first use\n'
+                 'def account(account_id):\n'
+                 '    if account_id not in served:\n'
+                 '        served[account_id] = chatlens.connect(copy, account=account_id)\n'
+                 '    return served[account_id]\n'
+                 'server = chatlens.serve(account).start()\n'
+                 'os.environ["DEMO_SERVER_TOKEN"] = server.issue("acme-teams")\n'
+                 'api = chatlens.connect({"type": "http", "base_url": server.url, "account": "acme-teams", '
+                 '"token_env": "DEMO_SERVER_TOKEN"})\n'
                  'api.service, api.admin'),
         ("code", 'conv = api.create_conversation(name="launch-review", private=True,\n'
                  '                               members=[{"id": m["id"]} for m in '
@@ -212,7 +221,7 @@ NOTEBOOKS = {
                      "On the command line: `chatlens report --account my-workspace-export.zip`."),
         ("code", 'report = chatlens.report(api, out=os.path.join(tempfile.mkdtemp(), "team.html"), '
                  'since="2026-07-01", until="2026-07-31", progress=False)\n'
-                 'report.name, report.read_text(encoding="utf-8").count("<section")'),
+                 'import re\nre.findall("<h2>(.*?)</h2>", report.read_text(encoding="utf-8"))  # its sections'),
         ("markdown", "The dashboard over the export, loaded as the report loads it (`chatlens.dashboard()` "
                      "alone offers every account of your accounts file, and the demo):"),
         ("code", 'from chatlens.reports import load_report_messages\n'
