@@ -503,27 +503,7 @@ def _private(
     for name, frame in frames.items():
         frame = frame.drop(columns="raw") if "raw" in frame.columns else frame
         out[name] = frame if text else text_free(frame)
-    return _pseudonymized(out, new_salt() if salt is None else salt) if anonymize else out
-
-
-# The users frame names a person by ``id`` and ``display_name``, the groups frame by ``user_name``: pseudonymize
-# knows members frames (``user_id``, ``name``), so these are renamed to those for it, and back.
-_AS_MEMBERS = {"users": {"id": "user_id"}, "groups": {"user_name": "name"}}
-
-
-def _pseudonymized(frames: dict[str, pd.DataFrame], salt: str | bytes) -> dict[str, pd.DataFrame]:
-    renamed = {n: f.rename(columns=_AS_MEMBERS.get(n, {})) for n, f in frames.items()}
-    done = pseudonymize(renamed, salt)
-    out = {}
-    for name, frame in done.items():
-        frame = frame.rename(columns={v: k for k, v in _AS_MEMBERS.get(name, {}).items()})
-        if name == "users" and "display_name" in frame.columns:
-            # A display name is the person's too: it becomes the pseudonym, where there was one.
-            frame["display_name"] = (
-                frame["name"].where(frame["display_name"].notna()).astype(frame["display_name"].dtype)
-            )
-        out[name] = frame
-    return out
+    return pseudonymize(out, new_salt() if salt is None else salt) if anonymize else out
 
 
 # -- writing -------------------------------------------------------------------------------------------------

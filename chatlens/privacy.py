@@ -13,7 +13,9 @@ What is replaced, in any frame that has these columns (loader frames and analysi
   ``user`` of every entry of ``reactions``;
 - person names and emails: ``sender_name`` (the pseudonym of the ``sender_id`` on the same row, or of the name
   itself in a frame without ``sender_id``), and in members frames (those with ``user_id``) and member summaries
-  ``name`` and ``email`` (the pseudonym, and ``<pseudonym>@example.invalid``);
+  ``name`` and ``email`` (the pseudonym, and ``<pseudonym>@example.invalid``), and groups frames' ``user_name``;
+- users frames (:func:`chatlens.load_users`: those with ``id`` and ``display_name``): ``id``, ``name``,
+  ``display_name`` and ``email``, the same way;
 - direct and group-direct conversations, whose labels are people's names (``dm: Ada, Bob``) and whose ids may
   embed user ids (Teams one-on-one chats): their ``id`` /
   ``conversation_id`` become ``conversation-<hash>`` and their ``label`` / ``conversation_name``
@@ -199,9 +201,16 @@ def _list_values(column: pd.Series) -> pa.Array:
     return _list_array(column).flatten()
 
 
+def _is_users_frame(frame: pd.DataFrame) -> bool:
+    """A users frame (load_users): its ``id`` is a person's."""
+    return "id" in frame.columns and "display_name" in frame.columns
+
+
 def _person_ids(items: list[pd.DataFrame]) -> set[str]:
     people: set[str] = set()
     for frame in items:
+        if _is_users_frame(frame):
+            people.update(_distinct(frame["id"]))
         for c in _PERSON_IDS:
             if c in frame.columns:
                 people.update(_distinct(frame[c]))
@@ -331,9 +340,21 @@ def _pseudonymize_frame(
     keep_text: bool,
 ) -> pd.DataFrame:
     out = frame.copy()
+    if _is_users_frame(out):
+        out["id"] = _replace(out["id"], members)
+        if "name" in out.columns:
+            out["name"] = _name_from(out, "id", out["name"])
+        if "display_name" in out.columns:  # the pseudonym where there was a display name
+            out["display_name"] = _name_from(out, "id", out["display_name"]).where(out["display_name"].notna())
+        if "email" in out.columns:
+            email = (out["id"].astype(str) + "@example.invalid").where(out["email"].notna())
+            out["email"] = email.astype(out["email"].dtype)
+        return out.drop(columns="raw", errors="ignore")
     for c in _PERSON_IDS:
         if c in out.columns:
             out[c] = _replace(out[c], members)
+    if "user_name" in out.columns and "user_id" in out.columns:  # groups frames: the member's name
+        out["user_name"] = _name_from(out, "user_id", out["user_name"])
     if out.index.name in _PERSON_IDS:
         out.index = pd.Index(_replace(out.index.to_series(), members), name=out.index.name)
     for c in _PERSON_LISTS:

@@ -283,3 +283,23 @@ def test_text_only_when_asked_and_never_with_privacy_controls(tmp_path, known_te
     free = load_messages("demo", text=False, progress=False)
     with pytest.raises(ValueError, match="needs messages with a text column"):
         build_report(free, include_text=True, plots=False)
+
+
+def test_users_and_groups_frames_lose_their_people_too():
+    """A users frame keeps people in ``id``, ``name``, ``display_name`` and ``email``, a groups frame in
+    ``user_name``: pseudonymized with the same pseudonyms as the messages they go with."""
+    import chatlens
+
+    users = chatlens.load_users("demo", progress=False)
+    groups = chatlens.load_groups("demo", progress=False)
+    messages = chatlens.load_messages("demo", text=False, progress=False)
+    out = chatlens.pseudonymize({"users": users, "groups": groups, "messages": messages}, "s" * 16)
+    real = set(users["id"].astype(str)) | set(users["name"].astype(str)) | set(users["display_name"].dropna())
+    real |= set(users["email"].dropna()) | set(groups["user_name"].astype(str))
+    for name, frame in out.items():
+        for column in frame.columns:
+            if frame[column].dtype == object or str(frame[column].dtype) in ("category", "string[pyarrow]", "str"):
+                leaked = real & set(frame[column].dropna().astype(str))
+                assert not leaked, (name, column, sorted(leaked)[:3])
+    assert set(out["messages"]["sender_id"].astype(str)) <= set(out["users"]["id"].astype(str))
+    assert set(out["groups"]["user_id"].astype(str)) <= set(out["users"]["id"].astype(str))
