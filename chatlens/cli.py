@@ -99,6 +99,7 @@ def _report(args: argparse.Namespace) -> int:
             include_private=args.include_private,
             freq=args.freq,
             sla=args.sla,
+            lead_in=args.lead_in,
         )
     where = f" (analyses on the cluster at {args.scheduler})" if args.scheduler else ""
     print(
@@ -283,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="24h",
         help="the reply-time threshold: unanswered threads waiting longer are listed, oldest first, and each "
         "conversation shows the share answered within it (default: 24h)",
+    )
+    rep.add_argument(
+        "--lead-in",
+        default=None,
+        metavar="LENGTH",
+        help="also draw this much time before the period in the activity plots, shaded (e.g. 28D; off by default)",
     )
     rep.add_argument("--json", default=None, metavar="PATH", help="also write what the report shows as JSON")
     rep.add_argument("--include-text", action="store_true", help="show message text of unanswered threads")

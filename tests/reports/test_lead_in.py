@@ -95,3 +95,13 @@ def test_the_report_with_a_lead_in_says_so_and_its_figures_do_not_move(messages)
     assert sections["rhythm"].notes == ()
     assert render_report(data).count(note) == 2
     assert not any(s.notes for s in build_report(messages).sections if s.key in ("timeline", "active"))
+
+
+def test_the_report_command_takes_a_lead_in(tmp_path, capsys):
+    from chatlens.cli import main
+
+    out = tmp_path / "team.html"
+    assert main(["report", "--out", str(out), "--quiet", "--lead-in", "28D"]) == 0
+    assert "Shaded: the 4 weeks before the period" in out.read_text(encoding="utf-8")
+    assert main(["report", "--out", str(out), "--quiet", "--lead-in", "soon"]) == 2
+    assert "lead_in" in capsys.readouterr().err
