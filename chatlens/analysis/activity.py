@@ -146,11 +146,25 @@ def dau_wau_mau(
     return table
 
 
+#: Start-anchored frequencies (the ones the timeline and the report use) -> the period frequency they name.
+_PERIOD_OF = {"MS": "M", "QS": "Q", "YS": "Y", "AS": "Y"}
+
+
+def _period_alias(freq: str) -> str:
+    """A frequency as a period frequency: "MS" (month start, as the timelines take it) means the month, "M"."""
+    head, _, anchor = str(freq).partition("-")
+    period = _PERIOD_OF.get(head.lstrip("0123456789"))
+    if period is None:
+        return freq
+    count = head[: len(head) - len(head.lstrip("0123456789"))]
+    return f"{count}{period}" + (f"-{anchor}" if anchor else "")
+
+
 def _member_periods(picked: pd.DataFrame, freq: str, tz: str) -> tuple[np.ndarray, np.ndarray, pd.Series]:
     """(member codes, period ordinals) of each distinct (member, local calendar period), members without an id
     left out, and the picked messages' periods (a PeriodArray: ordinals, never a Period object per message)."""
     local = local_times(picked, tz).dt.tz_localize(None)
-    periods = local.dt.to_period(freq)
+    periods = local.dt.to_period(_period_alias(freq))
     ordinals = periods.array.asi8
     codes, _ = factorize_text(picked["sender_id"])
     low = int(ordinals.min())

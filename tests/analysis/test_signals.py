@@ -325,3 +325,13 @@ def test_the_demo_has_every_signal():
     assert slack["reaction_count"].sum() > 0 and slack["file_count"].sum() > 0
     assert (slack["reactions"].map(lambda rs: any(r["user"] is None for r in rs))).any()  # Slack's sample
     assert slack["members_joined"].map(len).sum() > 0
+
+
+def test_cohorts_take_the_timelines_frequency_words():
+    """cohort_retention and new_vs_returning take "MS" (the timelines' month) as well as "M" (was a pandas
+    traceback: 'for Period, please use M instead of MS')."""
+    from chatlens.analysis import cohort_retention, new_vs_returning
+
+    m = _frame()
+    pd.testing.assert_frame_equal(cohort_retention(m, freq="MS"), cohort_retention(m, freq="M"))
+    pd.testing.assert_frame_equal(new_vs_returning(m, freq="QS"), new_vs_returning(m, freq="Q"))
