@@ -181,6 +181,9 @@ def _union_categoricals(parts: list[pd.DataFrame]) -> pd.DataFrame:
         from pandas.api.types import union_categoricals
 
         for c in columns:
+            cats = first[c].cat.categories
+            if all(isinstance(p[c].dtype, pd.CategoricalDtype) and p[c].cat.categories.equals(cats) for p in parts):
+                continue  # the same categories everywhere (partitions of one pandas frame): pd.concat keeps them
             if all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in parts):
                 merged = union_categoricals([p[c].array for p in parts], sort_categories=True)
                 cats = merged.categories
