@@ -332,8 +332,7 @@ def reactions_by_conversation(
     columns = ["reactions", "messages_with_reactions", "members_reacted"]
     if not len(rows):
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns}, index=pd.Index([], name="conversation_id"))
-    rows["conversation_id"] = rows["conversation_id"].astype(str)
-    grouped = rows.groupby("conversation_id", observed=True)
+    grouped = rows.groupby("conversation_id", observed=True)  # by category code: no string per row
     table = pd.DataFrame(
         {
             "reactions": grouped["count"].sum().astype("int64"),
@@ -341,4 +340,5 @@ def reactions_by_conversation(
             "members_reacted": grouped["user_id"].nunique().astype("int64"),
         }
     )
+    table.index = pd.Index(table.index.astype(str), name="conversation_id")
     return table.sort_values("reactions", ascending=False, kind="stable")
