@@ -13,10 +13,10 @@ are never mutated. ``--only NAME`` keeps the mutants inside functions (or method
 (``--only list_messages --only list_users``: the paging of a large module). ``--sample N`` takes N of the mutants
 at random (``--seed``), so a run is reproducible from its command line.
 
-Nothing under the working tree is written: the landed code (``git archive HEAD`` of ``chatlens/``, ``tests/`` and
-``pyproject.toml``) is unpacked into a temporary directory, ``--overlay`` copies named working-tree files on top
-(a test file not committed yet), and each mutant is written into that copy and run there with
-``PYTHONPATH`` and the working directory pointing at it, so the tests import the mutated copy. Before the
+Nothing under the working tree is written: the landed code (``git archive HEAD`` of ``chatlens/``, ``tests/``,
+``docs/``, ``pyproject.toml`` and ``conftest.py``) is unpacked into a temporary directory, ``--overlay`` copies
+named working-tree files on top (a test file not committed yet), and each mutant is written into that copy and
+run there with ``PYTHONPATH`` and the working directory pointing at it, so the tests import the mutated copy. Before the
 mutants, an unmutated run must pass and a deliberately broken module must fail (proof that the copy is what the
 tests import). At the end ``git diff --quiet`` checks that the working tree's module is unchanged.
 
@@ -277,10 +277,10 @@ def mutated_source(source: str, mutant: Mutant) -> str:
 
 
 def _snapshot(dest: Path, overlay: list[str]) -> None:
-    """``git archive HEAD`` of the package, the tests and the pytest configuration, unpacked at ``dest``; then the
-    ``overlay`` files copied from the working tree."""
+    """``git archive HEAD`` of the package, the tests, the docs (tests compare them) and the pytest set-up,
+    unpacked at ``dest``; then the ``overlay`` files copied from the working tree."""
     data = subprocess.run(
-        ["git", "archive", "--format=tar", "HEAD", "chatlens", "tests", "pyproject.toml", "conftest.py"],
+        ["git", "archive", "--format=tar", "HEAD", "chatlens", "tests", "docs", "pyproject.toml", "conftest.py"],
         cwd=REPO,
         check=True,
         capture_output=True,

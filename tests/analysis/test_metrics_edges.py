@@ -351,3 +351,31 @@ def test_cohort_retention_empty():
         got = cohort_retention(m)
         assert isinstance(got, pd.DataFrame) and got.shape == (0, 0)
         assert got.empty
+
+
+# --- the key figures' defaults ----------------------------------------------------------------------------------------
+
+
+def test_figure_values_leave_out_bots_and_system_events_by_default():
+    # u asks, v answers an hour later; a bot answers u at once and a system event (a join) comes from w.
+    m = pd.DataFrame(
+        {
+            "id": ["q", "a", "b", "j"],
+            "parent": [None, "q", "q", None],
+            "sender_id": ["u", "v", "bot", "w"],
+            "created": utc("2026-01-05 10:00", "2026-01-05 11:00", "2026-01-05 10:01", "2026-01-05 12:00"),
+            "is_bot": [False, False, True, False],
+            "is_system": [False, False, False, True],
+            "mentions": [[], [], [], []],
+        }
+    )
+    keys = ("message_count", "member_count", "median_time_to_first_reply")
+    period = {"since": "2026-01-05", "until": "2026-01-06", "keys": keys}
+    assert M.figure_values(m, **period) == {"message_count": 2, "member_count": 2, "median_time_to_first_reply": 1.0}
+    got = M.figure_values(m, **period, include_bots=True, include_system=True)
+    assert got["message_count"] == 4 and got["member_count"] == 4
+    assert got["median_time_to_first_reply"] == pytest.approx(1 / 60)  # the bot's answer, a minute later
+    assert M.figure_values(m, **period, include_bots=True)["message_count"] == 3
+    assert M.figure_values(m, **period, include_system=True)["member_count"] == 3
+    # No reply at all: the figure is NaN hours, not an error.
+    assert math.isnan(M.figure_values(m.iloc[[0]], **period)["median_time_to_first_reply"])
