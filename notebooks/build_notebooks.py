@@ -55,13 +55,23 @@ NOTEBOOKS = {
         ("markdown", "# Threads and reply times\n\nThread structure, how fast people answer, and which "
                      "questions are still waiting."),
         ("code", SETUP),
+        ("markdown", "One row per thread (a root message and every reply below it): `size` counts its messages, "
+                     "`replies` those below the root, `depth` the longest chain of replies to replies, "
+                     "`participants` the people who posted in it, and `unanswered` is true when nobody other "
+                     "than the root's author replied. `mean` of `unanswered` is the share of threads unanswered."),
         ("code", 'messages = chatlens.load_messages("demo", progress=False)\n'
                  'threads = chatlens.analysis.thread_table(messages)\n'
                  'threads[["size", "replies", "depth", "participants", "unanswered"]].describe().round(2)'),
+        ("markdown", "How many messages sit at each depth: 0 are roots, 1 direct replies, 2 replies to replies."),
         ("code", 'chatlens.analysis.thread_depth(messages, warn=False)["depth"].value_counts().sort_index()'),
+        ("markdown", "Time to first reply, in hours, over the threads someone else answered: half were answered "
+                     "within the 0.5 quantile (the median), nine in ten within the 0.9 quantile."),
         ("code", 'answered = threads[~threads["unanswered"]]\n'
                  'answered["time_to_first_reply"].dt.total_seconds().div(3600).quantile([0.5, 0.9]).round(2)'),
-        ("code", 'ax = chatlens.plotting.plot_reply_times(messages)'),
+        ("markdown", "The same times as the report draws them, the median marked (the report's key figure):"),
+        ("code", 'ax = chatlens.plotting.plot_time_to_first_reply(messages)'),
+        ("markdown", "Per conversation: `threads` started, `reply_rate` the share of them someone else answered, "
+                     "`unanswered` how many nobody did."),
         ("code", 'chatlens.analysis.conversation_summary(messages)'
                  '[["name", "threads", "reply_rate", "unanswered"]].round(3)'),
     ],
@@ -72,8 +82,18 @@ NOTEBOOKS = {
         ("code", 'messages = chatlens.load_messages("demo", progress=False)\n'
                  'graph = chatlens.analysis.interaction_graph(messages, since="2026-06-01", until="2026-08-01")\n'
                  'graph.number_of_nodes(), graph.number_of_edges()'),
+        ("markdown", "Members (nodes) and who replied to or mentioned whom (edges, weighted by how often) in June "
+                     "and July. `centrality`: `in_weight` and `out_weight` count the replies and mentions a "
+                     "member received and gave; `degree_centrality` the others they are linked with, as a share "
+                     "of everyone (links in and out counted apart, so up to 2); `betweenness` how often they sit "
+                     "on the shortest path between two others (people who connect groups score high); `pagerank` "
+                     "how much attention flows to them."),
         ("code", 'chatlens.analysis.centrality(graph).head(8).round(3)'),
+        ("markdown", "`communities`: groups of members who interact more with each other than with the rest "
+                     "(the number of members in each)."),
         ("code", 'chatlens.analysis.communities(graph, seed=0).value_counts().sort_index()'),
+        ("markdown", "The network as the report draws it: the members with the most interaction partners, the "
+                     "strongest links (width: how often; line style: reply or mention), labels moved apart."),
         ("code", 'ax = chatlens.plotting.plot_interaction_graph(graph, top=30, seed=0)'),
         ("code", 'import tempfile, os\npath = os.path.join(tempfile.mkdtemp(), "team.gexf")\n'
                  'chatlens.analysis.write_graph(graph, path)\nos.path.getsize(path) > 0'),
