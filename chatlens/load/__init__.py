@@ -8,8 +8,8 @@ A backend that declares ``bulk_messages`` hands over whole conversations as Arro
 an export's day files parsed straight into columns); every other backend is paged, conversations fetched
 concurrently (a bounded thread pool) and ``RateLimited`` waited out, never fatal.
 
-Caching (see :mod:`chatlens.cache`): the first call fetches and stores conversations as they complete (a bulk
-batch as one segment file); the next call reads the cache and makes no request. ``refresh=True`` fetches only
+Caching (see :mod:`chatlens.cache`): the first call fetches and stores conversations as they complete (as files
+of the account's messages dataset); the next call reads the cache and makes no request. ``refresh=True`` fetches only
 messages newer than the newest cached one (listings are newest first, so paging stops at the first known message)
 and replays the activity feed, where the account may read it, to apply edits and deletions (the Slack and Teams
 connectors refresh thread by thread, :mod:`chatlens.threadsync`); ``refresh="full"`` fetches everything again. An

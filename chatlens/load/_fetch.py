@@ -4,6 +4,7 @@ reads, and the pause of the cyclic garbage collector while either runs."""
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -209,12 +210,21 @@ def _fetch_many(
     def count(n: int) -> None:
         counted[0] += n
 
-    pool = ThreadPoolExecutor(max_workers=min(max_workers, len(ids)), thread_name_prefix="chatlens-load")
+    workers = min(max_workers, len(ids))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatlens-load")
+    waiting = iter(ids)
+    # A few conversations per worker in flight, more submitted as they finish: wait() registers a waiter on every
+    # pending future, so submitting 5,000 at once made each wait cost 5,000 (most of a refresh's time).
+    window = 2 * workers
+
+    def submit_more() -> None:
+        for cid in itertools.islice(waiting, window - len(pending)):
+            pending[pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count, text)] = cid
+
     try:
         with _cyclic_gc_paused():
-            pending = {
-                pool.submit(_fetch_conversation, api, cid, (stop_after or {}).get(cid), count, text): cid for cid in ids
-            }
+            pending: dict[Any, str] = {}
+            submit_more()
             while pending:
                 done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 # Successes first: a failure in the same batch must not cost the conversations that did finish.
@@ -225,6 +235,7 @@ def _fetch_many(
                     if on_done is not None:
                         on_done(cid, frame)
                     bar.update(1)
+                submit_more()
                 bar.set_postfix(messages=f"{counted[0]:,}", refresh=False)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
