@@ -107,6 +107,10 @@ class CacheWarning(UserWarning):
     """A cache file was unreadable or inconsistent and will be fetched again."""
 
 
+#: Layouts earlier chatlens versions wrote beside this one: never read, removed by ``clear_cache()``.
+OLD_LAYOUTS = ("v1",)
+
+
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where cached data lives: ``cache_dir``, else ``CHATLENS_CACHE_DIR``, else the user cache directory.
 
@@ -653,6 +657,13 @@ def clear_cache(account: str | None = None, *, cache_dir: str | os.PathLike[str]
         if account is None or identity == account or identity.endswith(f"#{account}"):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
+    if account is None:
+        # Caches of an older layout are never read again: clearing everything clears them too.
+        for old in OLD_LAYOUTS:
+            stale = cache_root(cache_dir).parent / old
+            if stale.is_dir():
+                removed += sum(1 for p in stale.iterdir() if p.is_dir())
+                shutil.rmtree(stale, ignore_errors=True)
     return removed
 
 

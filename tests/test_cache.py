@@ -227,3 +227,13 @@ def test_docs_dataset_names_every_column_of_both_datasets():
     for text in (True, False):
         columns = AccountCache("sqlite:/x#A", text=text).dataset_columns()
         assert set(columns) <= listed, f"docs/dataset.md lacks {sorted(set(columns) - listed)}"
+
+
+def test_clearing_everything_removes_caches_of_an_older_layout(tmp_path):
+    from chatlens.cache import clear_cache
+
+    old = tmp_path / "v1" / "0123456789abcdef0123"
+    (old / "messages").mkdir(parents=True)
+    (old / "manifest.json").write_text("{}")
+    assert clear_cache(cache_dir=tmp_path) == 1
+    assert not (tmp_path / "v1").exists()
