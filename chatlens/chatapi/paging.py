@@ -55,6 +55,9 @@ def encode_page_token(kind: str, key: list[Any]) -> str:
 
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_KEY_TEXT = 1024
+# The longest token a valid key makes: its text JSON-escaped (up to 6 bytes a character), an int and the kind
+# (64 bytes), in base64. A longer string is refused before it is decoded.
+_MAX_TOKEN = len(_TOKEN_PREFIX) + 4 * ((6 * _MAX_KEY_TEXT + 64) // 3 + 1)
 
 
 def decode_page_token(kind: str, token: str, shape: tuple[type, ...]) -> list[Any]:
@@ -72,7 +75,7 @@ def decode_page_token(kind: str, token: str, shape: tuple[type, ...]) -> list[An
     chatlens.errors.InvalidRequest: page: '...' is not a page token issued for this messages listing
     """
     bad = InvalidRequest(f"page: {token!r} is not a page token issued for this {kind} listing")
-    if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX) or len(token) > 4096:
+    if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX) or len(token) > _MAX_TOKEN:
         raise bad
     data = token[len(_TOKEN_PREFIX) :]
     try:

@@ -248,8 +248,9 @@ def test_report_command_writes_the_same_values(hand_account, tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="dau_wau_mau's days end at the last message (chatlens/analysis/activity.py:137), so stickiness over "
-    "[since, until) leaves out the quiet days after it (chatlens/analysis/people.py:176-184): 0.375, not 1.5/7",
+    reason="dau_wau_mau's days end at the last message (chatlens/analysis/activity.py, its _member_days calendar), "
+    "so stickiness over [since, until) leaves out the quiet days after it (chatlens/analysis/people.py, stickiness): "
+    "0.375, not 1.5/7",
 )
 def test_stickiness_counts_the_quiet_days_at_the_end_of_a_period(page, data):
     # DAU/MAU per day, MAU over the 28 days to the day. Period: 8-14 January; MAU is 2 (U1, U3; U3's 20 December
