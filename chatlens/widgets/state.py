@@ -25,16 +25,18 @@ from ..analysis import (
     hour_weekday_table,
     interaction_graph,
     member_summary,
+    rising_terms,
     thread_table,
 )
 from ..analysis._common import select_mask
 from ..reports import leave_out_private, report_period
+from ..reports.community import Community, community
 from ..reports.figures import key_figures
 from ..reports.lookup import message_rows, overdue_threads
 
 __all__ = ["DashboardState", "PARTS", "DEPENDS_ON"]
 
-PARTS = ("overview", "timeline", "active", "rhythm", "threads", "network", "members")
+PARTS = ("overview", "timeline", "active", "rhythm", "threads", "network", "members", "community", "terms")
 # Which choices each part reads: a change redraws only the parts that read it.
 DEPENDS_ON = {
     "overview": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
@@ -44,6 +46,8 @@ DEPENDS_ON = {
     "threads": {"account", "conversations", "since", "until", "include_bots", "include_private"},
     "network": {"account", "conversations", "since", "until", "include_bots", "include_private"},
     "members": {"account", "conversations", "since", "until", "include_bots", "include_private", "tz"},
+    "community": {"account", "conversations", "since", "until", "include_private", "tz"},
+    "terms": {"account", "conversations", "since", "until", "include_bots", "include_private"},
 }
 #: The timeline periods one can choose (None: from the span).
 FREQS = {"day": "D", "week": "W", "month": "MS", "quarter": "QS"}
@@ -68,7 +72,7 @@ class DashboardState:
     ...                       "created": pd.to_datetime(["2026-01-01"], utc=True)})
     >>> state = DashboardState(load=lambda name: frame)
     >>> sorted(state.update(account="demo", since="2025-12-29", until="2026-01-05"))[:2]
-    ['active', 'members']
+    ['active', 'community']
     >>> state.overview()[0]["label"], state.overview()[0]["value"]
     ('messages', 1)
 
@@ -218,3 +222,17 @@ class DashboardState:
 
     def members(self) -> pd.DataFrame:
         return member_summary(self.messages(), tz=self.tz, **self._opts())
+
+    def community(self) -> Community:
+        """The report's community section for these choices (:func:`chatlens.reports.community.community`): the
+        same figures against the previous period, and its tables; people only, as in the report, whatever
+        ``include_bots`` says. The dashboard loads no conversations frame, so churn (against today's member
+        counts) is unknown here and quiet conversations are those with messages."""
+        since, until = self.period()
+        return community(self.messages(), since=since, until=until, tz=self.tz)
+
+    def terms(self, n: int = 20) -> pd.DataFrame:
+        """The terms whose share rose most in the period against the one before it (:func:`rising_terms`); raises
+        ValueError when the messages have no text (loaded text-free, the dashboard's default)."""
+        since, until = self.period()
+        return rising_terms(self.messages(), since=since, until=until, n=n, include_bots=self.include_bots)

@@ -3,7 +3,7 @@
 Controls: account, a searchable multi-select of conversations with message counts, a date range, a time zone
 (any IANA zone, searchable by typing), the timeline's period, whether bots and private conversations count, and
 whether message text is shown (hidden by default, as in the report). Tabs: overview, timeline, members posting,
-rhythm, threads, network, members. A change redraws only the tabs that depend on it. A choice that fails (an
+rhythm, threads, network, members, community (the report's section), rising terms. A change redraws only the tabs that depend on it. A choice that fails (an
 account that cannot be loaded, Until before From, no messages) clears every tab and says what is wrong; nothing of
 an earlier choice stays on screen. Tables are for people (:mod:`chatlens.widgets.tables`), each with a "download
 this table as CSV" link (:func:`chatlens.export.to_safe_csv`, safe to open in a spreadsheet).
@@ -38,6 +38,8 @@ TITLES = {
     "threads": "Threads",
     "network": "Network",
     "members": "Members",
+    "community": "Community",
+    "terms": "Rising terms",
 }
 
 
@@ -209,6 +211,22 @@ class Dashboard:
             ax = P.plot_interaction_graph(s.network(), top=40)
         elif part == "members":
             _table(s.members(), "members", "No member posted in this period.", s.tz)
+        elif part == "community":
+            section = s.community()
+            display(HTML(_figures_html(section.figures)))
+            for t in section.tables:
+                display(HTML(f"<h4>{html.escape(t.title)}</h4>"))
+                shown = t.frame.reset_index()[[c for c, _, _ in t.columns]].rename(
+                    columns={c: label for c, label, _ in t.columns}
+                )
+                _table(shown, t.key, t.empty, s.tz)
+        elif part == "terms":
+            try:
+                terms = s.terms()
+            except ValueError as exc:  # a text-free frame (the default) or a pseudonymised one
+                display(HTML(_nothing_html(str(exc))))
+            else:
+                _table(terms, "rising terms", "No term rose in this period against the one before it.", s.tz)
         words = None if ax is None else P.empty_reason(ax)
         if words is not None:  # the words, not a picture of empty axes
             plt.close(ax.figure)
@@ -276,19 +294,24 @@ def table_html(frame: pd.DataFrame, *, what: str, tz: str, n: int = TOP_ROWS) ->
 
 def _overview_html(state: DashboardState) -> str:
     """The key figures as the report shows them: value, previous value and change, coloured by verdict."""
-    from ..reports.figures import format_change, format_value
-
     since, until = state.period()
     last = (until - pd.Timedelta(microseconds=1)).tz_convert(state.tz)
+    return (
+        f"<p>{since.tz_convert(state.tz):%Y-%m-%d} to {last:%Y-%m-%d} ({html.escape(state.tz)}), against the "
+        f"same length before it</p>{_figures_html(state.overview())}"
+    )
+
+
+def _figures_html(figures: list[dict[str, Any]]) -> str:
+    """Figure rows (:func:`chatlens.reports.figures.key_figures`) as a table: value, previous value and change,
+    coloured by verdict, as the report shows them."""
+    from ..reports.figures import format_change, format_value
+
     colour = {"better": "#17803d", "worse": "#b42318"}
     rows = "".join(
         f"<tr><td>{html.escape(f['label'])}</td><td style='text-align:right'>{format_value(f['value'], f['unit'])}</td>"
         f"<td style='text-align:right'>{format_value(f['previous'], f['unit'])}</td>"
         f"<td style='text-align:right;color:{colour.get(f['verdict'] or '', '#5a6070')}'>{format_change(f)}</td></tr>"
-        for f in state.overview()
+        for f in figures
     )
-    return (
-        f"<p>{since.tz_convert(state.tz):%Y-%m-%d} to {last:%Y-%m-%d} ({html.escape(state.tz)}), against the "
-        "same length before it</p><table><tr><th>figure</th><th>value</th><th>previous</th><th>change</th></tr>"
-        f"{rows}</table>"
-    )
+    return f"<table><tr><th>figure</th><th>value</th><th>previous</th><th>change</th></tr>{rows}</table>"

@@ -39,7 +39,7 @@ def messages(state):
 def test_state_computes_what_the_choices_say(loads, frames):
     state = DashboardState(load=loads)
     parts = state.update(account="slack")
-    assert parts == {"overview", "timeline", "active", "rhythm", "threads", "network", "members"}
+    assert parts == set(PARTS)
     # No dates chosen: the report's default period, the last 28 complete days.
     assert state.period() == (pd.Timestamp("2026-07-03", tz="UTC"), pd.Timestamp("2026-07-31", tz="UTC"))
     everything = messages(state)
@@ -59,7 +59,7 @@ def test_only_dependent_parts_redraw(loads):
     # Without dates the period ends at the last complete day in the zone: everything follows the zone.
     assert state.update(tz="Asia/Tokyo") == set(PARTS)
     state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), until=pd.Timestamp("2026-07-08", tz="UTC"))
-    assert state.update(tz="Europe/Berlin") == {"overview", "timeline", "active", "rhythm", "members"}
+    assert state.update(tz="Europe/Berlin") == {"overview", "timeline", "active", "rhythm", "members", "community"}
     assert state.update(include_bots=True) == {
         "overview",
         "timeline",
@@ -68,6 +68,7 @@ def test_only_dependent_parts_redraw(loads):
         "threads",
         "network",
         "members",
+        "terms",
     }
     with pytest.raises(TypeError, match="colour"):
         state.update(colour="red")
@@ -131,3 +132,32 @@ def test_unanswered_threads_show_their_text(loads, frames):
     until = state.period()[1].tz_convert("UTC")
     started = pd.to_datetime(waiting["started"]).dt.tz_localize(state.tz)
     assert (started + pd.Timedelta("24h") <= until).all()
+
+
+def test_the_community_tab_shows_the_report_s_community_section():
+    """Same choices, same numbers: the dashboard's community figures and tables are the report's."""
+    from chatlens.reports import build_report, load_report_messages
+
+    frame = load_report_messages("demo", text=True, progress=False)
+    state = DashboardState(load=lambda name: frame)
+    state.update(account="demo")
+    data = build_report(frame, plots=False)
+    assert state.community().figures == data.community.figures
+    shown = {t.key: t.records() for t in state.community().tables}
+    assert shown["compared"] == next(t.records() for t in data.community.tables if t.key == "compared")
+    terms = state.terms()
+    assert list(terms.columns[:3]) == ["term", "count", "previous_count"] and len(terms) > 0
+
+
+def test_the_terms_tab_says_why_a_text_free_frame_has_none(monkeypatch):
+    from chatlens.reports import load_report_messages
+    from chatlens.widgets.view import Dashboard
+    from tests.widgets.test_dashboard_choices import shown
+
+    frame = load_report_messages("demo", text=False, progress=False)
+    board = Dashboard(["demo"], load=lambda name: frame)
+    board.account.value = "demo"
+    page = shown(board, "terms", monkeypatch)
+    assert "needs" in page and "text" in page and "Could not draw" not in page
+    community = shown(board, "community", monkeypatch)
+    assert "members engaged" in community and "download this table as CSV" in community
