@@ -38,6 +38,7 @@ from ..analysis import (
     conversation_summary,
     hygiene_counts,
     member_summary,
+    rising_terms,
     thread_table,
 )
 from ..analysis._common import check_tz, select, select_mask, to_utc
@@ -100,6 +101,9 @@ class ReportData:
     #: The community section (:mod:`chatlens.reports.community`): members engaged vs posting, new and returning,
     #: retention by cohort, joins and leaves, quiet conversations, conversations compared.
     community: Community | None = None
+    #: The terms whose share rose most against the previous period (:func:`chatlens.analysis.rising_terms`); only
+    #: in a report made with ``include_text`` (it reads message text).
+    terms: pd.DataFrame | None = None
 
     @property
     def images(self) -> dict[str, str]:
@@ -139,6 +143,7 @@ class ReportData:
             "sla_seconds": self.sla.total_seconds(),
             "holds": {k: (_iso(v) if k != "messages" else v) for k, v in self.holds.items()},
             "notes": list(self.notes),
+            "rising_terms": None if self.terms is None else _records(self.terms.set_index("term"), "term"),
             "community": None
             if self.community is None
             else {
@@ -459,6 +464,8 @@ def build_report(
     from ..plotting import auto_freq
 
     data.freq = freq or auto_freq(since, until)
+    if include_text:
+        data.terms = rising_terms(messages, since=since, until=until, n=top)
     data.community = _community(
         messages, since, until, tz, conversations_frame, include_private=include_private, top=top, k=min_group_size
     )

@@ -102,3 +102,20 @@ def test_joins_and_leaves_reach_the_report():
     ]
     html = render_report(data)
     assert '<td class="num">+0</td>' in html and '<td class="num">100%</td>' in html
+
+
+def test_rising_terms_only_with_text(demo):
+    from chatlens.analysis import rising_terms
+    from chatlens.reports import load_report_messages
+
+    messages, _ = demo
+    assert build_report(messages, plots=False).terms is None  # text-free by default
+    texts = load_report_messages("demo", text=True, progress=False)
+    data = build_report(texts, plots=False, include_text=True)
+    expected = rising_terms(
+        texts[(texts["conversation_kind"] == "channel").to_numpy()], since=data.since, until=data.until, n=10
+    )
+    pd.testing.assert_frame_equal(data.terms, expected)
+    html = render_report(data)
+    assert "<h2>Rising terms</h2>" in html and f"<td>{expected['term'].iloc[0]}</td>" in html
+    assert [r["term"] for r in data.to_dict()["rising_terms"]] == expected["term"].tolist()
