@@ -284,3 +284,40 @@ def test_a_cycle_of_ten_is_named_in_full():
         resolve_chains(ids, [*ids[1:], ids[0]])
     shown = str(err.value).split(": ", 1)[1]
     assert not shown.endswith("...") and shown.count("'c") == 10
+
+
+def test_ids_of_mixed_types_are_their_text():
+    # A frame built by hand may mix string and int ids (Arrow refuses such a list as it is): each is its text.
+    root, depth, missing = resolve_chains(["a", 1, 2], [None, "a", 1])
+    assert (root.tolist(), depth.tolist(), missing.tolist()) == ([0, 0, 0], [0, 1, 2], [False, False, False])
+    links, root, depth = chain_links(["a", 7, "b"], [None, "a", 7])
+    assert links.parent.tolist() == [-1, 0, 1] and depth.tolist() == [0, 1, 2]
+
+
+def test_repeated_ids_are_named_up_to_five():
+    ids = ["r1", "r2", "r3", "r4", "r5", "r6"] * 2
+    with pytest.raises(ValueError, match=r"repeated: \['r1', 'r2', 'r3', 'r4', 'r5'\]$"):
+        resolve_chains(ids, [None] * len(ids))
+
+
+@pytest.mark.parametrize("lost", [4, 5, 6])
+def test_the_missing_parent_warning_names_five_and_says_when_there_are_more(lost):
+    ids = ["root", *[f"m{i}" for i in range(lost)]]
+    m = pd.DataFrame({"id": ids, "parent": [None, *[f"gone{i}" for i in range(lost)]]})
+    with pytest.warns(MissingParentWarning) as record:
+        thread_depth(m)
+    (warning,) = record
+    text = str(warning.message)
+    named = ", ".join(repr(f"m{i}") for i in range(min(lost, 5)))
+    assert text == (
+        f"{lost} message(s) reply to a message not in the frame and count as roots: {named}"
+        + (" ..." if lost > 5 else "")
+    )
+
+
+def test_a_reply_without_a_sender_id_is_a_participant_of_its_own_thread():
+    # Thread b's reply has no sender id: someone took part in b, nobody more in a (the first thread).
+    m = frame([("a", None, "u", 0), ("b", None, "v", 5), ("c", "b", None, 6), ("d", "a", "u", 7)])
+    t = thread_table(m)
+    assert t["participants"].to_dict() == {"a": 1, "b": 2}
+    assert t["replies"].to_dict() == {"a": 1, "b": 1}
