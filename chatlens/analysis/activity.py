@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import day_numbers, factorize_text, fill_periods, local_times, member_codes, select_columns
+from ._common import day_numbers, factorize_text, fill_periods, local_times, member_codes, select_columns, to_utc
 from ._distributed import distributed
 from ._docs import shared_docs
 
@@ -63,13 +63,18 @@ def active_members(
     return fill_periods(counts, freq).astype("int64").rename("members")
 
 
-def _member_days(picked: pd.DataFrame, tz: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+def _member_days(picked: pd.DataFrame, tz: str, until: Any = None) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
     """(every local day from first to last, member codes, day positions) of each distinct (member, day), sorted
-    by member then day; members without an id are left out."""
+    by member then day; members without an id are left out. With ``until``, the calendar runs to the local day
+    before it, quiet days after the last message included."""
     days = day_numbers(picked["created"], tz)
     first, last = int(np.argmin(days)), int(np.argmax(days))
     ends = local_times(picked.iloc[[first, last]], tz).dt.normalize()
-    calendar = pd.date_range(ends.iloc[0], ends.iloc[1], freq="D", tz=tz, name="day")
+    end = ends.iloc[1]
+    if until is not None:
+        final = (to_utc(until, "until") - pd.Timedelta(microseconds=1)).tz_convert(tz).normalize()
+        end = max(end, final)
+    calendar = pd.date_range(ends.iloc[0], end, freq="D", tz=tz, name="day")
     codes, _ = factorize_text(picked["sender_id"])
     span = int(days[last] - days[first]) + 1
     keys = pd.unique((codes * span + (days - days[first]))[codes >= 0])
@@ -99,7 +104,8 @@ def dau_wau_mau(
     """Members posting in the trailing 1, 7 and 28 days (the Slack admin dashboard's windows), per local day.
 
     Columns ``dau``, ``wau``, ``mau`` and ``stickiness`` (dau / mau). A day's windows end with that day; windows
-    reaching before the first message count only what is loaded.
+    reaching before the first message count only what is loaded. The days run from the first counted message's to
+    the last's, or with ``until`` to the day before it, so the quiet days that end a period are in it.
 
     Parameters
     ----------
@@ -130,7 +136,7 @@ def dau_wau_mau(
     columns = ["dau", "wau", "mau", "stickiness"]
     if picked.empty:
         return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], tz=tz, name="day"))
-    calendar, codes, pos = _member_days(picked, tz)
+    calendar, codes, pos = _member_days(picked, tz, until)
     n_days = len(calendar)
     # A member counts on day x of a w-day window when one of their days falls in x-w+1..x: each active day
     # covers itself and the w-1 days after it, up to the member's next active day (so overlaps count once).

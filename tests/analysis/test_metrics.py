@@ -233,6 +233,9 @@ def test_messages_per_posting_member(df, tz):
 def test_stickiness(df, tz, since, until):
     picked = between(counted(df), None, until)  # windows reach back before `since`
     per_day, days = daily(picked, tz)
+    if days and until is not None:  # the quiet days that end the period are days of it too
+        last = local(until - timedelta(microseconds=1), tz).date()
+        days = day_range(days[0], max(days[-1], last))
     ratios = {}
     for day in days:
         dau = {s for s, _ in per_day[day]}

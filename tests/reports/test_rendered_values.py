@@ -246,12 +246,6 @@ def test_report_command_writes_the_same_values(hand_account, tmp_path):
     assert {r[0]: r[1:] for r in _table_after(page, "Top conversations")[1:]} == CONVERSATION_ROWS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dau_wau_mau's days end at the last message (chatlens/analysis/activity.py, its _member_days calendar), "
-    "so stickiness over [since, until) leaves out the quiet days after it (chatlens/analysis/people.py, stickiness): "
-    "0.375, not 1.5/7",
-)
 def test_stickiness_counts_the_quiet_days_at_the_end_of_a_period(page, data):
     # DAU/MAU per day, MAU over the 28 days to the day. Period: 8-14 January; MAU is 2 (U1, U3; U3's 20 December
     # post is in the window) on the 8th, 3 after U2's first post: 0, 2/3, 1/3, 2/3, 0, 1/3, 1/3: mean 1/3.
