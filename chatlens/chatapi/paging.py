@@ -58,6 +58,8 @@ _MAX_KEY_TEXT = 1024
 # The longest token a valid key makes: its text JSON-escaped (up to 6 bytes a character), an int and the kind
 # (64 bytes), in base64. A longer string is refused before it is decoded.
 _MAX_TOKEN = len(_TOKEN_PREFIX) + 4 * ((6 * _MAX_KEY_TEXT + 64) // 3 + 1)
+#: The longest page token any allowed key makes (what a server may document as the ``page`` parameter's maximum).
+MAX_TOKEN_LENGTH = _MAX_TOKEN
 
 
 def decode_page_token(kind: str, token: str, shape: tuple[type, ...]) -> list[Any]:

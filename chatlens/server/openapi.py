@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..chatapi.paging import MAX_TOKEN_LENGTH as MAX_PAGE_TOKEN
+
 __all__ = ["SCHEMAS", "complete"]
 
 _STR = {"type": "string"}
@@ -300,7 +302,7 @@ _PARAMETERS = {
     "page_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
     "page": {
         "type": "string",
-        "maxLength": 4096,
+        "maxLength": MAX_PAGE_TOKEN,
         "pattern": "^p1\\.[A-Za-z0-9_-]+$",
         "description": "the next_page token of the previous page (opaque; a forged one is a 400)",
     },
