@@ -82,6 +82,7 @@ _PERIOD_TESTS = [
     *(_T + "test_metrics.py::" + t for t in ("test_mark_partial", "test_complete_range")),
     _T + "test_metrics.py::test_complete_range_with_bounds_on_period_edges",
 ]
+REPORT_MODULES = ["__init__.py", "figures.py", "lookup.py", "community.py", "sections.py"]
 COVERING: dict[str, list[str]] = {
     "chatlens/_links.py": _CHAIN_TESTS,
     "chatlens/analysis/threads.py": _CHAIN_TESTS,
@@ -101,6 +102,8 @@ COVERING: dict[str, list[str]] = {
         ),
     ],
     "chatlens/analysis/activity.py": [_T + "test_metrics_edges.py", _T + "test_properties.py"],
+    # The report: its own tests (the rendered values, to_dict() and --json; the community section; the CLI).
+    **{"chatlens/reports/" + m: ["tests/reports"] for m in REPORT_MODULES},
     "chatlens/chatapi/paging.py": _PAGING_TESTS,
     "chatlens/backends/sqlite.py": ["tests/contract"],
 }
