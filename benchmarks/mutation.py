@@ -88,11 +88,26 @@ COVERING: dict[str, list[str]] = {
     "chatlens/analysis/threads.py": _CHAIN_TESTS,
     "chatlens/analysis/metrics.py": _METRIC_TESTS,
     "chatlens/analysis/periods.py": _PERIOD_TESTS,
-    # With --only: concentration, dead_conversations, cross_group_interaction (and _thread_groups), cohort_retention.
-    "chatlens/analysis/people.py": [_T + "test_metrics_edges.py", _T + "test_metrics.py::test_concentration"],
+    # The metrics' homes: the edge cases and, per module, the tests that call each of its functions.
+    "chatlens/analysis/people.py": [
+        _T + "test_metrics_edges.py",
+        *(
+            _T + "test_metrics.py::" + t
+            for t in (
+                "test_concentration",
+                "test_concentration_at_exactly_half",
+                "test_members_posting_and_post_split",
+                "test_post_split_other_periods_add_up",
+                "test_messages_per_posting_member",
+                "test_stickiness",
+            )
+        ),
+        "tests/reports/test_rendered_values.py::test_stickiness_counts_the_quiet_days_at_the_end_of_a_period",
+    ],
     "chatlens/analysis/conversations.py": [
         _T + "test_metrics_edges.py",
-        _T + "test_metrics.py::test_dead_conversations",
+        *(_T + "test_metrics.py::" + t for t in ("test_dead_conversations", "test_visibility_share")),
+        _T + "test_fast_paths.py",
     ],
     "chatlens/analysis/groups.py": [
         _T + "test_metrics_edges.py",
@@ -100,8 +115,13 @@ COVERING: dict[str, list[str]] = {
             _T + "test_metrics.py::" + t
             for t in ("test_cross_group_interaction", "test_cross_group_interaction_reads_csv")
         ),
+        _T + "test_team_analyses.py",
     ],
-    "chatlens/analysis/activity.py": [_T + "test_metrics_edges.py", _T + "test_properties.py"],
+    "chatlens/analysis/activity.py": [
+        _T + "test_metrics_edges.py",
+        _T + "test_properties.py",
+        _T + "test_signals.py::test_cohorts_take_the_timelines_frequency_words",
+    ],
     # The report: its own tests (the rendered values, to_dict() and --json; the community section; the CLI).
     **{"chatlens/reports/" + m: ["tests/reports"] for m in REPORT_MODULES},
     "chatlens/chatapi/paging.py": _PAGING_TESTS,

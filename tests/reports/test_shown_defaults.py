@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from chatlens.reports import build_report, render_report
+from chatlens.reports import build_report, render_report, report_period
 from chatlens.reports.figures import key_figures
 
 from .test_rendered_values import CARDS, SINCE, UNTIL, VALUES, frame
@@ -103,3 +103,21 @@ def test_a_thread_that_has_waited_exactly_the_threshold_is_listed():
     assert later.unanswered.index.tolist() == ["t1"]
     # top=1: the longest-waiting one only.
     assert build_report(frame(), since=SINCE, until=UNTIL, plots=False, top=1).unanswered.index.tolist() == ["t1"]
+
+
+def test_an_empty_period_is_refused_as_such():
+    # since equal to until is no period at all: said so, not mistaken for a period without messages.
+    with pytest.raises(ValueError, match=r"since \(2026-01-08 00:00:00\+00:00\) must be before until"):
+        report_period(frame(), "2026-01-08", "2026-01-08")
+    with pytest.raises(ValueError, match="must be before until"):
+        build_report(frame(), since=SINCE, until=SINCE, plots=False)
+    # A period one microsecond long is a period (it holds no message, so the report says that instead).
+    since, until = report_period(frame(), "2026-01-08", "2026-01-08T00:00:00.000001")
+    assert until - since == pd.Timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("option", ["sla", "lead_in"])
+def test_the_shortest_positive_lengths_are_taken_and_zero_is_refused(option):
+    build_report(frame(), since=SINCE, until=UNTIL, plots=False, **{option: "1ns"})
+    with pytest.raises(ValueError, match=f"{option}: must be a positive"):
+        build_report(frame(), since=SINCE, until=UNTIL, plots=False, **{option: "0s"})
