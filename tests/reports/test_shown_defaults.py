@@ -121,3 +121,17 @@ def test_the_shortest_positive_lengths_are_taken_and_zero_is_refused(option):
     build_report(frame(), since=SINCE, until=UNTIL, plots=False, **{option: "1ns"})
     with pytest.raises(ValueError, match=f"{option}: must be a positive"):
         build_report(frame(), since=SINCE, until=UNTIL, plots=False, **{option: "0s"})
+
+
+def test_a_minimum_group_size_of_two_already_hides_single_people():
+    data = build_report(frame(), since=SINCE, until=UNTIL, plots=False, min_group_size=2)
+    d = data.to_dict()
+    # The members table lists single people: none. "old" (only ada posted) is merged into "other" and, one
+    # person, not shown; general and random (ada and grace) are.
+    assert d["members"] == [] and data.members.empty
+    assert sorted(r["name"] for r in d["conversations"]) == ["general", "random"]
+    assert "author" not in data.unanswered.columns and all("author" not in r for r in d["unanswered"])
+    page = render_report(data)
+    assert "ada" not in page and "grace" not in page
+    # With a minimum of one, the same report names them.
+    assert "ada" in render_report(build_report(frame(), since=SINCE, until=UNTIL, plots=False))
