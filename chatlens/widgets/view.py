@@ -3,9 +3,10 @@
 Controls: account, a searchable multi-select of conversations with message counts, a date range, a time zone
 (any IANA zone, searchable by typing), the timeline's period, whether bots and private conversations count, and
 whether message text is shown (hidden by default, as in the report). Tabs: overview, timeline, members posting,
-rhythm, threads, network, members, community (the report's section), rising terms. A change redraws only the tabs that depend on it. A choice that fails (an
-account that cannot be loaded, Until before From, no messages) clears every tab and says what is wrong; nothing of
-an earlier choice stays on screen. Tables are for people (:mod:`chatlens.widgets.tables`), each with a "download
+rhythm, threads, network, members, community (the report's section), rising terms. A change redraws only the tabs
+that depend on it: the one on screen at once, the others when they are opened (a choice costs one tab's time, not
+every tab's). A choice that fails (an account that cannot be loaded, Until before From, no messages) clears every
+tab and says what is wrong; nothing of an earlier choice stays on screen. Tables are for people (:mod:`chatlens.widgets.tables`), each with a "download
 this table as CSV" link (:func:`chatlens.export.to_safe_csv`, safe to open in a spreadsheet).
 """
 
@@ -99,6 +100,9 @@ class Dashboard:
         self._labels: dict[str, str] = {}
         #: Tabs cleared by a failed choice: drawn again with the next choice that works, whatever it changes.
         self._stale: set[str] = set()
+        #: Tabs whose choices changed while they were hidden: drawn when opened, so a choice costs one tab's time.
+        self._hidden_stale: set[str] = set()
+        self.tabs.observe(self._on_tab, names="selected_index")
         self.account.observe(self._on_account, names="value")
         self.search.observe(lambda _: self._fill_conversations(), names="value")
         self.private.observe(self._on_private, names="value")
@@ -155,6 +159,17 @@ class Dashboard:
         )
         self._redraw(parts)
 
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        part = self.visible()
+        if part in self._hidden_stale:
+            self._hidden_stale.discard(part)
+            self._redraw({part})
+
+    def visible(self) -> str:
+        """The part of the tab on screen."""
+        index = self.tabs.selected_index
+        return PARTS[index if index is not None else 0]
+
     # -- drawing ----------------------------------------------------------------------------------------------
     def _redraw(self, parts: set[str]) -> None:
         error = self.state.error
@@ -165,12 +180,20 @@ class Dashboard:
         else:
             stale, self._stale = self._stale, set()
             parts = parts | stale
+            # Only the tab on screen is drawn now; the others when they are opened (each cleared at once, so none
+            # shows an earlier choice's output meanwhile).
+            hidden = parts - {self.visible()}
+            self._hidden_stale |= hidden
+            parts = parts - hidden
+            for part in hidden:
+                _say(self.outputs[part], "Drawing when opened…")
         for part in PARTS:
             if part not in parts:
                 continue
             out = self.outputs[part]
             if error is not None:
                 self._stale.add(part)
+                self._hidden_stale.discard(part)
                 _say(out, f"Nothing to show: {error}")
                 continue
             out.clear_output(wait=True)

@@ -139,10 +139,18 @@ def _timeline_image(driver) -> str | None:
     return images[0] if images else None
 
 
+def _open_tab(driver, title: str) -> None:
+    """Click the tab named ``title`` (a tab is drawn when it is opened)."""
+    tab = driver.find_element(By.XPATH, f"//*[contains(@class, 'TabBar-tab')][.//*[normalize-space(text())='{title}']]")
+    tab.click()
+
+
 def test_dashboard_in_a_real_browser(app, browser, tmp_path):
     browser.get(app)
     wait = WebDriverWait(browser, 120)
     select = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "select[multiple]") or False)[0]
+    wait.until(lambda d: d.find_elements(By.XPATH, "//*[contains(@class, 'TabBar-tab')]") or False)
+    _open_tab(browser, "Timeline")
     wait.until(lambda d: _timeline_image(d))
     before = _timeline_image(browser)
     option = next(o for o in Select(select).options if o.text.startswith("engineering ("))
@@ -155,6 +163,7 @@ def test_dashboard_in_a_real_browser(app, browser, tmp_path):
     Select(select).deselect_all()
     random_option = next(o for o in Select(select).options if o.text.startswith("random ("))
     Select(select).select_by_visible_text(random_option.text)
+    _open_tab(browser, "Threads")
     wait.until(lambda d: "Waiting for an answer" in _text(d))
     assert "window.__chatlens_xss = 1" not in _text(browser)
     browser.find_element(By.XPATH, "//label[contains(., 'Show message text')]//input").click()
@@ -174,6 +183,7 @@ def test_dashboard_in_a_real_browser(app, browser, tmp_path):
 
     # Back to the demo, and the day of a single message: a chart of it, not empty axes nor words.
     account.select_by_visible_text("demo:acme-slack")
+    _open_tab(browser, "Timeline")
     wait.until(lambda d: _timeline_image(d) and "Nothing to show:" not in _text(d))
     day = (tmp_path / "alone-day").read_text()
     for n in (0, 1):  # From, then Until: the same day
@@ -183,8 +193,9 @@ def test_dashboard_in_a_real_browser(app, browser, tmp_path):
             n,
             day,
         )
-    wait.until(lambda d: f"{day} to {day}" in _text(d))
     wait.until(lambda d: _timeline_image(d))
+    _open_tab(browser, "Overview")
+    wait.until(lambda d: f"{day} to {day}" in _text(d))
     page = _text(browser)
     assert "No messages in this period." not in page and "Nothing to show:" not in page
     browser.save_screenshot(str(shots / "dashboard-one-day.png"))

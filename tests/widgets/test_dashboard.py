@@ -97,13 +97,16 @@ def test_view_driven_through_its_widgets(loads):
     assert len(board.conversations.options) == 1
     before = dict(board.drawn)
     board.conversations.value = board.conversations.options[:1]
-    assert all(board.drawn[p] == before[p] + 1 for p in before)
+    assert {p for p in before if board.drawn[p] > before[p]} == {"overview"}  # the tab on screen, at once
+    open_every_tab(board)
+    assert all(board.drawn[p] == before[p] + 1 for p in before)  # the others when opened, once each
     assert board.state.conversations == ("engineering",)
     board.since.value = dt.date(2026, 7, 1)
     board.until.value = dt.date(2026, 7, 7)  # inclusive in the view: until midnight after July 7
     assert board.state.until == pd.Timestamp("2026-07-08", tz="UTC")
     before = dict(board.drawn)
     board.tz.value = "Europe/Berlin"
+    open_every_tab(board)
     redrawn = {p for p in before if board.drawn[p] > before[p]}
     assert redrawn == set(PARTS)  # the picked days are Berlin's days now: every part's period moved
     assert board.state.until == pd.Timestamp("2026-07-08", tz="Europe/Berlin")
@@ -161,3 +164,27 @@ def test_the_terms_tab_says_why_a_text_free_frame_has_none(monkeypatch):
     assert "needs" in page and "text" in page and "Could not draw" not in page
     community = shown(board, "community", monkeypatch)
     assert "members engaged" in community and "download this table as CSV" in community
+
+
+def open_every_tab(board):
+    """Open each tab in turn, as a user clicking through them (hidden tabs are drawn when opened)."""
+    for i in range(len(PARTS)):
+        board.tabs.selected_index = i
+    board.tabs.selected_index = 0
+
+
+def test_a_choice_draws_the_tab_on_screen_and_the_others_when_opened(loads):
+    board = dashboard(["slack"], load=loads)
+    board.account.value = "slack"
+    board.tabs.selected_index = PARTS.index("members")
+    open_every_tab(board)
+    before = dict(board.drawn)
+    board.tabs.selected_index = PARTS.index("threads")
+    board.bots.value = True
+    assert {p for p in PARTS if board.drawn[p] > before[p]} == {"threads"}
+    # Every other tab that reads the choice is cleared at once, never left showing the earlier choice.
+    assert "Drawing when opened" in str(board.outputs["members"].outputs)
+    board.tabs.selected_index = PARTS.index("members")
+    assert board.drawn["members"] == before["members"] + 1
+    board.tabs.selected_index = PARTS.index("threads")  # opening a tab that is up to date draws nothing
+    assert board.drawn["threads"] == before["threads"] + 1

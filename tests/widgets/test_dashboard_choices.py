@@ -17,6 +17,7 @@ from chatlens.widgets import dashboard
 from chatlens.widgets.state import PARTS, DashboardState
 from chatlens.widgets.tables import duration_words, readable_table
 from chatlens.widgets.view import TOP_ROWS, ZONES, table_html
+from tests.widgets.test_dashboard import open_every_tab
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,7 @@ def test_until_before_from_says_so_and_every_tab_comes_back_when_fixed(board):
     assert board.drawn == before and "is before From" in tab_html(board, "members")
     board.until.value = dt.date(2026, 7, 20)
     assert board.state.error is None and board.message.value == ""
+    open_every_tab(board)
     assert all(board.drawn[p] == before[p] + 1 for p in PARTS)  # every cleared tab drawn again
     assert all(board.outputs[p].outputs == () for p in PARTS)  # the error's words are gone
 
@@ -149,6 +151,9 @@ def test_any_iana_zone_can_be_chosen_by_typing(board):
 def test_the_timelines_period_can_be_chosen(board):
     board.account.value = "slack"
     assert board.state.timeline_freq() == "D"  # 28 days: per day, as the report
+    board.tabs.selected_index = PARTS.index("timeline")
+    open_every_tab(board)
+    board.tabs.selected_index = PARTS.index("timeline")
     before = dict(board.drawn)
     board.freq.value = "W"
     assert board.state.timeline_freq() == "W"
