@@ -16,7 +16,8 @@ Targets, each row printed with the best of ``--runs`` runs (timings are noisy on
 - the report (``chatlens.reports.report`` on the account, warm cache, plots included) <= 3 s, in a fresh process,
   its peak memory (RSS growth over the process after imports) <= 2x the text-free messages frame
   (``memory_usage(deep=True)``);
-- each dashboard part (``DashboardState``) and a whole redraw after a change of period (every part) <= 1 s.
+- each dashboard part (``DashboardState``), and a redraw after a change of period with each tab open (the change,
+  then that tab's part: the dashboard draws the others when they are opened) <= 1 s.
 """
 
 from __future__ import annotations
@@ -155,13 +156,24 @@ def dashboard_calls(messages) -> dict:
     calls = {f"dashboard {part}": getattr(state, part) for part in PARTS}
     calls["dashboard unanswered"] = state.unanswered
 
-    def redraw():
-        # A new period: every part reads since/until, so every part is drawn again.
-        state.update(since=until - __import__("pandas").Timedelta(days=90), until=until)
-        for part in PARTS:
+    import itertools
+
+    import pandas as pd
+
+    # A new period each time (every part reads since/until): the dashboard then draws the tab on screen, and the
+    # others only when they are opened, so a redraw costs the open tab's part after the change.
+    periods = itertools.cycle([(until - pd.Timedelta(days=90), until), (until - pd.Timedelta(days=60), until)])
+
+    def redraw(part):
+        def run():
+            since, end = next(periods)
+            state.update(since=since, until=end)
             getattr(state, part)()
 
-    calls["dashboard redraw (all parts)"] = redraw
+        return run
+
+    for part in PARTS:
+        calls[f"dashboard redraw, {part} open"] = redraw(part)
     return calls
 
 
