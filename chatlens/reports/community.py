@@ -21,7 +21,7 @@ from ..analysis import (
     membership_churn,
     reactions_by_conversation,
 )
-from ..analysis._common import select
+from ..analysis._common import select_columns
 from .figures import key_figures
 
 __all__ = ["Community", "CommunityTable", "community"]
@@ -116,7 +116,8 @@ def _compared(messages: pd.DataFrame, since: Any, until: Any, top: int, k: int) 
 
 def _retention(messages: pd.DataFrame, until: Any, tz: str) -> CommunityTable:
     # Cohorts by the month of a member's first post in the data before the period's end.
-    before = messages[(messages["created"] < until).to_numpy()]
+    # Only the columns cohorts read, of the rows before the end: not a copy of the whole frame (text included).
+    before = select_columns(messages, ("created", "sender_id"), include_bots=True, include_system=True, until=until)
     table = cohort_retention(before, freq="M", tz=tz)
     table = table.tail(COHORTS).iloc[:, : COHORTS + 1] if len(table) else table
     frame = pd.DataFrame(index=pd.Index([], name="cohort"))
@@ -161,7 +162,7 @@ def _membership(messages: pd.DataFrame, since: Any, until: Any, conversations: p
 
 
 def _dead(messages: pd.DataFrame, until: Any, conversations: pd.DataFrame | None) -> CommunityTable:
-    counted = select(messages, until=until)
+    counted = select_columns(messages, ("conversation_id", "conversation_name", "created"), until=until)
     dead = dead_conversations(counted, conversations, idle="30D", now=until)
     return CommunityTable(
         key="dead",
