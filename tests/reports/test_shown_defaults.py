@@ -135,3 +135,17 @@ def test_a_minimum_group_size_of_two_already_hides_single_people():
     assert "ada" not in page and "grace" not in page
     # With a minimum of one, the same report names them.
     assert "ada" in render_report(build_report(frame(), since=SINCE, until=UNTIL, plots=False))
+
+
+def test_the_header_gives_the_period_s_last_day_and_minute():
+    # [8 January, 15 January): the last day shown is the 14th, complete through its last minute.
+    page = " ".join(
+        BeautifulSoup(render_report(build_report(frame(), since=SINCE, until=UNTIL, plots=False)), "html.parser")
+        .get_text(" ")
+        .split()
+    )
+    assert "period 2026-01-08 to 2026-01-14 (UTC)" in page
+    assert "complete through 2026-01-14 23:59" in page
+    berlin = build_report(frame(), since=SINCE, until=UNTIL, plots=False, tz="Europe/Berlin")
+    text = " ".join(BeautifulSoup(render_report(berlin), "html.parser").get_text(" ").split())
+    assert "period 2026-01-08 to 2026-01-14 (Europe/Berlin)" in text and "complete through 2026-01-14 23:59" in text
