@@ -1,0 +1,40 @@
+"""Worked examples for the homes of the metrics (issue 24, survivors of ``benchmarks/mutation.py --sample 30
+--seed 0`` on chatlens/analysis/people.py, conversations.py, groups.py and activity.py): each a behaviour a reader
+of the numbers relies on, computed by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from chatlens.analysis import post_split
+
+
+def utc(*times: str) -> pd.DatetimeIndex:
+    return pd.to_datetime(list(times), utc=True, format="ISO8601")
+
+
+# --- people.py --------------------------------------------------------------------------------------------------------
+
+
+def test_post_split_reads_is_reply_when_a_frame_has_no_parent_column():
+    # A usage export gives is_reply rather than parent ids: two roots and a reply on the 1st, a reply on the 2nd.
+    m = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "sender_id": ["u", "v", "u", "v"],
+            "created": utc("2026-01-01 09:00", "2026-01-01 10:00", "2026-01-01 11:00", "2026-01-02 09:00"),
+            "is_reply": [False, True, False, True],
+        }
+    )
+    t = post_split(m, freq="D")
+    assert t.to_dict("list") == {"roots": [2, 0], "replies": [1, 1], "messages": [3, 1]}
+    # With neither column every message is a root.
+    t = post_split(m.drop(columns="is_reply"), freq="D")
+    assert t.to_dict("list") == {"roots": [3, 1], "replies": [0, 0], "messages": [3, 1]}
+    # A parent column, when there, decides: null and "" are roots, anything else a reply (is_reply ignored).
+    with_parent = m.assign(parent=pd.array([None, "a", "", "zz"], dtype="string"), is_reply=False)
+    assert post_split(with_parent, freq="D").to_dict("list") == {
+        "roots": [2, 0],
+        "replies": [1, 1],
+        "messages": [3, 1],
+    }
