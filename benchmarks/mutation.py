@@ -91,6 +91,7 @@ COVERING: dict[str, list[str]] = {
     # The metrics' homes: the edge cases and, per module, the tests that call each of its functions.
     "chatlens/analysis/people.py": [
         _T + "test_metrics_edges.py",
+        _T + "test_metric_homes.py",
         *(
             _T + "test_metrics.py::" + t
             for t in (
@@ -106,11 +107,13 @@ COVERING: dict[str, list[str]] = {
     ],
     "chatlens/analysis/conversations.py": [
         _T + "test_metrics_edges.py",
+        _T + "test_metric_homes.py",
         *(_T + "test_metrics.py::" + t for t in ("test_dead_conversations", "test_visibility_share")),
         _T + "test_fast_paths.py",
     ],
     "chatlens/analysis/groups.py": [
         _T + "test_metrics_edges.py",
+        _T + "test_metric_homes.py",
         *(
             _T + "test_metrics.py::" + t
             for t in ("test_cross_group_interaction", "test_cross_group_interaction_reads_csv")
@@ -119,6 +122,7 @@ COVERING: dict[str, list[str]] = {
     ],
     "chatlens/analysis/activity.py": [
         _T + "test_metrics_edges.py",
+        _T + "test_metric_homes.py",
         _T + "test_properties.py",
         _T + "test_signals.py::test_cohorts_take_the_timelines_frequency_words",
     ],
