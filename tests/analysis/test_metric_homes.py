@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from chatlens.analysis import metrics as M
 from chatlens.analysis import post_split
 
 
@@ -38,3 +39,17 @@ def test_post_split_reads_is_reply_when_a_frame_has_no_parent_column():
         "replies": [1, 1],
         "messages": [3, 1],
     }
+
+
+def test_concentration_leaves_out_messages_without_a_sender():
+    # u wrote 3, v 1, and one message has no sender id (a deleted account's, say): it is nobody's.
+    m = pd.DataFrame(
+        {
+            "id": list("abcde"),
+            "sender_id": ["u", "u", "u", "v", None],
+            "created": utc(*["2026-01-01 10:00"] * 5),
+        }
+    )
+    c = M.concentration(m)
+    # Counts ascending (1, 3), N = 4, n = 2: gini = 2 (1*1 + 2*3) / (2*4) - 3/2 = 0.25; u alone wrote half.
+    assert c == {"members": 2, "messages": 4, "members_for_half": 1, "share_of_members_for_half": 0.5, "gini": 0.25}
