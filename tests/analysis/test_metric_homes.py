@@ -53,3 +53,28 @@ def test_concentration_leaves_out_messages_without_a_sender():
     c = M.concentration(m)
     # Counts ascending (1, 3), N = 4, n = 2: gini = 2 (1*1 + 2*3) / (2*4) - 3/2 = 0.25; u alone wrote half.
     assert c == {"members": 2, "messages": 4, "members_for_half": 1, "share_of_members_for_half": 0.5, "gini": 0.25}
+
+
+# --- conversations.py -------------------------------------------------------------------------------------------------
+
+
+def test_a_conversation_only_a_bot_keeps_busy_is_dead_and_a_message_without_a_conversation_is_in_none():
+    m = pd.DataFrame(
+        {
+            "id": list("abcd"),
+            "sender_id": ["u", "bot", "v", "w"],
+            "is_bot": [False, True, False, False],
+            "conversation_id": ["C1", "C1", "C2", None],
+            "conversation_name": ["one", "one", "two", None],
+            "created": utc("2026-01-01", "2026-03-01", "2026-01-20", "2026-03-02"),
+        }
+    )
+    dead = M.dead_conversations(m, idle="30D", now="2026-03-05")
+    # C1's people went quiet on 1 January (63 days); the bot's post of 1 March does not count. C2: 44 days. d has
+    # no conversation and makes none.
+    assert dead.index.tolist() == ["C1", "C2"]
+    assert dead["name"].tolist() == ["one", "two"] and dead["messages"].tolist() == [1, 1]
+    assert dead["silent_for"].tolist() == [pd.Timedelta(days=63), pd.Timedelta(days=44)]
+    assert dead["last_message"].tolist() == list(utc("2026-01-01", "2026-01-20"))
+    # Counting bots, C1 spoke four days ago.
+    assert M.dead_conversations(m, idle="30D", now="2026-03-05", include_bots=True).index.tolist() == ["C2"]
