@@ -78,3 +78,21 @@ def test_a_conversation_only_a_bot_keeps_busy_is_dead_and_a_message_without_a_co
     assert dead["last_message"].tolist() == list(utc("2026-01-01", "2026-01-20"))
     # Counting bots, C1 spoke four days ago.
     assert M.dead_conversations(m, idle="30D", now="2026-03-05", include_bots=True).index.tolist() == ["C2"]
+
+
+def test_dead_conversations_give_last_messages_in_utc_whatever_the_frame_s_zone():
+    m = pd.DataFrame(
+        {
+            "id": list("ab"),
+            "sender_id": ["u", "v"],
+            "conversation_id": ["C1", "C2"],
+            "conversation_name": ["one", "two"],
+            "created": utc("2026-01-01", "2026-03-01").tz_convert("Europe/Berlin"),
+        }
+    )
+    given = pd.DataFrame({"id": ["C1", "C2", "C3"], "name": ["one", "two", "three"]})
+    dead = M.dead_conversations(m, given, idle="30D", now="2026-03-05")
+    assert dead.index.tolist() == ["C3", "C1"]  # never posted in first, then the most silent
+    assert str(dead["last_message"].dt.tz) == "UTC"
+    assert dead["last_message"].isna().tolist() == [True, False]
+    assert str(dead["last_message"].iloc[1]) == "2026-01-01 00:00:00+00:00"
