@@ -96,3 +96,19 @@ def test_dead_conversations_give_last_messages_in_utc_whatever_the_frame_s_zone(
     assert str(dead["last_message"].dt.tz) == "UTC"
     assert dead["last_message"].isna().tolist() == [True, False]
     assert str(dead["last_message"].iloc[1]) == "2026-01-01 00:00:00+00:00"
+
+
+def test_a_message_without_a_conversation_counts_as_of_unknown_visibility():
+    m = pd.DataFrame(
+        {
+            "id": list("abcd"),
+            "sender_id": ["u", "v", "u", "w"],
+            "conversation_id": ["C1", "C2", "C1", None],
+            "created": utc(*["2026-01-01"] * 4),
+        }
+    )
+    kinds = pd.DataFrame({"id": ["C1", "C2"], "kind": ["channel", "direct"]})
+    t = M.visibility_share(m, kinds)
+    # Two public, one direct, and one in no conversation: a quarter unknown, every message counted once.
+    assert t["messages"].to_dict() == {"public": 2, "private": 0, "direct": 1, "group_direct": 0, "unknown": 1}
+    assert t["share"].tolist() == [0.5, 0.0, 0.25, 0.0, 0.25]
