@@ -14,6 +14,7 @@ import pytest
 from chatlens import plotting as P
 from chatlens.reports import build_report, render_report
 from chatlens.widgets import dashboard
+from tests.widgets.test_dashboard import open_every_tab
 
 
 def lonely(n: int = 3) -> pd.DataFrame:
@@ -104,6 +105,7 @@ def test_the_dashboards_tabs_say_so_in_words(monkeypatch):
     shown.clear()
     board.account.value = "quiet"
     assert board.state.error is None
+    open_every_tab(board)  # each tab is drawn when opened
     html = [getattr(o, "data", "") for o in shown if type(o).__name__ == "HTML"]
     assert any("No replies or mentions between members in this period." in h for h in html)
     # The day's messages are charts (timeline, members posting, rhythm: figures left to plt.show), not words; the
