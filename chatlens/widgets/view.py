@@ -6,8 +6,9 @@ whether message text is shown (hidden by default, as in the report). Tabs: overv
 rhythm, threads, network, members, community (the report's section), rising terms. A change redraws only the tabs
 that depend on it: the one on screen at once, the others when they are opened (a choice costs one tab's time, not
 every tab's). A choice that fails (an account that cannot be loaded, Until before From, no messages) clears every
-tab and says what is wrong; nothing of an earlier choice stays on screen. Tables are for people (:mod:`chatlens.widgets.tables`), each with a "download
-this table as CSV" link (:func:`chatlens.export.to_safe_csv`, safe to open in a spreadsheet).
+tab and says what is wrong; nothing of an earlier choice stays on screen. Tables are for people
+(:mod:`chatlens.widgets.tables`), each with a "download this table as CSV" link (:func:`chatlens.export.to_safe_csv`,
+safe to open in a spreadsheet).
 """
 
 from __future__ import annotations
