@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from chatlens.analysis import cohort_retention, new_vs_returning, post_split
 from chatlens.analysis import metrics as M
-from chatlens.analysis import post_split
 
 
 def utc(*times: str) -> pd.DatetimeIndex:
@@ -112,3 +112,21 @@ def test_a_message_without_a_conversation_counts_as_of_unknown_visibility():
     # Two public, one direct, and one in no conversation: a quarter unknown, every message counted once.
     assert t["messages"].to_dict() == {"public": 2, "private": 0, "direct": 1, "group_direct": 0, "unknown": 1}
     assert t["share"].tolist() == [0.5, 0.0, 0.25, 0.0, 0.25]
+
+
+# --- activity.py ------------------------------------------------------------------------------------------------------
+
+
+def test_new_returning_and_cohorts_leave_out_messages_without_a_sender():
+    # u and v post in January, u again in February; two messages (7 January, 3 February) have no sender id.
+    m = pd.DataFrame(
+        {
+            "id": list("abcde"),
+            "sender_id": ["u", "v", None, "u", None],
+            "created": utc("2026-01-05", "2026-01-06", "2026-01-07", "2026-02-01", "2026-02-03"),
+        }
+    )
+    assert new_vs_returning(m).to_dict("list") == {"members": [2, 1], "new": [2, 0], "returning": [0, 1]}
+    retention = cohort_retention(m)
+    assert [str(p) for p in retention.index] == ["2026-01"]
+    assert retention.iloc[0].tolist() == [1.0, 0.5]  # of u and v, u came back
