@@ -80,7 +80,8 @@ def interaction_edges(
     sources, targets, kind_of = [], [], []
     if "reply" in kinds and "parent" in messages:
         pos = _parents_among(messages, at)
-        ok = pos >= 0
+        ok = (pos >= 0) & (sender >= 0)  # a message without a sender id is nobody's reply
+        ok[ok] &= sender[pos[ok]] >= 0
         sources.append(sender[ok])
         targets.append(sender[pos[ok]])
         kind_of.append(np.full(int(ok.sum()), kinds.index("reply")))
@@ -115,7 +116,7 @@ def interaction_edges(
         # Threads resolved on the whole frame (people answering a post from before `since` share its thread); a
         # thread whose root does not count (a bot's deploy notice) is the bot's, and makes no pairs.
         roots = counted_roots(messages, include_bots=include_bots, include_system=include_system)[at]
-        pairs_of = pd.DataFrame({"thread": roots, "member": sender})[roots >= 0].drop_duplicates()
+        pairs_of = pd.DataFrame({"thread": roots, "member": sender})[(roots >= 0) & (sender >= 0)].drop_duplicates()
         sizes = pairs_of.groupby("thread")["member"].transform("size")
         # Pairs grow with the square of a thread's participants: very large threads say little about pairs.
         pairs_of = pairs_of[(sizes > 1) & (sizes <= max_thread_participants)]
@@ -128,6 +129,8 @@ def interaction_edges(
     if not sources or not sum(len(x) for x in sources):
         return pd.DataFrame(columns=columns)
     src, tgt, kind = (np.concatenate(x).astype(np.int64) for x in (sources, targets, kind_of))
+    known = (src >= 0) & (tgt >= 0)  # a message without a sender id (code -1) is nobody's interaction
+    src, tgt, kind = src[known], tgt[known], kind[known]
     if not self_loops:
         keep = src != tgt
         src, tgt, kind = src[keep], tgt[keep], kind[keep]
@@ -168,8 +171,8 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = values.cat.categories.astype(str).to_numpy(dtype=object)
         return values.cat.codes.to_numpy().astype(np.int64), cats
-    codes, uniques = pd.factorize(values.astype(str), sort=False)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(values, sort=False)  # a missing id is -1, not a person named "nan"
+    return codes.astype(np.int64), np.asarray(pd.Index(uniques).astype(str), dtype=object)
 
 
 def _flatten(lists: pd.Series) -> tuple[np.ndarray, Any]:

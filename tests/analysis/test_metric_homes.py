@@ -5,7 +5,6 @@ of the numbers relies on, computed by hand."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from chatlens.analysis import cohort_retention, interaction_edges, new_vs_returning, post_split
 from chatlens.analysis import metrics as M
@@ -163,12 +162,6 @@ def test_a_reply_without_a_sender_takes_no_part_in_a_thread_s_groups():
     assert (s["threads"], s["multi_member_threads"], s["cross_group_threads"]) == (2, 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="interaction_edges (chatlens/analysis/interactions.py:84, the reply branch) takes a reply without a "
-    "sender id for one from the last person factorised: its code -1 becomes a negative pair key, read back as "
-    "'v' -> 'u', and the edge comes out twice (weights 2 and 1) instead of once with weight 1",
-)
 def test_replies_without_a_sender_are_nobody_s_interactions():
     m, groups = _threads_with_a_sender_less_reply()
     edges = interaction_edges(m)
