@@ -18,43 +18,22 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 
-import orjson
 import pandas as pd
 
 T0 = 1_767_600_000_000_000
 
 
 def build(path: Path, conversations: int, messages: int) -> None:
-    """``messages`` messages spread evenly over ``conversations`` channels, a third of them replies."""
-    from chatlens.backends.sqlite import Workspace
+    """``messages`` messages spread evenly over ``conversations`` channels, a third of them replies: the workspace
+    bench_bulk.py measures the bulk path on."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_bulk import build_conversations
 
-    if path.exists():
-        return
-    ws = Workspace(path)
-    ws.add_account("A", service="slack", name="bench", user_id="U0")
-    ws.add_users("A", [{"id": f"U{i:03d}", "name": f"user {i}"} for i in range(50)])
-    ws.add_conversations(
-        "A",
-        [
-            {"id": f"C{i:05d}", "name": f"c{i}", "private": False, "kind": "channel", "created": T0 + i}
-            for i in range(conversations)
-        ],
-    )
-
-    def rows():
-        for k in range(messages):
-            conv, n = k % conversations, k // conversations
-            ts = T0 + n * 60_000_000 + conv
-            parent = f"m{k - 2 * conversations}" if n % 3 == 2 else ""
-            text = f"message {n} of c{conv} <@U{k % 50:03d}>"
-            raw = orjson.dumps({"type": "message", "user": f"U{k % 50:03d}", "text": text, "ts": str(ts)}).decode()
-            yield (f"m{k}", f"C{conv:05d}", f"U{k % 50:03d}", ts, text, parent, None, raw)
-
-    ws.add_messages("A", rows())
-    ws.close()
+    build_conversations(path, conversations, messages)
 
 
 def files_of(cache_dir: Path) -> tuple[int, int]:
