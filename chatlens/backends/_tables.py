@@ -17,7 +17,7 @@ from ..chatapi import MESSAGE_TABLE_SCHEMA
 from ..chatapi.interface import REACTION_LIST
 from ..errors import ServiceError
 
-__all__ = ["EXTENSION_FIELDS", "extension_columns", "message_table", "split_mentions", "string_array"]
+__all__ = ["EXTENSION_FIELDS", "extension_columns", "message_table", "reaction_times", "split_mentions", "string_array"]
 
 _WITHOUT_RAW = MESSAGE_TABLE_SCHEMA.remove(MESSAGE_TABLE_SCHEMA.get_field_index("raw"))
 _EMPTY_MENTIONS = pa.array([[]], type=pa.list_(pa.string()))
@@ -126,20 +126,41 @@ def split_mentions(joined: Sequence[str | None], separator: str) -> pa.Array:
     """
     joined = pa.array(joined, type=pa.string())
     split = pc.split_pattern(joined, separator)
-    return pc.if_else(pc.is_null(joined), _EMPTY_MENTIONS.take([0] * len(joined)), split)
+    return pc.if_else(pc.is_null(joined), _repeat(_EMPTY_MENTIONS, len(joined)), split)
 
 
 #: The message fields each backend derives besides the signals (see :func:`extension_columns`), with their empty
 #: value; the bulk table's columns of the same names.
 EXTENSION_FIELDS = {"reactions": [], "file_kinds": [], "importance": None, "members_joined": [], "members_left": []}
-_EMPTY_LIST = pa.array([[]], type=pa.list_(pa.string()))
-_EMPTY_REACTIONS = pa.array([[]], type=REACTION_LIST)
+
+
+def reaction_times(reactions: Any) -> Any:
+    """A wire message's reactions with their ISO times as microseconds (the table's type); anything that is not a
+    list of reaction objects is handed on as it is, for the Arrow conversion to refuse by name.
+
+    Examples
+    --------
+    >>> reaction_times([{"emoji": "tada", "user": "U1", "count": 1, "created": "1970-01-01T00:00:01Z"}])[0]["created"]
+    1000000
+    """
+    if not isinstance(reactions, list):
+        return reactions
+    return [
+        {**r, "created": us_from_iso(r["created"])} if isinstance(r, dict) and isinstance(r.get("created"), str) else r
+        for r in reactions
+    ]
+
+
+def _repeat(one: pa.Array, n: int) -> pa.Array:
+    """``n`` copies of the one-element array ``one``, made by Arrow (no value per row in Python)."""
+    return one.take(pa.array([0] * n, pa.int32())) if n else one[:0]
 
 
 def extension_columns(n: int, found: Sequence[tuple[int, dict[str, Any]]]) -> dict[str, pa.Array]:
-    """The bulk table's extension columns (reactions, file kinds, importance, membership changes) of ``n`` rows,
-    from the few rows that have any: ``(row, fields)`` pairs, the fields as the wire objects carry them (reaction
-    times as ISO text). Rows not in ``found`` get empty lists and no importance, made without a value per row.
+    """The bulk table's extension columns (:data:`EXTENSION_FIELDS`: reactions, file kinds, importance, membership
+    changes) of ``n`` rows, from the few rows that have any: ``(row, fields)`` pairs, the fields as the wire objects
+    carry them (reaction times as ISO text). Rows not in ``found`` get empty lists and no importance, made without a
+    value per row when no row has any.
 
     Examples
     --------
@@ -153,34 +174,22 @@ def extension_columns(n: int, found: Sequence[tuple[int, dict[str, Any]]]) -> di
     """
     if not found:
         return {
-            "reactions": _EMPTY_REACTIONS.take(pa.array([0] * n, pa.int32())) if n else _EMPTY_REACTIONS[:0],
-            "file_kinds": _empty_lists(n),
+            "reactions": _repeat(_EMPTY_REACTIONS, n),
             "importance": pa.nulls(n, pa.string()),
-            "members_joined": _empty_lists(n),
-            "members_left": _empty_lists(n),
+            **{name: _repeat(_EMPTY_MENTIONS, n) for name in ("file_kinds", "members_joined", "members_left")},
         }
-    columns: dict[str, list[Any]] = {
-        "reactions": [[]] * n,
-        "file_kinds": [[]] * n,
-        "importance": [None] * n,
-        "members_joined": [[]] * n,
-        "members_left": [[]] * n,
-    }
+    columns: dict[str, list[Any]] = {name: [empty] * n for name, empty in EXTENSION_FIELDS.items()}
     for row, fields in found:
         for name in EXTENSION_FIELDS:
             value = fields.get(name)
-            if name == "reactions" and value:
-                value = [{**r, "created": us_from_iso(r["created"]) if r.get("created") else None} for r in value]
             if value:
-                columns[name][row] = value
+                columns[name][row] = reaction_times(value) if name == "reactions" else value
     return {
-        "reactions": pa.array(columns["reactions"], type=REACTION_LIST),
-        "file_kinds": string_array(columns["file_kinds"], "file_kinds", lists=True),
-        "importance": string_array(columns["importance"], "importance"),
-        "members_joined": string_array(columns["members_joined"], "members_joined", lists=True),
-        "members_left": string_array(columns["members_left"], "members_left", lists=True),
+        name: pa.array(values, type=REACTION_LIST)
+        if name == "reactions"
+        else string_array(values, name, lists=name != "importance")
+        for name, values in columns.items()
     }
 
 
-def _empty_lists(n: int) -> pa.Array:
-    return _EMPTY_LIST.take(pa.array([0] * n, pa.int32())) if n else _EMPTY_LIST[:0]
+_EMPTY_REACTIONS = pa.array([[]], type=REACTION_LIST)

@@ -1145,7 +1145,7 @@ def _message_table(rows: list[tuple[Any, ...]], raw: bool) -> pa.Table:
 
 def _extensions(stored: str | None) -> dict[str, Any]:
     """A message's extension fields (reactions, file kinds, ...) from their stored JSON; empty where NULL."""
-    fields = {"reactions": [], "file_kinds": [], "importance": None, "members_joined": [], "members_left": []}
+    fields = copy.deepcopy(EXTENSION_FIELDS)  # fresh lists: a caller may change the object it is given
     return fields | orjson.loads(stored) if stored else fields
 
 

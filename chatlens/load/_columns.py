@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import resolve_chains, take_ids
-from .._time import us_from_iso
-from ..backends._tables import string_array
+from ..backends._tables import reaction_times, string_array
 from ..chatapi import ChatAPI
 from ..chatapi.interface import REACTION_LIST
 from ..errors import ServiceError
@@ -109,26 +108,13 @@ def _message_columns(objects: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
         add_subtype(m.get("subtype"))
         add_mentions(m.get("mentions") or [])
         reactions = m.get("reactions")
-        add_reactions(_reaction_times(reactions) if reactions else [])
+        add_reactions(reaction_times(reactions) if reactions else [])
         add_files(m.get("file_kinds") or [])
         add_importance(m.get("importance"))
         add_joined(m.get("members_joined") or [])
         add_left(m.get("members_left") or [])
         add_raw(dumps(m.get("raw") or {}))  # UTF-8 bytes: Arrow takes them as strings without a decode per message
     return cols
-
-
-def _reaction_times(reactions: Any) -> Any:
-    """A wire message's reactions with their ISO times as microseconds (the table's type); anything that is not a
-    list of reaction objects is handed on as it is, for :func:`_column_array` to refuse by name."""
-    if not isinstance(reactions, list):
-        return reactions
-    out = []
-    for r in reactions:
-        if isinstance(r, dict) and isinstance(r.get("created"), str):
-            r = {**r, "created": us_from_iso(r["created"])}
-        out.append(r)
-    return out
 
 
 def _page_arrays(cols: dict[str, list[Any]]) -> dict[str, pa.Array]:
