@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .chatapi import MENTION_MARKUP
-from .schema import text_free
+from .schema import dtype_of, text_free
 
 __all__ = ["pseudonymize", "new_salt", "pseudonym", "MIN_SALT_BYTES"]
 
@@ -58,6 +58,7 @@ _HEX = 12  # 48 bits: a collision among 100,000 people has odds of about 1 in 50
 
 _PERSON_IDS = ("sender_id", "user_id", "root_sender_id", "parent_sender_id", "member")
 _PERSON_LISTS = ("mentions", "members_joined", "members_left")
+_REACTION = dtype_of("messages", "reactions").pyarrow_dtype.value_type
 _DIRECT_KINDS = ("direct", "group_direct")
 _MENTION = re.compile(MENTION_MARKUP)
 
@@ -190,9 +191,9 @@ def _distinct(values: pd.Series | pd.Index) -> np.ndarray:
     return np.asarray(uniques, dtype=object)
 
 
-def _list_array(column: pd.Series) -> pa.ListArray:
-    """A column of lists (Arrow-backed or Python lists) as one Arrow list<string> array."""
-    lists = pa.array(column, type=pa.list_(pa.string()), from_pandas=True)
+def _list_array(column: pd.Series, item: pa.DataType | None = None) -> pa.ListArray:
+    """A column of lists (Arrow-backed or Python lists) as one Arrow list array (of strings unless ``item`` says)."""
+    lists = pa.array(column, type=pa.list_(item or pa.string()), from_pandas=True)
     return lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
 
 
@@ -224,19 +225,14 @@ def _person_ids(items: list[pd.DataFrame]) -> set[str]:
     return people
 
 
-def _reaction_lists(column: pd.Series) -> pa.ListArray:
-    lists = column.array._pa_array if isinstance(column.dtype, pd.ArrowDtype) else pa.array(column, from_pandas=True)
-    return lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
-
-
 def _reaction_users(column: pd.Series) -> pa.Array:
-    flat = _reaction_lists(column).flatten()
+    flat = _list_array(column, _REACTION).flatten()
     return flat.field("user") if len(flat) else pa.array([], pa.string())
 
 
 def _replace_reaction_users(column: pd.Series, mapping: Mapping[str, str]) -> pd.Series:
     """A ``reactions`` column with each entry's ``user`` replaced (by distinct value), all else kept."""
-    lists = _reaction_lists(column)
+    lists = _list_array(column, _REACTION)
     items = lists.values
     if not len(items):
         return column.copy()

@@ -608,16 +608,16 @@ def render_report(data: ReportData) -> str:
         "–" if pd.isna(ts) else pd.Timestamp(ts).tz_convert(data.tz).strftime("%Y-%m-%d %H:%M")
     )
     env.filters["day"] = lambda ts: pd.Timestamp(ts).tz_convert(data.tz).strftime("%Y-%m-%d")
-    env.filters["hours"] = lambda td: "–" if pd.isna(td) else f"{pd.Timedelta(td).total_seconds() / 3600:.1f} h"
-    env.filters["pct"] = lambda x: "–" if x != x else f"{x:.0%}"
+    env.filters["hours"] = lambda td: _formatted(td, "hours", data.tz)
+    env.filters["pct"] = lambda x: _formatted(x, "pct", data.tz)
     env.filters["duration"] = _duration_words
     env.filters["fmt"] = lambda value, kind: _formatted(value, kind, data.tz)
     return env.get_template("report.html").render(d=data)
 
 
 def _formatted(value: Any, kind: str, tz: str) -> str:
-    """A community table's cell as shown: ``int``, ``signed``, ``pct``, ``ratio``, ``hours``, ``day`` or text; "–"
-    for a missing value."""
+    """A cell as the report shows it: ``int``, ``signed``, ``pct``, ``ratio``, ``hours``, ``day`` or text; "–" for a
+    missing value (the template's ``pct`` and ``hours`` filters and the community tables alike)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "–"
     if kind == "int":
