@@ -414,19 +414,18 @@ _MEMBER_ADDS = {"messages": "sum", "threads_started": "sum", "first_seen": "min"
 
 
 def _member_parts(kwargs: dict[str, Any], part: pd.DataFrame) -> dict[str, Any]:
-    """A partition's share of member_summary: its additive columns, each reply to someone else (giver, wait),
-    the replies each member received, and the distinct (member, local day) pairs."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from ._common import day_numbers, factorize_text, micros, select_columns, str_array, text_of
+    """A partition's share of member_summary: its additive columns, each reply to someone else (the giver's
+    position in the partition's table, the wait), the replies each member received, and the distinct (member,
+    local day) pairs. Members travel as positions in the table, not as a string per reply or per day, so the
+    merges and the client never make a Python object per message."""
+    from ._common import day_numbers, factorize_text, micros, select_columns
     from .engagement import member_summary
     from .threads import reply_rows
 
     options = _select_kwargs(kwargs)
     picked = select_columns(part, ("created", "sender_id"), **options)
     # In order of first counted message (the summary is sorted by messages), so merged tables keep that order.
-    _codes, in_order = factorize_text(picked["sender_id"])
+    picked_codes, in_order = factorize_text(picked["sender_id"])
     table = member_summary(part, **kwargs)[["name", *_MEMBER_ADDS]].reindex(in_order)
     # The replies reply_times lists (the same rows), to someone else: who gave, who received, how long it took.
     rows, parents = reply_rows(
@@ -436,24 +435,33 @@ def _member_parts(kwargs: dict[str, Any], part: pd.DataFrame) -> dict[str, Any]:
         include_bots=kwargs.get("include_bots", False),
         include_system=kwargs.get("include_system", False),
     )
-    sender = text_of(part["sender_id"])
-    giver, receiver = sender.take(pa.array(rows)), sender.take(pa.array(parents))
-    others = ~pc.equal(giver, receiver).fill_null(False).to_numpy(zero_copy_only=False)
+    codes, senders = factorize_text(part["sender_id"])
+    giver, receiver = codes[rows], codes[parents]
+    others = (giver != receiver) | (giver < 0)  # a missing sender is no one's own reply
+    giver, receiver = giver[others], receiver[others]
     created = micros(part["created"])
-    days = pd.DataFrame(
-        {"member": picked["sender_id"].astype(object), "day": day_numbers(picked["created"], kwargs.get("tz", "UTC"))}
-    ).drop_duplicates()
+    to_table = np.append(in_order.get_indexer(senders), -1)  # a sender's position in the table; -1 reads -1
+    day = day_numbers(picked["created"], kwargs.get("tz", "UTC"))
+    counted = picked_codes >= 0
+    days = pd.unique(_day_keys(picked_codes[counted], day[counted]))
+    got = receiver[receiver >= 0]
+    received = pd.Series(np.bincount(got, minlength=len(senders)), index=senders)
     return {
         "table": table,
-        "waits": pd.DataFrame(
-            {
-                "giver": str_array(giver.filter(pa.array(others))),
-                "wait": (created[rows] - created[parents])[others],
-            }
-        ),
-        "received": pd.Series(str_array(receiver.filter(pa.array(others)))).value_counts(),
+        "givers": to_table[giver],
+        "waits": (created[rows] - created[parents])[others],
+        "received": received[received > 0],
         "days": days,
     }
+
+
+def _day_keys(members: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """(member position, day number) pairs packed in one int64 each, so distinct pairs are a hash of one array."""
+    return (members.astype(np.int64) << 32) | (days.astype(np.int64) + 2**31)
+
+
+def _moved_days(keys: np.ndarray, move: np.ndarray) -> np.ndarray:
+    return (move[keys >> 32] << 32) | (keys & 0xFFFFFFFF)
 
 
 def _merge_members(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -463,11 +471,14 @@ def _merge_members(parts: list[dict[str, Any]]) -> dict[str, Any]:
     # In partition order: a member's first name is that of their first counted message with a name.
     grouped = tables.groupby(level=0, sort=False)
     table = grouped.agg({"name": "first", **_MEMBER_ADDS})
+    # Each part's table positions, renumbered as positions in the merged table.
+    moves = [np.append(table.index.get_indexer(p["table"].index), -1) for p in parts]
     return {
         "table": table,
-        "waits": pd.concat([p["waits"] for p in parts], ignore_index=True),
+        "givers": np.concatenate([move[p["givers"]] for p, move in zip(parts, moves)]),
+        "waits": np.concatenate([p["waits"] for p in parts]),
         "received": pd.concat([p["received"] for p in parts]).groupby(level=0).sum(),
-        "days": pd.concat([p["days"] for p in parts]).drop_duplicates(),
+        "days": pd.unique(np.concatenate([_moved_days(p["days"], move) for p, move in zip(parts, moves)])),
     }
 
 
@@ -480,14 +491,12 @@ def _plan_member_summary(func: Callable[..., Any], ddf: Any, kwargs: dict[str, A
         return _empty(func, ddf, kwargs)
     index = table.index
     k = len(index)
-    waits = got["waits"]
-    giver = index.get_indexer(waits["giver"].to_numpy(dtype=object))
+    giver = got["givers"]  # positions in the table (-1: not a counted member)
     table["replies_given"] = np.bincount(giver[giver >= 0], minlength=k).astype("int64")
     table["replies_received"] = got["received"].reindex(index, fill_value=0).to_numpy(dtype="int64")
-    us = waits["wait"].to_numpy(dtype=np.int64)  # microseconds
+    us = got["waits"]  # microseconds
     table["median_reply_time"] = pd.Series(median_durations(giver, us, k), index=index)
-    days = got["days"]
-    who = index.get_indexer(days["member"].to_numpy(dtype=object))
+    who = got["days"] >> 32
     table["active_days"] = np.bincount(who[who >= 0], minlength=k).astype("int64")
     for column in ("messages", "threads_started"):
         table[column] = table[column].astype("int64")
