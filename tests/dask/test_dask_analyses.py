@@ -213,3 +213,29 @@ def test_read_messages_reads_the_cache_dataset(cluster, tmp_path):
     # The dataset has no conversation_name (docs/dataset.md): the analyses that do not name conversations agree.
     assert_same(A.member_summary(dask_frame), A.member_summary(frame))
     assert_same(A.thread_table(dask_frame), A.thread_table(frame))
+
+
+def test_partial_tables_stack_as_pd_concat_and_a_stable_sort():
+    when = pd.to_datetime(["2026-01-02", "2026-01-01", "2026-01-02"], utc=True)
+    parts = [
+        pd.DataFrame(
+            {"started": when, "who": pd.Categorical(["b", "a", "b"]), "n": [1, 2, 3]},
+            index=pd.Index(["t1", "t2", "t3"], dtype="string[pyarrow]"),
+        ),
+        pd.DataFrame(
+            {"started": when[:2], "who": pd.Categorical(["c", "a"]), "n": [4, 5]},
+            index=pd.Index(["t4", "t5"], dtype="string[pyarrow]"),
+        ),
+    ]
+    got = _distributed._concat(parts, order_by="started")
+    union = pd.concat([p.assign(who=p["who"].astype(str)) for p in parts])
+    want = union.iloc[np.argsort(union["started"].to_numpy(), kind="stable")]
+    # Ties (the 2nd of January, three times) keep partition order; categories are merged, not lost.
+    assert got.index.tolist() == want.index.tolist() == ["t2", "t5", "t1", "t3", "t4"]
+    assert isinstance(got["who"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(got.assign(who=got["who"].astype(str)), want)
+    numbered = [
+        pd.DataFrame({"x": [1, 2]}, index=pd.RangeIndex(0, 2)),
+        pd.DataFrame({"x": [3]}, index=pd.RangeIndex(2, 3)),
+    ]
+    assert isinstance(_distributed._concat(numbered).index, pd.RangeIndex)  # rows numbered as in the whole frame
