@@ -149,3 +149,72 @@ def test_remembered_chains_do_not_keep_a_frame_alive():
     del m
     gc.collect()
     assert ids() is None
+
+
+def _reference_links(ids, parents):
+    """(found, parent, missing) by a dict of ids: obviously right, one Python step per message."""
+    first: dict[str, int] = {}
+    for i, v in enumerate(ids):
+        first.setdefault(v, i)
+    found = np.array([first.get(p, -1) if p is not None else -1 for p in parents], dtype=np.int64)
+    named = np.array([p is not None and p != "" for p in parents])
+    return found, np.where(named, found, -1), named & (found < 0)
+
+
+def _words_frame(seed: int, n: int = 400) -> tuple[list[str], list[str | None]]:
+    """Ids of one byte length (some sharing their first 8 bytes, some with non-ASCII and NUL bytes) and parents
+    that name them, name absent ids of the same and other lengths, or are empty or missing."""
+    rng = np.random.default_rng(seed)
+    stems = ["C09NHYKX", "C09NHYKY", "é234567", "\0\0\0\0\0\0\0\0"]  # 8 bytes each
+    ids = [f"{stems[i % 4]}-{i:08d}.{rng.integers(10**5, 10**6)}" for i in range(n)]
+    parents: list[str | None] = []
+    for i in range(n):
+        kind = rng.integers(6)
+        if kind == 0 and i:
+            parents.append(ids[rng.integers(i)])
+        elif kind == 1:
+            parents.append(ids[i][:-1] + "x")  # same length, absent
+        elif kind == 2:
+            parents.append(ids[i][:-2])  # shorter
+        elif kind == 3:
+            parents.append("")
+        else:
+            parents.append(None)
+    return ids, parents
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("weak_hash", [False, True])
+def test_parent_lookup_by_machine_words_is_exact(seed, weak_hash, monkeypatch):
+    """Ids of one length are looked up as hashed machine words: the same positions as a dict of the ids, also
+    when the hash is made weak (only the first word counts), so that absent parents share an id's hash and ids
+    share hashes with each other (then the string hash decides)."""
+    from chatlens import _links
+
+    if weak_hash:
+        monkeypatch.setattr(_links, "_hash_words", lambda words: words[:, 0].view(np.int64).copy())
+    ids, parents = _words_frame(seed)
+    if weak_hash and seed % 2:  # ids unique in their first word: only the parents collide
+        tail = lambda v: v.encode()[8:].decode()  # noqa: E731  (after the 8-byte stem)
+        ids = [f"{i:08d}{tail(v)}" for i, v in enumerate(ids)]
+        parents = [p if p is None or len(p.encode()) != 24 else f"{int(tail(p)[1:9]):08d}{tail(p)}" for p in parents]
+    used = []
+    fixed_width = _links._lookup_fixed_width
+    monkeypatch.setattr(_links, "_lookup_fixed_width", lambda *a: used.append(fixed_width(*a)) or used[-1])
+    for dtype in ("string[pyarrow]", object):
+        links, root, depth = _links.chain_links(pd.Series(ids, dtype=dtype), pd.Series(parents, dtype=dtype))
+        found, parent, missing = _reference_links(ids, parents)
+        assert links.unique
+        np.testing.assert_array_equal(links.found, found)
+        np.testing.assert_array_equal(links.parent, parent)
+        np.testing.assert_array_equal(links.missing, missing)
+        assert root is not None and depth is not None
+    # Ids sharing a first word under the weak hash go to the string hash; all others by machine words.
+    assert [u is not None for u in used] == [not (weak_hash and seed % 2 == 0)] * 2
+
+
+def test_repeated_ids_of_one_length_are_still_named():
+    m = pd.DataFrame({"id": ["aa", "bb", "aa"], "parent": [None, "aa", None], "sender_id": "u"})
+    m["created"] = pd.Timestamp("2026-01-01", tz="UTC")
+    with pytest.raises(ValueError, match=r"repeated: \['aa'\]"):
+        A.thread_depth(m)
