@@ -27,6 +27,7 @@ import contextvars
 import functools
 import itertools
 import math
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -43,6 +44,10 @@ SPLIT_EVERY = 8
 
 
 _ON_CLUSTER: contextvars.ContextVar[dict[int, Any] | None] = contextvars.ContextVar("chatlens_on_cluster", default=None)
+#: The warnings the workers gave during the current plan: (category, message), said again on the client.
+_CAUGHT: contextvars.ContextVar[list[tuple[type[Warning], Any]] | None] = contextvars.ContextVar(
+    "chatlens_caught", default=None
+)
 
 
 def is_dask_frame(obj: Any) -> bool:
@@ -66,10 +71,15 @@ def distributed(func: Callable[..., Any]) -> Callable[..., Any]:
         if args:
             raise TypeError(f"{func.__name__}() takes its options as keywords only")
         token = _ON_CLUSTER.set(None)  # the plan's own local calls are pandas calls
+        caught: list[tuple[type[Warning], Any]] = []
+        said = _CAUGHT.set(caught)
         try:
-            return PLANS[func.__name__](dispatch, messages, kwargs)
+            out = PLANS[func.__name__](dispatch, messages, kwargs)
         finally:
             _ON_CLUSTER.reset(token)
+            _CAUGHT.reset(said)
+        _say_again(caught)
+        return out
 
     return dispatch
 
@@ -122,17 +132,82 @@ def _tree(
     """``chunk`` of every partition, then ``combine`` of lists of at most SPLIT_EVERY partial results (in
     partition order) until one is left, computed on the current scheduler. ``gather``: the partial results come
     to the client and are combined there once (for results as large as the frame's rows, which no worker should
-    have to hold whole)."""
+    have to hold whole). The warnings ``chunk`` gives on the workers travel with the results and are said again on
+    the client, once each (:func:`_say_again`), as the pandas function says them."""
     import dask
 
-    layer = [dask.delayed(chunk)(part) for part in ddf.to_delayed()]
+    layer = [dask.delayed(_recorded)(chunk, part) for part in ddf.to_delayed()]
     if gather:
-        return combine(_streamed(layer))
+        outs = _streamed(layer)
+        _keep(warned for _, warned in outs)
+        return combine([out for out, _ in outs])
     single = len(layer) == 1
     while len(layer) > 1:
-        layer = [dask.delayed(combine)(layer[i : i + SPLIT_EVERY]) for i in range(0, len(layer), SPLIT_EVERY)]
-    (out,) = dask.compute(layer[0])
+        layer = [
+            dask.delayed(_combined)(combine, layer[i : i + SPLIT_EVERY]) for i in range(0, len(layer), SPLIT_EVERY)
+        ]
+    ((out, warned),) = dask.compute(layer[0])
+    _keep([warned])
     return combine([out]) if single else out  # one partition is combined too: the same shape of result
+
+
+def _recorded(chunk: Callable[[pd.DataFrame], Any], part: pd.DataFrame) -> tuple[Any, list[tuple[type[Warning], Any]]]:
+    """``chunk(part)`` and the warnings it gave (category, message), in order, each once. Recorded on a
+    distributed worker of one thread only: ``catch_warnings`` swaps process-wide state, which tasks running side by
+    side in threads would tangle; in a local threaded scheduler the warnings are the client's own anyway, and a
+    worker of several threads logs them as dask does."""
+    if not _single_threaded_worker():
+        return chunk(part), []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = chunk(part)
+    return out, _distinct((w.category, w.message) for w in caught)
+
+
+def _distinct(said: Any) -> list[tuple[type[Warning], Any]]:
+    """(category, message) pairs, each once (a message is a Warning or its text), in order."""
+    return list({(category, str(message)): (category, message) for category, message in said}.values())
+
+
+def _single_threaded_worker() -> bool:
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads == 1
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+def _combined(combine: Callable[[list[Any]], Any], parts: list[tuple[Any, list[Any]]]) -> tuple[Any, list[Any]]:
+    return combine([out for out, _ in parts]), _distinct(w for _, warned in parts for w in warned)
+
+
+def _keep(warned: Any) -> None:
+    caught = _CAUGHT.get()
+    if caught is not None:
+        caught.extend(w for ws in warned for w in ws)
+
+
+def _say_again(caught: list[tuple[type[Warning], Any]]) -> None:
+    """The workers' warnings, on the client: one per category. When partitions said different things (each counts
+    its own messages), a category that knows how to add them up (``merged``, as MissingParentWarning does) says the
+    whole frame's warning; others say the partitions' messages joined, the first three and how many more."""
+    by_kind: dict[type[Warning], list[Any]] = {}
+    for category, message in _distinct(caught):
+        by_kind.setdefault(category, []).append(message)
+    for category, messages in by_kind.items():
+        if len(messages) == 1:
+            said: Any = messages[0]
+        elif hasattr(category, "merged") and all(isinstance(m, category) for m in messages):
+            said = category.merged(messages)
+        else:
+            said = f"from {len(messages)} partitions: " + "; ".join(map(str, messages[:3]))
+            if len(messages) > 3:
+                said += f"; and {len(messages) - 3} more"
+        if isinstance(said, Warning):
+            warnings.warn(said, stacklevel=3)  # 1 here, 2 the dispatch, 3 the caller
+        else:
+            warnings.warn(str(said), category, stacklevel=3)
 
 
 def _streamed(layer: list[Any]) -> list[Any]:

@@ -35,7 +35,27 @@ __all__ = ["thread_depth", "thread_table", "reply_times", "ReplyCycleError", "Mi
 
 
 class MissingParentWarning(UserWarning):
-    """Some messages name a parent that is not in the frame; they were treated as roots."""
+    """Some messages name a parent that is not in the frame; they were treated as roots. ``count`` says how many,
+    ``ids`` names the first five."""
+
+    count: int = 0
+    ids: tuple[str, ...] = ()
+
+    @classmethod
+    def saying(cls, count: int, ids: list[str]) -> MissingParentWarning:
+        shown = ", ".join(repr(str(i)) for i in ids[:5])
+        warning = cls(
+            f"{count} message(s) reply to a message not in the frame and count as roots: "
+            f"{shown}{' ...' if count > 5 else ''}"
+        )
+        warning.count, warning.ids = count, tuple(ids[:5])
+        return warning
+
+    @classmethod
+    def merged(cls, said: list[MissingParentWarning]) -> MissingParentWarning:
+        """One warning for several parts of a frame (Dask partitions hold whole conversations, so their missing
+        parents add up to the whole frame's)."""
+        return cls.saying(sum(w.count for w in said), [i for w in said for i in w.ids][:5])
 
 
 def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,13 +68,7 @@ def _chains(messages: pd.DataFrame, warn: bool) -> tuple[np.ndarray, np.ndarray,
     missing = links.missing
     if warn and missing.any():
         named = links.ids.filter(pa.array(missing)).slice(0, 5).to_pylist()
-        shown = ", ".join(repr(str(i)) for i in named)
-        warnings.warn(
-            f"{int(missing.sum())} message(s) reply to a message not in the frame and count as roots: "
-            f"{shown}{' ...' if missing.sum() > 5 else ''}",
-            MissingParentWarning,
-            stacklevel=user_stacklevel(),
-        )
+        warnings.warn(MissingParentWarning.saying(int(missing.sum()), named), stacklevel=user_stacklevel())
     return root, depth, missing
 
 

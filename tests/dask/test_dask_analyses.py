@@ -176,6 +176,7 @@ def test_on_cluster_sends_pandas_frames_to_the_cluster(chains, monkeypatch):
     assert_same(got, want)
 
 
+@pytest.mark.filterwarnings("ignore::chatlens.analysis.MissingParentWarning")  # the chains miss parents
 def test_options_are_keywords_and_errors_are_the_pandas_ones(chains):
     dask_frame, _ = chains
     with pytest.raises(TypeError, match="keywords only"):
@@ -239,3 +240,20 @@ def test_partial_tables_stack_as_pd_concat_and_a_stable_sort():
         pd.DataFrame({"x": [3]}, index=pd.RangeIndex(2, 3)),
     ]
     assert isinstance(_distributed._concat(numbered).index, pd.RangeIndex)  # rows numbered as in the whole frame
+
+
+def test_workers_warnings_are_said_on_the_client(chains):
+    dask_frame, frame = chains
+    with pytest.warns(A.MissingParentWarning) as local:
+        A.thread_depth(frame)
+    with warnings.catch_warnings(record=True) as remote:
+        warnings.simplefilter("always")
+        A.thread_depth(dask_frame)
+    said = [w for w in remote if issubclass(w.category, A.MissingParentWarning)]
+    assert len(said) == 1 and said[0].filename == __file__  # once, at the caller's line, as pandas says it
+    # Each partition counted its own; added up, they are the whole frame's warning, word for word.
+    assert str(said[0].message) == str(local[0].message) and said[0].message.count > 5
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter("always")
+        A.thread_depth(dask_frame, warn=False)
+    assert not [w for w in quiet if issubclass(w.category, A.MissingParentWarning)]
