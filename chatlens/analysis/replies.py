@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..schema import has_question_mark
 from ._common import (
@@ -306,10 +307,14 @@ def _first_word_pattern(question_words: Any) -> str | None:
 
 
 def _looks_like_question(text: pd.Series, first_word: str | None) -> np.ndarray:
-    text = text.astype("string[pyarrow]")
-    asks = has_question_mark(pa.array(text, type=pa.string(), from_pandas=True)).to_numpy(zero_copy_only=False)
-    if first_word is not None:
-        asks = asks | text.str.contains(first_word, case=False, regex=True).fillna(False).to_numpy(dtype=bool)
+    body = pa.array(text.astype("string[pyarrow]"), type=pa.string(), from_pandas=True)
+    if isinstance(body, pa.ChunkedArray):
+        body = body.combine_chunks()
+    asks = np.array(has_question_mark(body).to_numpy(zero_copy_only=False), dtype=bool)
+    if first_word is not None:  # read only where no question mark has decided
+        rest = np.flatnonzero(~asks)
+        opens = pc.match_substring_regex(body.take(pa.array(rest)), first_word, ignore_case=True)
+        asks[rest] = opens.fill_null(False).to_numpy(zero_copy_only=False)
     return asks
 
 
@@ -390,15 +395,16 @@ def unanswered_questions(
     due = (threads["started"] + wait <= limit).to_numpy() if limit is not None else np.zeros(len(roots), bool)
     # Only the roots that waited long enough are read (a regex pass over their text, not every root's).
     candidates = np.flatnonzero(late & due)
-    chosen = frame.iloc[roots[candidates]]
+    at = roots[candidates]
     # Text-free frames carry only is_question (the question marks): the first-word rule cannot apply there.
+    # Only the columns that decide are read for every candidate; the rows of those that ask are taken whole.
     asks = (
-        _looks_like_question(chosen["text"], first_word)
-        if "text" in chosen
-        else chosen["is_question"].fillna(False).to_numpy(dtype=bool)
+        _looks_like_question(frame["text"].take(at), first_word)
+        if "text" in frame
+        else frame["is_question"].take(at).fillna(False).to_numpy(dtype=bool)
     )
-    if "is_system" in chosen:  # a join or a topic change asks nothing, whatever include_system counts
-        asks = asks & ~chosen["is_system"].fillna(False).to_numpy(dtype=bool)
-    out = chosen[asks].copy()
+    if "is_system" in frame:  # a join or a topic change asks nothing, whatever include_system counts
+        asks = asks & ~frame["is_system"].take(at).fillna(False).to_numpy(dtype=bool)
+    out = frame.iloc[at[asks]]
     out["first_reply_at"] = threads["first_reply_at"].array.take(candidates[asks])
     return out.sort_values("created", kind="stable").reset_index(drop=True)

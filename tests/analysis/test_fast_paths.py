@@ -11,7 +11,10 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandas.core.arrays import Categorical, DatetimeArray, PeriodArray, TimedeltaArray
 from pandas.core.arrays.arrow import ArrowExtensionArray
 
@@ -218,3 +221,23 @@ def test_repeated_ids_of_one_length_are_still_named():
     m["created"] = pd.Timestamp("2026-01-01", tz="UTC")
     with pytest.raises(ValueError, match=r"repeated: \['aa'\]"):
         A.thread_depth(m)
+
+
+# Pieces of text that decide the question-mark rule: the marks, markup around them, links, line breaks.
+_PIECES = ["?", "？", "﹖", "؟", "¿", "<", ">", "<@U1>", "|", "http", "https://", "://", "x.org/", "\n", " ", "a", "é"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)), max_size=30))
+def test_question_marks_are_found_as_the_definition_finds_them(texts):
+    """has_question_mark reads markup only where a text holds a mark and "<" or "://": the same answers as its
+    definition (markup removed by a regex, then the marks), for plain, chunked and sliced arrays."""
+    from chatlens.schema import _question_mark_outside_markup, has_question_mark
+
+    arr = pa.array(texts, type=pa.string())
+    want = _question_mark_outside_markup(arr).to_pylist()
+    assert has_question_mark(arr).to_pylist() == want
+    half = len(texts) // 2
+    chunked = pa.chunked_array([arr.slice(0, half), arr.slice(half)], type=pa.string())
+    assert has_question_mark(chunked).to_pylist() == want
+    assert has_question_mark(arr.slice(half)).to_pylist() == want[half:]
