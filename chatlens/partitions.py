@@ -278,12 +278,25 @@ def _read_piece(
         if schema_only:
             schema = parquet.schema_arrow
             return schema.empty_table().select(columns) if columns is not None else schema.empty_table()
-        table = parquet.read() if group is None else parquet.read_row_group(group, columns=columns)
-        if group is None and columns is not None:
-            table = table.select(columns)
+        # The columns filters name are read too (a computation may use none of them), and dropped after.
+        read = None if columns is None else list(dict.fromkeys([*columns, *_filtered_columns(filters)]))
+        table = parquet.read() if group is None else parquet.read_row_group(group, columns=read)
+        if group is None and read is not None:
+            table = table.select(read)
     if filters is not None:
         table = table.filter(pq.filters_to_expression(filters))
-    return table
+    return table if columns is None else table.select(columns)
+
+
+def _filtered_columns(filters: Any) -> list[str]:
+    """The column names in pyarrow ``filters`` (a list of (name, op, value), or a list of such lists)."""
+    if filters is None:
+        return []
+    if isinstance(filters, (list, tuple)) and filters and isinstance(filters[0], (list, tuple)):
+        if filters[0] and isinstance(filters[0][0], (list, tuple)):
+            return [t[0] for conj in filters for t in conj]
+        return [t[0] for t in filters]
+    return []
 
 
 def _arrow_frame(table: Any) -> pd.DataFrame:

@@ -25,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from ..backends._tables import string_array
 from ..cache import AccountCache
 from ..chatapi import ChatAPI, iter_items
-from ..schema import COLUMNS, coerce_frame, empty_frame
+from ..schema import COLUMNS, coerce_frame, empty_frame, to_utc
 from ..threadsync import (
     load_state,
     parse_budget,
@@ -45,6 +46,7 @@ from ._cached import (
     _load_cached,
     _named_or_fetch,
     _read_cached,
+    _recall_problems,
     _state_file,
 )
 from ._columns import (
@@ -253,10 +255,12 @@ def load_messages(
         partial result (a :class:`RefreshIncompleteWarning` says which conversations wait) that the next refresh
         completes. :func:`load_thread_status` says, per thread, whether its replies are complete.
     engine
-        ``"dask"``: the cache is filled as usual, then the frame comes back as a Dask DataFrame whose partitions
-        hold whole conversations (:func:`chatlens.partitions.partition_by_conversation`; on a
-        ``distributed.Client``'s workers if one is active), which the analyses take as they take a pandas one.
-        Needs ``pip install "chatlens[dask]"``.
+        ``"dask"``: the cache is filled as usual (not read at all when it holds every conversation asked for and
+        no refresh is asked), then its messages dataset comes back as a Dask DataFrame whose partitions hold whole
+        conversations, read by the workers (:func:`chatlens.read_messages`), so the frame is never whole in this
+        process; the analyses take it as they take a pandas one. Without the cache (``cache=False``) or with
+        ``raw=True`` the frame is loaded here and partitioned
+        (:func:`chatlens.partitions.partition_by_conversation`). Needs ``pip install "chatlens[dask]"``.
 
     Examples
     --------
@@ -290,6 +294,26 @@ def load_messages(
     # In-process backends are pure Python: threads would only contend for the GIL.
     workers = max_workers if api.parallel_fetch else 1
     columns = _stored_columns(text, raw=raw)
+    if engine == "dask" and cache and not raw:
+        return _dask_from_cache(
+            api,
+            convs,
+            ids,
+            since=since,
+            until=until,
+            text=text,
+            fill=dict(
+                refresh=refresh,
+                progress=progress,
+                max_workers=workers,
+                cache_dir=cache_dir,
+                columns=columns,
+                text=text,
+                raw=raw,
+                window_us=window_us,
+                budget=parse_budget(budget),
+            ),
+        )
     if not cache and api.bulk_messages:
         tables = {}
 
@@ -324,6 +348,89 @@ def load_messages(
 
         return partition_by_conversation(frame)
     return frame
+
+
+def _dask_from_cache(
+    api: ChatAPI, convs: pd.DataFrame, ids: list[str], *, since: Any, until: Any, text: bool, fill: dict[str, Any]
+) -> Any:
+    """``load_messages(engine="dask")`` from the cache: filled (or refreshed) as a pandas load fills it, then its
+    messages dataset read lazily, partitions of whole conversations, so the client never holds the frame. A cache
+    that already holds every conversation asked for is not read here at all."""
+    from ..partitions import read_messages, require_dask
+
+    require_dask()
+    store = AccountCache(api.identity, cache_dir=fill["cache_dir"], text=text)
+    known = store.manifest().get("conversations", {})
+    if fill["refresh"] or any(cid not in known for cid in ids):
+        _load_cached(api, ids, **fill)  # the tables it returns are dropped: the workers read the files
+    else:
+        _recall_problems(api, store.manifest())
+    files = store.messages_files()
+    filters: list[tuple[str, str, Any]] = []
+    if set(store.manifest().get("conversations", {})) - set(ids):
+        filters.append(("conversation_id", "in", ids))  # only the conversations asked for, and still listed
+    if since is not None:
+        filters.append(("created", ">=", to_utc(since, "since")))
+    if until is not None:
+        filters.append(("created", "<", to_utc(until, "until")))
+    meta = empty_frame("messages", raw=False, text=text)
+    if not files or not ids:
+        import dask.dataframe as dd
+
+        return dd.from_pandas(meta, npartitions=1)
+    wanted = [c for c in fill["columns"] if c != "conversation_name"]
+    ddf = read_messages([str(f) for f in files], engine="dask", columns=wanted, filters=filters or None)
+    labels = dict(zip(convs["id"].astype(str), convs["label"].astype(str)))
+    # The frame's own columns, in its order, conversation names and categories as a pandas load makes them.
+    return ddf.map_partitions(
+        _as_loaded, labels, list(meta.columns), (api.account_id, api.service), meta=meta, align_dataframes=False
+    )
+
+
+def _as_loaded(part: pd.DataFrame, labels: dict[str, str], columns: list[str], source: tuple[str, str]) -> pd.DataFrame:
+    """A partition of the cache dataset as ``load_messages`` gives its rows: conversation names, categories of
+    the values present only (sorted), the frame's column order and dtypes."""
+    import pyarrow as pa
+
+    from ._columns import _categorical, _without_unused_categories
+
+    part = part.copy()
+    ids = part["conversation_id"]
+    if not isinstance(ids.dtype, pd.CategoricalDtype):
+        ids = ids.astype("category")
+    ids = _without_unused_categories(ids)
+    ids = ids.cat.reorder_categories(ids.cat.categories.astype(str).sort_values()) if len(ids.cat.categories) else ids
+    part["conversation_id"] = ids
+    # One name per conversation, spread to the rows by the category codes (no Python string per message).
+    names = [labels.get(str(c), str(c)) for c in ids.cat.categories]
+    codes = ids.cat.codes.to_numpy()
+    if len(set(names)) == len(names):
+        part["conversation_name"] = pd.Categorical.from_codes(codes, categories=names, validate=False)
+    else:
+        distinct = sorted(set(names))
+        where = np.array([distinct.index(n) for n in names] + [-1], dtype=np.int64)
+        part["conversation_name"] = pd.Categorical.from_codes(where[codes], categories=distinct, validate=False)
+    if "importance" in part:
+        # As _assemble types it: text categories when any message has one, else Arrow string categories.
+        importance = part["importance"].astype("category")
+        codes = importance.cat.codes.to_numpy()
+        if (codes >= 0).any():
+            words = pa.array(importance.cat.categories.astype(str).to_numpy(dtype=object), type=pa.string())
+            dense = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0, type=pa.int32()), words)
+            part["importance"] = _categorical(dense.cast(pa.string()))
+        else:
+            empty = pd.Index([], dtype=pd.ArrowDtype(pa.string()))
+            part["importance"] = pd.Categorical.from_codes(codes, categories=empty)
+    for c, value in zip(("account", "service"), source):
+        part[c] = pd.Categorical.from_codes(np.zeros(len(part), dtype=np.int8), categories=[value])
+    for c in ("sender_id", "sender_name"):
+        if c in part and isinstance(part[c].dtype, pd.CategoricalDtype):
+            column = _without_unused_categories(part[c])
+            if not column.cat.categories.is_monotonic_increasing:
+                column = column.cat.reorder_categories(column.cat.categories.sort_values())
+            part[c] = column
+    out = coerce_frame(part[[c for c in columns if c in part]], "messages", raw=False, text="text" in columns)
+    return out.set_axis(part.index)
 
 
 def load_thread_status(

@@ -63,6 +63,28 @@ def _both(name, options, dask_frame, frame):
         return function(dask_frame, **options), function(frame, **options)
 
 
+def test_load_messages_engine_dask_reads_the_cache_dataset(cluster, tmp_path, monkeypatch):
+    cache_dir = str(tmp_path)
+    cold = load_messages("demo", progress=False, cache_dir=cache_dir, engine="dask", since="2026-03-20")
+    # The workers read the cache's files: the graph starts at the dataset, not at a frame the client scattered.
+    keys = " ".join(str(k) for k in cold.__dask_graph__())
+    assert "read-" in keys and "from_pandas" not in keys and "scatter" not in keys
+    frame = load_messages("demo", progress=False, cache_dir=cache_dir, since="2026-03-20")
+    pd.testing.assert_frame_equal(cold.compute(), frame)
+
+    import chatlens.load as load
+
+    def no_fill(*args, **kwargs):
+        raise AssertionError("a cache holding every conversation is not read on the client")
+
+    monkeypatch.setattr(load, "_load_cached", no_fill)
+    warm = load_messages("demo", ["general"], progress=False, cache_dir=cache_dir, engine="dask", until="2026-04-01")
+    monkeypatch.undo()
+    want = load_messages("demo", ["general"], progress=False, cache_dir=cache_dir, until="2026-04-01")
+    pd.testing.assert_frame_equal(warm.compute(), want)
+    assert_same(A.thread_table(warm), A.thread_table(want))
+
+
 @pytest.fixture(scope="module")
 def demo(cluster):
     frame = load_messages("demo", progress=False)
