@@ -383,10 +383,12 @@ def _sum_edges(parts: list[Any]) -> Any:
     return pd.concat(parts).groupby(["source", "target"], sort=False).sum().reset_index()
 
 
-def _edges(ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+def _edges(ddf: Any, kwargs: dict[str, Any], out: Any = False) -> pd.DataFrame:
+    """The summed edge list (``out``: the summed per-partition edges when they are computed already)."""
     from .interactions import interaction_edges
 
-    out = _tree(ddf, functools.partial(_edge_list, kwargs), _sum_edges)
+    if out is False:
+        out = _tree(ddf, functools.partial(_edge_list, kwargs), _sum_edges)
     if out is None:
         return interaction_edges(ddf._meta, **kwargs)
     counts = [c for c in out.columns if c not in ("source", "target")]
@@ -639,13 +641,23 @@ def _merge_firsts(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame({"messages": counts, "name": first.reindex(counts.index)})
 
 
+def _graph_parts(edge_options: dict[str, Any], options: dict[str, Any], part: pd.DataFrame) -> tuple[Any, Any]:
+    return _edge_list(edge_options, part), _member_firsts(options, part)
+
+
+def _merge_graph_parts(parts: list[tuple[Any, Any]]) -> tuple[Any, Any]:
+    return _sum_edges([e for e, _ in parts]), _merge_firsts([p for _, p in parts])
+
+
 def _plan_interaction_graph(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> Any:
     import networkx as nx
 
     options = _select_kwargs(kwargs)
     kinds = kwargs.get("kinds", ("reply", "mention"))
-    edges = _edges(ddf, {**options, "kinds": kinds, "self_loops": kwargs.get("self_loops", False)})
-    people = _tree(ddf, functools.partial(_member_firsts, options), _merge_firsts)
+    edge_options = {**options, "kinds": kinds, "self_loops": kwargs.get("self_loops", False)}
+    # One read of each partition for both: its edges and its members' message counts.
+    summed, people = _tree(ddf, functools.partial(_graph_parts, edge_options, options), _merge_graph_parts)
+    edges = _edges(ddf, edge_options, summed)
     # The graph is built locally from the aggregated edges and member counts, as one frame builds it.
     graph = nx.DiGraph()
     names = [str(n) if pd.notna(n) else p for p, n in zip(people.index, people["name"])]
