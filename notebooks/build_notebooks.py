@@ -30,24 +30,79 @@ import pandas as pd
 pd.set_option("display.width", 120)
 import chatlens"""
 
+# The key figures as the report's cards show them (notebooks 05 and 06), from the report's own formatters.
+CARDS = """\
+from chatlens.reports.figures import format_change, format_value
+
+def cards(figures):  # the key figures as the report's cards show them
+    return pd.DataFrame({"key": [f["key"] for f in figures],
+                         "value": [format_value(f["value"], f["unit"]) for f in figures],
+                         "previous": [format_value(f["previous"], f["unit"]) for f in figures],
+                         "change": [format_change(f) for f in figures],
+                         "better": [f["better"] for f in figures],
+                         "verdict": [f["verdict"] for f in figures]},
+                        index=pd.Index([f["label"] for f in figures], name="figure"))
+
+"""
+
 NOTEBOOKS = {
     "01_quick_start.ipynb": [
         ("markdown", "# chatlens quick start\n\nConnect to the bundled demo workspace, load its messages into a "
-                     "tidy DataFrame, and draw the first charts."),
+                     "tidy DataFrame, see what the analyses count and what they leave out, and draw the first "
+                     "charts. Every figure has one definition, a function of `chatlens.analysis` (the "
+                     "`chatlens.analysis.METRICS` registry, described in docs/metrics.md); the text beside each "
+                     "table names it."),
         ("code", SETUP),
         ("code", 'api = chatlens.connect()  # the demo workspace, Slack account "acme-slack"\napi'),
+        ("markdown", "The account's conversations (`load_conversations`): `kind` is `channel` (public), "
+                     "`private_channel`, `direct` (a DM) or `group_direct` (a group DM); `private` is true for "
+                     "every kind but a public channel; `member_count` is how many members the conversation has "
+                     "today, not how many posted."),
         ("code", 'conversations = chatlens.load_conversations(api, progress=False)\n'
                  'conversations[["label", "kind", "private", "member_count"]]'),
-        ("markdown", "One row per message, with documented columns and real dtypes:"),
+        ("markdown", "One row per message, with documented columns and real dtypes (`chatlens.schema.COLUMNS` "
+                     "says what each column holds):"),
         ("code", 'messages = chatlens.load_messages(api, progress=False)\nmessages.dtypes'),
+        ("markdown", "How many messages were loaded, and the first and the last (UTC). `load_messages` loads "
+                     "every message of every conversation: private ones, bots' messages and system events "
+                     "included. The analyses decide what counts."),
         ("code", 'len(messages), messages["created"].min(), messages["created"].max()'),
+        ("markdown", "What the analyses leave out by default (`hygiene_counts`): bots' messages (`is_bot`) and "
+                     "system events (`is_system`: joins, topic changes), one row per `subtype`; `left_out` says "
+                     "whether the analyses drop them (`include_bots=True` / `include_system=True` count them). "
+                     "Messages of deactivated members are counted. `share` is of all the messages loaded. "
+                     "Private conversations are not left out by the analyses themselves: the report and the "
+                     "dashboard leave them out, loading with `chatlens.reports.load_report_messages`, which "
+                     "marks each message's conversation kind."),
+        ("code", 'users = chatlens.load_users(api, progress=False)\n'
+                 'chatlens.analysis.hygiene_counts(messages, deleted_users=users)'
+                 '[["reason", "subtype", "messages", "share", "left_out"]].round(3)'),
+        ("markdown", "The first messages: `is_reply` is true for a reply in a thread, and `thread_id` names the "
+                     "thread, the same for its root and every reply below it (the second row answers the "
+                     "first)."),
         ("code", 'messages[["conversation_name", "sender_name", "created", "is_reply", "thread_id"]].head()'),
-        ("markdown", "Messages per week by conversation, and the weekly rhythm in Berlin time:"),
+        ("markdown", "`plot_timeline`: messages per week (Monday to Sunday, UTC), one line for each of the five "
+                     "conversations with the most messages and one for the rest (\"other\"), over the whole "
+                     "history, private conversations included, bots and system events left out (the counts "
+                     "are `activity_timeline`'s). A dashed stretch ends in a week the data covers only in part "
+                     "(here the last: the data ends on Friday 31 July), so its dip is not a drop in activity. "
+                     "\"other\" adds up the six smaller conversations, so it runs above the rest."),
         ("code", 'ax = chatlens.plotting.plot_timeline(messages, freq="W", by="conversation", top=5)'),
+        ("markdown", "`plot_rhythm`: how many messages were posted in each hour of each weekday "
+                     "(`hour_weekday_table`), on Berlin's wall clock, over the whole history, bots and system "
+                     "events left out. Brighter is busier: weekday working hours in Berlin carry most of the "
+                     "talk; the members in other zones (New York to Tokyo) spread it into the evening and the "
+                     "night, and weekends are quiet."),
         ("code", 'ax = chatlens.plotting.plot_rhythm(messages, tz="Europe/Berlin")'),
-        ("markdown", "Who drives the conversation:"),
-        ("code", 'chatlens.analysis.member_summary(messages, since="2026-07-01", until="2026-08-01")'
-                 '[["name", "messages", "replies_given", "replies_received", "active_days"]].head(8)'),
+        ("markdown", "Who drives the conversation in July 2026 (`member_summary`, `since=\"2026-07-01\"`, "
+                     "`until=\"2026-08-01\"`: a period always includes `since` and leaves out `until`). One row "
+                     "per member posting, the busiest first: `messages` they posted, `replies_given` their "
+                     "replies to other people's messages, `replies_received` the replies others posted to "
+                     "theirs, `active_days` the days (UTC) on which they posted. Bots and system events are "
+                     "left out; private conversations count here, which the report does not count, so its "
+                     "members table shows lower numbers."),
+        ("code", 'summary = chatlens.analysis.member_summary(messages, since="2026-07-01", until="2026-08-01")\n'
+                 'summary[["name", "messages", "replies_given", "replies_received", "active_days"]].head(8)'),
         ("markdown", "Bad input gets a clear error:"),
         ("code", 'chatlens.load_messages(api, ["no-such-channel"], progress=False)', ["raises-exception"]),
     ],
@@ -63,7 +118,7 @@ NOTEBOOKS = {
                  'threads = chatlens.analysis.thread_table(messages)\n'
                  'threads[["size", "replies", "depth", "participants", "unanswered"]].describe().round(2)'),
         ("markdown", "How many messages sit at each depth: 0 are roots, 1 direct replies, 2 replies to replies."),
-        ("code", 'chatlens.analysis.thread_depth(messages, warn=False)["depth"].value_counts().sort_index()'),
+        ("code", 'chatlens.analysis.thread_depth(messages)["depth"].value_counts().sort_index()'),
         ("markdown", "Time to first reply, in hours, over the threads someone else answered: half were answered "
                      "within the 0.5 quantile (the median), nine in ten within the 0.9 quantile."),
         ("code", 'answered = threads[~threads["unanswered"]]\n'
@@ -136,53 +191,206 @@ NOTEBOOKS = {
         ("code", 'server.stop()'),
     ],
     "05_dashboard.ipynb": [
-        ("markdown", "# The dashboard\n\nPick an account, conversations, dates, a time zone and whether bots "
-                     "count; the tabs redraw what depends on each choice."),
+        ("markdown", "# The dashboard\n\nThe report's figures, to explore: pick an account, conversations, "
+                     "dates (From and Until, both days included), a time zone, the timeline's period and whether "
+                     "bots and private conversations count; each tab redraws what depends on the choice. It "
+                     "counts as the report does: bots (the service's and those its users list marks) and system "
+                     "events are left out, so are private conversations (private channels, DMs, group DMs) "
+                     "unless *Count private conversations* is ticked; without dates it shows the last 28 "
+                     "complete days. Message text stays hidden until *Show message text*."),
         ("code", SETUP),
-        ("code", 'board = chatlens.dashboard()\nboard', ["nbval-ignore-output"]),
-        ("code", 'board.account.value = "demo:acme-slack"\nboard.tz.value = "Europe/Berlin"\n'
-                 'board.conversations.options[:4]', ["nbval-ignore-output"]),
-        ("code", 'board.state.update(since=pd.Timestamp("2026-07-01", tz="UTC"), '
-                 'until=pd.Timestamp("2026-08-01", tz="UTC"))\n'
-                 'overview = pd.DataFrame(board.state.overview()).set_index("label")  # the report\'s key figures\n'
-                 'overview[["value", "previous", "change", "change_unit", "verdict"]].round(3)'),
+        ("markdown", "`chatlens.dashboard()` offers the demo's two accounts and every account of your accounts "
+                     "file, and loads one when it is picked. `load=` gives it a loader of your own (account "
+                     "name to messages frame): this one loads as the default does, with the report's "
+                     "`load_report_messages`, but without progress bars, so this saved notebook holds none. "
+                     "(A saved notebook shows no widgets: run it in JupyterLab, or open it with Voila, to see "
+                     "the dashboard; the cells below read what its tabs show.)"),
+        ("code", 'from chatlens.reports import load_report_messages\n\n'
+                 'def load(name):  # "demo:acme-slack": the workspace "demo", its account "acme-slack"\n'
+                 '    workspace, _, account = name.partition(":")\n'
+                 '    api = chatlens.connect(workspace, account=account or None)\n'
+                 '    return load_report_messages(api, text=True, progress=False)\n\n'
+                 'board = chatlens.dashboard(load=load)\nboard', ["nbval-ignore-output"]),
+        ("markdown", "Choosing as one would by hand: the Slack account, Berlin time, 1 to 31 July 2026. The "
+                     "conversation picker lists the public channels with their messages over the whole history; "
+                     "choosing none counts them all."),
+        ("code", 'import datetime\n'
+                 'board.account.value = "demo:acme-slack"\n'
+                 'board.tz.value = "Europe/Berlin"\n'
+                 'board.since.value, board.until.value = datetime.date(2026, 7, 1), datetime.date(2026, 7, 31)',
+         ["nbval-ignore-output"]),  # each choice redraws the tab on screen, into the widget's output
+        ("code", 'board.conversations.options'),
+        ("markdown", "The *Overview* tab: the report's key figures for these choices (`board.state.overview()`), "
+                     "each computed by the function `key` names, over 1 to 31 July in Berlin time; `previous` is "
+                     "the same figure over the 31 days before. Counts and times change in per cent (`%`), shares "
+                     "(a reply rate of 45%: 45% of the threads started answered by someone else) in percentage "
+                     "points (`pp`); times are in hours. `better` is the direction the metric declares better, "
+                     "and `verdict` judges the change by it (`same` when it rounds to nothing). The zone decides "
+                     "where days begin (stickiness counts members per local day) and the working day of "
+                     "senders whose own zone is unknown (after-hours share)."),
+        ("code", CARDS + 'overview = board.state.overview()\ncards(overview)'),
+        ("markdown", "The report for the same account, period and zone shows the same figures, unrounded values, "
+                     "changes and verdicts alike: both call the same functions on messages loaded the same way "
+                     "(`build_report`, as in the engagement report notebook)."),
+        ("code", 'from chatlens.reports import build_report\n'
+                 'report = build_report(load_report_messages("demo", progress=False), account="acme-slack",\n'
+                 '                      since="2026-07", until="2026-08", tz="Europe/Berlin", plots=False)\n'
+                 'print("the report\'s figures equal the dashboard\'s:", report.figures == overview)'),
+        ("markdown", "The *Threads* tab for the same choices: `conversation_summary`, one row per public "
+                     "channel, the busiest first; `threads` started in the period, `reply_rate` the share of "
+                     "them someone other than the author answered, `unanswered` how many nobody did, and "
+                     "`median_time_to_first_reply` over the answered ones. The tab shows it as below "
+                     "(`chatlens.widgets.tables.readable_table`): the report's column names, shares in per "
+                     "cent, durations in words; the numbers are the function's."),
+        ("code", 'from chatlens.widgets.tables import readable_table\n'
+                 'threads = board.state.threads()[["name", "threads", "reply_rate", "unanswered", '
+                 '"median_time_to_first_reply"]]\n'
+                 'shown, caption = readable_table(threads, tz=board.state.tz, what="conversations")\n'
+                 'print(caption)\nshown'),
     ],
     "06_engagement_report.ipynb": [
-        ("markdown", "# A team engagement report\n\nThe figures `chatlens report` puts in its HTML file, for "
-                     "July 2026 against June, and the file itself."),
+        ("markdown", "# A team engagement report\n\nWhat `chatlens report` puts in its HTML file, as data: the key "
+                     "figures for July 2026 against the 31 days before, the members and conversations tables, the "
+                     "unanswered list and what was left out; then the file itself. Each figure is computed by the "
+                     "function of `chatlens.analysis` its `key` names (the `chatlens.analysis.METRICS` registry, "
+                     "docs/metrics.md): the report computes nothing of its own."),
         ("code", SETUP),
-        ("code", 'from chatlens.reports import build_report, render_report\n'
-                 'messages = chatlens.load_messages("demo", progress=False)\n'
-                 'data = build_report(messages, account="acme-slack", since="2026-07-01", until="2026-07-31", '
+        ("markdown", "`load_report_messages` loads as the report (and the dashboard) does: the messages "
+                     "(text-free unless `text=True`), what the users list says of each sender (bots it marks, "
+                     "deactivated members, time zones) and each conversation's kind. `since=\"2026-07\"`, "
+                     "`until=\"2026-08\"` is July in UTC: a period runs from `since` up to, not including, "
+                     "`until`."),
+        ("code", 'from chatlens.reports import build_report, load_report_messages\n'
+                 'messages = load_report_messages("demo", progress=False)\n'
+                 'data = build_report(messages, account="acme-slack", since="2026-07", until="2026-08", '
                  'plots=False)\n'
-                 'figures = pd.DataFrame(data.figures).set_index("label")\n'
-                 'figures[["key", "value", "previous", "change", "change_unit", "verdict"]].round(3)'),
-        ("code", 'data.members[["name", "messages", "replies_given", "replies_received"]]'),
+                 'data.since, data.until'),
+        ("markdown", "What the figures leave out: bots' messages (the service's bots and those its users list "
+                     "marks), system events (joins, topic changes) and every message of a private conversation "
+                     "(private channels, DMs, group DMs: `private` says \"left out\"; `include_private=True` "
+                     "counts them). Messages of deactivated members are counted."),
+        ("code", 'data.private, data.left_out'),
+        ("markdown", "The key figures: `value` for July, `previous` the same figure over the 31 days before "
+                     "(31 May to 30 June). Each counts people's messages in public channels:\n\n"
+                     "- **messages** (`message_count`): messages posted, roots and replies alike.\n"
+                     "- **members posting** (`member_count`): members who posted at least once (message data "
+                     "cannot see readers).\n"
+                     "- **threads started** (`threads_started`): roots posted, whether or not anyone replied.\n"
+                     "- **replies to others** (`replies_to_others`): replies to someone else's message (a reply "
+                     "to one's own does not count).\n"
+                     "- **reply rate** (`reply_rate`): the share of threads started whose root drew a reply from "
+                     "someone other than its author.\n"
+                     "- **median** and **90th percentile time to first reply** (`median_time_to_first_reply`, "
+                     "`p90_time_to_first_reply`, in hours): of the threads started in the period that someone "
+                     "else answered, half, and nine in ten, had their first answer within this time.\n"
+                     "- **stickiness (DAU/MAU)** (`stickiness`): members posting on a day over members posting "
+                     "in the 28 days up to it, averaged over the days; 70% would mean a typical day sees 70% of "
+                     "the month's posters.\n"
+                     "- **after-hours share** (`after_hours_share`): the share of messages posted outside 9:00 "
+                     "to 18:00, Monday to Friday, on each sender's own clock (their profile's zone).\n"
+                     "- **members for half of messages** (`members_for_half`): the fewest members who together "
+                     "wrote half the messages; higher means posting is shared more widely.\n\n"
+                     "Shown as the report's cards show them: shares in per cent, times in hours. `change` is "
+                     "in per cent of `previous` for counts and times and in percentage points "
+                     "(`pp`) for shares; `better` is the direction the metric declares better (`up` or "
+                     "`down`), and `verdict` judges the change by it, `same` when it rounds to nothing. So the "
+                     "median time to first reply, up 2% on June, is `worse` (a longer wait; both round to "
+                     "0.6 h), and its 90th percentile, down 5%, is `better`: the report's colours follow the "
+                     "verdict, not the sign."),
+        ("code", CARDS + 'cards(data.figures)'),
+        ("markdown", "The same figures as data (`data.figures`; `data.to_dict()` and `chatlens report --json` "
+                     "write them out): values unrounded, shares between 0 and 1, `change_unit` `%` or `pp`. The "
+                     "reply rate:"),
+        ("code", 'data.figures[4]'),
+        ("markdown", "The members table (`member_summary` on the same frame and period), one row per member "
+                     "posting, the busiest first: `messages`; `threads_started`, which the report heads "
+                     "\"threads with replies\": their roots that drew a reply (the card's \"threads started\" "
+                     "counts every root); `replies_given` (\"replies to others\") and `replies_received` "
+                     "(\"replies from others\"); the median time their replies to others came after the "
+                     "message they answered, in hours; `active_days`, the days with a post."),
+        ("code", 'hours = data.members["median_reply_time"].dt.total_seconds() / 3600\n'
+                 'members = data.members.assign(median_reply_hours=hours)\n'
+                 'members[["name", "messages", "threads_started", "replies_given", "replies_received",\n'
+                 '         "median_reply_hours", "active_days"]].round(2)'),
+        ("markdown", "The conversations table (`conversation_summary`, same period), one row per public channel: "
+                     "`messages`, `members_posting`, `threads` started, `reply_rate` (as the card), "
+                     "`unanswered` the threads nobody else answered, the median time to first reply in hours, "
+                     "and `answered_within` the share of threads someone else answered within the report's "
+                     "threshold (`sla=`, default 24 h; `answered_within`). In July every first answer came "
+                     "within 20 hours, so it equals the reply rate here."),
+        ("code", 'hours = data.conversations["median_time_to_first_reply"].dt.total_seconds() / 3600\n'
+                 'conversations = data.conversations.assign(median_first_reply_hours=hours)\n'
+                 'conversations[["name", "messages", "members_posting", "threads", "reply_rate",\n'
+                 '               "unanswered", "median_first_reply_hours", "answered_within"]].round(3)'),
         ("markdown", "The unanswered list: threads nobody else has answered that have waited over the "
-                     "threshold (`sla=`, default 24 h) at the period's end, the longest-waiting first."),
-        ("code", 'data.unanswered[["conversation", "author", "waiting (days)"]].head()'),
-        ("code", 'path = chatlens.report(out=os.path.join(tempfile.mkdtemp(), "team.html"), since="2026-07-01", '
-                 'until="2026-07-31", progress=False)\npath.name, path.read_text(encoding="utf-8").count("<img")'),
+                     "threshold at the period's end, the longest-waiting first; `waiting (days)` runs from the "
+                     "thread's start to 1 August. The report lists the first ten."),
+        ("code", 'data.unanswered[["started", "conversation", "author", "waiting (days)"]].head()'),
+        ("markdown", "The same report as one self-contained HTML file, its plots embedded as images "
+                     "(`chatlens report --since 2026-07 --until 2026-08` on the command line); its sections:"),
+        ("code", 'import re\n'
+                 'path = chatlens.report(out=os.path.join(tempfile.mkdtemp(), "team.html"), since="2026-07", '
+                 'until="2026-08", progress=False)\n'
+                 'html = path.read_text(encoding="utf-8")\n'
+                 'print(f"{path.name}: {html.count(\'<img\')} plots")\n'
+                 're.findall("<h2>(.*?)</h2>", html)'),
     ],
     "07_people_and_groups.ipynb": [
         ("markdown", "# People and groups\n\nThe Team API: who the members are (bots, deactivated and guest "
-                     "users, time zones), the groups they belong to, and analyses in each member's own time zone."),
+                     "users, time zones), the groups they belong to, and analyses in each member's own time "
+                     "zone and across groups."),
         ("code", SETUP),
+        ("markdown", "The users list (`load_users`), one row per account of the workspace: `is_bot` is the "
+                     "service's own mark, `deleted` a deactivated account (its messages still count), `guest` a "
+                     "guest account, `timezone` the zone of the member's profile. The first eight:"),
         ("code", 'users = chatlens.load_users(progress=False)\n'
                  'users[["name", "display_name", "timezone", "is_bot", "deleted", "guest"]].head(8)'),
+        ("markdown", "How many accounts there are, and how many are bots, deactivated and guests:"),
+        ("code", 'len(users), users[["is_bot", "deleted", "guest"]].sum().to_dict()'),
+        ("markdown", "Accounts per profile time zone (the two in UTC are the bots): the team spans California to "
+                     "Tokyo, so one zone's clock misreads most members' working day."),
         ("code", 'users["timezone"].value_counts()'),
-        ("code", 'groups = chatlens.load_groups(progress=False)  # Slack user groups; on Teams, the teams\n'
+        ("markdown", "Groups (`load_groups`: Slack's user groups; on Teams, the teams), one row per group and "
+                     "member; here the members of each. A member can be in several groups, so these add up to "
+                     "more than the members."),
+        ("code", 'groups = chatlens.load_groups(progress=False)\n'
                  'groups.groupby("group_name", observed=True)["user_id"].count()'),
-        ("markdown", "Messages gain what the users frame knows of each sender; a sender it does not know keeps "
-                     "every row, marked `sender_known = False`:"),
+        ("markdown", "`add_sender_details`: messages gain what the users frame knows of each sender "
+                     "(`sender_timezone`, `sender_deleted`, `sender_guest`, and `is_bot` for the users it marks "
+                     "as bots); a sender it does not know keeps every row, marked `sender_known = False`. One "
+                     "row per sender, the first six:"),
         ("code", 'messages = chatlens.add_sender_details(chatlens.load_messages(progress=False), users)\n'
                  'messages[["sender_name", "sender_timezone", "sender_deleted", "sender_known"]]'
                  '.drop_duplicates("sender_name").head(6)'),
-        ("markdown", "The weekly rhythm with every message placed in its sender's own zone: a team spread from "
-                     "California to Tokyo shows one working day, not three smeared ones."),
+        ("markdown", "The weekly rhythm (`hour_weekday_table`) with every message placed on its sender's own "
+                     "clock (`tz=\"member\"`; a sender without a known zone would be placed in UTC, "
+                     "`default_tz`): messages per hour and weekday over the whole history, every conversation, "
+                     "bots and system events left out. A team spread from California to Tokyo shows one "
+                     "working day, not three smeared ones."),
         ("code", 'ax = chatlens.plotting.plot_rhythm(messages, tz="member")'),
-        ("markdown", "Messages per month by group (a message counts once in each group its sender is in):"),
-        ("code", 'chatlens.analysis.activity_timeline(messages, freq="MS", by="group", groups=groups)'),
+        ("markdown", "Messages per month by group (`activity_timeline(by=\"group\")`, UTC months, bots and system "
+                     "events left out): a message counts once in each group its sender is in, so a row adds "
+                     "up to more than the month's messages (a person in no group would count in a \"(no "
+                     "group)\" column; the only senders in none are the two bots, left out). January starts "
+                     "with the first message, on 4 January."),
+        ("code", 'monthly = chatlens.analysis.activity_timeline(messages, freq="MS", by="group", groups=groups)\n'
+                 'monthly.rename(index=lambda start: start.strftime("%Y-%m"))'),
+        ("markdown", "`cross_group_interaction` in July, all conversations: an interaction is a reply or "
+                     "mention from one member to another (a reply to oneself does not count), and it crosses "
+                     "groups when the two share no group. `interactions` counts them, `cross_group_share` is "
+                     "the share that crosses. A thread crosses groups when no one group holds all the members "
+                     "posting in it; `cross_group_thread_share` is the share of threads with two or more "
+                     "posters that do."),
+        ("code", 'cross = chatlens.analysis.cross_group_interaction(messages, groups, member_column="user_id", '
+                 'group_column="group_name",\n'
+                 '                                                  since="2026-07-01", until="2026-08-01")\n'
+                 '{k: round(v, 3) if isinstance(v, float) else v for k, v in cross.summary.items()}'),
+        ("markdown", "Who interacts with whom, by group (`pairs`): rows are the group of the member who replied "
+                     "or mentioned, columns the group of the one answered or mentioned, each cell the replies "
+                     "and mentions between them (an interaction counts once for each group of each side, so "
+                     "with members in several groups the cells add up to more than the interactions). The "
+                     "diagonal stays within a group."),
+        ("code", 'cross.pairs.pivot(index="source_group", columns="target_group", values="weight")'),
     ],
     "08_your_own_slack_export.ipynb": [
         ("markdown", "# Your own Slack export\n\nThe whole path on a Slack workspace export, the zip a Slack admin "
