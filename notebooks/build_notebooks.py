@@ -113,19 +113,28 @@ NOTEBOOKS = {
         ("markdown", "One row per thread (a root message and every reply below it): `size` counts its messages, "
                      "`replies` those below the root, `depth` the longest chain of replies to replies, "
                      "`participants` the people who posted in it, and `unanswered` is true when nobody other "
-                     "than the root's author replied. `mean` of `unanswered` is the share of threads unanswered."),
+                     "than the root's author replied (counted as 1 here, so its `mean` is the share of threads "
+                     "unanswered). The whole history and every conversation, private ones too; threads started "
+                     "by bots and system events are left out."),
         ("code", 'messages = chatlens.load_messages("demo", progress=False)\n'
                  'threads = chatlens.analysis.thread_table(messages)\n'
-                 'threads[["size", "replies", "depth", "participants", "unanswered"]].describe().round(2)'),
-        ("markdown", "How many messages sit at each depth: 0 are roots, 1 direct replies, 2 replies to replies."),
+                 'columns = ["size", "replies", "depth", "participants", "unanswered"]\n'
+                 'threads[columns].astype({"unanswered": "int64"}).describe().round(2)'),
+        ("markdown", "How many messages sit at each depth: 0 are roots, 1 direct replies, 2 replies to replies. "
+                     "`thread_depth` places every message, bots' and system events too, so it finds more roots "
+                     "than the threads counted above (the 149 more are the bots' posts and the system "
+                     "events)."),
         ("code", 'chatlens.analysis.thread_depth(messages)["depth"].value_counts().sort_index()'),
         ("markdown", "Time to first reply, in hours, over the threads someone else answered: half were answered "
                      "within the 0.5 quantile (the median), nine in ten within the 0.9 quantile."),
         ("code", 'answered = threads[~threads["unanswered"]]\n'
                  'answered["time_to_first_reply"].dt.total_seconds().div(3600).quantile([0.5, 0.9]).round(2)'),
-        ("markdown", "The same times as the report draws them, the median marked (the report's key figure):"),
+        ("markdown", "The same times as the report draws them, the median marked (the report's key figure, "
+                     "`median_time_to_first_reply`; here over the whole history and every conversation, where "
+                     "the report covers its period and public channels):"),
         ("code", 'ax = chatlens.plotting.plot_time_to_first_reply(messages)'),
-        ("markdown", "Per conversation: `threads` started, `reply_rate` the share of them someone else answered, "
+        ("markdown", "Per conversation (`conversation_summary`, whole history, DMs included): `threads` "
+                     "started, `reply_rate` the share of them someone else answered (`reply_rate`), "
                      "`unanswered` how many nobody did."),
         ("code", 'chatlens.analysis.conversation_summary(messages)'
                  '[["name", "threads", "reply_rate", "unanswered"]].round(3)'),
@@ -134,21 +143,28 @@ NOTEBOOKS = {
         ("markdown", "# The interaction network\n\nWho replies to and mentions whom, who connects the team, and "
                      "which groups form. Export to Gephi with `write_graph`."),
         ("code", SETUP),
+        ("markdown", "`interaction_graph`: members (nodes) and who replied to or mentioned whom (edges, "
+                     "directed: A to B and B to A are two, weighted by how often) in June and July, every "
+                     "conversation, bots, system events and replies to oneself left out. How many members and "
+                     "links:"),
         ("code", 'messages = chatlens.load_messages("demo", progress=False)\n'
                  'graph = chatlens.analysis.interaction_graph(messages, since="2026-06-01", until="2026-08-01")\n'
                  'graph.number_of_nodes(), graph.number_of_edges()'),
-        ("markdown", "Members (nodes) and who replied to or mentioned whom (edges, weighted by how often) in June "
-                     "and July. `centrality`: `in_weight` and `out_weight` count the replies and mentions a "
-                     "member received and gave; `degree_centrality` the others they are linked with, as a share "
-                     "of everyone (links in and out counted apart, so up to 2); `betweenness` how often they sit "
-                     "on the shortest path between two others (people who connect groups score high); `pagerank` "
-                     "how much attention flows to them."),
+        ("markdown", "`centrality`, one row per member, the first eight by `pagerank`: `in_weight` and "
+                     "`out_weight` count the replies and mentions a member received and gave; "
+                     "`degree_centrality` the others they are linked with, as a share of everyone (links in "
+                     "and out counted apart, so up to 2: Ada Lovelace's 1.97 means she replied to or "
+                     "mentioned, and was answered or mentioned by, nearly all 31 others); `betweenness` how "
+                     "often they sit on the shortest path between two others (people who connect groups score "
+                     "high); `pagerank` how much attention flows to them."),
         ("code", 'chatlens.analysis.centrality(graph).head(8).round(3)'),
         ("markdown", "`communities`: groups of members who interact more with each other than with the rest "
                      "(the number of members in each)."),
         ("code", 'chatlens.analysis.communities(graph, seed=0).value_counts().sort_index()'),
-        ("markdown", "The network as the report draws it: the members with the most interaction partners, the "
-                     "strongest links (width: how often; line style: reply or mention), labels moved apart."),
+        ("markdown", "The network as the report draws it: the 30 members with the most interaction partners, "
+                     "of the links among them the strongest (width: how often; line style: reply or mention; "
+                     "the note under it says how many are drawn), labels moved apart where they would "
+                     "overlap."),
         ("code", 'ax = chatlens.plotting.plot_interaction_graph(graph, top=30, seed=0)'),
         ("code", 'import tempfile, os\npath = os.path.join(tempfile.mkdtemp(), "team.gexf")\n'
                  'chatlens.analysis.write_graph(graph, path)\nos.path.getsize(path) > 0'),
@@ -412,21 +428,29 @@ NOTEBOOKS = {
         ("code", 'conversations = chatlens.load_conversations(api, progress=False)\n'
                  'conversations[["label", "kind", "member_count"]]'),
         ("markdown", "## Who keeps coming back\n\n`new_vs_returning`: per month, the members posting, of whom "
-                     "`new` posted for the first time in the data loaded and `returning` had posted before. A "
-                     "healthy community keeps a steady returning count while new people arrive."),
+                     "`new` posted for the first time in the data loaded and `returning` had posted before "
+                     "(bots and system events left out). A healthy community keeps a steady returning count "
+                     "while new people arrive. \"First\" means first in the data: the export starts in "
+                     "January, so January's members are all new."),
         ("code", 'chatlens.analysis.new_vs_returning(messages)'),
         ("markdown", "`cohort_retention`: members grouped by the month of their first post (rows); each column "
                      "is the share of that cohort posting k months later (column 0 is always 100%). Read along a "
-                     "row: 0.6 in column 2 means 60% of that month's newcomers still posted two months on."),
+                     "row: 0.6 in column 2 means 60% of that month's newcomers still posted two months on. Here "
+                     "every member first posted in January, so there is one cohort, 97% of which still posted "
+                     "six months later."),
         ("code", 'chatlens.analysis.cohort_retention(messages).round(2)'),
         ("markdown", "## Is the work spread out\n\n`concentration`: `members_for_half` is the fewest members who "
-                     "wrote half the messages; `gini` is 0 when everyone posts equally and near 1 when one person "
-                     "writes everything."),
+                     "wrote half the messages and `share_of_members_for_half` their share of the `members` "
+                     "posting; `gini` is 0 when everyone posts equally and near 1 when one person writes "
+                     "everything. July, every conversation of the export (private ones too), bots and system "
+                     "events left out."),
         ("code", 'c = chatlens.analysis.concentration(messages, since="2026-07-01", until="2026-08-01")\n'
                  '{k: round(v, 3) if isinstance(v, float) else v for k, v in c.items()}'),
         ("markdown", "## What is waiting and what went quiet\n\n`unanswered_questions`: roots that read as "
                      "questions (a question mark, or a question word first) that nobody else answered within "
-                     "`after`, as of `now` (fixed here, so the answer does not change as time passes)."),
+                     "`after`, as of `now` (fixed here, so the answer does not change as time passes), over the "
+                     "whole history, the oldest first. Loaded text-free, the frame's `is_question` column (a "
+                     "question mark, found at load) decides: question words need the text."),
         ("code", 'waiting = chatlens.analysis.unanswered_questions(messages, after="24h", now="2026-08-01")\n'
                  'print(f"{len(waiting):,} questions unanswered after 24 h")\n'
                  'waiting[["conversation_name", "sender_name", "created"]].head()'),
@@ -445,10 +469,11 @@ NOTEBOOKS = {
         ("code", 'chatlens.analysis.concentration(private, since="2026-07-01", until="2026-08-01")'
                  '["members_for_half"] == c["members_for_half"]'),
         ("markdown", "## The report and the dashboard\n\n`chatlens.report` writes one self-contained HTML file "
-                     "(the last 28 complete days unless told otherwise; text-free unless `include_text=True`). "
-                     "On the command line: `chatlens report --account my-workspace-export.zip`."),
+                     "(the last 28 complete days unless told otherwise; here July, `until` left out; text-free "
+                     "unless `include_text=True`). On the command line: `chatlens report --account "
+                     "my-workspace-export.zip --since 2026-07 --until 2026-08`."),
         ("code", 'report = chatlens.report(api, out=os.path.join(tempfile.mkdtemp(), "team.html"), '
-                 'since="2026-07-01", until="2026-07-31", progress=False)\n'
+                 'since="2026-07", until="2026-08", progress=False)\n'
                  'import re\nre.findall("<h2>(.*?)</h2>", report.read_text(encoding="utf-8"))  # its sections'),
         ("markdown", "The dashboard over the export, loaded as the report loads it (`chatlens.dashboard()` "
                      "alone offers every account of your accounts file, and the demo):"),
