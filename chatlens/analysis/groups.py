@@ -64,14 +64,18 @@ def _thread_groups(
     """Per thread (root position ``roots`` of each counted row ``at``, -1 for none): participants, distinct groups
     among them, and whether no one group holds them all; indexed by thread id, sorted. Members and threads are
     integer codes throughout (a member without an id takes no part)."""
-    senders, labels = factorize_text(messages["sender_id"])
+    senders, labels = _sender_codes(messages["sender_id"])
     sender = senders[at]
     keep = (roots >= 0) & (sender >= 0)
     width = len(labels) + 1
-    pairs = pd.unique(roots[keep] * width + sender[keep])  # distinct (thread, member)
+    # Distinct (thread, member), sorted by thread: a sort and a step (numpy's unique() of many distinct ints
+    # hashes them, several times slower).
+    pairs = np.sort(roots[keep] * width + sender[keep])
+    pairs = pairs[np.diff(pairs, prepend=-1) != 0]
     pair_root, pair_member = pairs // width, pairs % width
-    thread_roots, thread = np.unique(pair_root, return_inverse=True)
-    participants = np.bincount(thread, minlength=len(thread_roots))
+    first = np.flatnonzero(np.diff(pair_root, prepend=-1))  # each thread's first pair
+    thread_roots = pair_root[first]
+    participants = np.diff(np.append(first, len(pairs)))
     # Each member's groups as one sorted list (CSR), "unassigned" for members in none.
     group_codes, group_names = pd.factorize(pd.Index(np.append(table["group"].to_numpy(dtype=object), unassigned)))
     unassigned_code = group_codes[-1]
@@ -82,28 +86,51 @@ def _thread_groups(
     alone = np.flatnonzero(~in_some)
     owner = np.concatenate([member_code[listed], alone])
     group = np.concatenate([group_codes[:-1][listed], np.full(len(alone), unassigned_code)])
-    order = np.argsort(owner, kind="stable")
-    owner, group = owner[order], group[order]
-    per_member = np.bincount(owner, minlength=len(labels))
-    start = np.concatenate([[0], np.cumsum(per_member)[:-1]]).astype(np.int64)
-    n_of = per_member[pair_member]
-    which_pair = np.repeat(np.arange(len(pairs)), n_of)
-    step = np.arange(len(which_pair)) - np.repeat(np.cumsum(n_of) - n_of, n_of)
-    pair_group = group[start[pair_member[which_pair]] + step]
-    n_groups = max(len(group_names), 1)
-    cells, sizes = np.unique(thread[which_pair] * n_groups + pair_group, return_counts=True)
-    cell_thread = cells // n_groups
-    groups = np.bincount(cell_thread, minlength=len(thread_roots))
-    largest = np.zeros(len(thread_roots), dtype=np.int64)
-    np.maximum.at(largest, cell_thread, sizes)
+    if len(group_names) <= 64:
+        # Few groups: each member's groups as the bits of one word. A thread's groups are the bits of the OR of
+        # its participants' words, and one group holds them all where the AND keeps a bit.
+        bits = np.zeros(len(labels), dtype=np.uint64)
+        np.bitwise_or.at(bits, owner, np.left_shift(np.uint64(1), group.astype(np.uint64)))
+        words = bits[pair_member]
+        groups = np.bitwise_count(np.bitwise_or.reduceat(words, first)).astype(np.int64) if len(first) else first
+        cross = np.bitwise_and.reduceat(words, first) == 0 if len(first) else first.astype(bool)
+    else:
+        order = np.argsort(owner, kind="stable")
+        owner, group = owner[order], group[order]
+        per_member = np.bincount(owner, minlength=len(labels))
+        start = np.concatenate([[0], np.cumsum(per_member)[:-1]]).astype(np.int64)
+        thread = np.repeat(np.arange(len(first)), participants)
+        n_of = per_member[pair_member]
+        which_pair = np.repeat(np.arange(len(pairs)), n_of)
+        step = np.arange(len(which_pair)) - np.repeat(np.cumsum(n_of) - n_of, n_of)
+        pair_group = group[start[pair_member[which_pair]] + step]
+        n_groups = max(len(group_names), 1)
+        cells, sizes = np.unique(thread[which_pair] * n_groups + pair_group, return_counts=True)
+        cell_thread = cells // n_groups
+        groups = np.bincount(cell_thread, minlength=len(thread_roots))
+        largest = np.zeros(len(thread_roots), dtype=np.int64)
+        np.maximum.at(largest, cell_thread, sizes)
+        cross = largest < participants
     ids = _arrow_strings(messages["id"], "ids").take(pa.array(thread_roots))
-    by_id = pc.sort_indices(ids).to_numpy()
+    # Threads in id order: frames come sorted by id (conversation, then time) more often than not.
+    in_order = len(ids) < 2 or pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py()
+    by_id = np.arange(len(ids)) if in_order else pc.sort_indices(ids).to_numpy()
     out = pd.DataFrame(
         {"participants": participants[by_id], "groups": groups[by_id]},
-        index=pd.Index(str_array(ids.take(pa.array(by_id))), name="thread_id"),
+        index=pd.Index(str_array(ids.take(pa.array(by_id)) if not in_order else ids), name="thread_id"),
     ).astype("int64")
-    out["cross"] = largest[by_id] < participants[by_id]
+    out["cross"] = cross[by_id]
     return out
+
+
+def _sender_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the senders' text (-1 where missing) and the distinct texts, in no particular order: a
+    categorical's own codes where its categories' texts are distinct, else :func:`factorize_text`."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        labels = pd.Index(values.cat.categories.astype(str), dtype="str")
+        if labels.is_unique:
+            return values.cat.codes.to_numpy().astype(np.int64), labels
+    return factorize_text(values)
 
 
 @shared_docs

@@ -20,6 +20,8 @@ from pandas.core.arrays.arrow import ArrowExtensionArray
 
 from chatlens import analysis as A
 from chatlens.loaders import add_sender_details, load_conversations, load_groups, load_messages, load_users
+from tests.analysis.frames import message_frames
+from tests.analysis.test_metrics import ref_counted_threads
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +243,31 @@ def test_question_marks_are_found_as_the_definition_finds_them(texts):
     chunked = pa.chunked_array([arr.slice(0, half), arr.slice(half)], type=pa.string())
     assert has_question_mark(chunked).to_pylist() == want
     assert has_question_mark(arr.slice(half)).to_pylist() == want[half:]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    message_frames(),
+    st.lists(st.tuples(st.sampled_from([f"u{i}" for i in range(6)]), st.integers(0, 99)), max_size=25),
+    st.sampled_from([3, 70]),
+)
+def test_thread_groups_as_sets_of_groups(df, memberships, n_groups):
+    """Per thread, the groups among its participants and whether one group holds them all, with members in several
+    groups or none: as sets say, for few groups (one machine word of bits per member) and for more than 64."""
+    # Every group has a member, some of them people who never post (so that there are n_groups groups).
+    memberships = [*memberships, *((f"x{g}", g) for g in range(n_groups))]
+    table = pd.DataFrame(
+        {"member_id": [m for m, _ in memberships], "group": [f"g{g % n_groups}" for _, g in memberships]}
+    )
+    of = {
+        m: {g for mm, g in zip(table["member_id"], table["group"]) if mm == m} or {"(unassigned)"}
+        for m in df["sender_id"]
+    }
+    got = A.cross_group_interaction(df, table).threads
+    want = {}
+    for root, rows in ref_counted_threads(df).items():
+        people = {s for _, s, _, _ in rows}
+        sets = [of[p] for p in people]
+        want[root] = (len(people), len(set().union(*sets)), not set.intersection(*sets))
+    assert {r: (p, g, c) for r, p, g, c in got[["participants", "groups", "cross"]].itertuples()} == want
+    assert list(got.index) == sorted(want)
