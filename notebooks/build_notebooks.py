@@ -190,18 +190,28 @@ NOTEBOOKS = {
                  'api = chatlens.connect({"type": "http", "base_url": server.url, "account": "acme-teams", '
                  '"token_env": "DEMO_SERVER_TOKEN"})\n'
                  'api.service, api.admin'),
+        ("markdown", "The served account is the demo's Teams one (`ms_teams`), an admin account (`admin`: "
+                     "the service's rules for admins apply, e.g. a Teams admin's listing leaves out members' "
+                     "direct chats). A private conversation with three of the first channel's members:"),
         ("code", 'conv = api.create_conversation(name="launch-review", private=True,\n'
                  '                               members=[{"id": m["id"]} for m in '
                  'api.list_conversations(page_size=1)["objects"][0]["members"][:3]])\n'
                  '{k: conv[k] for k in ("name", "private", "type", "api")}, len(conv["members"])'),
+        ("markdown", "A post and a reply to it: the reply names its parent, and both are from the account's "
+                     "own user."),
         ("code", 'post = api.create_message(conv["id"], text="Launch review at 3pm? 🚀")\n'
                  'reply = api.create_message(conv["id"], text="Works for me", parent=post["id"])\n'
                  'reply["parent"] == post["id"], reply["sender"]["name"]'),
+        ("markdown", "An edit changes the text and sets `modified`:"),
         ("code", 'edited = api.update_message(post["id"], text="Launch review moved to 4pm 🚀")\n'
                  'edited["text"], edited["modified"] is not None'),
+        ("markdown", "A deleted message leaves the listing, and asking for it is a 404, raised as "
+                     "`chatlens.errors.NotFound`:"),
         ("code", 'api.delete_message(reply["id"])\n'
                  '[m["text"] for m in chatlens.iter_items(api.list_messages, conv["id"])]'),
         ("code", 'api.retrieve_message(reply["id"])', ["raises-exception"]),
+        ("markdown", "The account's event log, newest last: each change above as an event, what it did "
+                     "(`add`, `update`, `delete`) to which kind of object."),
         ("code", 'events = api.list_events(cursor="0", page_size=1000)["objects"]\n'
                  '[(e["type"], e["object_type"]) for e in events][-5:]'),
         ("code", 'server.stop()'),
@@ -425,6 +435,10 @@ NOTEBOOKS = {
                      "message text is read into memory or the cache. One row per message:"),
         ("code", 'messages = chatlens.load_messages(api, text=False, progress=False)\n'
                  'len(messages), messages["created"].min(), messages["created"].max()'),
+        ("markdown", "The export's conversations (`load_conversations`): `kind` is `channel` (public), "
+                     "`private_channel`, `direct` or `group_direct`; `member_count` is how many members each has "
+                     "now. An export holds private channels and DMs only when the workspace's plan and the "
+                     "admin's choice include them (this one does)."),
         ("code", 'conversations = chatlens.load_conversations(api, progress=False)\n'
                  'conversations[["label", "kind", "member_count"]]'),
         ("markdown", "## Who keeps coming back\n\n`new_vs_returning`: per month, the members posting, of whom "
