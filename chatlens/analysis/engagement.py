@@ -19,7 +19,7 @@ from ._common import (
 )
 from ._distributed import distributed
 from ._docs import shared_docs
-from .threads import _thread_table, _whole, counted_mask, reply_rows
+from .threads import _thread_table, _whole, answered_roots, counted_mask, reply_rows
 
 __all__ = ["member_summary", "conversation_summary"]
 
@@ -81,8 +81,7 @@ def member_summary(
     k = len(index)
     # Threads resolve on the whole frame (a reply keeps its root even if that falls before `since`), then are
     # picked by their start.
-    threads, roots = _thread_table(frame, since=since, until=until, **options)
-    drew = roots[(threads["replies"] > 0).to_numpy()]
+    drew = answered_roots(frame, since=since, until=until, **options)
     table["threads_started"] = count_codes(member[drew], k)
     replies, parents = reply_rows(frame, since=since, until=until, **options)  # parents may predate `since`
     # Self-replies compare the ids' text; a reply whose sender or parent's sender has no id is to someone else.

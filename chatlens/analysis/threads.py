@@ -181,6 +181,21 @@ def thread_table(
     ]
 
 
+def answered_roots(
+    messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
+) -> np.ndarray:
+    """Positions of the roots of :func:`thread_table`'s threads with ``replies > 0``, in frame order: counted roots
+    started in ``[since, until)`` below which a counted message sits. Nothing else of the table is built."""
+    frame = _whole(messages)
+    root, depth, _missing = _chains(frame, warn=True)
+    counted = counted_mask(frame, include_bots=include_bots, include_system=include_system)
+    drew = np.zeros(len(frame), dtype=bool)
+    drew[root[counted & (depth > 0)]] = True
+    drew &= counted & (depth == 0)  # (a reply below a root that does not count drew no row's reply)
+    roots = np.flatnonzero(drew)
+    return roots[_in_range(frame["created"].array.take(roots), since, until)]
+
+
 def _thread_table(
     messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
 ) -> tuple[pd.DataFrame, np.ndarray]:

@@ -20,7 +20,7 @@ from pandas.core.arrays.arrow import ArrowExtensionArray
 
 from chatlens import analysis as A
 from chatlens.loaders import add_sender_details, load_conversations, load_groups, load_messages, load_users
-from tests.analysis.frames import message_frames
+from tests.analysis.frames import ANCHORS, message_frames
 from tests.analysis.test_metrics import ref_counted_threads
 
 
@@ -271,3 +271,19 @@ def test_thread_groups_as_sets_of_groups(df, memberships, n_groups):
         want[root] = (len(people), len(set().union(*sets)), not set.intersection(*sets))
     assert {r: (p, g, c) for r, p, g, c in got[["participants", "groups", "cross"]].itertuples()} == want
     assert list(got.index) == sorted(want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(message_frames(), st.booleans(), st.booleans(), st.sampled_from([None, 0, 1, 2]), st.sampled_from([None, 2, 3]))
+def test_threads_started_are_the_thread_tables_answered_rows(df, bots, system, since, until):
+    """member_summary's threads_started counts, per member, the rows of thread_table (same period and switches)
+    with replies, without building that table."""
+    since = ANCHORS[since] if since is not None else None
+    until = ANCHORS[until] + pd.Timedelta(days=1) if until is not None else None
+    which = dict(since=since, until=until, include_bots=bots, include_system=system)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        members = A.member_summary(df, **which)
+        threads = A.thread_table(df, **which)
+    want = Counter(threads.loc[threads["replies"] > 0, "root_sender_id"].astype(str))
+    assert {m: v for m, v in members["threads_started"].items() if v} == dict(want)
