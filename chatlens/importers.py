@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from tqdm.auto import tqdm
 
+from ._progress import progress_bar
 from .accounts import connect
 from .backends.sqlite import Workspace
 from .chatapi import ChatAPI, iter_items, iter_pages, us_from_iso
@@ -95,7 +95,7 @@ def import_account(
         convs = list(iter_items(source.list_conversations, page_size=1000))
         ws.add_conversations(acct, (_conversation(c) for c in convs))
         total = 0
-        with tqdm(total=len(convs), desc=f"import {name or acct}", unit="conv", disable=not progress) as bar:
+        with progress_bar(total=len(convs), desc=f"import {name or acct}", unit="conv", progress=progress) as bar:
             for conv in convs:
                 for page in iter_pages(source.list_messages, conv["id"], page_size=1000):
                     total += ws.add_messages(acct, (_row(m) for m in page["objects"]))

@@ -742,7 +742,7 @@ def refresh_all(
     (fewer requests; edits to their replies are missed). ``spent`` counts requests already made for this refresh
     (by kind: listing the conversations and their members), charged to the budget and counted in the result.
     """
-    from tqdm.auto import tqdm
+    from ._progress import progress_bar
 
     start = now_us()
     before = dict(api.calls)
@@ -766,7 +766,7 @@ def refresh_all(
     # A conversation a spent budget stopped part-way through goes first of all, to finish what it began.
     pending = sorted(plan.order, key=lambda c: (not _interrupted(states.get(c)), not _left_behind(states.get(c))))
     partial: dict[str, ThreadState] = {}
-    bar = tqdm(total=len(pending), desc=f"refresh ({plan})", unit="conv", disable=not progress)
+    bar = progress_bar(total=len(pending), desc=f"refresh ({plan})", unit="conv", progress=progress)
     try:
         while pending and not broke:
             cid = pending[0]

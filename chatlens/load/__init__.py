@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ..backends._tables import string_array
 from ..cache import AccountCache
 from ..chatapi import ChatAPI, iter_items
@@ -192,7 +192,7 @@ def load_members(
     if frame is None:
         rows: list[tuple[str, str, str, Any]] = []
         all_convs = load_conversations(api, cache=cache, progress=False, cache_dir=cache_dir)
-        for cid in tqdm(all_convs["id"].astype(str), desc="members", unit="conv", disable=not progress):
+        for cid in progress_bar(all_convs["id"].astype(str), desc="members", unit="conv", progress=progress):
             for user in iter_items(_patiently_listing(api.list_members), cid, page_size=PAGE_SIZE):
                 rows.append((cid, user["id"], user.get("name") or user["id"], user.get("email")))
         names = ["conversation_id", "user_id", "name", "email"]
@@ -476,11 +476,11 @@ def load_users(
 
     def fetch() -> pd.DataFrame:
         rows = list(
-            tqdm(
+            progress_bar(
                 iter_items(_patiently_listing(api.list_users), page_size=PAGE_SIZE),
                 desc="users",
                 unit="user",
-                disable=not progress,
+                progress=progress,
             )
         )
         if not rows:
@@ -523,7 +523,7 @@ def load_groups(
     def fetch() -> pd.DataFrame:
         rows: list[tuple[str, str, str, str]] = []
         groups = list(iter_items(_patiently_listing(api.list_groups), page_size=PAGE_SIZE))
-        for g in tqdm(groups, desc="groups", unit="group", disable=not progress):
+        for g in progress_bar(groups, desc="groups", unit="group", progress=progress):
             for u in iter_items(_patiently_listing(api.list_group_members), g["id"], page_size=PAGE_SIZE):
                 rows.append((g["id"], g["name"], u["id"], u.get("name") or u["id"]))
         columns = ["group_id", "group_name", "user_id", "user_name"]

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ..accounts import connect
 from ..chatapi import ChatAPI
 from ..errors import PermissionDenied, RateLimited
@@ -111,7 +111,7 @@ def _fetch_bulk(
     seen: set[str] = set()
     if not ids:
         return seen
-    bar = tqdm(total=len(ids), desc=f"{api.account_id}", unit="conv", disable=not progress)
+    bar = progress_bar(total=len(ids), desc=f"{api.account_id}", unit="conv", progress=progress)
     try:
         with _cyclic_gc_paused():
             for table in api.message_tables(ids, raw=raw):
@@ -204,7 +204,7 @@ def _fetch_many(
     out: dict[str, pd.DataFrame] = {}
     if not ids:
         return out
-    bar = tqdm(total=len(ids), desc=f"{api.account_id}", unit="conv", disable=not progress)
+    bar = progress_bar(total=len(ids), desc=f"{api.account_id}", unit="conv", progress=progress)
     counted = [0]
 
     def count(n: int) -> None:
