@@ -211,4 +211,12 @@ def plot_sections(p: Period, *, people: bool = True) -> list[Section]:
     >>> s[4].empty
     'No replies or mentions between members in this period.'
     """
-    return [make(p) for make, about_people in PLOT_SECTIONS if people or not about_people]
+    import pyarrow as pa
+
+    sections = []
+    for make, about_people in PLOT_SECTIONS:
+        if people or not about_people:
+            sections.append(make(p))
+            # What the section's analyses freed, Arrow's allocator would keep (see reports._release_unused).
+            pa.default_memory_pool().release_unused()
+    return sections
