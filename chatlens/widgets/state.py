@@ -98,6 +98,9 @@ class DashboardState:
     error: str | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _load_error: str | None = field(default=None, repr=False)
+    #: The last messages() frame and the choices it was picked by: every part reads it, and one frame (not a
+    #: new copy per part) lets the analyses reuse what they resolved on it (reply chains).
+    _picked: tuple[tuple[Any, ...], pd.DataFrame] | None = field(default=None, repr=False)
 
     def update(self, **choices: Any) -> set[str]:
         """Apply choices; returns the parts to redraw. A failure (an account that cannot be reached, a bad
@@ -152,9 +155,14 @@ class DashboardState:
         """The account's messages in the chosen conversations (all when none is chosen; private ones only with
         ``include_private``, :func:`chatlens.reports.leave_out_private`); dates and bots are applied by each
         analysis."""
-        frame, _ = leave_out_private(self.all_messages(), include_private=self.include_private)
+        whole = self.all_messages()
+        key = (id(whole), self.include_private, self.conversations)
+        if self._picked is not None and self._picked[0] == key:
+            return self._picked[1]
+        frame, _ = leave_out_private(whole, include_private=self.include_private)
         if self.conversations:
             frame = frame[frame["conversation_name"].astype(str).isin(self.conversations).to_numpy()]
+        self._picked = (key, frame)
         return frame
 
     def period(self) -> tuple[pd.Timestamp, pd.Timestamp]:
