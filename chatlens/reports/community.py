@@ -79,13 +79,18 @@ def community(
     >>> [f["key"] for f in c.figures][:2], [t.key for t in c.tables]
     (['member_count', 'members_engaged'], ['compared', 'retention', 'membership', 'dead'])
     """
+    from . import _release_unused
+
     figures = key_figures(messages, since=since, until=until, tz=tz, keys=COMMUNITY_FIGURES)
-    tables = [
-        _compared(messages, since, until, top, min_group_size),
-        _retention(messages, until, tz),
-        _membership(messages, since, until, conversations),
-        _dead(messages, until, conversations),
-    ]
+    tables = []
+    for table in (
+        lambda: _compared(messages, since, until, top, min_group_size),
+        lambda: _retention(messages, until, tz),
+        lambda: _membership(messages, since, until, conversations),
+        lambda: _dead(messages, until, conversations),
+    ):
+        _release_unused()  # each table starts without the garbage of the one before (reports._release_unused)
+        tables.append(table())
     return Community(figures=figures, tables=tables)
 
 

@@ -211,12 +211,11 @@ def plot_sections(p: Period, *, people: bool = True) -> list[Section]:
     >>> s[4].empty
     'No replies or mentions between members in this period.'
     """
-    import pyarrow as pa
+    from . import _release_unused
 
     sections = []
     for make, about_people in PLOT_SECTIONS:
         if people or not about_people:
             sections.append(make(p))
-            # What the section's analyses freed, Arrow's allocator would keep (see reports._release_unused).
-            pa.default_memory_pool().release_unused()
+            _release_unused()  # what the section's analyses freed, the allocators would keep
     return sections
