@@ -6,7 +6,8 @@ whether message text is shown (hidden by default, as in the report). Tabs: overv
 rhythm, threads, network, members, community (the report's section), rising terms. A change redraws only the tabs
 that depend on it: the one on screen at once, the others when they are opened (a choice costs one tab's time, not
 every tab's). A choice that fails (an account that cannot be loaded, Until before From, no messages) clears every
-tab and says what is wrong; nothing of an earlier choice stays on screen. Tables are for people
+tab and says what is wrong; nothing of an earlier choice stays on screen. Loading an account shows its progress
+(tqdm's bars) in one area above the tabs, emptied once loaded, never as text in a tab. Tables are for people
 (:mod:`chatlens.widgets.tables`), each with a "download this table as CSV" link (:func:`chatlens.export.to_safe_csv`,
 safe to open in a spreadsheet).
 """
@@ -14,9 +15,11 @@ safe to open in a spreadsheet).
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
+import sys
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -84,6 +87,9 @@ class Dashboard:
         self.private = w.Checkbox(value=False, description="Count private conversations", style=_WIDE)
         self.text = w.Checkbox(value=False, description="Show message text", style=_WIDE)
         self.message = w.HTML()
+        #: Where loading an account shows its progress (tqdm's bars, a loader's prints), cleared once it is done:
+        #: never in a tab.
+        self.progress = w.Output()
         self.outputs = {part: w.Output() for part in PARTS}
         self.tabs = w.Tab(children=[self.outputs[p] for p in PARTS])
         for i, part in enumerate(PARTS):
@@ -97,7 +103,7 @@ class Dashboard:
                 w.HBox([self.tz, self.bots, self.private, self.text]),
             ]
         )
-        self.widget = w.VBox([controls, self.message, self.tabs])
+        self.widget = w.VBox([controls, self.message, self.progress, self.tabs])
         self._labels: dict[str, str] = {}
         #: Tabs cleared by a failed choice: drawn again with the next choice that works, whatever it changes.
         self._stale: set[str] = set()
@@ -119,7 +125,8 @@ class Dashboard:
     # -- events -----------------------------------------------------------------------------------------------
     def _on_account(self, change: dict[str, Any]) -> None:
         self.message.value = "<i>Loading…</i>"
-        parts = self.state.update(account=change["new"], conversations=())
+        with self._loading():
+            parts = self.state.update(account=change["new"], conversations=())
         self._fill_conversations()  # emptied when the account could not be loaded: never another account's
         self._redraw(parts)
 
@@ -159,6 +166,26 @@ class Dashboard:
             freq=None if self.freq.value == "auto" else self.freq.value,
         )
         self._redraw(parts)
+
+    @contextlib.contextmanager
+    def _loading(self) -> Iterator[None]:
+        """Capture what loading displays or prints (tqdm's progress bars) in :attr:`progress`, and clear it after.
+
+        Text written to stdout or stderr is flushed before the capture ends: the kernel sends buffered text later,
+        to whichever output is capturing then, which would be a tab being drawn."""
+        self.progress.clear_output()
+        try:
+            with self.progress:
+                try:
+                    yield
+                finally:
+                    for stream in (sys.stdout, sys.stderr):
+                        flush = getattr(stream, "flush", None)
+                        if flush is not None:
+                            flush()
+        finally:
+            self.progress.clear_output()
+            self.progress.outputs = ()
 
     def _on_tab(self, change: dict[str, Any]) -> None:
         part = self.visible()

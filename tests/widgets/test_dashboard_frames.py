@@ -63,3 +63,58 @@ def test_a_new_choice_picks_its_own_frame(frame):
     assert len(state.messages()) == len(public)
     state.update(account="b")
     assert len(state.messages()) == int((other["conversation_kind"] == "channel").sum())
+
+
+def test_loading_shows_its_progress_apart_from_the_tabs_and_clears_it(frame, monkeypatch):
+    """What loading an account displays or prints (tqdm's bars) goes to the dashboard's progress area, never to a
+    tab: the load runs while that area captures, text written meanwhile is flushed before the capture ends (a
+    kernel sends buffered text later, to whichever output captures then), and the area is emptied afterwards."""
+    import io
+    import sys
+
+    import ipywidgets
+    from tqdm.auto import tqdm
+
+    from chatlens.widgets.view import Dashboard
+
+    capturing: list = []
+
+    def enter(out):
+        capturing.append(out)
+
+    def leave(out, *exc):
+        assert capturing.pop() is out
+        return False
+
+    monkeypatch.setattr(ipywidgets.Output, "__enter__", enter)
+    monkeypatch.setattr(ipywidgets.Output, "__exit__", leave)
+    events: list = []
+
+    class Stream(io.StringIO):
+        def write(self, text):
+            events.append("write")
+            return super().write(text)
+
+        def flush(self):
+            events.append(("flush", capturing[-1] if capturing else None))
+
+    err = Stream()
+    monkeypatch.setattr(sys, "stderr", err)
+    during: list = []
+
+    def load(name):
+        during.append(list(capturing))
+        for _ in tqdm(range(3), desc="loading messages", file=sys.stderr, disable=False):
+            pass
+        print("loaded 1,000 messages", file=sys.stderr)  # buffered, not flushed by the loader
+        return frame
+
+    board = Dashboard(["demo"], load=load)
+    assert list(board.widget.children).index(board.progress) == list(board.widget.children).index(board.tabs) - 1
+    board.account.value = "demo"
+    assert during == [[board.progress]]  # loaded while the progress area captured, no tab
+    assert "loading messages" in err.getvalue()
+    last_write = max(i for i, e in enumerate(events) if e == "write")
+    assert ("flush", board.progress) in events[last_write:] and capturing == []
+    assert board.progress.outputs == ()
+    assert board.state.error is None and board.drawn["overview"] == 1
