@@ -467,6 +467,12 @@ def _build_report(
         left_out["messages in private conversations"] = int(inside.sum()) - counted_in_period
     if incomplete:
         left_out["threads with replies not all loaded (counted as loaded)"] = incomplete
+    # The community section first: its history tables take the most memory of any step, and run before the reply
+    # chains are resolved and remembered (it resolves them, for what reads threads).
+    community_section = _community(
+        messages, since, until, tz, conversations_frame, include_private=include_private, top=top, k=min_group_size
+    )
+    _release_unused()
     members = member_summary(messages, since=since, until=until, tz=tz).head(top)
     _release_unused()
     conversations = conversation_summary(messages, since=since, until=until)
@@ -495,6 +501,7 @@ def _build_report(
     # warning each analysis gives about it is not repeated while the figures are made.
     notes = _timezone_notes(messages, since - (until - since), until, tz)
     notes += _assumed_zone_notes(messages, since, until, tz)
+    _release_unused()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownTimeZoneWarning)
         figures = key_figures(messages, since=since, until=until, tz=tz)
@@ -528,10 +535,7 @@ def _build_report(
     data.freq = freq or auto_freq(since, until)
     if include_text:
         data.terms = rising_terms(messages, since=since, until=until, n=top)
-    data.community = _community(
-        messages, since, until, tz, conversations_frame, include_private=include_private, top=top, k=min_group_size
-    )
-    _release_unused()
+    data.community = community_section
     if plots:
         period = Period(messages=messages, since=since, until=until, tz=tz, freq=data.freq, lead_in=lead_in)
         data.sections = plot_sections(period, people=min_group_size <= 1)  # the network draws single people
@@ -756,6 +760,20 @@ def _release_unused() -> None:
     pa.default_memory_pool().release_unused()
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
+
+
+def _resolve_reply_chains(messages: pd.DataFrame) -> None:
+    """Resolve the frame's reply chains on their own, before the first analysis that reads them: they are
+    remembered while the frame's Arrow id and parent arrays live (:func:`chatlens._links.chain_links`), and
+    resolving them inside that analysis held both one's and the other's working memory at once (0.7x and 0.4x the
+    frame on 1,000,000 messages). Frames whose ids are not Arrow-backed are not remembered: nothing to do."""
+    if "id" not in messages.columns or not isinstance(messages["id"].array, pd.arrays.ArrowExtensionArray):
+        return
+    from .._links import chain_links
+
+    _release_unused()
+    chain_links(messages["id"], messages.get("parent"))
+    _release_unused()
 
 
 def _malloc_trim() -> Any:

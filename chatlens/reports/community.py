@@ -79,18 +79,23 @@ def community(
     >>> [f["key"] for f in c.figures][:2], [t.key for t in c.tables]
     (['member_count', 'members_engaged'], ['compared', 'retention', 'membership', 'dead'])
     """
-    from . import _release_unused
+    from . import _release_unused, _resolve_reply_chains
 
-    figures = key_figures(messages, since=since, until=until, tz=tz, keys=COMMUNITY_FIGURES)
-    tables = []
-    for table in (
-        lambda: _compared(messages, since, until, top, min_group_size),
-        lambda: _retention(messages, until, tz),
-        lambda: _membership(messages, since, until, conversations),
-        lambda: _dead(messages, until, conversations),
+    # The tables that read the whole history but no thread first, then the reply chains resolved, then what reads
+    # threads: the memory each step takes is never on top of the chains' (the order shown is fixed below).
+    made: dict[str, CommunityTable] = {}
+    for key, make in (
+        ("retention", lambda: _retention(messages, until, tz)),
+        ("membership", lambda: _membership(messages, since, until, conversations)),
+        ("dead", lambda: _dead(messages, until, conversations)),
     ):
         _release_unused()  # each table starts without the garbage of the one before (reports._release_unused)
-        tables.append(table())
+        made[key] = make()
+    _resolve_reply_chains(messages)
+    figures = key_figures(messages, since=since, until=until, tz=tz, keys=COMMUNITY_FIGURES)
+    _release_unused()
+    made["compared"] = _compared(messages, since, until, top, min_group_size)
+    tables = [made[key] for key in ("compared", "retention", "membership", "dead")]
     return Community(figures=figures, tables=tables)
 
 
