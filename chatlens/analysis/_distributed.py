@@ -130,25 +130,22 @@ def _tree(
     ddf: Any, chunk: Callable[[pd.DataFrame], Any], combine: Callable[[list[Any]], Any], *, gather: bool = False
 ) -> Any:
     """``chunk`` of every partition, then ``combine`` of lists of at most SPLIT_EVERY partial results (in
-    partition order) until one is left, computed on the current scheduler. ``gather``: the partial results come
-    to the client and are combined there once (for results as large as the frame's rows, which no worker should
-    have to hold whole). The warnings ``chunk`` gives on the workers travel with the results and are said again on
-    the client, once each (:func:`_say_again`), as the pandas function says them."""
+    partition order) on the workers until at most SPLIT_EVERY are left, which come to the client and are combined
+    there (the last, largest combination would otherwise be one worker's peak, then travel to the client anyway).
+    ``gather``: every partial result comes to the client and is combined there once (for results as large as the
+    frame's rows, which no worker should have to hold whole). The warnings ``chunk`` gives on the workers travel
+    with the results and are said again on the client, once each (:func:`_say_again`), as the pandas function
+    says them."""
     import dask
 
     layer = [dask.delayed(_recorded)(chunk, part) for part in ddf.to_delayed()]
-    if gather:
-        outs = _streamed(layer)
-        _keep(warned for _, warned in outs)
-        return combine([out for out, _ in outs])
-    single = len(layer) == 1
-    while len(layer) > 1:
+    while not gather and len(layer) > SPLIT_EVERY:
         layer = [
             dask.delayed(_combined)(combine, layer[i : i + SPLIT_EVERY]) for i in range(0, len(layer), SPLIT_EVERY)
         ]
-    ((out, warned),) = dask.compute(layer[0])
-    _keep([warned])
-    return combine([out]) if single else out  # one partition is combined too: the same shape of result
+    outs = _streamed(layer)
+    _keep(warned for _, warned in outs)
+    return combine([out for out, _ in outs])  # one partition is combined too: the same shape of result
 
 
 def _recorded(chunk: Callable[[pd.DataFrame], Any], part: pd.DataFrame) -> tuple[Any, list[tuple[type[Warning], Any]]]:
