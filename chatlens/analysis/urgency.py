@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import fill_periods, local_times, select_mask
+from ._common import fill_periods, local_times, select_columns
 from ._docs import shared_docs
 
 __all__ = ["IMPORTANCE_LEVELS", "messages_by_importance"]
@@ -57,11 +57,11 @@ def messages_by_importance(
     >>> messages_by_importance(m).values.tolist()
     [[1, 0, 1, 0], [0, 0, 0, 1]]
     """
-    rows = np.flatnonzero(
-        select_mask(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
-    )
     columns = [*IMPORTANCE_LEVELS, "unknown"]
-    picked = messages.iloc[rows]
+    # Only the two columns read, of the rows counted: not a copy of every column (text, lists).
+    picked = select_columns(
+        messages, ["importance"], include_bots=include_bots, include_system=include_system, since=since, until=until
+    )
     if not len(picked):
         empty = pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
         empty.index = pd.DatetimeIndex([], tz=tz, name="period")
@@ -70,7 +70,7 @@ def messages_by_importance(
         level = picked["importance"].astype(pd.CategoricalDtype([*IMPORTANCE_LEVELS, "unknown"]))
         level = level.fillna("unknown").reset_index(drop=True)  # per category, not per row
     else:
-        level = pd.Series(pd.Categorical(["unknown"] * len(picked), categories=columns))
+        level = pd.Series(pd.Categorical.from_codes(np.full(len(picked), len(columns) - 1), categories=columns))
     frame = pd.DataFrame({"period": local_times(picked, tz).reset_index(drop=True), "level": level})
     table = frame.groupby([pd.Grouper(key="period", freq=freq), "level"], observed=False).size().unstack("level")
     table.columns = table.columns.astype(str)
