@@ -97,7 +97,8 @@ def reaction_rows(
     """
     keep = select_mask(messages, include_bots=include_bots, include_system=include_system, since=since, until=until)
     at, flat = _reaction_parts(messages, np.flatnonzero(keep))
-    take = messages.iloc[at]
+    # Only the columns read, per reaction: not a copy of every column (text, lists) of each reacted message.
+    take = messages[[c for c in ("conversation_id", "id", "sender_id", "created") if c in messages.columns]].iloc[at]
     emoji = flat.field("emoji") if len(flat) else pa.array([], pa.string())
     user = flat.field("user") if len(flat) else pa.array([], pa.string())
     count = flat.field("count").fill_null(1) if len(flat) else pa.array([], pa.int64())
@@ -177,8 +178,7 @@ def reactions_summary(
         empty["top_emoji"] = pd.Series(dtype="object")
         empty.index = pd.DatetimeIndex([], tz=tz, name="period")
         return empty
-    picked = messages.iloc[rows]
-    when = local_times(picked, tz).reset_index(drop=True)
+    when = local_times(messages[["created"]].iloc[rows], tz).reset_index(drop=True)  # not every column copied
     at, flat = _reaction_parts(messages, rows)
     position = np.searchsorted(rows, at)
     named = flat.field("user") if len(flat) else pa.array([], pa.string())

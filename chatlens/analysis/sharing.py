@@ -62,7 +62,7 @@ def files_shared(
         empty = pd.DataFrame({"files": pd.Series(dtype="int64"), "messages_with_files": pd.Series(dtype="int64")})
         empty.index = pd.DatetimeIndex([], tz=tz, name="period")
         return empty
-    picked = messages.iloc[rows]
+    picked = messages[[c for c in ("created", "file_kinds") if c in messages.columns]].iloc[rows]  # not every column
     when = local_times(picked, tz).reset_index(drop=True)
     bins = pd.Grouper(key="period", freq=freq)
     if "file_kinds" in picked.columns:
