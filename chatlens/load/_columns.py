@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._links import resolve_chains, take_ids
+from .._memory import release_unused
 from ..backends._tables import reaction_times, string_array
 from ..chatapi import ChatAPI
 from ..chatapi.interface import REACTION_LIST
@@ -398,6 +399,7 @@ def _assemble(
     # Concatenated in conversation-id order, each already sorted by (created, id): the frame comes out sorted.
     table = pa.concat_tables([t for _, t in parts], promote_options="permissive")
     frame = _to_pandas(table)
+    release_unused()  # the conversion's scratch memory, before the columns below are made beside it
     labels = dict(zip(convs["id"].astype(str), convs["label"].astype(str)))
     ids = [cid for cid, _ in parts]
     codes = np.repeat(np.arange(len(parts)), [t.num_rows for _, t in parts])

@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .._memory import release_unused
 from ..analysis import (
     answered_within,
     conversation_summary,
@@ -745,21 +746,14 @@ def _leave_out_private_consuming(messages: pd.DataFrame, *, include_private: boo
     counted = pd.DataFrame(index=messages.index[keep])
     for column in list(messages.columns):
         counted[column] = messages.pop(column).array[keep]
-    _release_unused()
+        _release_unused()  # the whole column's memory, not kept for reuse by the allocators
     return counted, "left out"
 
 
 def _release_unused() -> None:
-    """Hand back to the system the memory the allocators keep of what was freed, between the report's steps.
-
-    Arrow's allocator keeps freed memory for its own reuse (a load of 1,000,000 messages left as much again as the
-    frame held by the process, which numpy never reuses), and glibc's malloc keeps freed arrays below its mmap
-    threshold (which rises to 32 MiB after the first big free): each step of the report then started with the
-    last one's garbage still resident, 0.3x the frame from each allocator after the quiet-conversations table
-    alone. ``malloc_trim`` is glibc's (as Dask's workers call it); elsewhere there is none to call."""
-    pa.default_memory_pool().release_unused()
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    """:func:`chatlens._memory.release_unused`, between the report's steps: each starts without the garbage of the
+    one before, kept by the allocators (0.3x the frame from each after the quiet-conversations table alone)."""
+    release_unused()
 
 
 def _resolve_reply_chains(messages: pd.DataFrame) -> None:
@@ -774,21 +768,6 @@ def _resolve_reply_chains(messages: pd.DataFrame) -> None:
     _release_unused()
     chain_links(messages["id"], messages.get("parent"))
     _release_unused()
-
-
-def _malloc_trim() -> Any:
-    import ctypes
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
 
 
 def load_report_messages(
