@@ -181,6 +181,16 @@ def thread_table(
     ]
 
 
+def counted_root_count(
+    messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
+) -> int:
+    """How many rows :func:`thread_table` has: counted roots started in ``[since, until)``, no table built."""
+    frame = _whole(messages)
+    _root, depth, _missing = _chains(frame, warn=True)
+    roots = np.flatnonzero((depth == 0) & counted_mask(frame, include_bots=include_bots, include_system=include_system))
+    return int(_in_range(frame["created"].array.take(roots), since, until).sum())
+
+
 def answered_roots(
     messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
 ) -> np.ndarray:

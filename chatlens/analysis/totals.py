@@ -17,7 +17,7 @@ from ._common import factorize_text, micros, options, select_mask, to_utc
 from ._docs import shared_docs
 from .people import concentration
 from .replies import time_to_first_reply_summary
-from .threads import reply_times, thread_table
+from .threads import counted_root_count, reply_times
 
 __all__ = [
     "message_count",
@@ -138,7 +138,7 @@ def threads_started(
     >>> threads_started(m)
     2
     """
-    return len(thread_table(messages, since=since, until=until, **options(include_bots, include_system)))
+    return counted_root_count(messages, since=since, until=until, **options(include_bots, include_system))
 
 
 @shared_docs
