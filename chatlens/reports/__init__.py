@@ -743,9 +743,18 @@ def _leave_out_private_consuming(messages: pd.DataFrame, *, include_private: boo
     if "conversation_kind" not in messages.columns or include_private:
         return leave_out_private(messages, include_private=include_private)
     keep = ~_private_rows(messages)
+    kept = pa.array(keep)
     counted = pd.DataFrame(index=messages.index[keep])
     for column in list(messages.columns):
-        counted[column] = messages.pop(column).array[keep]
+        values = messages.pop(column).array
+        chunked = getattr(values, "_pa_array", None)
+        if isinstance(chunked, pa.ChunkedArray):
+            # Taken as one contiguous array (a load's columns are chunked per conversation): the analyses that
+            # need an array whole (the reply chains' ids) would each join the chunks again, and keep the copy.
+            joined = pa.chunked_array([chunked.filter(kept).combine_chunks()], type=chunked.type)
+            counted[column] = type(values)(joined)
+        else:
+            counted[column] = values[keep]
         _release_unused()  # the whole column's memory, not kept for reuse by the allocators
     return counted, "left out"
 
@@ -791,7 +800,6 @@ def load_report_messages(
     api = _account(api)
     messages = load_messages(api, conversations, text=text, progress=progress)
     _release_unused()  # the Arrow tables the load read are gone now
-    _one_chunk_each(messages)
     _add_sender_details(messages, load_users(api, progress=progress), add_sender_details)
     convs = load_conversations(api, progress=progress)
     kinds = pd.Series(convs["kind"].astype(str).to_numpy(), index=convs["id"].astype(str).to_numpy())
@@ -804,19 +812,6 @@ def load_report_messages(
         kind_codes[ids.cat.codes.to_numpy()], categories=pd.Index(kind_names, dtype=object)
     )
     return messages
-
-
-def _one_chunk_each(messages: pd.DataFrame) -> None:
-    """Each Arrow-backed column of ``messages`` (a frame the caller just loaded) as one contiguous array, column by
-    column. A load's columns are chunked per conversation, and analyses that need an array whole (the reply chains'
-    ids, a take) each joined the chunks again, and kept the copy while the frame lived (0.15x the frame on
-    1,000,000 messages)."""
-    for column in messages.columns:
-        values = messages[column].array
-        chunked = getattr(values, "_pa_array", None)
-        if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
-            messages[column] = type(values)(pa.chunked_array([chunked.combine_chunks()], type=chunked.type))
-    _release_unused()
 
 
 def _add_sender_details(messages: pd.DataFrame, users: pd.DataFrame, add_sender_details: Any) -> None:

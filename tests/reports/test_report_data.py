@@ -46,3 +46,13 @@ def test_sender_details_of_a_frame_with_a_sender_missing_are_add_sender_details(
     _add_sender_details(messages, users, add_sender_details)
     pd.testing.assert_frame_equal(messages, want)
     assert messages["is_bot"].tolist() == [True, False, False]
+
+
+def test_private_conversations_left_out_column_by_column_are_leave_out_private():
+    from chatlens.reports import _leave_out_private_consuming, leave_out_private
+
+    messages = load_report_messages("demo", progress=False)
+    want, done = leave_out_private(messages)
+    got, also = _leave_out_private_consuming(messages.copy(), include_private=False)
+    pd.testing.assert_frame_equal(got, want)
+    assert done == also == "left out" and len(got) < len(messages)
