@@ -24,7 +24,7 @@ from ._common import (
 )
 from ._distributed import distributed
 from ._docs import shared_docs
-from .threads import _thread_table, _whole, counted_mask, thread_table
+from .threads import _thread_table, _whole, answered_by_others, counted_mask, thread_table
 
 __all__ = [
     "QUESTION_WORDS",
@@ -77,10 +77,10 @@ def reply_rate(
     >>> 0 < reply_rate(m) < 1
     True
     """
-    threads = thread_table(messages, since=since, until=until, **options(include_bots, include_system))
-    if threads.empty:
+    answered = answered_by_others(messages, since=since, until=until, **options(include_bots, include_system))
+    if not len(answered):
         return float("nan")
-    return float((~threads["unanswered"]).mean())
+    return float(answered.mean())
 
 
 def _business_clock(times: pd.Series, hours: tuple[float, float], tz: str, holidays: np.ndarray) -> np.ndarray:

@@ -191,6 +191,24 @@ def counted_root_count(
     return int(_in_range(frame["created"].array.take(roots), since, until).sum())
 
 
+def answered_by_others(
+    messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
+) -> np.ndarray:
+    """Per row of :func:`thread_table` (same period and switches), whether someone other than the root's author
+    replied (``~unanswered``), in no particular order and without building the table."""
+    frame = _whole(messages)
+    root, depth, _missing = _chains(frame, warn=True)
+    counted = counted_mask(frame, include_bots=include_bots, include_system=include_system)
+    roots = np.flatnonzero((depth == 0) & counted)
+    roots = roots[_in_range(frame["created"].array.take(roots), since, until)]
+    ids = frame["sender_id"]  # told apart as thread_table tells them (a sender without an id differs from all)
+    codes = ids.cat.codes.to_numpy() if isinstance(ids.dtype, pd.CategoricalDtype) else pd.factorize(ids)[0]
+    others = counted & counted[root] & (depth > 0) & (codes != codes[root])
+    answered = np.zeros(len(frame), dtype=bool)
+    answered[root[others]] = True
+    return answered[roots]
+
+
 def answered_roots(
     messages: pd.DataFrame, *, since: Any, until: Any, include_bots: bool, include_system: bool
 ) -> np.ndarray:

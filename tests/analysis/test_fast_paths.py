@@ -277,7 +277,8 @@ def test_thread_groups_as_sets_of_groups(df, memberships, n_groups):
 @given(message_frames(), st.booleans(), st.booleans(), st.sampled_from([None, 0, 1, 2]), st.sampled_from([None, 2, 3]))
 def test_threads_started_are_the_thread_tables_answered_rows(df, bots, system, since, until):
     """member_summary's threads_started counts, per member, the rows of thread_table (same period and switches)
-    with replies, and the threads_started figure counts its rows, neither building that table."""
+    with replies, the threads_started figure counts its rows and reply_rate is its share answered, none of them
+    building that table."""
     since = ANCHORS[since] if since is not None else None
     until = ANCHORS[until] + pd.Timedelta(days=1) if until is not None else None
     which = dict(since=since, until=until, include_bots=bots, include_system=system)
@@ -286,6 +287,8 @@ def test_threads_started_are_the_thread_tables_answered_rows(df, bots, system, s
         members = A.member_summary(df, **which)
         threads = A.thread_table(df, **which)
         started = A.threads_started(df, **which)
+        rate = A.reply_rate(df, **which)
     assert started == len(threads)
+    assert rate == float((~threads["unanswered"]).mean()) if len(threads) else np.isnan(rate)
     want = Counter(threads.loc[threads["replies"] > 0, "root_sender_id"].astype(str))
     assert {m: v for m, v in members["threads_started"].items() if v} == dict(want)
