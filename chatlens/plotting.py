@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._durations import duration_words
 from .analysis import (
     activity_timeline,
     dau_wau_mau,
@@ -563,7 +564,7 @@ def plot_reply_times(messages: pd.DataFrame, *, bins: int = 40, ax: Axes | None 
     edges[0], edges[-1] = hours.min(), hours.max()  # rounding in logspace would drop the extreme values
     ax.hist(hours, bins=edges)
     median = float(np.median(hours))
-    ax.axvline(median, color="black", linestyle="--", label=f"median {median:.2f} h")
+    ax.axvline(median, color="black", linestyle="--", label=f"median {duration_words(pd.Timedelta(hours=median))}")
     ax.legend(loc="upper right", fontsize="small")
     ax.set_xscale("log")
     ax.set_xlabel("time to reply (hours, log scale)")
@@ -620,8 +621,9 @@ def plot_time_to_first_reply(
     edges[0], edges[-1] = low, high  # rounding in logspace would drop the extreme values
     ax.hist(shown, bins=edges)
     median = median_time_to_first_reply(messages, **options).total_seconds() / 3600
-    # Written as the report's card writes hours (to a tenth), so both read the same.
-    ax.axvline(max(median, second), color="black", linestyle="--", label=f"median {median:.1f} h")
+    # Written as the report's card writes it (a duration in words), so both read the same.
+    label = f"median {duration_words(pd.Timedelta(hours=median))}"
+    ax.axvline(max(median, second), color="black", linestyle="--", label=label)
     ax.legend(loc="upper right", fontsize="small")
     ax.set_xscale("log")
     ax.set_xlabel("time to first reply (hours, log scale)")

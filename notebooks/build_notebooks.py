@@ -316,12 +316,12 @@ NOTEBOOKS = {
                      "to 18:00, Monday to Friday, on each sender's own clock (their profile's zone).\n"
                      "- **members for half of messages** (`members_for_half`): the fewest members who together "
                      "wrote half the messages; higher means posting is shared more widely.\n\n"
-                     "Shown as the report's cards show them: shares in per cent, times in hours. `change` is "
+                     "Shown as the report's cards show them: shares in per cent, times in hours and minutes. `change` is "
                      "in per cent of `previous` for counts and times and in percentage points "
                      "(`pp`) for shares; `better` is the direction the metric declares better (`up` or "
                      "`down`), and `verdict` judges the change by it, `same` when it rounds to nothing. So the "
-                     "median time to first reply, up 2% on June, is `worse` (a longer wait; both round to "
-                     "0.6 h), and its 90th percentile, down 5%, is `better`: the report's colours follow the "
+                     "median time to first reply, up 2% on June (37 min against 36 min), is `worse` (a longer "
+                     "wait), and its 90th percentile, down 5%, is `better`: the report's colours follow the "
                      "verdict, not the sign."),
         ("code", CARDS + 'cards(data.figures)'),
         ("markdown", "The same figures as data (`data.figures`; `data.to_dict()` and `chatlens report --json` "

@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .._durations import duration_words
 from .._memory import release_unused
 from ..analysis import (
     answered_within,
@@ -697,7 +698,7 @@ def _formatted(value: Any, kind: str, tz: str) -> str:
     if kind == "ratio":
         return f"{float(value):.2f}"
     if kind == "hours":
-        return f"{pd.Timedelta(value).total_seconds() / 3600:.1f} h"
+        return duration_words(value)
     if kind == "day":
         return pd.Timestamp(value).tz_convert(tz).strftime("%Y-%m-%d")
     return str(value)

@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
+from .._durations import duration_words
 from ..analysis.metrics import FIGURES, figure_metrics, figure_values
 
 __all__ = ["key_figures", "compare", "format_value", "format_change"]
@@ -131,12 +134,13 @@ def _values(messages: Any, *, keys: tuple[str, ...], **which: Any) -> dict[str, 
 
 
 def format_value(value: Any, unit: str | None) -> str:
-    """A figure's value as shown: counts with thousands separators, shares in whole per cent, hours to a tenth.
+    """A figure's value as shown: counts with thousands separators, shares in whole per cent, hours as a duration
+    in words (whole minutes: "0.6 h" against "0.6 h" could not show the change beside it).
 
     Examples
     --------
     >>> format_value(24660, "count"), format_value(0.4235, "share"), format_value(3.84, "hours")
-    ('24,660', '42%', '3.8 h')
+    ('24,660', '42%', '3 h 50 min')
     >>> format_value(None, "count")
     '–'
 
@@ -146,7 +150,7 @@ def format_value(value: Any, unit: str | None) -> str:
     if unit == "share":
         return f"{value:.0%}"
     if unit == "hours":
-        return f"{value:.1f} h"
+        return duration_words(pd.Timedelta(hours=float(value)))
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}"

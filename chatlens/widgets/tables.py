@@ -7,9 +7,9 @@ are. Every cell becomes text here, so nothing is computed: the numbers are the a
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
+
+from .._durations import duration_words
 
 __all__ = ["COLUMN_NAMES", "duration_words", "readable_table"]
 
@@ -36,32 +36,6 @@ COLUMN_NAMES = {
 }
 #: Columns holding a share in 0..1, shown in per cent.
 SHARES = {"reply_rate", "answered_within", "share"}
-
-
-def duration_words(value: Any) -> str:
-    """A duration as people read it: "3 h 57 min", "45 min", "2 d 4 h", "under a minute"; "–" when missing.
-
-    Examples
-    --------
-    >>> duration_words(pd.Timedelta(hours=3, minutes=57, seconds=20)), duration_words(pd.Timedelta("45min"))
-    ('3 h 57 min', '45 min')
-    >>> duration_words(pd.Timedelta(days=2, hours=4, minutes=10)), duration_words(pd.Timedelta(seconds=20))
-    ('2 d 4 h', 'under a minute')
-    >>> duration_words(pd.NaT)
-    '–'
-    """
-    if value is None or pd.isna(value):
-        return "–"
-    minutes = int(pd.Timedelta(value).total_seconds() // 60)
-    if minutes < 1:
-        return "under a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
 
 
 def _cells(column: pd.Series, name: str, tz: str) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 from chatlens import plotting as P
 from chatlens.analysis import median_time_to_first_reply, reply_times, time_to_first_reply
 from chatlens.reports import build_report, leave_out_private, load_report_messages
+from chatlens.reports.figures import format_value
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_the_histograms_median_is_the_cards(messages, period):
     ax = P.plot_time_to_first_reply(counted, since=data.since, until=data.until)
     (median,) = [line for line in ax.lines if line.get_label().startswith("median")]
     assert median.get_xdata()[0] == pytest.approx(card["value"], rel=1e-12)
-    assert median.get_label() == f"median {card['value']:.1f} h"  # as the card writes it
+    assert median.get_label() == f"median {format_value(card['value'], 'hours')}"  # as the card writes it
     direct = median_time_to_first_reply(counted, since=data.since, until=data.until).total_seconds() / 3600
     assert card["value"] == pytest.approx(direct, rel=1e-12)
     answered = time_to_first_reply(counted, since=data.since, until=data.until)["time_to_first_reply"].notna()

@@ -62,9 +62,9 @@ CARDS = {
     # t2 and t3 answered of five; none of three before: +40 points, not per cent.
     "reply_rate": ("40%", "0%", "+40 pp", "better"),
     # First replies after 3 h and 1 h: median 2 h; nothing answered before, so no previous value and no change.
-    "median_time_to_first_reply": ("2.0 h", DASH, DASH, None),
-    # p90 of (1 h, 3 h), linear: 1 + 0.9 * 2 = 2.8 h.
-    "p90_time_to_first_reply": ("2.8 h", DASH, DASH, None),
+    "median_time_to_first_reply": ("2 h", DASH, DASH, None),
+    # p90 of (1 h, 3 h), linear: 1 + 0.9 * 2 = 2.8 h = 2 h 48 min.
+    "p90_time_to_first_reply": ("2 h 48 min", DASH, DASH, None),
     # Outside 09:00-18:00 on weekdays: t1, t3, r3 (weekend), t4 (midnight): 4 of 8 against p2, p3: 2 of 3;
     # 50% - 66.7% = -16.7 points, and less after-hours posting is better.
     "after_hours_share": ("50%", "67%", "-17 pp", "better"),
@@ -97,8 +97,8 @@ CHANGES = {
 #: answered within 24 h. "old" has one message in the period, a reply to a thread started before it: no thread of
 #: its own, so no rate, no reply time and no share to show.
 CONVERSATION_ROWS = {
-    "general": ["5", "2", "4", "25%", "3", "3.0 h", "25%"],
-    "random": ["2", "2", "1", "100%", "0", "1.0 h", "100%"],
+    "general": ["5", "2", "4", "25%", "3", "3 h", "25%"],
+    "random": ["2", "2", "1", "100%", "0", "1 h", "100%"],
     "old": ["1", "1", "0", DASH, "0", DASH, DASH],
 }
 #: Unanswered over 24 h at 15 January 00:00, oldest first: t1 (4 days 16.8 hours = 4.7 days), t4 (2.0 days); t5
