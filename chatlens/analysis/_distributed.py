@@ -27,6 +27,7 @@ import contextvars
 import functools
 import itertools
 import math
+import os
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -273,18 +274,33 @@ def _stacked(parts: list[pd.DataFrame], perm: np.ndarray | None) -> pd.DataFrame
             out = type(first)._concat_same_type(arrays)
         return out if perm is None else out.take(perm)
 
-    columns = {c: joined([p[c].array for p in parts]) for c in parts[0].columns}
+    names = list(parts[0].columns)
+    arrays = [[p[c].array for p in parts] for c in names]
     first = parts[0].index
-    if all(isinstance(p.index, pd.RangeIndex) for p in parts):
-        ranges = [p.index for p in parts]
+    ranges = [p.index for p in parts] if all(isinstance(p.index, pd.RangeIndex) for p in parts) else None
+    if ranges is None:
+        names.append(None)  # the index: texts (thread ids) are joined and taken as the columns are
+        arrays.append([p.index.array for p in parts])
+    if sum(len(p) for p in parts) < 200_000:
+        done = list(map(joined, arrays))
+    else:
+        # Column by column in threads (numpy's and Arrow's copies and takes release the GIL): the client does this
+        # after the workers are done, so its cores are free.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            done = list(pool.map(joined, arrays))
+    if ranges is None:
+        index = pd.Index(done.pop(), name=first.name)
+        names.pop()
+    else:
         follow = all(a.step == b.step == 1 and a.stop == b.start for a, b in itertools.pairwise(ranges))
         # Partitions numbered one after another (their rows' places in the whole frame) join into one range.
         index = pd.RangeIndex(first.start, ranges[-1].stop, name=first.name) if follow else None
         if index is None:
             index = pd.Index(np.concatenate([r.to_numpy() for r in ranges]), name=first.name)
         index = index if perm is None else index[perm]
-    else:
-        index = pd.Index(joined([p.index.array for p in parts]), name=first.name)
+    columns = dict(zip(names, done))
     frame = pd.DataFrame(columns, index=index, copy=False)
     frame.columns = parts[0].columns
     return frame
