@@ -335,7 +335,7 @@ def plot_timeline(
     """
     since, start = _lead_in_start(kwargs.get("since"), lead_in)
     table = activity_timeline(messages, freq=freq, by=by, tz=tz, **{**kwargs, "since": start})
-    before = _rows_before(table, since)
+    before = _rows_before(table, since if lead_in is not None else None)
     if by is not None and before.any() and table.shape[1] > top:
         # The groups busiest in the period itself, not in the lead-in.
         order = table[~before].sum().sort_values(ascending=False, kind="stable").index
@@ -401,7 +401,9 @@ def _lead_in_start(since: Any, lead_in: str | None) -> tuple[Any, Any]:
 
 
 def _rows_before(table: pd.DataFrame, since: Any) -> np.ndarray:
-    """Which rows of a table indexed by period start begin before ``since`` (the lead-in's rows)."""
+    """Which rows of a table indexed by period start begin before ``since`` (the lead-in's rows); none without a
+    lead-in (``since`` None): a calendar period that starts before ``since`` and holds its first days is a partly
+    covered period, not context."""
     if since is None or not len(table):
         return np.zeros(len(table), dtype=bool)
     since = pd.Timestamp(since)
@@ -475,7 +477,7 @@ def plot_active_members(
     """
     since, start = _lead_in_start(kwargs.get("since"), lead_in)
     table = dau_wau_mau(messages, tz=tz, **{**kwargs, "since": start})
-    before = _rows_before(table, since)
+    before = _rows_before(table, since if lead_in is not None else None)
     ax = _axes(ax)
     if not len(table) or not table["mau"][~before].to_numpy().sum():
         ax.set_title("Members posting")

@@ -39,6 +39,16 @@ def test_no_lead_in_by_default(messages):
         assert min(pd.Timestamp(line.get_xdata()[0]) for line in ax.lines) >= SINCE
 
 
+@pytest.mark.parametrize("freq", ["W", "MS", "QS"])
+def test_a_first_period_starting_before_since_is_partly_covered_not_a_lead_in(messages, freq):
+    # 3 July is inside its week, month and quarter: that first period is drawn dashed (partly covered); nothing
+    # is shaded or labelled "before the period" when no lead-in was asked for (a quarterly report of a whole
+    # archive showed "before the period" over its legend).
+    ax = P.plot_timeline(messages, freq=freq, by="conversation", since=SINCE, until=UNTIL)
+    assert lead_in_artists(ax) == []
+    assert "partly covered" in ax.get_title()
+
+
 def test_the_timeline_lead_in_is_shaded_labelled_and_apart(messages):
     ax = P.plot_timeline(messages, freq="D", since=SINCE, until=UNTIL, lead_in="28D")
     start = SINCE - pd.Timedelta("28D")
