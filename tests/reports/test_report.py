@@ -211,3 +211,11 @@ def test_a_bad_sla_is_refused_before_anything_is_loaded(monkeypatch):
     monkeypatch.setattr(R, "load_report_messages", no_load)
     with pytest.raises(ValueError, match="sla: expected a duration"):
         R.report_data("demo", sla="tomorrow", progress=False)
+
+
+def test_table_counts_have_thousands_separators(messages):
+    page = render_report(build_report(messages, since="all", plots=False))
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+    assert any("," in c for c in cells)  # the whole demo: #general's 1,000+ messages
+    # Every count in a table reads as the cards read them: never 1234, always 1,234.
+    assert not [c for c in cells if re.fullmatch(r"\d{4,}", c)]
