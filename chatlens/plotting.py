@@ -669,8 +669,7 @@ def plot_interaction_graph(
     ax.set_title(f"Who replies to and mentions whom (top {len(keep)} members by interactions)")
     if sub.number_of_edges() == 0:
         return _nothing_to_draw(ax, "network")
-    # Twice networkx's default spacing, so nodes (and their labels) stand apart.
-    pos = nx.spring_layout(sub, seed=seed, weight="weight", k=2 / np.sqrt(sub.number_of_nodes()), iterations=100)
+    pos = _network_layout(nx, sub, seed)
     every = sorted(sub.edges(data=True), key=lambda e: (-e[2].get("weight", 1), str(e[0]), str(e[1])))
     edges = every[: 3 * len(keep) if links is None else links]
     most = max(d.get("weight", 1) for _, _, d in edges)
@@ -709,6 +708,21 @@ def plot_interaction_graph(
     ]  # fmt: skip
     _spread_labels(ax, texts)
     return ax
+
+
+def _network_layout(nx: Any, sub: Any, seed: int) -> dict[Any, Any]:
+    """Node positions: a spring layout (twice networkx's default spacing), then Kamada-Kawai from there, which
+    spaces nodes by how many hops apart they are. A spring layout alone lets a few loosely tied members stretch the
+    picture and squeeze the busy core into a knot of labels (seen on the haskell-jp archive). Hops, not weights:
+    Kamada-Kawai reads a weight as a distance, ours count how often. Members with no path between them are put
+    one hop further apart than the farthest connected pair, not a million hops (networkx's default)."""
+    pos = nx.spring_layout(sub, seed=seed, weight="weight", k=2 / np.sqrt(sub.number_of_nodes()), iterations=100)
+    if sub.number_of_nodes() < 3:
+        return pos
+    hops = dict(nx.shortest_path_length(sub.to_undirected(as_view=True)))
+    far = max(max(d.values()) for d in hops.values()) + 1
+    dist = {u: {v: hops[u].get(v, far) for v in sub} for u in sub}
+    return nx.kamada_kawai_layout(sub, dist=dist, pos=pos, weight=None)
 
 
 def _spread_labels(ax: Axes, texts: list[Any]) -> None:
