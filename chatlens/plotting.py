@@ -661,7 +661,9 @@ def plot_interaction_graph(
     graph = data if isinstance(data, nx.Graph) else interaction_graph(data)
     degree = dict(graph.degree())
     strength = dict(graph.degree(weight="weight"))
-    keep = sorted(graph.nodes, key=lambda m: (-degree[m], -strength[m], str(m)))[:top]
+    # Members who neither replied to, mentioned nor heard from anyone have no place in a picture of who answers
+    # whom: they are among the "others", not a ring of lone dots.
+    keep = sorted((m for m in graph.nodes if degree[m]), key=lambda m: (-degree[m], -strength[m], str(m)))[:top]
     sub = graph.subgraph(keep)
     others = graph.number_of_nodes() - len(keep)
     ax = _axes(ax, (9, 8))

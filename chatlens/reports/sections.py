@@ -147,10 +147,14 @@ def network_section(p: Period) -> Section:
     graph = interaction_graph(p.messages, since=p.since, until=p.until)
     ax = plot_interaction_graph(graph, top=NETWORK_TOP, labels=12)
     notes = []
-    if graph.number_of_nodes() > NETWORK_TOP:
+    members = graph.number_of_nodes()
+    linked = sum(1 for _, d in graph.degree() if d)
+    drawn = min(NETWORK_TOP, linked)
+    if members > drawn:
+        alone = f"; {members - linked:,} replied to, mentioned and heard from no one" if linked < members else ""
         notes.append(
-            f"The {NETWORK_TOP} of the {graph.number_of_nodes():,} members with the most people they reply to, mention "
-            "or hear from are drawn."
+            f"The {drawn} of the {members:,} members with the most people they reply to, mention or hear from are "
+            f"drawn{alone}."
         )
     # The graph's own edges, strongest first: who answered or mentioned whom most often in the period.
     pairs = sorted(graph.edges(data=True), key=lambda e: (-e[2].get("weight", 0), str(e[0]), str(e[1])))[:PAIRS]

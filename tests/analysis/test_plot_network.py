@@ -156,3 +156,31 @@ def test_a_busy_core_is_not_squeezed_by_loosely_tied_members():
     apart = np.sqrt(((c[:, None] - c[None]) ** 2).sum(-1))
     np.fill_diagonal(apart, np.inf)
     assert np.median(apart.min(1)) / width > 0.012
+
+
+def test_members_with_no_interaction_are_not_drawn_and_the_report_counts_them():
+    g = star(6)
+    g.add_nodes_from((f"L{i}", {"name": f"lone {i}", "messages": 50}) for i in range(30))  # posted, no one answered
+    ax = P.plot_interaction_graph(g, top=40)
+    nodes = [c for c in ax.collections if isinstance(c, matplotlib.collections.PathCollection)]
+    assert len(nodes[0].get_offsets()) == 6 and "top 6 members" in ax.get_title()
+    assert [t.get_text() for t in ax.texts if "others" in t.get_text()] == ["+30 others not shown"]
+
+    from chatlens.reports.sections import Period, network_section
+
+    # Two members answer each other; three more post into the void.
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "parent": [None, "a", None, None, None],
+            "sender_id": ["U1", "U2", "U3", "U4", "U5"],
+            "conversation_id": "C",
+            "created": pd.date_range("2026-01-05", periods=5, freq="1min", tz="UTC"),
+        }
+    )
+    day = pd.Timestamp("2026-01-05", tz="UTC")
+    section = network_section(Period(messages=frame, since=day, until=day + pd.Timedelta(days=1)))
+    assert any(
+        "The 2 of the 5 members" in note and "3 replied to, mentioned and heard from no one" in note
+        for note in section.notes
+    ), section.notes
