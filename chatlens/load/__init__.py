@@ -294,26 +294,20 @@ def load_messages(
     # In-process backends are pure Python: threads would only contend for the GIL.
     workers = max_workers if api.parallel_fetch else 1
     columns = _stored_columns(text, raw=raw)
+    # How the cache is filled (or refreshed): the same for a pandas load and a Dask one.
+    fill = dict(
+        refresh=refresh,
+        progress=progress,
+        max_workers=workers,
+        cache_dir=cache_dir,
+        columns=columns,
+        text=text,
+        raw=raw,
+        window_us=window_us,
+        budget=parse_budget(budget),
+    )
     if engine == "dask" and cache and not raw:
-        return _dask_from_cache(
-            api,
-            convs,
-            ids,
-            since=since,
-            until=until,
-            text=text,
-            fill=dict(
-                refresh=refresh,
-                progress=progress,
-                max_workers=workers,
-                cache_dir=cache_dir,
-                columns=columns,
-                text=text,
-                raw=raw,
-                window_us=window_us,
-                budget=parse_budget(budget),
-            ),
-        )
+        return _dask_from_cache(api, convs, ids, since=since, until=until, text=text, fill=fill)
     if not cache and api.bulk_messages:
         tables = {}
 
@@ -329,19 +323,7 @@ def load_messages(
         fetched = _fetch_many(api, ids, progress=progress, max_workers=workers, text=text)
         tables = {cid: _table(frame[columns]) for cid, frame in fetched.items()}
     else:
-        tables = _load_cached(
-            api,
-            ids,
-            refresh=refresh,
-            progress=progress,
-            max_workers=workers,
-            cache_dir=cache_dir,
-            columns=columns,
-            text=text,
-            raw=raw,
-            window_us=window_us,
-            budget=parse_budget(budget),
-        )
+        tables = _load_cached(api, ids, **fill)
     frame = _assemble(api, convs, [(cid, tables[cid]) for cid in ids], since=since, until=until, raw=raw, text=text)
     if engine == "dask":
         from ..partitions import partition_by_conversation
