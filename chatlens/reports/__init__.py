@@ -578,7 +578,7 @@ def _assumed_zone_notes(messages: pd.DataFrame, since: pd.Timestamp, until: pd.T
         return []
     total = int(senders.nunique())
     return [
-        f"After-hours share: {missing} of {total} members posting have no time zone in the users list; their "
+        f"After-hours share: {missing:,} of {total:,} members posting have no time zone in the users list; their "
         f"messages are read on the {tz} clock."
     ]
 
