@@ -173,7 +173,10 @@ def stickiness(
     >>> 0 < value < 1, len(stickiness(m, since="2026-03-01", until="2026-04-01", per_day=True))
     (True, 31)
     """
-    table = dau_wau_mau(messages, tz=tz, until=until, **options(include_bots, include_system))
+    # A day's window holds its own day and the 27 before it: messages older than 29 days before ``since`` (a day
+    # more each side for the zone's offset) are in no window of the days averaged, and need not be counted.
+    start = None if since is None else to_utc(since, "since") - pd.Timedelta(days=29)
+    table = dau_wau_mau(messages, tz=tz, since=start, until=until, **options(include_bots, include_system))
     daily = table["stickiness"].astype("float64").rename("stickiness")
     if since is not None:
         daily = daily[(daily.index >= to_utc(since, "since")).tolist()]

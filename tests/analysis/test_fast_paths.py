@@ -292,3 +292,34 @@ def test_threads_started_are_the_thread_tables_answered_rows(df, bots, system, s
     assert rate == float((~threads["unanswered"]).mean()) if len(threads) else np.isnan(rate)
     want = Counter(threads.loc[threads["replies"] > 0, "root_sender_id"].astype(str))
     assert {m: v for m, v in members["threads_started"].items() if v} == dict(want)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati"])
+@pytest.mark.parametrize(
+    ("since", "until"), [("2026-07-03", "2026-07-31"), ("2026-03-08 09:00", "2026-04-02"), ("2026-01-20", "2026-02-01")]
+)
+def test_stickiness_counts_only_the_windows_it_averages(demo, tz, since, until):
+    # stickiness reads the 29 days before since, not the whole history: the same daily ratios as the whole
+    # history's dau_wau_mau sliced to the period (DST changes in March, a zone 14 h ahead, a period at the start).
+    messages = demo[0]
+    whole = A.dau_wau_mau(messages, tz=tz, until=until)["stickiness"].astype("float64").rename("stickiness")
+    s, u = pd.Timestamp(since, tz="UTC"), pd.Timestamp(until, tz="UTC")
+    want = whole[(whole.index >= s).tolist()]
+    want = want[(want.index < u).tolist()]
+    pd.testing.assert_series_equal(A.stickiness(messages, tz=tz, since=since, until=until, per_day=True), want)
+
+
+def test_stickiness_windows_reach_27_days_before_the_period():
+    # B posts every day; A once, 27 days before the period's first day: A is in that day's 28-day window only.
+    days = pd.date_range("2026-01-01 12:00", "2026-03-01 12:00", freq="D", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "id": [f"b{i}" for i in range(len(days))] + ["a"],
+            "parent": None,
+            "sender_id": ["B"] * len(days) + ["A"],
+            "conversation_id": "C",
+            "created": [*days, pd.Timestamp("2026-01-07 12:00", tz="UTC")],
+        }
+    ).sort_values("created", kind="stable", ignore_index=True)
+    daily = A.stickiness(frame, since="2026-02-03", until="2026-02-06", per_day=True)
+    assert daily.tolist() == [0.5, 1.0, 1.0]  # 3 February: B of A and B; then B alone
