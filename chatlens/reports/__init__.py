@@ -744,7 +744,7 @@ def _leave_out_private_consuming(messages: pd.DataFrame, *, include_private: boo
     if "conversation_kind" not in messages.columns or include_private:
         return leave_out_private(messages, include_private=include_private)
     keep = ~_private_rows(messages)
-    kept = pa.array(keep)
+    kept = pa.array(np.flatnonzero(keep))  # positions: Arrow's take is 2.5x faster than its filter on strings
     counted = pd.DataFrame(index=messages.index[keep])
     for column in list(messages.columns):
         values = messages.pop(column).array
@@ -752,7 +752,7 @@ def _leave_out_private_consuming(messages: pd.DataFrame, *, include_private: boo
         if isinstance(chunked, pa.ChunkedArray):
             # Taken as one contiguous array (a load's columns are chunked per conversation): the analyses that
             # need an array whole (the reply chains' ids) would each join the chunks again, and keep the copy.
-            joined = pa.chunked_array([chunked.filter(kept).combine_chunks()], type=chunked.type)
+            joined = pa.chunked_array([chunked.take(kept).combine_chunks()], type=chunked.type)
             counted[column] = type(values)(joined)
         else:
             counted[column] = values[keep]
