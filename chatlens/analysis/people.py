@@ -174,9 +174,13 @@ def stickiness(
     (True, 31)
     """
     # A day's window holds its own day and the 27 before it: messages older than 29 days before ``since`` (a day
-    # more each side for the zone's offset) are in no window of the days averaged, and need not be counted.
+    # more each side for the zone's offset) are in no window of the days averaged, and need not be counted. The
+    # calendar then starts at the first message counted; when that is after ``since`` (29 quiet days before the
+    # period), the whole history's calendar is taken, so the period's empty-window days are rows (NaN) as always.
     start = None if since is None else to_utc(since, "since") - pd.Timedelta(days=29)
     table = dau_wau_mau(messages, tz=tz, since=start, until=until, **options(include_bots, include_system))
+    if start is not None and (table.empty or table.index[0] > to_utc(since, "since")):
+        table = dau_wau_mau(messages, tz=tz, until=until, **options(include_bots, include_system))
     daily = table["stickiness"].astype("float64").rename("stickiness")
     if since is not None:
         daily = daily[(daily.index >= to_utc(since, "since")).tolist()]

@@ -323,3 +323,19 @@ def test_stickiness_windows_reach_27_days_before_the_period():
     ).sort_values("created", kind="stable", ignore_index=True)
     daily = A.stickiness(frame, since="2026-02-03", until="2026-02-06", per_day=True)
     assert daily.tolist() == [0.5, 1.0, 1.0]  # 3 February: B of A and B; then B alone
+
+
+def test_stickiness_keeps_the_empty_window_days_of_a_period_after_a_long_quiet():
+    # Nothing in the 29 days before the period (the last post is 40 days before): the period's days are still
+    # rows, NaN, as the whole history's calendar has them (hypothesis found the day missing).
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "parent": None,
+            "sender_id": ["A", "B"],
+            "conversation_id": "C",
+            "created": pd.to_datetime(["2026-09-20 12:00", "2026-09-21 12:00"], utc=True),
+        }
+    )
+    daily = A.stickiness(frame, since="2026-10-31 22:00", until="2026-11-02", per_day=True)
+    assert [d.date().isoformat() for d in daily.index] == ["2026-11-01"] and daily.isna().all()
