@@ -342,14 +342,15 @@ def _dask_from_cache(
 
     require_dask()
     store = AccountCache(api.identity, cache_dir=fill["cache_dir"], text=text)
-    known = store.manifest().get("conversations", {})
-    if fill["refresh"] or any(cid not in known for cid in ids):
+    manifest = store.manifest()
+    if fill["refresh"] or any(cid not in manifest.get("conversations", {}) for cid in ids):
         _load_cached(api, ids, **fill)  # the tables it returns are dropped: the workers read the files
+        manifest = store.manifest()
     else:
-        _recall_problems(api, store.manifest())
+        _recall_problems(api, manifest)
     files = store.messages_files()
     filters: list[tuple[str, str, Any]] = []
-    if set(store.manifest().get("conversations", {})) - set(ids):
+    if set(manifest.get("conversations", {})) - set(ids):
         filters.append(("conversation_id", "in", ids))  # only the conversations asked for, and still listed
     if since is not None:
         filters.append(("created", ">=", to_utc(since, "since")))
@@ -364,17 +365,16 @@ def _dask_from_cache(
     ddf = read_messages([str(f) for f in files], engine="dask", columns=wanted, filters=filters or None)
     labels = dict(zip(convs["id"].astype(str), convs["label"].astype(str)))
     # The frame's own columns, in its order, conversation names and categories as a pandas load makes them.
-    return ddf.map_partitions(
-        _as_loaded, labels, list(meta.columns), (api.account_id, api.service), meta=meta, align_dataframes=False
-    )
+    source = (api.account_id, api.service)
+    return ddf.map_partitions(_as_loaded, labels, source, text, meta=meta, align_dataframes=False)
 
 
-def _as_loaded(part: pd.DataFrame, labels: dict[str, str], columns: list[str], source: tuple[str, str]) -> pd.DataFrame:
-    """A partition of the cache dataset as ``load_messages`` gives its rows: conversation names, categories of
-    the values present only (sorted), the frame's column order and dtypes."""
+def _as_loaded(part: pd.DataFrame, labels: dict[str, str], source: tuple[str, str], text: bool) -> pd.DataFrame:
+    """A partition of the cache dataset as ``load_messages`` gives its rows: conversation names and importance as
+    :func:`_assemble` makes them, then what every loaded frame gets (:func:`_as_frame`)."""
     import pyarrow as pa
 
-    from ._columns import _categorical, _without_unused_categories
+    from ._columns import _as_frame, _categorical, _without_unused_categories
 
     part = part.copy()
     ids = part["conversation_id"]
@@ -393,7 +393,8 @@ def _as_loaded(part: pd.DataFrame, labels: dict[str, str], columns: list[str], s
         where = np.array([distinct.index(n) for n in names] + [-1], dtype=np.int64)
         part["conversation_name"] = pd.Categorical.from_codes(where[codes], categories=distinct, validate=False)
     if "importance" in part:
-        # As _assemble types it: text categories when any message has one, else Arrow string categories.
+        # As _assemble types it: text categories when any message has one, else Arrow string categories (the
+        # partition's column is a categorical already, _assemble's a string).
         importance = part["importance"].astype("category")
         codes = importance.cat.codes.to_numpy()
         if (codes >= 0).any():
@@ -403,16 +404,7 @@ def _as_loaded(part: pd.DataFrame, labels: dict[str, str], columns: list[str], s
         else:
             empty = pd.Index([], dtype=pd.ArrowDtype(pa.string()))
             part["importance"] = pd.Categorical.from_codes(codes, categories=empty)
-    for c, value in zip(("account", "service"), source):
-        part[c] = pd.Categorical.from_codes(np.zeros(len(part), dtype=np.int8), categories=[value])
-    for c in ("sender_id", "sender_name"):
-        if c in part and isinstance(part[c].dtype, pd.CategoricalDtype):
-            column = _without_unused_categories(part[c])
-            if not column.cat.categories.is_monotonic_increasing:
-                column = column.cat.reorder_categories(column.cat.categories.sort_values())
-            part[c] = column
-    out = coerce_frame(part[[c for c in columns if c in part]], "messages", raw=False, text="text" in columns)
-    return out.set_axis(part.index)
+    return _as_frame(part, source, raw=False, text=text)
 
 
 def load_thread_status(

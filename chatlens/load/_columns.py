@@ -409,8 +409,6 @@ def _assemble(
         if len(set(labels[c] for c in ids)) == len(ids)
         else pd.Categorical([labels[c] for c in ids])[codes]
     )
-    frame["account"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.account_id])
-    frame["service"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[api.service])
     if since is not None:
         frame = frame[(frame["created"] >= to_utc(since, "since")).to_numpy()]
     if until is not None:
@@ -419,6 +417,15 @@ def _assemble(
         # A string in the cache; a categorical of text categories, as the others. (All missing, as on Slack, it
         # keeps Arrow string categories: a Parquet writer cannot type an empty object column.)
         frame["importance"] = _categorical(pa.array(frame["importance"].array, type=pa.string(), from_pandas=True))
+    return _as_frame(frame.reset_index(drop=True), (api.account_id, api.service), raw=raw, text=text)
+
+
+def _as_frame(frame: pd.DataFrame, source: tuple[str, str], *, raw: bool, text: bool) -> pd.DataFrame:
+    """What every loaded messages frame gets, however its rows were read (a load's tables, or a Dask partition of
+    the cache dataset): its account and service, only the categories present, senders' categories sorted, the
+    declared columns and dtypes. ``frame`` (named conversations included) is changed in place."""
+    for c, value in zip(("account", "service"), source):
+        frame[c] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[value])
     for c in ("sender_id", "sender_name", "conversation_id", "conversation_name"):
         # Only the categories present, so group-bys and plots never show people or places with no rows.
         frame[c] = _without_unused_categories(frame[c])
@@ -426,7 +433,7 @@ def _assemble(
         # Sorted, whatever order the conversations' own categories were merged in (bulk or paged, the same frame).
         if not frame[c].cat.categories.is_monotonic_increasing:
             frame[c] = frame[c].cat.reorder_categories(frame[c].cat.categories.sort_values())
-    return _declared(frame.reset_index(drop=True), raw=raw, text=text)
+    return _declared(frame, raw=raw, text=text)
 
 
 def _declared(frame: pd.DataFrame, *, raw: bool, text: bool) -> pd.DataFrame:
