@@ -239,28 +239,33 @@ def _call(func: Callable[..., Any], kwargs: dict[str, Any], part: pd.DataFrame) 
     return func(part, **kwargs)
 
 
-def _concat(parts: list[Any], order_by: str | None = None) -> Any:
+def _concat(parts: list[Any], order_by: str | None = None, widen: dict[str, Any] | None = None) -> Any:
     """The partial tables one below the other (None for none), stably sorted by the datetime column ``order_by``
-    if given: ties stay in partition order, as one frame's stable sort keeps them in frame order."""
+    if given: ties stay in partition order, as one frame's stable sort keeps them in frame order. ``widen``: the
+    dtype each :func:`_narrowed` column is given back."""
     parts = [p for p in parts if p is not None and len(p)]
     if not parts:
         return None
     perm = None
     if order_by is not None:
         perm = np.argsort(np.concatenate([p[order_by].array.asi8 for p in parts]), kind="stable")
-    if len(parts) == 1:
+    if len(parts) == 1 and not widen:
         return parts[0] if perm is None else parts[0].iloc[perm]
-    return _stacked(parts, perm)
+    return _stacked(parts, perm, widen or {})
 
 
-def _stacked(parts: list[pd.DataFrame], perm: np.ndarray | None) -> pd.DataFrame:
+def _stacked(parts: list[pd.DataFrame], perm: np.ndarray | None, widen: dict[str, Any]) -> pd.DataFrame:
     """``pd.concat(parts)`` (then ``.iloc[perm]``) column by column: one copy of each column's arrays instead of
     pandas' block concatenation and a take, three times faster on millions of rows. Categorical columns stay
-    categorical when the parts' categories differ (a Parquet dataset's files each have their own)."""
+    categorical when the parts' categories differ (a Parquet dataset's files each have their own). Columns named
+    in ``widen`` are taken narrow and then given their dtype."""
     from pandas.api.types import union_categoricals
 
-    def joined(arrays: list[Any]) -> Any:
+    def joined(name: Any, arrays: list[Any]) -> Any:
         first = arrays[0]
+        if name in widen:
+            numbers = np.concatenate([a.to_numpy() for a in arrays])  # the parts' widest narrow type
+            return (numbers if perm is None else numbers[perm]).astype(widen[name], copy=False)
         if isinstance(first.dtype, pd.CategoricalDtype):
             if all(isinstance(a.dtype, pd.CategoricalDtype) and a.dtype == first.dtype for a in arrays):
                 codes = np.concatenate([a.codes for a in arrays])
@@ -282,14 +287,14 @@ def _stacked(parts: list[pd.DataFrame], perm: np.ndarray | None) -> pd.DataFrame
         names.append(None)  # the index: texts (thread ids) are joined and taken as the columns are
         arrays.append([p.index.array for p in parts])
     if sum(len(p) for p in parts) < 200_000:
-        done = list(map(joined, arrays))
+        done = list(map(joined, names, arrays))
     else:
         # Column by column in threads (numpy's and Arrow's copies and takes release the GIL): the client does this
         # after the workers are done, so its cores are free.
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            done = list(pool.map(joined, arrays))
+            done = list(pool.map(joined, names, arrays))
     if ranges is None:
         index = pd.Index(done.pop(), name=first.name)
         names.pop()
@@ -306,9 +311,46 @@ def _stacked(parts: list[pd.DataFrame], perm: np.ndarray | None) -> pd.DataFrame
     return frame
 
 
-def _concatenated(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any], order_by: str | None = None):
-    out = _tree(ddf, functools.partial(_call, func, kwargs), functools.partial(_concat, order_by=order_by), gather=True)
-    return _empty(func, ddf, kwargs) if out is None else out
+def _narrowed(
+    func: Callable[..., Any], kwargs: dict[str, Any], names: list[str], leave_out: tuple[str, ...], part: pd.DataFrame
+) -> Any:
+    """``func(part)`` without the columns ``leave_out`` (the client derives them) and with each integer column of
+    ``names`` in the smallest integer type that holds its values (exactly): a result with a row per thread or
+    message crosses the network to the client, and counts such as a thread's size or depth need a byte, not eight
+    (:func:`_stacked` widens them back)."""
+    table = func(part, **kwargs)
+    if table is None or not len(table):
+        return table
+    if leave_out:
+        table = table.drop(columns=list(leave_out))
+    narrow = {}
+    for name in names:
+        values = table[name].to_numpy()
+        low, high = values.min(), values.max()
+        for small in (np.int8, np.int16, np.int32):
+            if np.iinfo(small).min <= low and high <= np.iinfo(small).max:
+                narrow[name] = values.astype(small)
+                break
+    return table.assign(**narrow) if narrow else table
+
+
+def _concatenated(
+    func: Callable[..., Any],
+    ddf: Any,
+    kwargs: dict[str, Any],
+    order_by: str | None = None,
+    derived: tuple[tuple[str, ...], Callable[[pd.DataFrame], pd.DataFrame]] | None = None,
+) -> pd.DataFrame:
+    """The per-partition results one below the other, as :func:`_concat`. ``derived``: the result's columns that
+    follow from others, left out on the workers, and the function that adds them back on the client."""
+    meta = _empty(func, ddf, kwargs)
+    leave_out, add_back = derived or ((), None)
+    widen = {name: dtype for name, dtype in meta.dtypes.items() if dtype == np.int64 and name not in leave_out}
+    chunk = functools.partial(_narrowed, func, kwargs, list(widen), leave_out)
+    out = _tree(ddf, chunk, functools.partial(_concat, order_by=order_by, widen=widen), gather=True)
+    if out is None:
+        return meta
+    return out if add_back is None else add_back(out)
 
 
 def _plan_thread_depth(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
@@ -320,8 +362,10 @@ def _plan_reply_times(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]
 
 
 def _plan_thread_table(func: Callable[..., Any], ddf: Any, kwargs: dict[str, Any]) -> pd.DataFrame:
+    from .threads import DERIVED_COLUMNS, with_derived_columns
+
     # Sorted by start, stable: threads starting together stay in frame (partition) order, as on one frame.
-    return _concatenated(func, ddf, kwargs, order_by="started")
+    return _concatenated(func, ddf, kwargs, order_by="started", derived=(DERIVED_COLUMNS, with_derived_columns))
 
 
 def _by_messages(table: pd.DataFrame) -> pd.DataFrame:
@@ -397,7 +441,7 @@ def _sum_edges(parts: list[Any]) -> Any:
         return None
     if len(parts) == 1:
         return parts[0]
-    both = _stacked(parts, None)
+    both = _stacked(parts, None, {})
     source, sources = factorize_text(both["source"])
     target, targets = factorize_text(both["target"])
     if (source < 0).any() or (target < 0).any():  # a missing end: pandas' own group-by says what that means

@@ -271,7 +271,6 @@ def _thread_table(
     # Microseconds become times and durations by a view (NaT is int64's minimum), not a conversion per value.
     nat = np.iinfo(np.int64).min
     as_time = lambda us: pd.array(us.view("datetime64[us]")).tz_localize("UTC")  # noqa: E731
-    as_duration = lambda us: pd.array(us.view("timedelta64[us]"))  # noqa: E731
     table = pd.DataFrame(
         {
             # take() keeps each column's dtype (categoricals stay categorical) and never materialises all n values.
@@ -283,19 +282,54 @@ def _thread_table(
             "root_sender_id": frame["sender_id"].array.take(roots),
             "started": as_time(started),
             "last_activity": as_time(last),
-            "duration": as_duration(last - started),
             "size": size,
-            "replies": size - 1,
             "depth": deepest,
             "participants": participants,
             "first_reply_at": as_time(np.where(unanswered, nat, first)),
-            "time_to_first_reply": as_duration(np.where(unanswered, nat, first - started)),
             "unanswered": unanswered,
         },
         index=pd.Index(take_ids(frame["id"], roots), name="thread_id"),
         copy=False,  # every column is new
     )
-    return table, roots
+    return with_derived_columns(table), roots
+
+
+#: :func:`thread_table`'s columns, in order.
+THREAD_COLUMNS = (
+    "conversation_id",
+    "root_sender_id",
+    "started",
+    "last_activity",
+    "duration",
+    "size",
+    "replies",
+    "depth",
+    "participants",
+    "first_reply_at",
+    "time_to_first_reply",
+    "unanswered",
+)
+#: Its columns that follow from others (:func:`with_derived_columns`): a Dask plan ships partial tables without
+#: them, a quarter fewer bytes to the client, and adds them back there.
+DERIVED_COLUMNS = ("duration", "replies", "time_to_first_reply")
+
+
+def with_derived_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """``table``, :func:`thread_table`'s columns but ``DERIVED_COLUMNS``, with those added in their places: the one
+    definition of each (a thread's ``duration`` from its start to its last activity, ``replies`` its messages but
+    the root, ``time_to_first_reply`` from its start to its first reply by another, NaT while unanswered)."""
+    started = table["started"].array
+    # In the times' own unit as integers (NaT is int64's minimum): pandas' datetime subtraction checks and masks
+    # NaT in every operand, three times slower on millions of threads.
+    as_duration = lambda ticks: pd.array(ticks.view(f"timedelta64[{started.unit}]"))  # noqa: E731
+    start, first, nat = started.asi8, table["first_reply_at"].array.asi8, np.iinfo(np.int64).min
+    derived = {
+        "duration": as_duration(table["last_activity"].array.asi8 - start),
+        "replies": table["size"].to_numpy() - 1,
+        "time_to_first_reply": as_duration(np.where(first == nat, nat, first - start)),  # NaT while unanswered
+    }
+    columns = {name: derived[name] if name in derived else table[name].array for name in THREAD_COLUMNS}
+    return pd.DataFrame(columns, index=table.index, copy=False)
 
 
 @distributed

@@ -264,6 +264,26 @@ def test_partial_tables_stack_as_pd_concat_and_a_stable_sort():
     assert isinstance(_distributed._concat(numbered).index, pd.RangeIndex)  # rows numbered as in the whole frame
 
 
+def test_partial_tables_travel_narrow_and_arrive_as_the_pandas_result():
+    def table(part):
+        return part.assign(total=part["n"] * 2)
+
+    parts = [
+        pd.DataFrame({"n": [0, 100], "size": [1, 2]}),  # int8 on the wire
+        pd.DataFrame({"n": [-129, 70_000], "size": [3, 4]}),  # int32: 70,000 exceeds int16
+        pd.DataFrame({"n": [2**40, 5], "size": [5, 6]}),  # stays int64
+    ]
+    sent = [_distributed._narrowed(table, {}, ["n", "total"], ("size",), part) for part in parts]
+    assert [str(s["n"].dtype) for s in sent] == ["int8", "int32", "int64"]
+    assert [str(s["total"].dtype) for s in sent] == ["int16", "int32", "int64"]  # 200 needs two bytes
+    assert all("size" not in s for s in sent)  # left out: the client derives it
+    got = _distributed._concat(sent, widen={"n": np.dtype("int64"), "total": np.dtype("int64")})
+    want = pd.concat([table(p).drop(columns="size") for p in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want)  # exact values, int64 again
+    one = _distributed._concat(sent[:1], widen={"n": np.dtype("int64"), "total": np.dtype("int64")})
+    assert str(one["n"].dtype) == "int64"  # one partition too
+
+
 def test_workers_warnings_are_said_on_the_client(chains):
     dask_frame, frame = chains
     with pytest.warns(A.MissingParentWarning) as local:
