@@ -1,7 +1,7 @@
 """The analyses of issue 22 §3 on Dask (1 and 2 local workers) against pandas in one process (issue 22 §4).
 
     python benchmarks/bench_dask.py [--messages 10000000] [--work /tmp/chatlens-bench-dask] [--workers 1 2]
-                                    [--only NAME ...]
+                                    [--only NAME ...] [--runs 1]
 
 The benchmark first writes ``--messages`` synthetic messages as a Parquet dataset in the messages schema under
 ``--work`` (reused if there): conversations of about 2,000 messages, ordered by conversation, files of about
@@ -10,16 +10,17 @@ reduced run keeps the proportions of a worker's share), reply chains
 (most replies answer the message before them, so chains run deep), bots, system events, mentions, members in
 proportion to the messages. Then, each in a fresh process:
 
-- pandas: ``read_messages(dataset)`` and every function once, timed; the process's peak memory (RSS, from
-  ``getrusage``) and the frame's own size (``memory_usage(deep=True)``);
+- pandas: ``read_messages(dataset)`` and every function ``--runs`` times, timed (the median is printed); the
+  process's peak memory (RSS, from ``getrusage``) and the frame's own size (``memory_usage(deep=True)``);
 - Dask on a ``LocalCluster`` of N worker processes (one thread each, no memory limit), for each N of
   ``--workers``: ``read_messages(dataset, engine="dask")`` (lazy: every analysis reads the dataset from disk, so no
-  worker ever holds the whole frame) and every function once, timed, results collected on the client; each
-  worker's peak RSS.
+  worker ever holds the whole frame) and every function ``--runs`` times in a row, timed, results collected on
+  the client (the median is printed, and for the targets' rows every call); each worker's peak RSS.
 
 Targets (issue 22): each worker's peak memory under a quarter of what pandas needs for the whole frame; 2 workers at
-least 1.6x faster than 1 on the thread and member analyses. Timings on a shared machine are noisy: say so when
-quoting them.
+least 1.6x faster than 1 on the thread and member analyses. Timings on a shared machine are noisy (one call of
+thread_table on 2 workers measured 5.9 to 7.2 s here within minutes): say so when quoting them, and prefer
+``--runs 3``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import itertools
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -174,17 +176,20 @@ def _calls(only: list[str] | None) -> dict:
     return {name: (getattr(analysis, name), FUNCTIONS[name]) for name in names}
 
 
-def _timed(calls: dict, frame) -> dict:
+def _timed(calls: dict, frame, runs: int) -> dict:
+    """Each call's seconds, ``runs`` calls of each function in a row: {name: [seconds, ...]}."""
     import warnings
 
     times = {}
     for name, (function, options) in calls.items():
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            function(frame, **options)
-        times[name] = time.perf_counter() - t0
-        print(f"  {name}: {times[name]:.2f} s", file=sys.stderr)
+        times[name] = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                function(frame, **options)
+            times[name].append(time.perf_counter() - t0)
+        print(f"  {name}: {', '.join(f'{t:.2f}' for t in times[name])} s", file=sys.stderr)
     return times
 
 
@@ -197,7 +202,7 @@ def _imports() -> None:
     import chatlens.partitions  # noqa: F401
 
 
-def phase_pandas(folder: Path, only: list[str] | None) -> dict:
+def phase_pandas(folder: Path, only: list[str] | None, runs: int) -> dict:
     from chatlens.partitions import read_messages
 
     calls = _calls(only)
@@ -206,7 +211,7 @@ def phase_pandas(folder: Path, only: list[str] | None) -> dict:
     t0 = time.perf_counter()
     frame = read_messages(folder)
     read = time.perf_counter() - t0
-    times = _timed(calls, frame)
+    times = _timed(calls, frame, runs)
     return {
         "rows": len(frame),
         "read": read,
@@ -221,7 +226,7 @@ def _worker_peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def phase_dask(folder: Path, workers: int, only: list[str] | None) -> dict:
+def phase_dask(folder: Path, workers: int, only: list[str] | None, runs: int) -> dict:
     import warnings
 
     from distributed import Client, LocalCluster
@@ -247,7 +252,7 @@ def phase_dask(folder: Path, workers: int, only: list[str] | None) -> dict:
         read = time.perf_counter() - t0  # the one pass over conversation ids that checks the partitioning
         times, after = {}, {}
         for name, call in calls.items():
-            times.update(_timed({name: call}, frame))
+            times.update(_timed({name: call}, frame, runs))
             # Peaks only grow: the function that raised a worker's peak is the one after which it grew.
             after[name] = max(client.run(_worker_peak).values())
         peaks = client.run(_worker_peak)
@@ -276,8 +281,15 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
+def _median(seconds: list[float]) -> float:
+    return statistics.median(seconds)
+
+
 def report(pandas: dict, dask_runs: list[dict]) -> str:
     lines = []
+    runs = len(next(iter(pandas["times"].values()), [None]))
+    if runs > 1:
+        lines += [f"Each time is the median of {runs} calls in a row.", ""]
     heads = ["function", "pandas (1 process)", *(f"dask {r['workers']} worker(s)" for r in dask_runs)]
     two = {r["workers"]: r for r in dask_runs}
     if 1 in two and 2 in two:
@@ -285,9 +297,9 @@ def report(pandas: dict, dask_runs: list[dict]) -> str:
     lines.append(" | ".join(heads))
     lines.append(" | ".join("---" for _ in heads))
     for name, seconds in pandas["times"].items():
-        row = [name, f"{seconds:.2f} s", *(f"{r['times'][name]:.2f} s" for r in dask_runs)]
+        row = [name, f"{_median(seconds):.2f} s", *(f"{_median(r['times'][name]):.2f} s" for r in dask_runs)]
         if len(heads) > len(row):
-            speed = two[1]["times"][name] / two[2]["times"][name]
+            speed = _median(two[1]["times"][name]) / _median(two[2]["times"][name])
             mark = " (target 1.6x)" if name in THREAD_AND_MEMBER else ""
             row.append(f"{speed:.2f}x{mark}")
         lines.append(" | ".join(row))
@@ -295,6 +307,14 @@ def report(pandas: dict, dask_runs: list[dict]) -> str:
         " | ".join(["read (pandas: whole frame; dask: partition check)", f"{pandas['read']:.2f} s"])
         + "".join(f" | {r['read']:.2f} s" for r in dask_runs)
     )
+    if runs > 1:
+        for r in dask_runs:
+            calls = [
+                f"{name} {', '.join(f'{t:.2f}' for t in r['times'][name])}"
+                for name in r["times"]
+                if name in THREAD_AND_MEMBER
+            ]
+            lines.append(f"every call (s), {r['workers']} worker(s): " + "; ".join(calls))
     for r in dask_runs:
         base = max(r["worker_base_rss"])
         grew = [f"{name} {_mb(peak - base)}" for name, peak in r["peak_after"].items()]
@@ -323,18 +343,19 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/chatlens-bench-dask"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--only", nargs="+", choices=sorted(FUNCTIONS), default=None)
+    parser.add_argument("--runs", type=int, default=1, help="calls of each function per phase (the median is printed)")
     parser.add_argument("--phase", choices=["pandas", "dask"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.work / f"dataset-{args.messages}"
     if args.phase == "pandas":
-        print(json.dumps(phase_pandas(folder, args.only)))
+        print(json.dumps(phase_pandas(folder, args.only, args.runs)))
         return 0
     if args.phase == "dask":
-        print(json.dumps(phase_dask(folder, args.workers[0], args.only)))
+        print(json.dumps(phase_dask(folder, args.workers[0], args.only, args.runs)))
         return 0
     build(folder, args.messages)
     only = ["--only", *args.only] if args.only else []
-    common = ["--messages", str(args.messages), "--work", str(args.work), *only]
+    common = ["--messages", str(args.messages), "--work", str(args.work), "--runs", str(args.runs), *only]
     print("pandas ...", file=sys.stderr)
     pandas = _run_phase([*common, "--phase", "pandas"])
     runs = []
