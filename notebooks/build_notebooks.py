@@ -329,14 +329,14 @@ NOTEBOOKS = {
                      "reply rate:"),
         ("code", 'data.figures[4]'),
         ("markdown", "The members table (`member_summary` on the same frame and period), one row per member "
-                     "posting, the busiest first: `messages`; `threads_started`, which the report heads "
-                     "\"threads with replies\": their roots that drew a reply (the card's \"threads started\" "
-                     "counts every root); `replies_given` (\"replies to others\") and `replies_received` "
+                     "posting, the busiest first: `messages`; `threads_with_replies`, their roots that drew a "
+                     "reply (the card's \"threads started\" counts every root); `replies_given` (\"replies to "
+                     "others\") and `replies_received` "
                      "(\"replies from others\"); the median time their replies to others came after the "
                      "message they answered, in hours; `active_days`, the days with a post."),
         ("code", 'hours = data.members["median_reply_time"].dt.total_seconds() / 3600\n'
                  'members = data.members.assign(median_reply_hours=hours)\n'
-                 'members[["name", "messages", "threads_started", "replies_given", "replies_received",\n'
+                 'members[["name", "messages", "threads_with_replies", "replies_given", "replies_received",\n'
                  '         "median_reply_hours", "active_days"]].round(2)'),
         ("markdown", "The conversations table (`conversation_summary`, same period), one row per public channel: "
                      "`messages`, `members_posting`, `threads` started, `reply_rate` (as the card), "

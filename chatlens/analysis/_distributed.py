@@ -587,7 +587,7 @@ def _plan_time_to_first_reply_summary(func: Callable[..., Any], ddf: Any, kwargs
     }
 
 
-_MEMBER_ADDS = {"messages": "sum", "threads_started": "sum", "first_seen": "min", "last_seen": "max"}
+_MEMBER_ADDS = {"messages": "sum", "threads_with_replies": "sum", "first_seen": "min", "last_seen": "max"}
 
 
 def _member_parts(kwargs: dict[str, Any], part: pd.DataFrame) -> dict[str, Any]:
@@ -675,13 +675,13 @@ def _plan_member_summary(func: Callable[..., Any], ddf: Any, kwargs: dict[str, A
     table["median_reply_time"] = pd.Series(median_durations(giver, us, k), index=index)
     who = got["days"] >> 32
     table["active_days"] = np.bincount(who[who >= 0], minlength=k).astype("int64")
-    for column in ("messages", "threads_started"):
+    for column in ("messages", "threads_with_replies"):
         table[column] = table[column].astype("int64")
     table.index.name = "member"
     columns = [
         "name",
         "messages",
-        "threads_started",
+        "threads_with_replies",
         "replies_given",
         "replies_received",
         "median_reply_time",

@@ -52,9 +52,10 @@ def member_summary(
     include_bots: bool = False,
     include_system: bool = False,
 ) -> pd.DataFrame:
-    """Per member posting: ``name``, ``messages``, ``threads_started`` (roots that drew a reply),
-    ``replies_given`` and ``replies_received`` (to and from other people), ``median_reply_time`` (of their
-    replies to others), ``active_days`` (local days with a post), ``first_seen``, ``last_seen``; sorted by messages.
+    """Per member posting: ``name``, ``messages``, ``threads_with_replies`` (their roots that drew a reply; the
+    figure :func:`threads_started` counts every root), ``replies_given`` and ``replies_received`` (to and from other
+    people), ``median_reply_time`` (of their replies to others), ``active_days`` (local days with a post),
+    ``first_seen``, ``last_seen``; sorted by messages.
 
     Parameters
     ----------
@@ -69,7 +70,7 @@ def member_summary(
     >>> m = pd.DataFrame({"id": ["a", "b"], "parent": [None, "a"], "sender_id": ["u", "v"],
     ...                   "sender_name": ["Ada", "Vic"],
     ...                   "created": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:10"], utc=True)})
-    >>> member_summary(m).loc["u", ["replies_received", "threads_started"]].tolist()
+    >>> member_summary(m).loc["u", ["replies_received", "threads_with_replies"]].tolist()
     [1, 1]
     """
     options = dict(include_bots=include_bots, include_system=include_system)
@@ -82,7 +83,7 @@ def member_summary(
     # Threads resolve on the whole frame (a reply keeps its root even if that falls before `since`), then are
     # picked by their start.
     drew = answered_roots(frame, since=since, until=until, **options)
-    table["threads_started"] = count_codes(member[drew], k)
+    table["threads_with_replies"] = count_codes(member[drew], k)
     replies, parents = reply_rows(frame, since=since, until=until, **options)  # parents may predate `since`
     # Self-replies compare the ids' text; a reply whose sender or parent's sender has no id is to someone else.
     # (A parent's sender outside the table is -1 here; the replier is in it, so they differ, as their ids do.)
@@ -113,7 +114,7 @@ def member_summary(
     columns = [
         "name",
         "messages",
-        "threads_started",
+        "threads_with_replies",
         "replies_given",
         "replies_received",
         "median_reply_time",

@@ -17,7 +17,7 @@ __all__ = ["COLUMN_NAMES", "duration_words", "readable_table"]
 COLUMN_NAMES = {
     "name": "name",
     "messages": "messages",
-    "threads_started": "threads with replies",
+    "threads_with_replies": "threads with replies",
     "replies_given": "replies to others",
     "replies_received": "replies from others",
     "median_reply_time": "median reply time",

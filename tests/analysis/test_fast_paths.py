@@ -275,8 +275,8 @@ def test_thread_groups_as_sets_of_groups(df, memberships, n_groups):
 
 @settings(max_examples=80, deadline=None)
 @given(message_frames(), st.booleans(), st.booleans(), st.sampled_from([None, 0, 1, 2]), st.sampled_from([None, 2, 3]))
-def test_threads_started_are_the_thread_tables_answered_rows(df, bots, system, since, until):
-    """member_summary's threads_started counts, per member, the rows of thread_table (same period and switches)
+def test_threads_with_replies_are_the_thread_tables_answered_rows(df, bots, system, since, until):
+    """member_summary's threads_with_replies counts, per member, the rows of thread_table (same period and switches)
     with replies, the threads_started figure counts its rows and reply_rate is its share answered, none of them
     building that table."""
     since = ANCHORS[since] if since is not None else None
@@ -291,7 +291,7 @@ def test_threads_started_are_the_thread_tables_answered_rows(df, bots, system, s
     assert started == len(threads)
     assert rate == float((~threads["unanswered"]).mean()) if len(threads) else np.isnan(rate)
     want = Counter(threads.loc[threads["replies"] > 0, "root_sender_id"].astype(str))
-    assert {m: v for m, v in members["threads_started"].items() if v} == dict(want)
+    assert {m: v for m, v in members["threads_with_replies"].items() if v} == dict(want)
 
 
 @pytest.mark.parametrize("tz", ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati"])
