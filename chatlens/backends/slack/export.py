@@ -77,7 +77,8 @@ class SlackExportChatAPI(ChatAPI):
     path
         The archive's .zip file or unpacked folder.
     account_id
-        The account id to report; default: the team id found in the users file, else the file's name.
+        The account id to report; default: the team id found in the users file, else the archive's name (for a
+        slack-log archive the folder its ``docs/json`` is in, not ``json``).
     workspace
         Enterprise Grid org exports only: one workspace's channels (a folder name, as in :attr:`workspaces`);
         default: the whole org, its direct conversations included.
@@ -121,7 +122,7 @@ class SlackExportChatAPI(ChatAPI):
         elif found.layout == "export":
             team = next((u.get("team_id") for u in self.users.values() if u.get("team_id")), None)
         else:
-            team = None
+            team = _slack_log_name(self.path)
         self.account_id = account_id or team or self.path.stem
         self._conversations: dict[str, Conversation] = found.conversations
         self._order = sorted(
@@ -412,6 +413,22 @@ class SlackExportChatAPI(ChatAPI):
         check_id(group_id, "group_id")
         check_page_size(page_size)
         raise NotFound(f"group {group_id!r} does not exist (a Slack export carries no user groups)")
+
+
+def _slack_log_name(path: Path) -> str:
+    """A slack-log archive's name: slack-log writes its archive to ``docs/json`` in the repository that publishes
+    it (GitHub Pages serves ``docs``), so a path to ``.../NAME/docs/json`` or ``.../NAME/docs`` names the archive
+    NAME, not "json" or "docs". Any other path names it by its own name, as other archives are.
+
+    >>> _slack_log_name(Path("/data/haskell-jp-slack/docs/json")), _slack_log_name(Path("/data/logs.zip"))
+    ('haskell-jp-slack', 'logs')
+    """
+    names = [path.stem, *(folder.name for folder in path.absolute().parents)]
+    at = 0
+    for layer in ("json", "docs"):
+        if names[at] == layer and names[at + 1 :][:1] != [""]:
+            at += 1
+    return names[at] or path.stem
 
 
 def _enterprise_id(user: dict[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ files. Each case is an archive as people have them, built with the tools that ma
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -202,6 +203,7 @@ def test_the_same_ts_in_two_day_files_is_one_message_and_the_note_says_so(tmp_pa
 def test_the_slack_log_layout_loads_as_it_is_and_matches_its_readme(tmp_path):
     api = chatlens.connect({"type": "slack_export", "path": str(HASKELL / "docs" / "json")})
     assert api.layout == "slack-log" and api.problems == []
+    assert api.account_id == "haskell-jp-slack"
     df = chatlens.load_messages(api, cache=False, progress=False)
     # The README's independent counts, after deduplicating by (channel, ts).
     assert len(df) == 24_924 and df["conversation_id"].nunique() == 24
@@ -220,6 +222,23 @@ def test_the_slack_log_layout_loads_as_it_is_and_matches_its_readme(tmp_path):
     columns = ["id", "conversation_id", "sender_id", "created", "text", "parent", "is_bot", "is_system"]
     mine, theirs = (f[columns].sort_values("id").reset_index(drop=True) for f in (df, other))
     pd.testing.assert_frame_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("given", ["docs/json", "docs", "."])
+def test_a_slack_log_archive_is_named_by_the_repository_it_is_published_from(tmp_path, given):
+    # slack-log writes its archive to docs/json of the repository that publishes it (GitHub Pages serves docs/).
+    json_folder = tmp_path / "team-logs" / "docs" / "json"
+    (json_folder / "C1234567").mkdir(parents=True)
+    (json_folder / ".users.json").write_text('{"U1": "ada"}')
+    (json_folder / "channel-names.json").write_text('{"C1234567": "general"}')
+    message = {"type": "message", "user": "U1", "ts": "1700000000.000100", "text": "hi"}
+    (json_folder / "C1234567" / "1.json").write_text(json.dumps([message]))
+    api = SlackExportChatAPI(tmp_path / "team-logs" / given)
+    assert api.layout == "slack-log" and api.problems == []
+    assert api.account_id == "team-logs"  # not "json" or "docs"
+    frame = chatlens.load_messages(api, cache=False, progress=False)
+    assert frame["account"].astype(str).tolist() == ["team-logs"]
+    assert SlackExportChatAPI(json_folder, account_id="hjp").account_id == "hjp"  # a name given is kept
 
 
 def test_the_report_of_an_archive_says_what_the_archive_left_out(tmp_path):
