@@ -10,8 +10,9 @@ reduced run keeps the proportions of a worker's share), reply chains
 (most replies answer the message before them, so chains run deep), bots, system events, mentions, members in
 proportion to the messages. Then, each in a fresh process:
 
-- pandas: ``read_messages(dataset)`` and every function ``--runs`` times, timed (the median is printed); the
-  process's peak memory (RSS, from ``getrusage``) and the frame's own size (``memory_usage(deep=True)``);
+- pandas: ``read_messages(dataset)`` and every function ``--runs`` times, timed (the first call is printed, then
+  the median of the others, which reuse the frame's resolved reply chains); the process's peak memory (RSS, from
+  ``getrusage``) and the frame's own size (``memory_usage(deep=True)``);
 - Dask on a ``LocalCluster`` of N worker processes (one thread each, no memory limit), for each N of
   ``--workers``: ``read_messages(dataset, engine="dask")`` (lazy: every analysis reads the dataset from disk, so no
   worker ever holds the whole frame) and every function ``--runs`` times in a row, timed, results collected on
@@ -281,10 +282,6 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
-def _median(seconds: list[float]) -> float:
-    return statistics.median(seconds)
-
-
 def report(pandas: dict, dask_runs: list[dict]) -> str:
     lines = []
     runs = len(next(iter(pandas["times"].values()), [None]))
@@ -301,10 +298,10 @@ def report(pandas: dict, dask_runs: list[dict]) -> str:
     lines.append(" | ".join(heads))
     lines.append(" | ".join("---" for _ in heads))
     for name, seconds in pandas["times"].items():
-        alone = f"{seconds[0]:.2f} s" + (f" (then {_median(seconds[1:]):.2f} s)" if len(seconds) > 1 else "")
-        row = [name, alone, *(f"{_median(r['times'][name]):.2f} s" for r in dask_runs)]
+        alone = f"{seconds[0]:.2f} s" + (f" (then {statistics.median(seconds[1:]):.2f} s)" if len(seconds) > 1 else "")
+        row = [name, alone, *(f"{statistics.median(r['times'][name]):.2f} s" for r in dask_runs)]
         if len(heads) > len(row):
-            speed = _median(two[1]["times"][name]) / _median(two[2]["times"][name])
+            speed = statistics.median(two[1]["times"][name]) / statistics.median(two[2]["times"][name])
             mark = " (target 1.6x)" if name in THREAD_AND_MEMBER else ""
             row.append(f"{speed:.2f}x{mark}")
         lines.append(" | ".join(row))
@@ -351,6 +348,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="calls of each function per phase (the median is printed)")
     parser.add_argument("--phase", choices=["pandas", "dask"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     folder = args.work / f"dataset-{args.messages}"
     if args.phase == "pandas":
         print(json.dumps(phase_pandas(folder, args.only, args.runs)))
